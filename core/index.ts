@@ -1,0 +1,16 @@
+// The configuration core: plain data in, rendered etcd configuration out. No Pulumi imports,
+// so the same functions serve the components, the local real-etcd harness and the tests.
+export * from "./bootstrap-check";
+export * from "./dns";
+export * from "./firewall";
+export * from "./flags";
+export * from "./install";
+export * from "./launch";
+export * from "./legacy-flags";
+export * from "./model";
+export * from "./net";
+export * from "./problems";
+export * from "./settings";
+export * from "./spec";
+export * from "./validate";
+export * from "./versions";

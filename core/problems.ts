@@ -1,0 +1,39 @@
+// A configuration problem and how a list of them reads to the person who made them.
+
+export interface ConfigProblem {
+    /** The setting as the user spells it, e.g. `etcd-aws:memberCount` or `discovery.size`. */
+    readonly setting: string;
+    /** The offending value as given (undefined when the setting is missing). */
+    readonly value: unknown;
+    /** What is wrong, in etcd's or AWS's terms. */
+    readonly problem: string;
+    /** What to change so that it works. */
+    readonly fix: string;
+}
+
+function shown(value: unknown): string {
+    if (value === undefined) {
+        return "(not set)";
+    }
+    return JSON.stringify(value);
+}
+
+/** One line per problem: setting, value, what is wrong, how to fix it. */
+export function formatProblems(subject: string, problems: readonly ConfigProblem[]): string {
+    const lines = problems.map(
+        (p, i) => `  ${i + 1}. ${p.setting} = ${shown(p.value)}: ${p.problem}. Fix: ${p.fix}.`,
+    );
+    const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+    return [`${subject}: ${count} in the configuration, nothing was deployed:`, ...lines].join("\n");
+}
+
+/** Thrown when validation finds problems; carries every one of them. */
+export class ClusterConfigError extends Error {
+    constructor(
+        subject: string,
+        readonly problems: readonly ConfigProblem[],
+    ) {
+        super(formatProblems(subject, problems));
+        this.name = "ClusterConfigError";
+    }
+}

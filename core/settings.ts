@@ -1,0 +1,107 @@
+// The plain settings of a cluster as a user writes them (stack config or component args),
+// and their defaults. Resource references (VPC, subnets, zone, keys) are not here: they are
+// Pulumi inputs and live in the component's Args.
+
+/** Settings for bootstrapping through an etcd discovery service (bootstrapMode "discovery"). */
+export interface DiscoverySettings {
+    /**
+     * Discovery protocol. "v3" (etcd 3.6+): `--discovery-token` and `--discovery-endpoints` against
+     * a discovery etcd cluster. "v2" (etcd 3.4-3.6): `--discovery <url>` against a v2 keys API.
+     * Default: "v3" where the etcd version has it, else "v2".
+     */
+    protocol?: string;
+    /**
+     * v3: client URLs of the discovery etcd cluster, e.g. ["http://10.0.0.5:2379"]. The package
+     * writes the size key there before members start. Required for v3.
+     */
+    endpoints?: string[];
+    /**
+     * v2: base URL of a v2 keys directory on a discovery etcd, e.g.
+     * "http://10.0.0.5:2379/v2/keys/_etcd/registry". The token is appended and the size is
+     * registered under it before members start. Give this or `url`, not both.
+     */
+    serviceUrl?: string;
+    /**
+     * v2: a ready discovery URL whose size is already registered, as a public-style service
+     * returns from `/new?size=N`. Needs `size` so the member count can be checked against it.
+     */
+    url?: string;
+    /**
+     * Number of members the token admits. Default: the member count. Required with `url`, since
+     * the service fixed it; more members than this would fail with "cluster is full".
+     */
+    size?: number;
+    /** v2: HTTP proxy for discovery traffic (`--discovery-proxy`). Default: none. */
+    proxy?: string;
+}
+
+/** Plain settings of an etcd cluster; every field is optional except where noted. */
+export interface ClusterSettings {
+    /** Number of members: 1, 3, 5 or 7 (odd, so a majority survives). Default 3. */
+    memberCount?: number;
+    /** etcd release to install, "3.4.x" to "3.7.x". Default: a current 3.6 release. */
+    etcdVersion?: string;
+    /**
+     * How members find each other the first time: "static" (`--initial-cluster`), "dns"
+     * (`--discovery-srv` over the Route53 SRV records) or "discovery" (an etcd discovery
+     * service). Default "static".
+     */
+    bootstrapMode?: string;
+    /** Mutual TLS for clients and peers, with certificates made by the package. Default true. */
+    tls?: boolean;
+    /**
+     * DNS domain of the members (`<member>.<domain>`) and the SRV records. Default
+     * `<cluster name>.etcd.internal`, one private zone per cluster so SRV sets never mix.
+     */
+    domain?: string;
+    /** `--discovery-srv-name`: SRV service names get a `-<name>` suffix. Default: none. */
+    srvName?: string;
+    /**
+     * `--initial-cluster-token`. Default `<project>-<stack>-<cluster name>`, unique per cluster
+     * and stack; etcd derives member and cluster IDs from it, so two clusters must never share one.
+     */
+    clusterToken?: string;
+    /** CIDRs of clients allowed to reach port 2379 (members always can). Default: none. */
+    clientCidrs?: string[];
+    /** CIDRs allowed to SSH (port 22), for operators and the deployment's remote commands. Default: none. */
+    sshCidrs?: string[];
+    /** CIDRs of monitoring systems allowed to scrape metrics on port 2381. Default: none. */
+    monitoringCidrs?: string[];
+    /**
+     * Allow 0.0.0.0/0 in the CIDR lists above. Default false: an etcd open to the internet is
+     * almost always a mistake, so it needs this explicit switch (and prints a warning).
+     */
+    allowPublicAccess?: boolean;
+    /** EC2 instance type. Default "t3.medium" (2 vCPU, 4 GiB: etcd's small-cluster guidance). */
+    instanceType?: string;
+    /** Size of each member's data volume in GiB, 8 to 16384. Default 20. */
+    volumeSizeGiB?: number;
+    /** EBS type of the data volume: "gp3", "gp2", "io1" or "io2". Default "gp3" (SSD, 3000 IOPS baseline). */
+    volumeType?: string;
+    /** Provisioned IOPS for io1/io2 (100 to 64000). Default: none. */
+    volumeIops?: number;
+    /** Base URL of the etcd release mirror (`<base>/v<version>/etcd-v<version>-linux-amd64.tar.gz`). Default: GitHub releases. */
+    mirrorBaseUrl?: string;
+    /** Expected SHA-256 of the release tarball, checked besides SHA256SUMS. Default: none. */
+    etcdSha256?: string;
+    /** Extra etcd flags for every member, without dashes: {"snapshot-count": "10000"}. Default: none. */
+    extraFlags?: Record<string, string>;
+    /** Client port. Default 2379. */
+    clientPort?: number;
+    /** Peer port. Default 2380. */
+    peerPort?: number;
+    /** Metrics port (`--listen-metrics-urls`). Default 2381. */
+    metricsPort?: number;
+    /** Discovery service settings; only with bootstrapMode "discovery". */
+    discovery?: DiscoverySettings;
+}
+
+export const DEFAULTS = {
+    memberCount: 3,
+    bootstrapMode: "static",
+    tls: true,
+    instanceType: "t3.medium",
+    volumeSizeGiB: 20,
+    volumeType: "gp3",
+    mirrorBaseUrl: "https://github.com/etcd-io/etcd/releases/download",
+} as const;
