@@ -10,6 +10,7 @@ import {
     PKI_FILES,
     scheme,
 } from "./model";
+import { isLoopback } from "./net";
 import { capabilitiesOf, EtcdLine } from "./versions";
 
 /** One etcd flag, without leading dashes, and its value. */
@@ -106,6 +107,19 @@ function tlsFlags(spec: ClusterSpec): EtcdFlag[] {
 }
 
 /**
+ * The member's address, plus 127.0.0.1 for tools on the host itself. A member whose address is
+ * loopback already needs no second listener; local test hosts share one loopback, where a
+ * 127.0.0.1 listener per member would collide.
+ */
+function listenUrls(sch: string, address: string, port: number): string {
+    const urls = [`${sch}://${address}:${port}`];
+    if (!isLoopback(address)) {
+        urls.push(`${sch}://127.0.0.1:${port}`);
+    }
+    return urls.join(",");
+}
+
+/**
  * The flags a member starts with, in a fixed order: identity, URLs, bootstrap, TLS, then the
  * cluster's extra flags and the member's own overrides (later entries replace earlier ones).
  */
@@ -115,11 +129,8 @@ export function renderMemberFlags(spec: ClusterSpec, member: MemberSpec): EtcdFl
         { name: "name", value: member.name },
         { name: "data-dir", value: spec.dataDir },
         { name: "listen-peer-urls", value: `${sch}://${member.address}:${spec.ports.peer}` },
-        {
-            name: "listen-client-urls",
-            value: `${sch}://${member.address}:${spec.ports.client},${sch}://127.0.0.1:${spec.ports.client}`,
-        },
-        { name: "listen-metrics-urls", value: `http://${member.address}:${spec.ports.metrics},http://127.0.0.1:${spec.ports.metrics}` },
+        { name: "listen-client-urls", value: listenUrls(sch, member.address, spec.ports.client) },
+        { name: "listen-metrics-urls", value: listenUrls("http", member.address, spec.ports.metrics) },
         { name: "initial-advertise-peer-urls", value: peerUrl(spec, member) },
         { name: "advertise-client-urls", value: clientUrl(spec, member) },
         { name: "initial-cluster-token", value: spec.clusterToken },

@@ -13,6 +13,11 @@ export function isIpv4(text: string): boolean {
     return octets(text) !== undefined;
 }
 
+/** An address in 127.0.0.0/8, which only the host itself reaches. */
+export function isLoopback(text: string): boolean {
+    return octets(text)?.[0] === 127;
+}
+
 export type CidrCheck = { ok: true } | { ok: false; reason: string };
 
 /** A well-formed IPv4 CIDR whose host bits are zero (AWS rejects anything else). */
