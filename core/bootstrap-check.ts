@@ -114,5 +114,13 @@ export function checkBootstrapPlan(spec: ClusterSpec): ConfigProblem[] {
             fix: `use a token of size ${spec.members.length}`,
         });
     }
+    if (spec.mode === "discovery" && spec.discovery && spec.members.length < spec.discovery.size) {
+        problems.push({
+            setting: "discovery.size",
+            value: spec.discovery.size,
+            problem: `${spec.members.length} members on a token of size ${spec.discovery.size}; they would wait for ${spec.discovery.size} registrations and never finish bootstrapping`,
+            fix: `use a token of size ${spec.members.length}`,
+        });
+    }
     return problems;
 }

@@ -44,21 +44,23 @@ export function urlPort(url: string): number {
 
 export function renderFirewallRules(input: FirewallInput): FirewallRule[] {
     const { ports } = input;
+    // A CIDR listed twice would give two rules with one key (and EC2 refuses duplicate rules).
+    const unique = (cidrs: readonly string[]): string[] => [...new Set(cidrs)];
     const members = { kind: "members" } as const;
     const rules: FirewallRule[] = [
         { key: "peer-from-members", direction: "ingress", port: ports.peer, peer: members, description: "etcd peers (raft) from members" },
         { key: "client-from-members", direction: "ingress", port: ports.client, peer: members, description: "etcd clients from members (health checks, membership changes)" },
     ];
-    for (const cidr of input.clientCidrs) {
+    for (const cidr of unique(input.clientCidrs)) {
         rules.push({ key: `client-from-${cidrKey(cidr)}`, direction: "ingress", port: ports.client, peer: { kind: "cidr", cidr }, description: `etcd clients from ${cidr}` });
     }
     for (let index = 0; index < input.clientSecurityGroupCount; index++) {
         rules.push({ key: `client-from-sg-${index}`, direction: "ingress", port: ports.client, peer: { kind: "securityGroup", index }, description: `etcd clients from client security group ${index}` });
     }
-    for (const cidr of input.sshCidrs) {
+    for (const cidr of unique(input.sshCidrs)) {
         rules.push({ key: `ssh-from-${cidrKey(cidr)}`, direction: "ingress", port: 22, peer: { kind: "cidr", cidr }, description: `SSH from ${cidr}` });
     }
-    for (const cidr of input.monitoringCidrs) {
+    for (const cidr of unique(input.monitoringCidrs)) {
         rules.push({ key: `metrics-from-${cidrKey(cidr)}`, direction: "ingress", port: ports.metrics, peer: { kind: "cidr", cidr }, description: `metrics scrapes from ${cidr}` });
     }
     rules.push(

@@ -12,5 +12,6 @@ export * from "./net";
 export * from "./problems";
 export * from "./settings";
 export * from "./spec";
+export * from "./stack-config";
 export * from "./validate";
 export * from "./versions";

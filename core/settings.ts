@@ -49,6 +49,13 @@ export interface ClusterSettings {
     bootstrapMode?: string;
     /** Mutual TLS for clients and peers, with certificates made by the package. Default true. */
     tls?: boolean;
+    /** Validity of the member and client certificates in days, 1 to 3650. Default 365. */
+    certificateValidityDays?: number;
+    /**
+     * `pulumi up` renews a certificate when it has fewer than this many days left, 1 to less than
+     * the validity. Default 30.
+     */
+    certificateRenewalDays?: number;
     /**
      * DNS domain of the members (`<member>.<domain>`) and the SRV records. Default
      * `<cluster name>.etcd.internal`, one private zone per cluster so SRV sets never mix.
@@ -100,6 +107,8 @@ export const DEFAULTS = {
     memberCount: 3,
     bootstrapMode: "static",
     tls: true,
+    certificateValidityDays: 365,
+    certificateRenewalDays: 30,
     instanceType: "t3.medium",
     volumeSizeGiB: 20,
     volumeType: "gp3",

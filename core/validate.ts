@@ -28,6 +28,8 @@ export interface ResolvedSettings {
     readonly version: EtcdVersion;
     readonly mode: BootstrapMode;
     readonly tls: boolean;
+    readonly certificateValidityDays: number;
+    readonly certificateRenewalDays: number;
     readonly domain: string;
     readonly srvName?: string;
     readonly clusterToken: string;
@@ -175,10 +177,10 @@ function resolvePorts(settings: ClusterSettings, problems: Problems): Ports {
         ["metricsPort", ports.metrics],
     ];
     for (const [setting, port] of entries) {
-        if (!isInteger(port) || port < 1024 || port > 65535) {
-            problems.push({ setting, value: port, problem: "ports must be integers from 1024 to 65535 (etcd runs unprivileged)", fix: "use the default or another free port" });
-        } else if (port === 22) {
+        if (port === 22) {
             problems.push({ setting, value: port, problem: "port 22 is SSH", fix: "pick another port" });
+        } else if (!isInteger(port) || port < 1024 || port > 65535) {
+            problems.push({ setting, value: port, problem: "ports must be integers from 1024 to 65535 (etcd runs unprivileged)", fix: "use the default or another free port" });
         }
     }
     const distinct = new Set(entries.map(([, port]) => port));
@@ -310,6 +312,13 @@ function resolveDiscovery(
             problem: `${memberCount} members on a token of size ${size}: member ${size + 1} on would fail with "discovery: cluster is full"`,
             fix: `set discovery.size to ${memberCount} (or lower memberCount)`,
         });
+    } else if (size > memberCount) {
+        problems.push({
+            setting: "discovery.size",
+            value: size,
+            problem: `a token of size ${size} makes the members wait for ${size} registrations, but only ${memberCount} members start; the cluster would never finish bootstrapping`,
+            fix: `set discovery.size to ${memberCount} (or raise memberCount to ${size})`,
+        });
     }
     if (protocol === "v3") {
         for (const field of ["serviceUrl", "url", "proxy"] as const) {
@@ -369,6 +378,19 @@ export function resolveSettings(clusterName: string, settings: ClusterSettings, 
         problems.push({ setting: "tls", value: tls, problem: "must be true or false", fix: "write tls: true (recommended) or tls: false" });
     }
 
+    const certificateValidityDays = settings.certificateValidityDays ?? DEFAULTS.certificateValidityDays;
+    const certificateRenewalDays = settings.certificateRenewalDays ?? DEFAULTS.certificateRenewalDays;
+    if (!isInteger(certificateValidityDays) || certificateValidityDays < 1 || certificateValidityDays > 3650) {
+        problems.push({ setting: "certificateValidityDays", value: certificateValidityDays, problem: "must be a whole number of days from 1 to 3650", fix: "use 365 (renewed by pulumi up before expiry)" });
+    } else if (!isInteger(certificateRenewalDays) || certificateRenewalDays < 1 || certificateRenewalDays >= certificateValidityDays) {
+        problems.push({
+            setting: "certificateRenewalDays",
+            value: certificateRenewalDays,
+            problem: `must be a whole number of days from 1 to less than the validity (${certificateValidityDays})`,
+            fix: "use about a tenth of the validity, e.g. 30 for 365",
+        });
+    }
+
     const domain = settings.domain ?? `${clusterName}.etcd.internal`;
     if (typeof domain !== "string" || !isDnsName(domain) || !domain.includes(".")) {
         problems.push({ setting: "domain", value: domain, problem: "is not a lowercase DNS domain with at least two labels", fix: 'write e.g. "etcd.prod.internal"' });
@@ -423,6 +445,10 @@ export function resolveSettings(clusterName: string, settings: ClusterSettings, 
     const volumeIops = settings.volumeIops;
     if (volumeIops !== undefined && (!isInteger(volumeIops) || volumeIops < 100 || volumeIops > 64000)) {
         problems.push({ setting: "volumeIops", value: volumeIops, problem: "must be a whole number from 100 to 64000", fix: "remove it for gp3's 3000 IOPS baseline" });
+    } else if (volumeIops !== undefined && volumeType === "gp2") {
+        problems.push({ setting: "volumeIops", value: volumeIops, problem: "gp2 volumes have no provisioned IOPS (EC2 refuses the setting)", fix: 'remove volumeIops, or use volumeType "gp3", "io1" or "io2"' });
+    } else if (volumeIops !== undefined && volumeType === "gp3" && volumeIops < 3000) {
+        problems.push({ setting: "volumeIops", value: volumeIops, problem: "gp3 volumes take 3000 IOPS or more (3000 is their baseline)", fix: "remove volumeIops for the baseline, or set 3000 or more" });
     } else if ((volumeType === "io1" || volumeType === "io2") && volumeIops === undefined) {
         problems.push({ setting: "volumeIops", value: undefined, problem: `${volumeType} volumes need provisioned IOPS`, fix: "set volumeIops, e.g. 3000" });
     }
@@ -448,6 +474,8 @@ export function resolveSettings(clusterName: string, settings: ClusterSettings, 
         version,
         mode,
         tls,
+        certificateValidityDays,
+        certificateRenewalDays,
         domain,
         srvName: settings.srvName,
         clusterToken,

@@ -1,0 +1,383 @@
+import * as aws from "@pulumi/aws";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import {
+    buildClusterSpec,
+    checkBootstrapPlan,
+    clientEndpoints,
+    ClusterSettings,
+    ClusterSpec,
+    ConfigProblem,
+    cpuArchitecture,
+    formatProblems,
+    HostFile,
+    memberHostName,
+    memberName,
+    PKI_FILES,
+    placeholderAddresses,
+    renderDnsRecords,
+    renderHealthGateScript,
+    renderLaunchScript,
+    ResolvedSettings,
+    resolveSettings,
+    ClusterConfigError,
+} from "../core";
+import { EtcdDiscovery } from "./etcd-discovery";
+import { EtcdDns } from "./etcd-dns";
+import { EtcdMember, SshSettings } from "./etcd-member";
+import { EtcdPki } from "./etcd-pki";
+import { EtcdSecurityGroup } from "./etcd-security-group";
+
+export interface EtcdClusterArgs extends ClusterSettings {
+    /** VPC of the cluster. Default: the account's default VPC. */
+    vpcId?: pulumi.Input<string>;
+    /**
+     * Subnets the members are spread over, one member per subnet in turn; give one subnet per
+     * availability zone. Default: the default VPC's default subnet of each zone.
+     */
+    subnetIds?: pulumi.Input<string>[];
+    /** Security groups of clients allowed to reach port 2379, besides `clientCidrs`. Default none. */
+    clientSecurityGroupIds?: pulumi.Input<string>[];
+    /** SSH access for the remote commands that install and start etcd. Required. */
+    ssh: SshSettings;
+    /** Existing Route53 zone for the records. Default: a new private zone for `domain` in the VPC. */
+    zoneId?: pulumi.Input<string>;
+    /** AMI of the members. Default: the newest Ubuntu 24.04 LTS image from Canonical for the instance's architecture. */
+    amiId?: pulumi.Input<string>;
+    /** KMS key for the EBS volumes. Default: the account's default EBS key. */
+    kmsKeyId?: pulumi.Input<string>;
+    /** Seconds the health gate waits for the cluster before failing the deployment. Default 600. */
+    healthTimeoutSeconds?: number;
+    /**
+     * Cluster tokens of other clusters (other stacks or programs) that this one must not reuse:
+     * clusters sharing a token and peer URLs get the same IDs. Default none.
+     */
+    reservedClusterTokens?: string[];
+    /** Tags for every resource that takes tags. Default none. */
+    tags?: Record<string, string>;
+}
+
+/** Thrown before any resource is registered when the arguments have problems; lists every one. */
+export class EtcdClusterConfigError extends pulumi.RunError {
+    constructor(readonly problems: readonly ConfigProblem[], message: string) {
+        super(message);
+    }
+}
+
+const CANONICAL_OWNER = "099720109477";
+const DEFAULT_HEALTH_TIMEOUT_SECONDS = 600;
+
+/** Tokens of the clusters this program has created, so a second cluster cannot reuse one. */
+const tokensInThisProgram = new Map<string, string>();
+
+function problemsOfResourceArgs(args: EtcdClusterArgs): ConfigProblem[] {
+    const problems: ConfigProblem[] = [];
+    if (!args.ssh || args.ssh.privateKey === undefined) {
+        problems.push({
+            setting: "ssh.privateKey",
+            value: undefined,
+            problem: "the remote commands that install and start etcd connect over SSH",
+            fix: "set the private key of the instances' login user (as a secret)",
+        });
+    }
+    if (args.subnetIds !== undefined && args.subnetIds.length === 0) {
+        problems.push({ setting: "subnetIds", value: [], problem: "no subnet to place members in", fix: "list one subnet per availability zone, or remove it to use the default VPC" });
+    }
+    if (args.subnetIds !== undefined && args.vpcId === undefined) {
+        problems.push({ setting: "vpcId", value: undefined, problem: "subnetIds were given without their VPC", fix: "set vpcId to the subnets' VPC" });
+    }
+    const timeout = args.healthTimeoutSeconds;
+    if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 30 || timeout > 3600)) {
+        problems.push({ setting: "healthTimeoutSeconds", value: timeout, problem: "must be a whole number of seconds from 30 to 3600", fix: "use the default 600" });
+    }
+    return problems;
+}
+
+/**
+ * Every problem in the plain part of the arguments, found in one pass without creating
+ * anything; `resolved` is set when there are none.
+ */
+export function validateClusterArgs(name: string, args: EtcdClusterArgs): { problems: ConfigProblem[]; resolved?: ResolvedSettings } {
+    const resourceProblems = problemsOfResourceArgs(args ?? ({} as EtcdClusterArgs));
+    const tokensInUse = [
+        ...[...tokensInThisProgram].map(([token, owner]) => ({ token, owner: `cluster "${owner}" in this program` })),
+        ...(args?.reservedClusterTokens ?? []).map((token) => ({ token, owner: "another cluster (reservedClusterTokens)" })),
+    ];
+    let resolved: ResolvedSettings;
+    try {
+        resolved = resolveSettings(name, args ?? {}, { project: pulumi.getProject(), stack: pulumi.getStack(), tokensInUse });
+    } catch (error) {
+        if (!(error instanceof ClusterConfigError)) {
+            throw error;
+        }
+        return { problems: [...error.problems, ...resourceProblems] };
+    }
+    // The guide's invariants on the flags members would start with (addresses stand in).
+    const problems = [...resourceProblems, ...checkBootstrapPlan(buildClusterSpec(resolved, placeholderAddresses(resolved.memberCount), "token"))];
+    return problems.length > 0 ? { problems } : { problems, resolved };
+}
+
+/** The default VPC's default subnet of each zone (one per zone), dealt to members in turn. */
+function defaultSubnetPerMember(vpcId: pulumi.Input<string>, count: number, opts: pulumi.InvokeOutputOptions): pulumi.Output<string>[] {
+    const ids = aws.ec2
+        .getSubnetsOutput({ filters: [{ name: "vpc-id", values: [vpcId] }, { name: "default-for-az", values: ["true"] }] }, opts)
+        .ids.apply((found) => [...found].sort());
+    return Array.from({ length: count }, (_, i) => ids.apply((sorted) => sorted[i % sorted.length]));
+}
+
+function digest(texts: string[]): string {
+    return createHash("sha256").update(texts.join("\0")).digest("hex");
+}
+
+/** The TLS files a member's launch script writes (keys 0600, owned by etcd). */
+function memberTlsFiles(ca: string, member: { serverCertPem: string; peerCertPem: string; keyPem: string }, client: { cert: string; key: string }): HostFile[] {
+    const file = (path: string, content: string, mode = "0644"): HostFile => ({ path, content, mode, owner: "etcd:etcd" });
+    return [
+        file(PKI_FILES.ca, ca),
+        file(PKI_FILES.serverCert, member.serverCertPem),
+        file(PKI_FILES.serverKey, member.keyPem, "0600"),
+        file(PKI_FILES.peerCert, member.peerCertPem),
+        file(PKI_FILES.peerKey, member.keyPem, "0600"),
+        file(PKI_FILES.clientCert, client.cert),
+        file(PKI_FILES.clientKey, client.key, "0600"),
+    ];
+}
+
+/**
+ * A production etcd cluster on EC2: members spread over availability zones, a security group
+ * that opens etcd's ports to exactly who needs them, Route53 A and SRV records, mutual TLS,
+ * and remote commands that install etcd, start every member with flags rendered from the
+ * cluster's shape (static, DNS SRV or discovery bootstrap), and wait until the cluster is
+ * healthy. Every setting is validated, all at once, before anything is created.
+ */
+export class EtcdCluster extends pulumi.ComponentResource {
+    /** Client URLs of the members, as etcdctl's --endpoints wants them. */
+    public readonly clientEndpoints: pulumi.Output<string[]>;
+    /** Member names, `<cluster>-<n>`. */
+    public readonly memberNames: pulumi.Output<string[]>;
+    /** Private IP of each member. */
+    public readonly memberPrivateIps: pulumi.Output<string[]>;
+    /** EC2 instance ID of each member. */
+    public readonly instanceIds: pulumi.Output<string[]>;
+    /** The members' security group (reference it to let more clients in). */
+    public readonly securityGroupId: pulumi.Output<string>;
+    /** Route53 zone holding the members' A records and the SRV records. */
+    public readonly zoneId: pulumi.Output<string>;
+    /** DNS domain of the members and SRV records (`etcdctl --discovery-srv <domain>`). */
+    public readonly domain: pulumi.Output<string>;
+    /** `--initial-cluster-token` of the cluster. */
+    public readonly clusterToken: pulumi.Output<string>;
+    /** The etcd version installed. */
+    public readonly etcdVersion: pulumi.Output<string>;
+    /** How the cluster bootstrapped: static, dns or discovery. */
+    public readonly bootstrapMode: pulumi.Output<string>;
+    /** The discovery token (secret); empty unless bootstrapMode is discovery. */
+    public readonly discoveryToken: pulumi.Output<string>;
+    /** CA certificate to trust (empty without TLS). */
+    public readonly caCertPem: pulumi.Output<string>;
+    /** Client certificate for etcdctl and applications (empty without TLS). */
+    public readonly clientCertPem: pulumi.Output<string>;
+    /** The client certificate's key (secret; empty without TLS). */
+    public readonly clientKeyPem: pulumi.Output<string>;
+
+    constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        const { problems, resolved } = validateClusterArgs(name, args);
+        if (!resolved) {
+            throw new EtcdClusterConfigError(problems, formatProblems(`etcd cluster "${name}"`, problems));
+        }
+        const settings = resolved;
+        super("etcd-aws:index:EtcdCluster", name, {}, opts);
+        tokensInThisProgram.set(settings.clusterToken, name);
+        for (const warning of settings.warnings) {
+            pulumi.log.warn(warning, this);
+        }
+        const parent = { parent: this };
+        const tags = { ...args.tags, "etcd-aws:cluster": name };
+        const names = Array.from({ length: settings.memberCount }, (_, i) => memberName(name, i));
+        const arch = cpuArchitecture(settings.instanceType);
+
+        const vpcId = args.vpcId !== undefined ? pulumi.output(args.vpcId) : aws.ec2.getVpcOutput({ default: true }, parent).id;
+        const subnetIds: pulumi.Input<string>[] = args.subnetIds ?? defaultSubnetPerMember(vpcId, settings.memberCount, parent);
+        const amiId =
+            args.amiId ??
+            aws.ec2.getAmiOutput(
+                {
+                    owners: [CANONICAL_OWNER],
+                    mostRecent: true,
+                    filters: [
+                        { name: "name", values: [`ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-${arch}-server-*`] },
+                        { name: "virtualization-type", values: ["hvm"] },
+                    ],
+                },
+                parent,
+            ).id;
+
+        const release = { version: settings.version, arch, mirrorBaseUrl: settings.mirrorBaseUrl, sha256: settings.etcdSha256 };
+        const outboundUrls = [settings.mirrorBaseUrl, ...(settings.discovery?.endpoints ?? []), settings.discovery?.serviceUrl, settings.discovery?.url].filter(
+            (url): url is string => url !== undefined,
+        );
+        const network = new EtcdSecurityGroup(
+            `${name}-network`,
+            {
+                vpcId,
+                ports: settings.ports,
+                clientCidrs: [...settings.clientCidrs],
+                clientSecurityGroupIds: args.clientSecurityGroupIds,
+                sshCidrs: [...settings.sshCidrs],
+                monitoringCidrs: [...settings.monitoringCidrs],
+                outboundUrls,
+                tags,
+            },
+            parent,
+        );
+
+        const members = names.map(
+            (member, i) =>
+                new EtcdMember(
+                    member,
+                    {
+                        memberName: member,
+                        clusterName: name,
+                        amiId,
+                        instanceType: settings.instanceType,
+                        subnetId: subnetIds[i % subnetIds.length],
+                        securityGroupIds: [network.securityGroupId],
+                        volumeSizeGiB: settings.volumeSizeGiB,
+                        volumeType: settings.volumeType,
+                        volumeIops: settings.volumeIops,
+                        kmsKeyId: args.kmsKeyId,
+                        release,
+                        ssh: args.ssh,
+                        tags,
+                    },
+                    parent,
+                ),
+        );
+        const addresses = pulumi.all(members.map((member) => member.privateIp));
+        const specFor = (ips: readonly string[], token: string): ClusterSpec => buildClusterSpec(settings, ips, token);
+        // Names, SRV records and URLs that do not depend on addresses are known before deployment.
+        const staticSpec = specFor(placeholderAddresses(settings.memberCount), "");
+
+        const dns = new EtcdDns(
+            `${name}-dns`,
+            {
+                domain: settings.domain,
+                zoneId: args.zoneId,
+                vpcId,
+                records: renderDnsRecords(staticSpec),
+                memberAddresses: members.map((member) => member.privateIp),
+                tags,
+            },
+            parent,
+        );
+
+        const needsToken = settings.discovery !== undefined && settings.discovery.url === undefined;
+        const discovery = needsToken
+            ? new EtcdDiscovery(
+                  `${name}-discovery`,
+                  {
+                      specForToken: (token) => specFor(placeholderAddresses(settings.memberCount), token),
+                      registerSize: true,
+                      connection: members[0].connection,
+                      dependsOn: [members[0].installed],
+                  },
+                  parent,
+              )
+            : undefined;
+        const discoveryToken = discovery ? discovery.token : pulumi.secret(pulumi.output(""));
+
+        const pki = settings.tls
+            ? new EtcdPki(
+                  `${name}-pki`,
+                  {
+                      clusterName: name,
+                      members: names.map((member, i) => ({ name: member, hostName: memberHostName(settings, { name: member }), address: members[i].privateIp })),
+                      extraDnsNames: settings.mode === "dns" ? [settings.domain] : [],
+                      validityHours: settings.certificateValidityDays * 24,
+                      earlyRenewalHours: settings.certificateRenewalDays * 24,
+                  },
+                  parent,
+              )
+            : undefined;
+
+        const spec = pulumi.all([addresses, discoveryToken]).apply(([ips, token]) => {
+            const rendered = specFor(ips, token);
+            const problems = checkBootstrapPlan(rendered);
+            if (problems.length > 0) {
+                throw new EtcdClusterConfigError(problems, formatProblems(`etcd cluster "${name}"`, problems));
+            }
+            return rendered;
+        });
+        const tlsFiles = (i: number): pulumi.Output<HostFile[]> =>
+            pki
+                ? pulumi
+                      .all([pki.caCertPem, pki.members[i].serverCertPem, pki.members[i].peerCertPem, pki.members[i].keyPem, pki.clientCertPem, pki.clientKeyPem])
+                      .apply(([ca, serverCertPem, peerCertPem, keyPem, cert, key]) => memberTlsFiles(ca, { serverCertPem, peerCertPem, keyPem }, { cert, key }))
+                : pulumi.output([]);
+        // Members start only when their peers can find them: SRV records published (DNS mode),
+        // size registered (discovery). Static members need nothing but their peers' addresses.
+        const startAfter: pulumi.Resource[] = [
+            ...(settings.mode === "dns" ? dns.recordResources : []),
+            ...(discovery?.registration ? [discovery.registration] : []),
+        ];
+        const launchScripts = members.map((_, i) =>
+            pulumi.all([spec, tlsFiles(i)]).apply(([rendered, files]) => renderLaunchScript(rendered, rendered.members[i], files)),
+        );
+        const launches = members.map(
+            (member, i) =>
+                new command.remote.Command(
+                    `${names[i]}-launch`,
+                    {
+                        connection: member.connection,
+                        create: "sudo bash -s",
+                        stdin: pulumi.secret(launchScripts[i]),
+                    },
+                    { parent: this, dependsOn: [member.installed, ...startAfter], customTimeouts: { create: "10m", update: "10m" } },
+                ),
+        );
+        const healthTimeout = args.healthTimeoutSeconds ?? DEFAULT_HEALTH_TIMEOUT_SECONDS;
+        new command.remote.Command(
+            `${name}-health`,
+            {
+                connection: members[0].connection,
+                create: "sudo bash -s",
+                stdin: spec.apply((rendered) => renderHealthGateScript(rendered, { timeoutSeconds: healthTimeout })),
+                // Any member's new configuration runs the gate again.
+                triggers: [pulumi.unsecret(pulumi.all(launchScripts).apply(digest))],
+            },
+            { parent: this, dependsOn: launches, customTimeouts: { create: `${healthTimeout + 120}s`, update: `${healthTimeout + 120}s` } },
+        );
+
+        this.clientEndpoints = spec.apply((rendered) => clientEndpoints(rendered));
+        this.memberNames = pulumi.output(names);
+        this.memberPrivateIps = addresses;
+        this.instanceIds = pulumi.all(members.map((member) => member.instance.id));
+        this.securityGroupId = network.securityGroupId;
+        this.zoneId = dns.zoneId;
+        this.domain = pulumi.output(settings.domain);
+        this.clusterToken = pulumi.output(settings.clusterToken);
+        this.etcdVersion = pulumi.output(settings.version.text);
+        this.bootstrapMode = pulumi.output(settings.mode);
+        this.discoveryToken = discoveryToken;
+        this.caCertPem = pki ? pki.caCertPem : pulumi.output("");
+        this.clientCertPem = pki ? pki.clientCertPem : pulumi.output("");
+        this.clientKeyPem = pki ? pki.clientKeyPem : pulumi.secret(pulumi.output(""));
+        this.registerOutputs({
+            clientEndpoints: this.clientEndpoints,
+            memberNames: this.memberNames,
+            memberPrivateIps: this.memberPrivateIps,
+            instanceIds: this.instanceIds,
+            securityGroupId: this.securityGroupId,
+            zoneId: this.zoneId,
+            domain: this.domain,
+            clusterToken: this.clusterToken,
+            etcdVersion: this.etcdVersion,
+            bootstrapMode: this.bootstrapMode,
+            discoveryToken: this.discoveryToken,
+            caCertPem: this.caCertPem,
+            clientCertPem: this.clientCertPem,
+            clientKeyPem: this.clientKeyPem,
+        });
+    }
+}

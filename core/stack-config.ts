@@ -1,0 +1,192 @@
+// The program's stack configuration: every key Pulumi.yaml declares (type, description,
+// default), and reading raw config values into the component's arguments, collecting every
+// malformed value as a problem instead of stopping at the first.
+import { ConfigProblem } from "./problems";
+import { ClusterSettings, DiscoverySettings } from "./settings";
+
+export type ConfigType = "string" | "integer" | "boolean" | "array";
+
+export interface ConfigKey {
+    readonly key: string;
+    readonly type: ConfigType;
+    readonly description: string;
+    /** Default as Pulumi.yaml states it; "" and [] mean "not set" (the package's default applies). */
+    readonly default?: string | number | boolean | readonly string[];
+    readonly secret?: boolean;
+}
+
+export const CONFIG_KEYS: readonly ConfigKey[] = [
+    { key: "clusterName", type: "string", default: "etcd", description: "Cluster name: members are <clusterName>-<n>." },
+    { key: "memberCount", type: "integer", default: 3, description: "Members: 1, 3, 5 or 7." },
+    { key: "etcdVersion", type: "string", default: "3.6.14", description: "etcd release, 3.4.x to 3.7.x." },
+    { key: "bootstrapMode", type: "string", default: "static", description: "static (--initial-cluster), dns (--discovery-srv) or discovery (discovery service)." },
+    { key: "tls", type: "boolean", default: true, description: "Mutual TLS for clients and peers." },
+    { key: "certificateValidityDays", type: "integer", default: 365, description: "Validity of member and client certificates." },
+    { key: "certificateRenewalDays", type: "integer", default: 30, description: "Renew certificates on pulumi up once fewer days than this remain." },
+    { key: "domain", type: "string", default: "", description: "DNS domain of members and SRV records; empty: <clusterName>.etcd.internal." },
+    { key: "zoneId", type: "string", default: "", description: "Existing Route53 zone; empty: a new private zone for the domain." },
+    { key: "srvName", type: "string", default: "", description: "--discovery-srv-name suffix of the SRV service names; empty: none." },
+    { key: "clusterToken", type: "string", default: "", description: "--initial-cluster-token; empty: <project>-<stack>-<clusterName>." },
+    { key: "vpcId", type: "string", default: "", description: "VPC of the cluster; empty: the default VPC." },
+    { key: "subnetIds", type: "array", default: [], description: "Subnets, one per availability zone; empty: the default VPC's default subnets." },
+    { key: "clientCidrs", type: "array", default: [], description: "CIDRs allowed to reach the client port 2379." },
+    { key: "clientSecurityGroupIds", type: "array", default: [], description: "Security groups allowed to reach the client port 2379." },
+    { key: "sshCidrs", type: "array", default: [], description: "CIDRs allowed to reach SSH (where pulumi up runs, operators)." },
+    { key: "monitoringCidrs", type: "array", default: [], description: "CIDRs allowed to scrape metrics on port 2381." },
+    { key: "allowPublicAccess", type: "boolean", default: false, description: "Allow 0.0.0.0/0 in the CIDR lists (prints a warning)." },
+    { key: "instanceType", type: "string", default: "t3.medium", description: "EC2 instance type (Graviton types get arm64 etcd)." },
+    { key: "volumeSizeGiB", type: "integer", default: 20, description: "Data volume size in GiB." },
+    { key: "volumeType", type: "string", default: "gp3", description: "Data volume type: gp3, gp2, io1 or io2." },
+    { key: "volumeIops", type: "integer", default: 0, description: "Provisioned IOPS for io1/io2; 0: none." },
+    { key: "kmsKeyId", type: "string", default: "", description: "KMS key for the volumes; empty: the account's default EBS key." },
+    { key: "amiId", type: "string", default: "", description: "Member AMI; empty: newest Ubuntu 24.04 LTS from Canonical." },
+    { key: "mirrorBaseUrl", type: "string", default: "https://github.com/etcd-io/etcd/releases/download", description: "Base URL of the etcd release tarballs and SHA256SUMS." },
+    { key: "etcdSha256", type: "string", default: "", description: "Expected SHA-256 of the release tarball; empty: SHA256SUMS only." },
+    { key: "extraFlags", type: "array", default: [], description: "Extra etcd flags as name=value, e.g. snapshot-count=10000." },
+    { key: "clientPort", type: "integer", default: 2379, description: "etcd client port." },
+    { key: "peerPort", type: "integer", default: 2380, description: "etcd peer port." },
+    { key: "metricsPort", type: "integer", default: 2381, description: "etcd metrics port." },
+    { key: "discoveryProtocol", type: "string", default: "", description: "v3 (etcd 3.6+) or v2; empty: v3 where available." },
+    { key: "discoveryEndpoints", type: "array", default: [], description: "v3 discovery: client URLs of the discovery etcd cluster." },
+    { key: "discoveryServiceUrl", type: "string", default: "", description: "v2 discovery: keys URL the package registers a new token under." },
+    { key: "discoveryUrl", type: "string", default: "", description: "v2 discovery: a ready token URL (needs discoverySize)." },
+    { key: "discoverySize", type: "integer", default: 0, description: "Members the discovery token admits; 0: the member count." },
+    { key: "discoveryProxy", type: "string", default: "", description: "v2 discovery: HTTP proxy for discovery traffic." },
+    { key: "sshUser", type: "string", default: "ubuntu", description: "SSH login user with sudo on the members." },
+    { key: "sshKeyName", type: "string", default: "", description: "EC2 key pair installed on the members; empty: none." },
+    { key: "sshPrivateKey", type: "string", secret: true, description: "Private key of sshUser (required; set with --secret)." },
+    { key: "bastionHost", type: "string", default: "", description: "Bastion for members in private subnets; empty: connect to public IPs." },
+    { key: "bastionUser", type: "string", default: "", description: "Bastion login user; empty: sshUser." },
+    { key: "healthTimeoutSeconds", type: "integer", default: 600, description: "Seconds the health gate waits for the cluster." },
+];
+
+/** Config values as the program reads them: settings plus the resource references. */
+export interface StackConfig {
+    readonly clusterName: string;
+    readonly settings: ClusterSettings;
+    readonly vpcId?: string;
+    readonly subnetIds?: string[];
+    readonly clientSecurityGroupIds?: string[];
+    readonly zoneId?: string;
+    readonly amiId?: string;
+    readonly kmsKeyId?: string;
+    readonly sshUser?: string;
+    readonly sshKeyName?: string;
+    readonly bastionHost?: string;
+    readonly bastionUser?: string;
+    readonly healthTimeoutSeconds?: number;
+}
+
+type Parsed = string | number | boolean | string[] | undefined;
+
+function parseValue(spec: ConfigKey, raw: string, problems: ConfigProblem[]): Parsed {
+    const problem = (expected: string, fix: string): undefined => {
+        problems.push({ setting: spec.key, value: raw, problem: `is not ${expected}`, fix });
+        return undefined;
+    };
+    switch (spec.type) {
+        case "string":
+            return raw === "" ? undefined : raw;
+        case "integer":
+            return /^-?\d+$/.test(raw.trim()) ? Number(raw) : problem("a whole number", `write a number, e.g. ${String(spec.default ?? 3)}`);
+        case "boolean":
+            return raw === "true" ? true : raw === "false" ? false : problem("true or false", "write true or false");
+        case "array": {
+            let value: unknown;
+            try {
+                value = JSON.parse(raw);
+            } catch {
+                value = undefined;
+            }
+            if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) {
+                return problem("a list of strings", `write a YAML list, e.g. ["a", "b"]`);
+            }
+            return value.length === 0 ? undefined : value;
+        }
+    }
+}
+
+/** Reads every key through `lookup` (raw config text); problems collect malformed values. */
+export function readStackConfig(lookup: (key: string) => string | undefined): { config: StackConfig; problems: ConfigProblem[] } {
+    const problems: ConfigProblem[] = [];
+    const values = new Map<string, Parsed>();
+    // Secrets are read by the program with getSecret, so they stay secret.
+    for (const spec of CONFIG_KEYS.filter((key) => !key.secret)) {
+        const raw = lookup(spec.key);
+        values.set(spec.key, raw === undefined ? undefined : parseValue(spec, raw, problems));
+    }
+    const str = (key: string): string | undefined => values.get(key) as string | undefined;
+    const num = (key: string): number | undefined => values.get(key) as number | undefined;
+    const positive = (key: string): number | undefined => (num(key) === 0 ? undefined : num(key));
+    const list = (key: string): string[] | undefined => values.get(key) as string[] | undefined;
+    const bool = (key: string): boolean | undefined => values.get(key) as boolean | undefined;
+
+    const extraFlags: Record<string, string> = {};
+    for (const entry of list("extraFlags") ?? []) {
+        const eq = entry.indexOf("=");
+        if (eq <= 0) {
+            problems.push({ setting: "extraFlags", value: entry, problem: "is not name=value", fix: "write e.g. snapshot-count=10000" });
+        } else {
+            extraFlags[entry.slice(0, eq)] = entry.slice(eq + 1);
+        }
+    }
+    const discoveryFields: DiscoverySettings = {
+        protocol: str("discoveryProtocol"),
+        endpoints: list("discoveryEndpoints"),
+        serviceUrl: str("discoveryServiceUrl"),
+        url: str("discoveryUrl"),
+        size: positive("discoverySize"),
+        proxy: str("discoveryProxy"),
+    };
+    const discoveryGiven = Object.values(discoveryFields).some((value) => value !== undefined);
+    const settings: ClusterSettings = {
+        memberCount: num("memberCount"),
+        etcdVersion: str("etcdVersion"),
+        bootstrapMode: str("bootstrapMode"),
+        tls: bool("tls"),
+        certificateValidityDays: num("certificateValidityDays"),
+        certificateRenewalDays: num("certificateRenewalDays"),
+        domain: str("domain"),
+        srvName: str("srvName"),
+        clusterToken: str("clusterToken"),
+        clientCidrs: list("clientCidrs"),
+        sshCidrs: list("sshCidrs"),
+        monitoringCidrs: list("monitoringCidrs"),
+        allowPublicAccess: bool("allowPublicAccess"),
+        instanceType: str("instanceType"),
+        volumeSizeGiB: num("volumeSizeGiB"),
+        volumeType: str("volumeType"),
+        volumeIops: positive("volumeIops"),
+        mirrorBaseUrl: str("mirrorBaseUrl"),
+        etcdSha256: str("etcdSha256"),
+        extraFlags: Object.keys(extraFlags).length > 0 ? extraFlags : undefined,
+        clientPort: num("clientPort"),
+        peerPort: num("peerPort"),
+        metricsPort: num("metricsPort"),
+        discovery: discoveryGiven ? discoveryFields : undefined,
+    };
+    return {
+        config: {
+            clusterName: str("clusterName") ?? "etcd",
+            settings: Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined)) as ClusterSettings,
+            vpcId: str("vpcId"),
+            subnetIds: list("subnetIds"),
+            clientSecurityGroupIds: list("clientSecurityGroupIds"),
+            zoneId: str("zoneId"),
+            amiId: str("amiId"),
+            kmsKeyId: str("kmsKeyId"),
+            sshUser: str("sshUser"),
+            sshKeyName: str("sshKeyName"),
+            bastionHost: str("bastionHost"),
+            bastionUser: str("bastionUser"),
+            healthTimeoutSeconds: num("healthTimeoutSeconds"),
+        },
+        problems,
+    };
+}
+
+/** The explicit `clusterToken` of each stack file (YAML text), for the shared-token check. */
+export function clusterTokenInStackFile(project: string, yamlText: string): string | undefined {
+    const match = new RegExp(`^\\s+${project}:clusterToken:\\s*["']?([^"'\\s#]+)`, "m").exec(yamlText);
+    return match ? match[1] : undefined;
+}

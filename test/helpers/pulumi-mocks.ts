@@ -1,0 +1,216 @@
+// Runs the real program or component under Pulumi's mock engine and records every resource
+// it registers, with inputs as given (secrets unwrapped, and where they were secret noted).
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const ROOT = path.resolve(__dirname, "../..");
+
+export interface RecordedResource {
+    readonly type: string;
+    readonly name: string;
+    /** Inputs with secrets unwrapped. */
+    readonly inputs: Record<string, any>;
+    /** Top-level input names that arrived secret. */
+    readonly secretInputs: ReadonlySet<string>;
+    readonly id: string;
+    readonly state: Record<string, any>;
+    /** Name of the parent resource ("" for the stack). */
+    readonly parent: string;
+    /** Names of every resource this one depends on (dependsOn and through its inputs). */
+    readonly dependencies: ReadonlySet<string>;
+    readonly customTimeouts?: { create?: string; update?: string; delete?: string };
+}
+
+export interface MockRun {
+    readonly resources: RecordedResource[];
+    readonly invokes: { token: string; inputs: Record<string, any> }[];
+    /** The program's exports (resolved), or the value the run function returned. */
+    readonly outputs: Record<string, unknown>;
+    readonly secretOutputs: ReadonlySet<string>;
+}
+
+interface RegistrationMeta {
+    parent: string;
+    dependencies: Set<string>;
+    customTimeouts?: { create?: string; update?: string; delete?: string };
+}
+
+function urnName(urn: string): string {
+    return urn.slice(urn.lastIndexOf("::") + 2);
+}
+
+/** Wraps the mock monitor to see what the mocks API hides: parent, dependencies, timeouts. */
+function recordRegistrations(meta: Map<string, RegistrationMeta>): void {
+    const monitor: any = pulumi.runtime.getMonitor();
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: any) => {
+        const timeouts = req.getCustomtimeouts?.();
+        meta.set(`${req.getType()}::${req.getName()}`, {
+            parent: req.getParent() ? urnName(req.getParent()) : "",
+            dependencies: new Set<string>(req.getDependenciesList().map(urnName)),
+            customTimeouts: timeouts ? { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() } : undefined,
+        });
+        return register(req, callback);
+    };
+}
+
+function unwrap(value: any): { value: any; secret: boolean } {
+    if (value && typeof value === "object" && value[SECRET_SIG] !== undefined) {
+        return { value: unwrap(value.value).value, secret: true };
+    }
+    if (Array.isArray(value)) {
+        const items = value.map(unwrap);
+        return { value: items.map((i) => i.value), secret: items.some((i) => i.secret) };
+    }
+    if (value && typeof value === "object") {
+        const entries = Object.entries(value).map(([k, v]) => [k, unwrap(v)] as const);
+        return { value: Object.fromEntries(entries.map(([k, v]) => [k, v.value])), secret: entries.some(([, v]) => v.secret) };
+    }
+    return { value, secret: false };
+}
+
+let instanceCounter = 0;
+
+/** Computed properties the code reads; without them an apply would never run. */
+function computedState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+    switch (type) {
+        case "aws:ec2/instance:Instance": {
+            const n = ++instanceCounter;
+            return {
+                privateIp: `10.0.${n}.10`,
+                publicIp: `198.51.100.${n}`,
+                ebsBlockDevices: (inputs.ebsBlockDevices ?? []).map((d: any, i: number) => ({ ...d, volumeId: `vol-${name}-${i}` })),
+            };
+        }
+        case "random:index/randomId:RandomId":
+            return { hex: `${name.replace(/[^a-f0-9]/g, "").padEnd(32, "0").slice(0, 32)}`, b64Std: "", dec: "" };
+        case "aws:route53/zone:Zone":
+            return { zoneId: `Z-${name}` };
+        case "tls:index/privateKey:PrivateKey":
+            return { privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${name}\n-----END PRIVATE KEY-----\n`, publicKeyPem: `PUBLIC ${name}` };
+        case "tls:index/selfSignedCert:SelfSignedCert":
+        case "tls:index/locallySignedCert:LocallySignedCert":
+            return { certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n` };
+        case "tls:index/certRequest:CertRequest":
+            return { certRequestPem: `CSR ${name}` };
+        case "command:remote:Command":
+            return { stdout: "", stderr: "" };
+        default:
+            return {};
+    }
+}
+
+function invokeResult(token: string, inputs: Record<string, any>): Record<string, any> {
+    switch (token) {
+        case "aws:ec2/getVpc:getVpc":
+            return { id: "vpc-default", cidrBlock: "172.31.0.0/16" };
+        case "aws:ec2/getSubnets:getSubnets":
+            return { ids: ["subnet-c", "subnet-a", "subnet-b"] };
+        case "aws:ec2/getAmi:getAmi":
+            return { id: `ami-${String(inputs.filters?.[0]?.values?.[0] ?? "").includes("arm64") ? "arm64" : "amd64"}` };
+        default:
+            return {};
+    }
+}
+
+/** Drops the project's modules from require's cache so a run starts from fresh module state. */
+function forgetProjectModules(): void {
+    for (const key of Object.keys(require.cache)) {
+        if (key.startsWith(ROOT) && !key.includes(`${path.sep}node_modules${path.sep}`)) {
+            delete require.cache[key];
+        }
+    }
+}
+
+async function settle(resources: RecordedResource[]): Promise<void> {
+    let last = -1;
+    let stable = 0;
+    for (let tick = 0; tick < 500 && stable < 5; tick++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        stable = resources.length === last ? stable + 1 : 0;
+        last = resources.length;
+    }
+}
+
+async function resolveOutputs(exports: Record<string, unknown>): Promise<{ outputs: Record<string, unknown>; secret: Set<string> }> {
+    const outputs: Record<string, unknown> = {};
+    const secret = new Set<string>();
+    for (const [key, value] of Object.entries(exports)) {
+        if (pulumi.Output.isInstance(value)) {
+            outputs[key] = await new Promise((resolve) => value.apply(resolve));
+            if (await (value as any).isSecret) {
+                secret.add(key);
+            }
+        } else {
+            outputs[key] = value;
+        }
+    }
+    return { outputs, secret };
+}
+
+export interface RunOptions {
+    readonly project?: string;
+    readonly stack?: string;
+    /** Config as `key: value` without the project prefix; values are raw strings as the CLI passes them. */
+    readonly config?: Record<string, string>;
+    readonly secretConfigKeys?: string[];
+}
+
+/**
+ * Runs `body` under mocks (fresh project modules, the given config) and returns what was
+ * registered. `body` loads the program or builds components and returns the outputs to resolve.
+ */
+export async function runUnderMocks(options: RunOptions, body: () => Record<string, unknown>): Promise<MockRun> {
+    const project = options.project ?? "etcd-aws";
+    const stack = options.stack ?? "test";
+    const resources: RecordedResource[] = [];
+    const invokes: MockRun["invokes"] = [];
+    const meta = new Map<string, RegistrationMeta>();
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
+                const secretInputs = new Set(Object.entries(args.inputs).filter(([, v]) => unwrap(v).secret).map(([k]) => k));
+                const inputs = unwrap(args.inputs).value;
+                const state = { ...inputs, ...computedState(args.type, args.name, inputs) };
+                const id = `${args.name}-id`;
+                const registration = meta.get(`${args.type}::${args.name}`) ?? { parent: "", dependencies: new Set<string>() };
+                resources.push({ type: args.type, name: args.name, inputs, secretInputs, id, state, ...registration });
+                return { id, state };
+            },
+            call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+                invokes.push({ token: args.token, inputs: unwrap(args.inputs).value });
+                return invokeResult(args.token, unwrap(args.inputs).value);
+            },
+        },
+        project,
+        stack,
+        false,
+    );
+    recordRegistrations(meta);
+    const config = Object.fromEntries(Object.entries(options.config ?? {}).map(([k, v]) => [`${project}:${k}`, v]));
+    pulumi.runtime.setAllConfig(config, (options.secretConfigKeys ?? []).map((k) => `${project}:${k}`));
+    forgetProjectModules();
+    instanceCounter = 0;
+    const exported = body();
+    const { outputs, secret } = await resolveOutputs(exported);
+    await settle(resources);
+    return { resources, invokes, outputs, secretOutputs: secret };
+}
+
+/** Loads the program (index.ts) for a stack whose config is given raw. */
+export function runProgram(options: RunOptions): Promise<MockRun> {
+    return runUnderMocks(options, () => require(path.join(ROOT, "index.ts")));
+}
+
+export function byType(run: MockRun, type: string): RecordedResource[] {
+    return run.resources.filter((r) => r.type === type);
+}
+
+export function named(run: MockRun, name: string): RecordedResource {
+    const found = run.resources.filter((r) => r.name === name);
+    if (found.length !== 1) {
+        throw new Error(`expected one resource named ${name}, found ${found.length}: ${run.resources.map((r) => r.name).join(", ")}`);
+    }
+    return found[0];
+}
