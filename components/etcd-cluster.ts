@@ -62,6 +62,7 @@ export interface EtcdClusterArgs extends ClusterSettings {
 export class EtcdClusterConfigError extends pulumi.RunError {
     constructor(readonly problems: readonly ConfigProblem[], message: string) {
         super(message);
+        this.name = "EtcdClusterConfigError";
     }
 }
 

@@ -1,0 +1,278 @@
+import * as pulumi from "@pulumi/pulumi";
+import { strict as assert } from "assert";
+import { EtcdClusterConfigError } from "../../components";
+import { constructionError, flagMap, launchFlags, ofType, runCluster, runClusters } from "../helpers/cluster";
+import { named } from "../helpers/pulumi-mocks";
+
+const INSTANCE = "aws:ec2/instance:Instance";
+const COMMAND = "command:remote:Command";
+
+describe("EtcdCluster", () => {
+    describe("members", () => {
+        for (const count of [1, 3, 5, 7]) {
+            it(`creates ${count} instance(s) named <cluster>-<n>, dealt over the default VPC's zones in turn`, async () => {
+                const run = await runCluster({ memberCount: count });
+                const instances = ofType(run, INSTANCE);
+                assert.deepEqual(instances.map((i) => i.name), Array.from({ length: count }, (_, i) => `test-etcd-${i}`));
+                const sortedSubnets = ["subnet-a", "subnet-b", "subnet-c"];
+                assert.deepEqual(instances.map((i) => i.inputs.subnetId), instances.map((_, i) => sortedSubnets[i % 3]));
+            });
+        }
+
+        it("places members in the given subnets in turn and never asks for the default VPC", async () => {
+            const run = await runCluster({ memberCount: 5, vpcId: "vpc-1", subnetIds: ["subnet-1", "subnet-2", "subnet-3"] });
+            assert.deepEqual(ofType(run, INSTANCE).map((i) => i.inputs.subnetId), ["subnet-1", "subnet-2", "subnet-3", "subnet-1", "subnet-2"]);
+            assert.deepEqual(run.invokes.filter((i) => i.token.startsWith("aws:ec2/getVpc") || i.token.startsWith("aws:ec2/getSubnets")), []);
+        });
+
+        it("requires IMDSv2, encrypts root and data volumes, and tags each member", async () => {
+            const run = await runCluster({ volumeSizeGiB: 50, volumeType: "io2", volumeIops: 4000, kmsKeyId: "key-1", tags: { team: "infra" } });
+            for (const instance of ofType(run, INSTANCE)) {
+                assert.equal(instance.inputs.metadataOptions.httpTokens, "required");
+                assert.equal(instance.inputs.rootBlockDevice.encrypted, true);
+                const [data] = instance.inputs.ebsBlockDevices;
+                assert.deepEqual(
+                    { encrypted: data.encrypted, size: data.volumeSize, type: data.volumeType, iops: data.iops, kms: data.kmsKeyId },
+                    { encrypted: true, size: 50, type: "io2", iops: 4000, kms: "key-1" },
+                );
+                assert.equal(instance.inputs.tags.Name, instance.name);
+                assert.equal(instance.inputs.tags["etcd-aws:cluster"], "test-etcd");
+                assert.equal(instance.inputs.tags.team, "infra");
+            }
+        });
+
+        it("looks up Canonical's Ubuntu 24.04 image for the instance type's architecture", async () => {
+            for (const [instanceType, arch] of [["t3.medium", "amd64"], ["m7g.large", "arm64"]]) {
+                const run = await runCluster({ instanceType });
+                const ami = run.invokes.find((i) => i.token === "aws:ec2/getAmi:getAmi");
+                assert.deepEqual(ami?.inputs.owners, ["099720109477"]);
+                assert.equal(ami?.inputs.filters[0].values[0], `ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-${arch}-server-*`);
+                assert.equal(ofType(run, INSTANCE)[0].inputs.ami, `ami-${arch}`);
+                assert.match(named(run, "test-etcd-0-install").inputs.stdin, new RegExp(`etcd-v3\\.6\\.14-linux-${arch}\\.tar\\.gz`));
+            }
+        });
+
+        it("connects to public IPs by default and through the bastion to private IPs when one is set", async () => {
+            const direct = await runCluster({});
+            assert.equal(named(direct, "test-etcd-0-install").inputs.connection.host, "198.51.100.1");
+            assert.equal(ofType(direct, INSTANCE)[0].inputs.associatePublicIpAddress, true);
+            const viaBastion = await runCluster({ ssh: { privateKey: "k", user: "ec2-user", bastion: { host: "bastion.example.com" } } });
+            const connection = named(viaBastion, "test-etcd-0-install").inputs.connection;
+            assert.equal(connection.host, "10.0.1.10");
+            const { host, user, privateKey, port } = connection.proxy;
+            assert.deepEqual({ host, user, privateKey, port }, { host: "bastion.example.com", user: "ec2-user", privateKey: "k", port: 22 });
+            assert.equal(ofType(viaBastion, INSTANCE)[0].inputs.associatePublicIpAddress, false);
+        });
+
+        it("waits for SSH without a dial limit before installing, and installs onto the member's data volume", async () => {
+            const run = await runCluster({});
+            const wait = named(run, "test-etcd-1-wait");
+            assert.equal(wait.inputs.connection.dialErrorLimit, -1);
+            assert.equal(wait.customTimeouts?.create, "15m");
+            const install = named(run, "test-etcd-1-install");
+            assert.ok(install.dependencies.has("test-etcd-1-wait"));
+            assert.equal(install.inputs.create, "sudo bash -s");
+            assert.match(install.inputs.stdin, /DATA_VOLUME_ID='vol-test-etcd-1-0'/);
+            assert.match(install.inputs.stdin, /RELEASE_URL='https:\/\/github\.com\/etcd-io\/etcd\/releases\/download\/v3\.6\.14'/);
+        });
+    });
+
+    describe("start commands per bootstrap mode", () => {
+        it("static: every member lists all three with their IP peer URLs, state new, one token", async () => {
+            const run = await runCluster({ bootstrapMode: "static", tls: false, etcdVersion: "3.5.21" });
+            const initial = "test-etcd-0=http://10.0.1.10:2380,test-etcd-1=http://10.0.2.10:2380,test-etcd-2=http://10.0.3.10:2380";
+            [0, 1, 2].forEach((i) => {
+                const flags = flagMap(launchFlags(run, `test-etcd-${i}`));
+                const ip = `10.0.${i + 1}.10`;
+                assert.equal(flags.name, `test-etcd-${i}`);
+                assert.equal(flags["initial-advertise-peer-urls"], `http://${ip}:2380`);
+                assert.equal(flags["listen-peer-urls"], `http://${ip}:2380`);
+                assert.equal(flags["listen-client-urls"], `http://${ip}:2379,http://127.0.0.1:2379`);
+                assert.equal(flags["advertise-client-urls"], `http://${ip}:2379`);
+                assert.equal(flags["initial-cluster"], initial);
+                assert.equal(flags["initial-cluster-state"], "new");
+                assert.equal(flags["initial-cluster-token"], "etcd-aws-test-test-etcd");
+                assert.equal(flags["data-dir"], "/var/lib/etcd/data");
+                assert.equal(flags.discovery, undefined);
+            });
+        });
+
+        it("dns: members advertise their DNS names over https and bootstrap from --discovery-srv", async () => {
+            const run = await runCluster({ bootstrapMode: "dns", domain: "etcd.example.internal", srvName: "blue" });
+            const flags = flagMap(launchFlags(run, "test-etcd-2"));
+            assert.equal(flags["discovery-srv"], "etcd.example.internal");
+            assert.equal(flags["discovery-srv-name"], "blue");
+            assert.equal(flags["initial-advertise-peer-urls"], "https://test-etcd-2.etcd.example.internal:2380");
+            assert.equal(flags["advertise-client-urls"], "https://test-etcd-2.etcd.example.internal:2379");
+            assert.equal(flags["listen-peer-urls"], "https://10.0.3.10:2380");
+            assert.equal(flags["client-cert-auth"], "true");
+            assert.equal(flags["peer-client-cert-auth"], "true");
+            assert.equal(flags["initial-cluster"], undefined);
+        });
+
+        it("discovery v3 (3.6, 3.7): token and endpoints, size registered under /_etcd/registry/<token>", async () => {
+            for (const etcdVersion of ["3.6.14", "3.7.1"]) {
+                const run = await runCluster({ bootstrapMode: "discovery", etcdVersion, discovery: { endpoints: ["http://10.9.0.5:2379"] } });
+                const flags = flagMap(launchFlags(run, "test-etcd-0"));
+                const token = run.outputs["test-etcd.discoveryToken"] as string;
+                assert.match(token, /^[0-9a-f]{32}$/);
+                assert.equal(flags["discovery-token"], token);
+                assert.equal(flags["discovery-endpoints"], "http://10.9.0.5:2379");
+                assert.equal(flags.discovery, undefined);
+                const size = named(run, "test-etcd-discovery-size");
+                assert.match(size.inputs.stdin, new RegExp(`SIZE_KEY='/_etcd/registry/${token}/_config/size'`));
+                assert.match(size.inputs.stdin, /SIZE='3'/);
+            }
+        });
+
+        it("discovery v2 (3.4, 3.5): --discovery <service>/<token> with fallback exit, size PUT under the URL", async () => {
+            for (const etcdVersion of ["3.4.23", "3.5.16"]) {
+                const run = await runCluster({ bootstrapMode: "discovery", etcdVersion, discovery: { serviceUrl: "http://10.9.0.5:2379/v2/keys/_etcd/registry" } });
+                const token = run.outputs["test-etcd.discoveryToken"] as string;
+                const flags = flagMap(launchFlags(run, "test-etcd-1"));
+                assert.equal(flags.discovery, `http://10.9.0.5:2379/v2/keys/_etcd/registry/${token}`);
+                assert.equal(flags["discovery-fallback"], "exit");
+                assert.match(named(run, "test-etcd-discovery-size").inputs.stdin, new RegExp(`SIZE_URL='http://10.9.0.5:2379/v2/keys/_etcd/registry/${token}/_config/size'`));
+            }
+        });
+
+        it("discovery with a ready public-style URL: no token made, no size registered, the URL used as given", async () => {
+            const url = "https://discovery.example.com/6c007a14875d53d9bf0ef5a6fc0257c8";
+            const run = await runCluster({ bootstrapMode: "discovery", etcdVersion: "3.5.16", discovery: { url, size: 3 } });
+            assert.equal(flagMap(launchFlags(run, "test-etcd-0")).discovery, url);
+            assert.equal(ofType(run, "random:index/randomId:RandomId").length, 0);
+            assert.equal(run.resources.some((r) => r.name === "test-etcd-discovery-size"), false);
+        });
+
+        it("sets --logger zap only on 3.4, whose default logger differs", async () => {
+            for (const [etcdVersion, logger] of [["3.4.23", "zap"], ["3.5.16", undefined], ["3.6.14", undefined], ["3.7.1", undefined]]) {
+                const run = await runCluster({ etcdVersion, tls: etcdVersion !== "3.4.23" });
+                assert.equal(flagMap(launchFlags(run, "test-etcd-0")).logger, logger, etcdVersion);
+            }
+        });
+
+        it("passes extra flags through to every member", async () => {
+            const run = await runCluster({ extraFlags: { "snapshot-count": "10000", "quota-backend-bytes": "8589934592" } });
+            for (const i of [0, 1, 2]) {
+                const flags = flagMap(launchFlags(run, `test-etcd-${i}`));
+                assert.equal(flags["snapshot-count"], "10000");
+                assert.equal(flags["quota-backend-bytes"], "8589934592");
+            }
+        });
+    });
+
+    describe("ordering", () => {
+        it("starts a member only after its install, the DNS records (dns mode) and the size registration (discovery)", async () => {
+            const dns = await runCluster({ bootstrapMode: "dns" });
+            const launch = named(dns, "test-etcd-1-launch");
+            for (const dependency of ["test-etcd-1-install", "test-etcd-dns-srv-server", "test-etcd-dns-test-etcd-0-a", "test-etcd-dns-test-etcd-2-a"]) {
+                assert.ok(launch.dependencies.has(dependency), dependency);
+            }
+            const discovery = await runCluster({ bootstrapMode: "discovery", discovery: { endpoints: ["http://10.9.0.5:2379"] } });
+            assert.ok(named(discovery, "test-etcd-2-launch").dependencies.has("test-etcd-discovery-size"));
+            assert.ok(named(discovery, "test-etcd-discovery-size").dependencies.has("test-etcd-0-install"));
+        });
+
+        it("does not hold static members back for DNS records, only for their peers' addresses", async () => {
+            const run = await runCluster({ bootstrapMode: "static" });
+            const launch = named(run, "test-etcd-0-launch");
+            assert.equal([...launch.dependencies].some((d) => d.startsWith("test-etcd-dns-")), false);
+            for (const peer of ["test-etcd-0", "test-etcd-1", "test-etcd-2"]) {
+                assert.ok(launch.dependencies.has(peer), peer);
+            }
+        });
+
+        it("runs the health gate last, after every member's launch, on the first member", async () => {
+            const run = await runCluster({ memberCount: 5 });
+            const gate = named(run, "test-etcd-health");
+            for (let i = 0; i < 5; i++) {
+                assert.ok(gate.dependencies.has(`test-etcd-${i}-launch`));
+            }
+            assert.equal(gate.inputs.connection.host, "198.51.100.1");
+            assert.match(gate.inputs.stdin, /EXPECTED_MEMBERS='5'/);
+            assert.match(gate.inputs.stdin, /endpoint health --cluster/);
+            assert.equal(ofType(run, COMMAND).filter((c) => c.dependencies.has("test-etcd-health")).length, 0);
+        });
+    });
+
+    describe("secrets", () => {
+        it("keeps launch scripts, connections, the discovery token and the client key secret", async () => {
+            const run = await runCluster({ bootstrapMode: "discovery", discovery: { endpoints: ["http://10.9.0.5:2379"] } });
+            for (const command of ofType(run, COMMAND)) {
+                assert.ok(command.secretInputs.has("connection"), `${command.name} connection`);
+            }
+            assert.ok(named(run, "test-etcd-0-launch").secretInputs.has("stdin"));
+            const size = named(run, "test-etcd-discovery-size");
+            assert.ok(size.secretInputs.has("stdin"));
+            assert.equal(size.inputs.logging, "none");
+            assert.ok(run.secretOutputs.has("test-etcd.discoveryToken"));
+            assert.ok(run.secretOutputs.has("test-etcd.clientKeyPem"));
+        });
+
+        it("writes TLS keys 0600 owned by etcd and never puts them in the instance's userData", async () => {
+            const run = await runCluster({ tls: true });
+            const script: string = named(run, "test-etcd-0-launch").inputs.stdin;
+            assert.match(script, /write_if_changed \/etc\/etcd\/pki\/server\.key 0600 etcd:etcd/);
+            assert.match(script, /write_if_changed \/etc\/etcd\/pki\/peer\.key 0600 etcd:etcd/);
+            assert.match(script, /write_if_changed \/etc\/etcd\/pki\/client\.key 0600 etcd:etcd/);
+            for (const instance of ofType(run, INSTANCE)) {
+                assert.equal(instance.inputs.userData, undefined);
+            }
+        });
+    });
+
+    describe("validation", () => {
+        it("refuses bad arguments before registering anything, naming every problem", async () => {
+            const { error, run } = await constructionError({
+                memberCount: 4,
+                etcdVersion: "3.8.0",
+                clientCidrs: ["10.0.0.1/16"],
+                discovery: { endpoints: ["http://x:2379"] },
+                extraFlags: { "initial-cluster": "a=http://1.2.3.4:2380" },
+                subnetIds: [],
+            });
+            // The component module was loaded afresh under mocks, so compare by name, not class.
+            assert.equal(error.name, EtcdClusterConfigError.name);
+            assert.ok(pulumi.RunError.isInstance(error), "a RunError: Pulumi prints it without a stack trace");
+            const settings: string[] = error.problems.map((p: { setting: string }) => p.setting);
+            for (const setting of ["memberCount", "etcdVersion", "clientCidrs[0]", "discovery", "extraFlags.initial-cluster", "subnetIds", "vpcId"]) {
+                assert.ok(settings.includes(setting), `${setting} in ${settings.join(", ")}`);
+            }
+            assert.match(error.message, /^etcd cluster "test-etcd": \d+ problems in the configuration, nothing was deployed:/);
+            assert.match(error.message, /memberCount = 4: an even member count tolerates no more failures than the odd count below it\. Fix: use one of 1, 3, 5, 7/);
+            assert.deepEqual(run?.resources, []);
+        });
+
+        it("refuses a second cluster in the same program that reuses the first one's token", async () => {
+            await assert.rejects(
+                runClusters([
+                    { name: "blue", args: { clusterToken: "shared-token" } },
+                    { name: "green", args: { clusterToken: "shared-token" } },
+                ]),
+                (error: any) => /clusterToken = "shared-token": already used by cluster "blue" in this program/.test(error.message),
+            );
+        });
+
+        it("refuses a token reserved by another stack", async () => {
+            const { error } = await constructionError({ clusterToken: "prod-token", reservedClusterTokens: ["prod-token"] });
+            assert.match(error.message, /already used by another cluster \(reservedClusterTokens\)/);
+        });
+
+        it("refuses a missing SSH key and an out-of-range health timeout", async () => {
+            const { error } = await constructionError({ ssh: {} as any, healthTimeoutSeconds: 5 });
+            assert.deepEqual(error.problems.map((p: any) => p.setting), ["ssh.privateKey", "healthTimeoutSeconds"]);
+        });
+    });
+
+    it("gives two clusters in one program distinct resource names, tokens and DNS records", async () => {
+        const run = await runClusters([
+            { name: "blue", args: {} },
+            { name: "green", args: {} },
+        ]);
+        const names = run.resources.map((r) => `${r.type}::${r.name}`);
+        assert.equal(new Set(names).size, names.length);
+        const records = ofType(run, "aws:route53/record:Record").map((r) => r.inputs.name);
+        assert.equal(new Set(records).size, records.length);
+        assert.notEqual(flagMap(launchFlags(run, "blue-0"))["initial-cluster-token"], flagMap(launchFlags(run, "green-0"))["initial-cluster-token"]);
+    });
+});

@@ -1,0 +1,67 @@
+// Builds EtcdCluster components under mocks, and reads the rendered artifacts back out of
+// the recorded graph.
+import * as path from "path";
+import type { EtcdClusterArgs } from "../../components";
+import { EtcdFlag, parseEnvFile } from "../../core";
+import { MockRun, named, RecordedResource, runUnderMocks } from "./pulumi-mocks";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+export const SSH = { privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest\n-----END OPENSSH PRIVATE KEY-----" };
+
+/** Creates one or more clusters (fresh modules) and resolves their outputs. */
+export function runClusters(clusters: { name: string; args: Partial<EtcdClusterArgs> }[], stack = "test"): Promise<MockRun> {
+    return runUnderMocks({ stack }, () => {
+        const { EtcdCluster } = require(path.join(ROOT, "components")) as typeof import("../../components");
+        const outputs: Record<string, unknown> = {};
+        for (const { name, args } of clusters) {
+            const cluster = new EtcdCluster(name, { ssh: SSH, ...args } as EtcdClusterArgs);
+            outputs[`${name}.clientEndpoints`] = cluster.clientEndpoints;
+            outputs[`${name}.discoveryToken`] = cluster.discoveryToken;
+            outputs[`${name}.clientKeyPem`] = cluster.clientKeyPem;
+            outputs[`${name}.memberPrivateIps`] = cluster.memberPrivateIps;
+        }
+        return outputs;
+    });
+}
+
+export function runCluster(args: Partial<EtcdClusterArgs>, name = "test-etcd"): Promise<MockRun> {
+    return runClusters([{ name, args }]);
+}
+
+/** Runs `args` and returns the error the constructor throws (fails when none is thrown). */
+export async function constructionError(args: Partial<EtcdClusterArgs>, name = "test-etcd"): Promise<{ error: any; run?: MockRun }> {
+    let thrown: any;
+    const run = await runUnderMocks({}, () => {
+        const { EtcdCluster } = require(path.join(ROOT, "components")) as typeof import("../../components");
+        try {
+            new EtcdCluster(name, { ssh: SSH, ...args } as EtcdClusterArgs);
+        } catch (error) {
+            thrown = error;
+        }
+        return {};
+    });
+    if (!thrown) {
+        throw new Error("expected the cluster to refuse its arguments");
+    }
+    return { error: thrown, run };
+}
+
+/** The environment file a member's launch command writes, as flags. */
+export function launchFlags(run: MockRun, member: string): EtcdFlag[] {
+    const script: string = named(run, `${member}-launch`).inputs.stdin;
+    const env = /write_if_changed \/etc\/etcd\/etcd\.env [^\n]*<<'(\w+)'\n([\s\S]*?)\n\1/.exec(script);
+    if (!env) {
+        throw new Error(`no env file in ${member}'s launch script`);
+    }
+    return parseEnvFile(env[2]);
+}
+
+export function flagMap(flags: EtcdFlag[]): Record<string, string> {
+    return Object.fromEntries(flags.map((flag) => [flag.name, flag.value]));
+}
+
+export function ofType(run: MockRun, type: string): RecordedResource[] {
+    return run.resources.filter((resource) => resource.type === type);
+}
+

@@ -1,0 +1,106 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as os from "os";
+import * as path from "path";
+import { CONFIG_KEYS } from "../core";
+import { flagMap, launchFlags, ofType } from "./helpers/cluster";
+import { runProgram } from "./helpers/pulumi-mocks";
+
+const ROOT = path.resolve(__dirname, "..");
+
+/** A stack file's etcd-aws settings as the Pulumi CLI hands them to the program (strings). */
+function stackConfig(stack: string): Record<string, string> {
+    const doc = yaml.load(fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+    const config: Record<string, string> = { sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" };
+    for (const [key, value] of Object.entries(doc.config)) {
+        if (key.startsWith("etcd-aws:")) {
+            config[key.slice("etcd-aws:".length)] = typeof value === "string" ? value : JSON.stringify(value);
+        }
+    }
+    return config;
+}
+
+function runStack(stack: string, overrides: Record<string, string> = {}) {
+    return runProgram({ stack, config: { ...stackConfig(stack), ...overrides }, secretConfigKeys: ["sshPrivateKey"] });
+}
+
+describe("the program (index.ts)", () => {
+    it("declares every config key in Pulumi.yaml with its type, description and default", () => {
+        const project = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as any;
+        assert.equal(project.stackConfigDir, "stacks");
+        assert.deepEqual(project.runtime, { name: "nodejs", options: { typescript: true } });
+        assert.deepEqual(Object.keys(project.config), CONFIG_KEYS.map((k) => k.key));
+        for (const key of CONFIG_KEYS) {
+            const declared = project.config[key.key];
+            assert.equal(declared.type, key.type, key.key);
+            assert.ok(declared.description.length > 10, key.key);
+            assert.deepEqual(declared.default, key.default, key.key);
+        }
+    });
+
+    it("dev: three t3.small members, plain http, static bootstrap", async () => {
+        const run = await runStack("dev");
+        const instances = ofType(run, "aws:ec2/instance:Instance");
+        assert.deepEqual(instances.map((i) => [i.name, i.inputs.instanceType]), [["dev-etcd-0", "t3.small"], ["dev-etcd-1", "t3.small"], ["dev-etcd-2", "t3.small"]]);
+        const flags = flagMap(launchFlags(run, "dev-etcd-0"));
+        assert.match(flags["initial-cluster"], /^dev-etcd-0=http:\/\/10\.0\.1\.10:2380,/);
+        assert.equal(run.outputs.bootstrapMode, "static");
+        assert.deepEqual(run.outputs.clientEndpoints, ["http://10.0.1.10:2379", "http://10.0.2.10:2379", "http://10.0.3.10:2379"]);
+        assert.equal(run.outputs.clusterToken, "etcd-aws-dev-dev-etcd");
+    });
+
+    it("staging: v3 discovery over TLS in the given subnets, behind the bastion", async () => {
+        const run = await runStack("staging");
+        const flags = flagMap(launchFlags(run, "staging-etcd-2"));
+        assert.equal(flags["discovery-endpoints"], "http://10.20.0.50:2379");
+        assert.equal(flags["discovery-token"], run.outputs.discoveryToken);
+        assert.ok(run.secretOutputs.has("discoveryToken"));
+        assert.ok(run.secretOutputs.has("clientKeyPem"));
+        assert.equal(flags["cert-file"], "/etc/etcd/pki/server.crt");
+        const instances = ofType(run, "aws:ec2/instance:Instance");
+        assert.deepEqual(instances.map((i) => i.inputs.subnetId), ["subnet-0aa1aa1aa1aa1aa10", "subnet-0bb2bb2bb2bb2bb20", "subnet-0cc3cc3cc3cc3cc30"]);
+        assert.ok(instances.every((i) => i.inputs.associatePublicIpAddress === false));
+    });
+
+    it("prod: five Graviton members over three zones, DNS SRV bootstrap, io2 volumes, tuned flags", async () => {
+        const run = await runStack("prod");
+        const instances = ofType(run, "aws:ec2/instance:Instance");
+        assert.equal(instances.length, 5);
+        assert.equal(new Set(instances.map((i) => i.inputs.subnetId)).size, 3);
+        assert.ok(instances.every((i) => i.inputs.ebsBlockDevices[0].volumeType === "io2" && i.inputs.ebsBlockDevices[0].iops === 6000));
+        const flags = flagMap(launchFlags(run, "prod-etcd-4"));
+        assert.equal(flags["discovery-srv"], "etcd.prod.internal");
+        assert.equal(flags["snapshot-count"], "10000");
+        assert.equal(flags["auto-compaction-retention"], "1h");
+        assert.match(ofType(run, "command:remote:Command").find((c) => c.name === "prod-etcd-0-install")?.inputs.stdin, /linux-arm64\.tar\.gz/);
+    });
+
+    it("reports malformed config values and invalid settings together, before registering anything", async () => {
+        await assert.rejects(
+            runStack("dev", { memberCount: "three", tls: "yes", bootstrapMode: "gossip", clientCidrs: JSON.stringify(["0.0.0.0/0"]) }),
+            (error: Error) => {
+                assert.match(error.message, /^stack "dev": \d+ problems in the configuration, nothing was deployed:/);
+                for (const text of ['memberCount = "three": is not a whole number', 'tls = "yes": is not true or false', 'bootstrapMode = "gossip": unknown bootstrap mode', 'clientCidrs[0] = "0.0.0.0/0": opens etcd']) {
+                    assert.ok(error.message.includes(text), text);
+                }
+                return true;
+            },
+        );
+    });
+
+    it("refuses a cluster token that another stack's file already sets", async () => {
+        // The program reads the stack files beside it (the working directory, as under the CLI).
+        const project = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-aws-stacks-"));
+        fs.cpSync(path.join(ROOT, "stacks"), path.join(project, "stacks"), { recursive: true });
+        fs.appendFileSync(path.join(project, "stacks", "Pulumi.prod.yaml"), "  etcd-aws:clusterToken: etcd-prod-main\n");
+        const cwd = process.cwd();
+        process.chdir(project);
+        try {
+            await assert.rejects(runStack("dev", { clusterToken: "etcd-prod-main" }), /clusterToken = "etcd-prod-main": already used by another cluster/);
+        } finally {
+            process.chdir(cwd);
+            fs.rmSync(project, { recursive: true, force: true });
+        }
+    });
+});
