@@ -233,8 +233,8 @@ describe("EtcdCluster", () => {
             });
             // The component module was loaded afresh under mocks, so compare by name, not class.
             assert.equal(error.name, EtcdClusterConfigError.name);
-            assert.ok(pulumi.RunError.isInstance(error), "a RunError: Pulumi prints it without a stack trace");
             const settings: string[] = error.problems.map((p: { setting: string }) => p.setting);
+            assert.ok(pulumi.RunError.isInstance(error), "a RunError: Pulumi prints it without a stack trace");
             for (const setting of ["memberCount", "etcdVersion", "clientCidrs[0]", "discovery", "extraFlags.initial-cluster", "subnetIds", "vpcId"]) {
                 assert.ok(settings.includes(setting), `${setting} in ${settings.join(", ")}`);
             }
