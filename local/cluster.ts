@@ -1,0 +1,175 @@
+// A cluster on local hosts, deployed as the Pulumi components deploy it on EC2: core's install
+// script on every host, the discovery size registered from a member, core's launch script on
+// every host, then core's health gate on the first. Only the transport differs (a mount
+// namespace instead of SSH).
+import * as path from "path";
+import {
+    ClusterSpec,
+    clientUrl,
+    MemberSpec,
+    peerUrl,
+    ReleaseSpec,
+    renderDiscoverySizeScript,
+    renderHealthGateScript,
+    renderInstallScript,
+    renderLaunchScript,
+    ResolvedSettings,
+} from "../core";
+import { HostOptions, LocalHost } from "./host";
+import { RunResult } from "./process";
+
+/** A member and the host it runs on. */
+export interface LocalMember {
+    readonly member: MemberSpec;
+    readonly host: LocalHost;
+}
+
+/** A member as `etcdctl member list` reports it. */
+export interface ListedMember {
+    readonly name: string;
+    readonly peerURLs: readonly string[];
+    readonly clientURLs: readonly string[];
+}
+
+export interface ClusterOptions {
+    /** Where the scripts' progress lines go (the CLI shows them; tests keep them quiet). */
+    readonly echo?: NodeJS.WritableStream;
+    /** The health gate's own timeout. */
+    readonly healthTimeoutSeconds: number;
+}
+
+const INSTALL_TIMEOUT_MS = 120_000;
+const SCRIPT_TIMEOUT_MS = 30_000;
+const ETCDCTL_TIMEOUT_MS = 20_000;
+
+export class LocalCluster {
+    private constructor(
+        readonly settings: ResolvedSettings,
+        readonly spec: ClusterSpec,
+        readonly members: readonly LocalMember[],
+        private readonly dir: string,
+        private readonly hostOptions: HostOptions,
+        private readonly options: ClusterOptions,
+    ) {}
+
+    /** Fresh hosts under `<dir>/hosts/<member>` for the spec's members. */
+    static create(dir: string, settings: ResolvedSettings, spec: ClusterSpec, hostOptions: HostOptions, options: ClusterOptions): LocalCluster {
+        const members = spec.members.map((member) => ({ member, host: createHost(dir, member, hostOptions) }));
+        return new LocalCluster(settings, spec, members, dir, hostOptions, options);
+    }
+
+    /** Another host rendered from the same spec but not in it (a member beyond the plan). */
+    extraMember(member: MemberSpec): LocalMember {
+        return { member, host: createHost(this.dir, member, this.hostOptions) };
+    }
+
+    get release(): ReleaseSpec {
+        return { version: this.settings.version, arch: "amd64", mirrorBaseUrl: this.settings.mirrorBaseUrl, sha256: this.settings.etcdSha256 };
+    }
+
+    private async runScript(target: LocalMember, what: string, script: string, timeoutMs: number): Promise<RunResult> {
+        const result = await target.host.runScript(script, { timeoutMs, echo: this.options.echo });
+        if (result.code !== 0) {
+            const why = result.timedOut ? `timed out after ${timeoutMs / 1000} s` : `exited with ${result.code}`;
+            throw new Error(`${what} on ${target.member.name} ${why}:\n${result.stderr}${result.stdout}`);
+        }
+        return result;
+    }
+
+    /** core's install script on each host, no data volume (the host's /var/lib/etcd is private). */
+    async install(targets: readonly LocalMember[] = this.members): Promise<void> {
+        await Promise.all(
+            targets.map((target) =>
+                this.runScript(
+                    target,
+                    "install",
+                    renderInstallScript({ release: this.release, memberName: target.member.name, clusterName: this.spec.clusterName }),
+                    INSTALL_TIMEOUT_MS,
+                ),
+            ),
+        );
+    }
+
+    /** Registers the discovery size from the first member, as the component does after its install. */
+    async registerDiscoverySize(): Promise<void> {
+        if (this.spec.discovery?.registerSize) {
+            await this.runScript(this.members[0], "discovery size registration", renderDiscoverySizeScript(this.spec), SCRIPT_TIMEOUT_MS);
+        }
+    }
+
+    /** core's launch script on each host (they start etcd and return at once). */
+    async launch(targets: readonly LocalMember[] = this.members): Promise<void> {
+        await Promise.all(targets.map((target) => this.runScript(target, "launch", renderLaunchScript(this.spec, target.member), SCRIPT_TIMEOUT_MS)));
+    }
+
+    /** core's health gate on the first member; throws with its report when it gives up. */
+    async healthGate(): Promise<string> {
+        const script = renderHealthGateScript(this.spec, { timeoutSeconds: this.options.healthTimeoutSeconds });
+        const timeoutMs = (this.options.healthTimeoutSeconds + 30) * 1000;
+        return (await this.runScript(this.members[0], "health gate", script, timeoutMs)).stdout;
+    }
+
+    /**
+     * Install, size registration, launch, health gate. Returns the seconds from starting the launch
+     * scripts to the gate passing; a failure carries every member's last log lines.
+     */
+    async bringUp(): Promise<number> {
+        try {
+            await this.install();
+            await this.registerDiscoverySize();
+            const started = process.hrtime.bigint();
+            await this.launch();
+            await this.healthGate();
+            return Number(process.hrtime.bigint() - started) / 1e9;
+        } catch (error) {
+            throw new Error(`${(error as Error).message}\n${this.logs()}`);
+        }
+    }
+
+    /** Each member's last etcd log lines, for a failure report. */
+    logs(lines = 15): string {
+        return this.members.map(({ member, host }) => `--- ${member.name} (${host.address}) etcd log:\n${host.etcdLog(lines)}`).join("\n");
+    }
+
+    /**
+     * Runs etcdctl (v3 API) on a member's host against one endpoint (default: that member) and
+     * throws when it fails.
+     */
+    async etcdctl(index: number, args: readonly string[], endpoint = clientUrl(this.spec, this.members[index].member)): Promise<RunResult> {
+        const { host } = this.members[index];
+        const command = ["etcdctl", `--endpoints=${endpoint}`, "--command-timeout=10s", ...args];
+        const result = await host.exec(command, { timeoutMs: ETCDCTL_TIMEOUT_MS, env: { ETCDCTL_API: "3" } });
+        if (result.code !== 0) {
+            throw new Error(`${command.join(" ")} on ${host.name} failed:\n${result.stderr}${result.stdout}`);
+        }
+        return result;
+    }
+
+    async memberList(): Promise<ListedMember[]> {
+        const { stdout } = await this.etcdctl(0, ["member", "list", "--write-out=json"]);
+        return (JSON.parse(stdout) as { members: ListedMember[] }).members
+            .map(({ name, peerURLs, clientURLs }) => ({ name, peerURLs, clientURLs }))
+            .sort((a, b) => a.name.localeCompare(b.name));
+    }
+
+    /** The member list the spec prescribes: every member with the URLs it advertises. */
+    expectedMemberList(): ListedMember[] {
+        return this.spec.members.map((member) => ({ name: member.name, peerURLs: [peerUrl(this.spec, member)], clientURLs: [clientUrl(this.spec, member)] }));
+    }
+
+    /** `etcdctl endpoint health` of each member from its own host; throws for an unhealthy one. */
+    async endpointHealth(): Promise<string[]> {
+        const results = await Promise.all(this.members.map((_, index) => this.etcdctl(index, ["endpoint", "health"])));
+        // 3.4 prints the verdict on stderr, 3.5 on stdout.
+        return results.map((result) => `${result.stdout}${result.stderr}`.trim());
+    }
+
+    /** Stops every member's etcd by its recorded PID. */
+    async stop(): Promise<void> {
+        await Promise.all(this.members.map(({ host }) => host.stopEtcd()));
+    }
+}
+
+function createHost(dir: string, member: MemberSpec, options: HostOptions): LocalHost {
+    return LocalHost.create(path.join(dir, "hosts", member.name), member.name, member.address, options);
+}

@@ -1,0 +1,145 @@
+// A local "host": a directory with private copies of the paths a member's scripts change (/etc,
+// /usr/local, /opt, /var/lib/etcd, /var/log, /run), bind-mounted over the real ones in a private
+// mount namespace for each command. The install script then writes /usr/local/bin/etcd, the unit
+// and /etc/etcd/etcd.env exactly where it would on EC2, and useradd changes only this host's /etc.
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { run, RunOptions, RunResult, stopRecorded } from "./process";
+
+/** Paths each host has its own copy of, in mount order. */
+const PRIVATE_PATHS = ["etc", "usr/local", "opt", "var/lib/etcd", "var/log", "run"] as const;
+
+/** The empty /usr/local tree of a fresh Debian or Amazon Linux machine (base-files). */
+const USR_LOCAL_DIRS = ["bin", "etc", "games", "include", "lib", "man", "sbin", "share", "src"];
+
+const SHIMS_DIR = path.join(__dirname, "shims");
+
+/** Root's PATH on Debian: /usr/local/sbin first, so the systemctl and journalctl shims win. */
+const HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// Runs in the new mount namespace: bind the host's copies over the real paths, then the command.
+const ENTER_HOST = `set -euo pipefail
+root=$1
+shift
+for dir in ${PRIVATE_PATHS.join(" ")}; do
+    mount --bind "$root/$dir" "/$dir"
+done
+exec "$@"`;
+
+/** Account lines of the Debian etcd package's user, absent on a fresh EC2 machine. */
+const ACCOUNT_FILES = ["passwd", "group", "shadow", "gshadow"];
+
+export interface HostOptions {
+    /** Nameserver for the host's /etc/resolv.conf (default: the machine's own resolv.conf). */
+    readonly nameserver?: string;
+}
+
+export class LocalHost {
+    constructor(
+        /** Member name it plays, e.g. "demo-0". */
+        readonly name: string,
+        /** Its own loopback address; its etcd listens there. */
+        readonly address: string,
+        /** Directory with the host's private paths. */
+        readonly root: string,
+    ) {}
+
+    /** Creates a fresh host: /etc copied, the other private paths empty, the systemd shims in place. */
+    static create(root: string, name: string, address: string, options: HostOptions = {}): LocalHost {
+        fs.rmSync(root, { recursive: true, force: true });
+        for (const dir of PRIVATE_PATHS) {
+            fs.mkdirSync(path.join("/", dir), { recursive: true });
+            if (dir !== "etc") {
+                fs.mkdirSync(path.join(root, dir), { recursive: true });
+            }
+        }
+        // cp -a keeps owners and modes (/etc/shadow, /etc/ssl/private), which fs.cpSync does not.
+        execFileSync("cp", ["-a", "/etc", path.join(root, "etc")]);
+        const host = new LocalHost(name, address, root);
+        host.setNameserver(options.nameserver);
+        host.forgetEtcdUser();
+        for (const dir of USR_LOCAL_DIRS) {
+            fs.mkdirSync(path.join(root, "usr/local", dir), { recursive: true });
+        }
+        const sbin = path.join(root, "usr/local/sbin");
+        for (const shim of ["systemctl", "journalctl"]) {
+            fs.copyFileSync(path.join(SHIMS_DIR, shim), path.join(sbin, shim));
+            fs.chmodSync(path.join(sbin, shim), 0o755);
+        }
+        return host;
+    }
+
+    /** A plain resolv.conf (the real one may be a bind mount that would not follow the copy). */
+    private setNameserver(nameserver: string | undefined): void {
+        const file = path.join(this.root, "etc/resolv.conf");
+        const content = nameserver ? `nameserver ${nameserver}\n` : fs.readFileSync("/etc/resolv.conf", "utf8");
+        fs.rmSync(file, { force: true });
+        fs.writeFileSync(file, content);
+    }
+
+    /** So the install script's useradd runs as on a fresh machine. */
+    private forgetEtcdUser(): void {
+        for (const name of ACCOUNT_FILES) {
+            const file = path.join(this.root, "etc", name);
+            if (fs.existsSync(file)) {
+                const kept = fs.readFileSync(file, "utf8").split("\n").filter((line) => !line.startsWith("etcd:"));
+                fs.writeFileSync(file, kept.join("\n"));
+            }
+        }
+    }
+
+    /** The argv that runs `command` on this host. */
+    private enter(command: readonly string[]): string[] {
+        return ["unshare", "--mount", "--propagation", "private", "--", "bash", "-c", ENTER_HOST, "enter-host", this.root, ...command];
+    }
+
+    private environment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+        return { PATH: HOST_PATH, HOME: "/root", LANG: "C.UTF-8", ...extra };
+    }
+
+    /** Runs a command on the host. */
+    exec(command: readonly string[], options: RunOptions): Promise<RunResult> {
+        return run(this.enter(command), { ...options, env: this.environment(options.env) });
+    }
+
+    /** Runs a rendered script on the host as the deployment does (`bash -s`, script on stdin). */
+    async runScript(script: string, options: Omit<RunOptions, "stdin">): Promise<RunResult> {
+        return this.exec(["bash", "-s"], { ...options, stdin: script });
+    }
+
+    /** Starts a long-running command on the host (a watch); the caller kills it. */
+    spawn(command: readonly string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+        // unshare and the entry script exec the command, so the child's PID is the command's.
+        const [program, ...args] = this.enter(command);
+        return spawn(program, args, { env: this.environment(env), stdio: ["ignore", "pipe", "pipe"] });
+    }
+
+    /** The real-filesystem path of a path on the host (e.g. /var/log/etcd.log). */
+    hostPath(pathOnHost: string): string {
+        return path.join(this.root, pathOnHost);
+    }
+
+    /** PID of the host's etcd as the systemctl stand-in recorded it. */
+    etcdPid(): number | undefined {
+        try {
+            return Number(fs.readFileSync(this.hostPath("/run/etcd.pid"), "utf8").trim());
+        } catch {
+            return undefined;
+        }
+    }
+
+    /** The last lines etcd wrote (what journalctl shows on EC2). */
+    etcdLog(lines = 20): string {
+        try {
+            return fs.readFileSync(this.hostPath("/var/log/etcd.log"), "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+        } catch {
+            return "(no etcd log)";
+        }
+    }
+
+    /** Stops the host's etcd by its recorded PID. */
+    async stopEtcd(): Promise<void> {
+        await stopRecorded(this.hostPath("/run/etcd.pid"));
+    }
+}

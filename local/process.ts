@@ -1,0 +1,158 @@
+// Running commands with a time limit, and stopping processes we started by their recorded PID.
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+export interface RunOptions {
+    /** Killed (with its whole process group) when it runs longer than this. */
+    readonly timeoutMs: number;
+    readonly stdin?: string;
+    readonly env?: NodeJS.ProcessEnv;
+    /** Where to copy the command's stderr as it arrives (progress of the rendered scripts). */
+    readonly echo?: NodeJS.WritableStream;
+}
+
+export interface RunResult {
+    readonly code: number | null;
+    readonly stdout: string;
+    readonly stderr: string;
+    readonly timedOut: boolean;
+}
+
+export function run(argv: readonly string[], options: RunOptions): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+        // Its own process group, so a timeout also ends whatever the command started in it.
+        const child = spawn(argv[0], argv.slice(1), { env: options.env ?? process.env, detached: true, stdio: "pipe" });
+        let stdout = "";
+        let stderr = "";
+        let timedOut = false;
+        const timer = setTimeout(() => {
+            timedOut = true;
+            killGroup(child.pid);
+        }, options.timeoutMs);
+        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on("data", (chunk: Buffer) => {
+            stderr += chunk.toString();
+            options.echo?.write(chunk);
+        });
+        child.on("error", (error) => {
+            clearTimeout(timer);
+            reject(error);
+        });
+        child.on("close", (code) => {
+            clearTimeout(timer);
+            resolve({ code, stdout, stderr, timedOut });
+        });
+        child.stdin.end(options.stdin ?? "");
+    });
+}
+
+function killGroup(pid: number | undefined): void {
+    if (pid === undefined) {
+        return;
+    }
+    try {
+        process.kill(-pid, "SIGKILL");
+    } catch {
+        // already gone
+    }
+}
+
+/** Runs and returns stdout; a failure or timeout throws with the command's stderr. */
+export async function runChecked(argv: readonly string[], options: RunOptions): Promise<string> {
+    const result = await run(argv, options);
+    if (result.code !== 0) {
+        const why = result.timedOut ? `timed out after ${options.timeoutMs} ms` : `exited with ${result.code}`;
+        throw new Error(`${argv.join(" ")} ${why}:\n${result.stderr}${result.stdout}`);
+    }
+    return result.stdout;
+}
+
+export function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `check` until it returns a value (not undefined) or the time is up. */
+export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const value = await check();
+        if (value !== undefined) {
+            return value;
+        }
+        if (Date.now() >= deadline) {
+            throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+        }
+        await sleep(100);
+    }
+}
+
+/** Alive and not a zombie (a zombie still answers kill -0). */
+export function isRunning(pid: number): boolean {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+    } catch {
+        return false;
+    }
+}
+
+function executableName(pid: number): string | undefined {
+    try {
+        return path.basename(fs.readlinkSync(`/proc/${pid}/exe`));
+    } catch {
+        return undefined;
+    }
+}
+
+/** The programs this layer starts; a recorded PID now running anything else is not ours to stop. */
+export const OUR_PROGRAMS: ReadonlySet<string> = new Set(["etcd", "dnsmasq", "discovery.etcd.io"]);
+
+/**
+ * Stops the process recorded in `pidFile` (SIGTERM, then SIGKILL after `graceMs`) if it still
+ * runs one of our programs, and removes the file. Returns the PID it stopped.
+ */
+export async function stopRecorded(pidFile: string, graceMs = 10_000): Promise<number | undefined> {
+    let pid: number;
+    try {
+        pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+    } catch {
+        return undefined;
+    }
+    fs.rmSync(pidFile, { force: true });
+    const name = Number.isInteger(pid) && pid > 1 && isRunning(pid) ? executableName(pid) : undefined;
+    if (name === undefined || !OUR_PROGRAMS.has(name)) {
+        return undefined;
+    }
+    process.kill(pid, "SIGTERM");
+    try {
+        await waitFor(`${name} (pid ${pid}) to stop`, graceMs, () => (isRunning(pid) ? undefined : true));
+    } catch {
+        process.kill(pid, "SIGKILL");
+        await waitFor(`${name} (pid ${pid}) to die`, 5_000, () => (isRunning(pid) ? undefined : true));
+    }
+    return pid;
+}
+
+/** Every `*.pid` file below `dir`: the processes started for it (members, DNS, discovery). */
+export function pidFilesUnder(dir: string): string[] {
+    if (!fs.existsSync(dir)) {
+        return [];
+    }
+    return (fs.readdirSync(dir, { recursive: true, encoding: "utf8" }) as string[])
+        .filter((file) => file.endsWith(".pid"))
+        .map((file) => path.join(dir, file));
+}
+
+/** Stops everything recorded under `dir` and deletes it: a work directory's full clean-up. */
+export async function stopAllAndRemove(dir: string): Promise<number[]> {
+    const stopped: number[] = [];
+    for (const pidFile of pidFilesUnder(dir)) {
+        const pid = await stopRecorded(pidFile);
+        if (pid !== undefined) {
+            stopped.push(pid);
+        }
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    return stopped;
+}

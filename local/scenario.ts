@@ -1,0 +1,105 @@
+// One bootstrap scenario on local hosts: the settings a user would write, the servers the mode
+// needs (dnsmasq, discovery), and the cluster's hosts, all on one loopback /24.
+import { randomBytes } from "crypto";
+import * as path from "path";
+import { buildClusterSpec, ClusterSettings, DiscoverySettings, isLoopback, renderDnsRecords, resolveSettings, ResolvedSettings } from "../core";
+import { ClusterOptions, LocalCluster } from "./cluster";
+import { localRelease } from "./mirror";
+import { newDiscoveryUrl, startDiscoveryEtcd, startDiscoveryService, startDnsServer, v2RegistryUrl } from "./services";
+
+/** The clustering guide's three mechanisms; discovery through a custom etcd or a public-style service. */
+export type Scenario = "static" | "dns" | "discovery" | "public-discovery";
+export const SCENARIOS: readonly Scenario[] = ["static", "dns", "discovery", "public-discovery"];
+
+export const MEMBER_COUNT = 3;
+
+/** Who owns the local clusters (the default cluster token is <project>-<stack>-<cluster>). */
+export const LOCAL_CONTEXT = { project: "etcd-aws", stack: "local" };
+
+/** Addresses in one loopback /24, e.g. "127.0.1": members at .10, .11, .12. */
+export interface AddressPlan {
+    readonly members: readonly string[];
+    /** A member beyond the cluster's size (the "cluster is full" case). */
+    readonly extraMember: string;
+    readonly dns: string;
+    readonly discoveryEtcd: string;
+    readonly discoveryService: string;
+}
+
+export function addressPlan(subnet: string): AddressPlan {
+    const at = (host: number) => `${subnet}.${host}`;
+    const plan = {
+        members: Array.from({ length: MEMBER_COUNT }, (_, i) => at(10 + i)),
+        extraMember: at(10 + MEMBER_COUNT),
+        dns: at(53),
+        discoveryEtcd: at(20),
+        discoveryService: at(21),
+    };
+    // Servers started here listen on these addresses only: never outside 127.0.0.0/8.
+    for (const address of [...plan.members, plan.extraMember, plan.dns, plan.discoveryEtcd, plan.discoveryService]) {
+        if (!isLoopback(address)) {
+            throw new Error(`${address} is not a loopback address; local hosts live in 127.0.0.0/8`);
+        }
+    }
+    return plan;
+}
+
+export interface ScenarioInput {
+    readonly scenario: Scenario;
+    /** A local etcd release, "3.4.23" or "3.5.16". */
+    readonly version: string;
+    readonly clusterName: string;
+    /** Work directory: hosts, servers' logs and PID files. */
+    readonly dir: string;
+    /** The /24 of the addresses, e.g. "127.0.1". */
+    readonly subnet: string;
+    readonly mirrorBaseUrl: string;
+}
+
+/** The settings a user would give for the scenario (plain http: TLS is not part of this layer yet). */
+export function scenarioSettings(input: ScenarioInput, discovery?: DiscoverySettings): ClusterSettings {
+    return {
+        memberCount: MEMBER_COUNT,
+        etcdVersion: input.version,
+        bootstrapMode: input.scenario === "public-discovery" ? "discovery" : input.scenario,
+        tls: false,
+        mirrorBaseUrl: input.mirrorBaseUrl,
+        discovery,
+    };
+}
+
+/** Starts the discovery servers the scenario needs and returns its discovery settings. */
+async function discoverySettings(input: ScenarioInput, plan: AddressPlan, servicesDir: string): Promise<DiscoverySettings | undefined> {
+    if (input.scenario !== "discovery" && input.scenario !== "public-discovery") {
+        return undefined;
+    }
+    const etcdUrl = await startDiscoveryEtcd(servicesDir, plan.discoveryEtcd, localRelease(input.version));
+    if (input.scenario === "discovery") {
+        return { serviceUrl: v2RegistryUrl(etcdUrl) };
+    }
+    const serviceUrl = await startDiscoveryService(servicesDir, plan.discoveryService, etcdUrl);
+    return { url: await newDiscoveryUrl(serviceUrl, MEMBER_COUNT), size: MEMBER_COUNT };
+}
+
+/** Validated settings of the scenario (throws core's ClusterConfigError, e.g. DNS without TLS on 3.4). */
+export function resolveScenario(input: ScenarioInput, discovery?: DiscoverySettings): ResolvedSettings {
+    return resolveSettings(input.clusterName, scenarioSettings(input, discovery), LOCAL_CONTEXT);
+}
+
+/**
+ * Validates the scenario's settings, starts the servers its mode needs and creates the hosts;
+ * `bringUp()` on the result deploys it. Every process started records its PID under `dir`.
+ */
+export async function prepareScenario(input: ScenarioInput, options: ClusterOptions): Promise<LocalCluster> {
+    const plan = addressPlan(input.subnet);
+    const servicesDir = path.join(input.dir, "services");
+    const settings = resolveScenario(input, await discoverySettings(input, plan, servicesDir));
+    // The component's discovery token: 16 random bytes, hex.
+    const spec = buildClusterSpec(settings, plan.members, randomBytes(16).toString("hex"));
+    let nameserver: string | undefined;
+    if (settings.mode === "dns") {
+        await startDnsServer(servicesDir, plan.dns, renderDnsRecords(spec), spec.domain);
+        nameserver = plan.dns;
+    }
+    return LocalCluster.create(input.dir, settings, spec, { nameserver }, options);
+}
