@@ -1,0 +1,240 @@
+// Shared fixtures of the core unit tests: settings, specs, reference flag tables and the
+// external checkers (shellcheck, systemd-analyze).
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+    buildClusterSpec,
+    ClusterConfigError,
+    ClusterSettings,
+    ClusterSpec,
+    ConfigProblem,
+    EtcdFlag,
+    resolveSettings,
+    ResolvedSettings,
+    parseEtcdVersion,
+    ValidationContext,
+} from "../../core";
+
+/** The shared reference material (etcd facts and flag tables), beside the repository. */
+export const REFERENCE_DIR = path.resolve(__dirname, "../../../shared/reference");
+
+/** The releases whose flag tables are in the reference directory, one per supported line. */
+export const REFERENCE_VERSIONS = ["3.4.45", "3.5.33", "3.6.14", "3.7.1"] as const;
+
+/** Every flag the given release registers, read from the reference file (not the embedded table). */
+export function referenceFlags(version: string): Set<string> {
+    const text = fs.readFileSync(path.join(REFERENCE_DIR, "etcd-flags", `v${version}.txt`), "utf8");
+    return new Set(
+        text
+            .split("\n")
+            .map((line) => line.trim())
+            .filter((line) => line !== ""),
+    );
+}
+
+export const CONTEXT: ValidationContext = { project: "shop", stack: "prod" };
+
+/** Member addresses used wherever a test needs real-looking IPs. */
+export const ADDRESSES = ["10.0.1.10", "10.0.2.10", "10.0.3.10", "10.0.1.11", "10.0.2.11", "10.0.3.11", "10.0.1.12"];
+
+/** The token the cloud would generate for discovery mode. */
+export const DISCOVERY_TOKEN = "3e86b59982e49066c5d813af1c2e2579";
+
+export function resolve(settings: ClusterSettings, name = "orders"): ResolvedSettings {
+    return resolveSettings(name, settings, CONTEXT);
+}
+
+/** A ClusterSpec from settings, as the components build it once addresses are known. */
+export function specOf(settings: ClusterSettings, name = "orders"): ClusterSpec {
+    const resolved = resolve(settings, name);
+    return buildClusterSpec(resolved, ADDRESSES.slice(0, resolved.memberCount), DISCOVERY_TOKEN);
+}
+
+/** Flags as a name -> value map (asserting that no flag is rendered twice). */
+export function flagMap(flags: readonly EtcdFlag[]): Record<string, string> {
+    const map: Record<string, string> = {};
+    for (const flag of flags) {
+        assert.ok(!(flag.name in map), `--${flag.name} is rendered twice`);
+        map[flag.name] = flag.value;
+    }
+    return map;
+}
+
+/** Runs `fn`, asserts it throws a ClusterConfigError, and returns it. */
+export function configError(fn: () => unknown): ClusterConfigError {
+    try {
+        fn();
+    } catch (error) {
+        assert.ok(error instanceof ClusterConfigError, `expected a ClusterConfigError, got ${String(error)}`);
+        return error;
+    }
+    assert.fail("expected a ClusterConfigError, but nothing was thrown");
+}
+
+/** The problems resolveSettings reports for the settings (fails when it accepts them). */
+export function problemsOf(settings: ClusterSettings, name = "orders", context: ValidationContext = CONTEXT): readonly ConfigProblem[] {
+    return configError(() => resolveSettings(name, settings, context)).problems;
+}
+
+/** Everything shellcheck says about a bash script (empty when clean). */
+export function shellcheck(script: string): string {
+    const result = spawnSync("shellcheck", ["-s", "bash", "-"], { input: script, encoding: "utf8" });
+    assert.equal(result.error, undefined, `shellcheck could not run: ${String(result.error)}`);
+    return `${result.stdout}${result.stderr}`;
+}
+
+export interface BashResult {
+    readonly status: number | null;
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+/** Runs a bash script with extra environment variables (and `bin` first on PATH when given). */
+export function runBash(script: string, env: Record<string, string> = {}, bin?: string): BashResult {
+    const PATH = bin ? `${bin}:${process.env.PATH}` : process.env.PATH ?? "";
+    const result = spawnSync("bash", ["-c", script], { encoding: "utf8", env: { ...process.env, ...env, PATH } });
+    assert.equal(result.error, undefined, `bash could not run: ${String(result.error)}`);
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Runs a bash snippet and returns its stdout (asserting exit status 0). */
+export function bash(script: string): string {
+    const result = runBash(script);
+    assert.equal(result.status, 0, `bash failed: ${result.stderr}`);
+    return result.stdout;
+}
+
+/** A temporary directory, removed when the test run ends. */
+export function tempDir(prefix: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `etcd-aws-${prefix}-`));
+    TEMP_DIRS.push(dir);
+    return dir;
+}
+
+const TEMP_DIRS: string[] = [];
+after(() => {
+    for (const dir of TEMP_DIRS.splice(0)) {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+});
+
+/** A directory of stand-in commands (name -> bash body) to put first on PATH. */
+export function fakeBin(tools: Record<string, string>): string {
+    const dir = tempDir("bin");
+    for (const [name, body] of Object.entries(tools)) {
+        fs.writeFileSync(path.join(dir, name), `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
+    }
+    return dir;
+}
+
+/**
+ * The here-documents of a script: each `<<'DELIM'` with the lines up to the first line that is
+ * exactly DELIM, as bash reads them.
+ */
+export function heredocBodies(script: string): { delimiter: string; body: string }[] {
+    const lines = script.split("\n");
+    const bodies: { delimiter: string; body: string }[] = [];
+    for (let i = 0; i < lines.length; i++) {
+        const match = /<<'([^']+)'$/.exec(lines[i]);
+        if (match) {
+            const end = lines.indexOf(match[1], i + 1);
+            assert.ok(end > i, `here-document ${match[1]} is closed`);
+            bodies.push({ delimiter: match[1], body: `${lines.slice(i + 1, end).join("\n")}\n` });
+            i = end;
+        }
+    }
+    return bodies;
+}
+
+/** Everything `systemd-analyze verify` prints about a unit file (it exits 0 even on bad values). */
+export function systemdVerify(unitName: string, unitText: string): string {
+    const file = path.join(tempDir("unit"), unitName);
+    fs.writeFileSync(file, unitText);
+    const result = spawnSync("systemd-analyze", ["verify", file], { encoding: "utf8" });
+    assert.equal(result.error, undefined, `systemd-analyze could not run: ${String(result.error)}`);
+    return `${result.stdout}${result.stderr}`;
+}
+
+/** The lines of a rendered script, from the first line after the comment header. */
+export function afterHeader(script: string): string[] {
+    const lines = script.split("\n");
+    const first = lines.findIndex((line) => !line.startsWith("#"));
+    return lines.slice(first);
+}
+
+/** One way to bootstrap a cluster, with the settings that select it. */
+export interface BootstrapVariant {
+    readonly label: string;
+    readonly settings: ClusterSettings;
+}
+
+/** Every bootstrap mode and discovery flavour the package offers, for one TLS setting. */
+export function bootstrapVariants(tls: boolean): BootstrapVariant[] {
+    return [
+        { label: "static", settings: { bootstrapMode: "static", tls } },
+        { label: "dns", settings: { bootstrapMode: "dns", tls } },
+        { label: "dns with srvName", settings: { bootstrapMode: "dns", tls, srvName: "orders" } },
+        {
+            label: "discovery v2 (service URL, proxy)",
+            settings: {
+                bootstrapMode: "discovery",
+                tls,
+                discovery: { protocol: "v2", serviceUrl: "http://10.0.0.5:2379/v2/keys/_etcd/registry", proxy: "http://10.0.0.6:3128" },
+            },
+        },
+        {
+            label: "discovery v2 (ready URL)",
+            settings: {
+                bootstrapMode: "discovery",
+                tls,
+                discovery: { protocol: "v2", url: "https://discovery.example.com/3e86b59982e49066c5d813af1c2e2579", size: 3 },
+            },
+        },
+        {
+            label: "discovery v3",
+            settings: { bootstrapMode: "discovery", tls, discovery: { protocol: "v3", endpoints: ["http://10.0.0.5:2379", "http://10.0.0.6:2379"] } },
+        },
+    ];
+}
+
+/** One combination of release, TLS and bootstrap variant, and whether the validator refuses it. */
+export interface Combination {
+    readonly version: string;
+    readonly tls: boolean;
+    readonly label: string;
+    readonly settings: ClusterSettings;
+    /** The one problem resolveSettings reports, or undefined when it accepts the combination. */
+    readonly refusal?: { readonly setting: string; readonly value: unknown };
+}
+
+/** Why the package must refuse a combination: dns over http on 3.4, v3 discovery before 3.6, v2 on 3.7. */
+function refusalOf(version: string, settings: ClusterSettings): Combination["refusal"] {
+    const line = parseEtcdVersion(version)?.line;
+    const protocol = settings.discovery?.protocol;
+    if (settings.bootstrapMode === "dns" && settings.tls === false && line === "3.4") {
+        return { setting: "tls", value: false };
+    }
+    if (protocol === "v3" && (line === "3.4" || line === "3.5")) {
+        return { setting: "discovery.protocol", value: "v3" };
+    }
+    if (protocol === "v2" && line === "3.7") {
+        return { setting: "discovery.protocol", value: "v2" };
+    }
+    return undefined;
+}
+
+/** Every reference release x TLS on/off x bootstrap variant. */
+export const COMBINATIONS: readonly Combination[] = REFERENCE_VERSIONS.flatMap((version) =>
+    [true, false].flatMap((tls) =>
+        bootstrapVariants(tls).map((variant) => {
+            const settings: ClusterSettings = { ...variant.settings, etcdVersion: version };
+            return { version, tls, label: `etcd ${version}, ${variant.label}, tls ${tls ? "on" : "off"}`, settings, refusal: refusalOf(version, settings) };
+        }),
+    ),
+);
+
+/** The combinations resolveSettings accepts. */
+export const ACCEPTED = COMBINATIONS.filter((combination) => combination.refusal === undefined);
