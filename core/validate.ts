@@ -218,6 +218,15 @@ function resolveExtraFlags(settings: ClusterSettings, version: EtcdVersion, prob
             problems.push({ setting, value, problem: "flag values must be strings without newlines, quotes or backslashes", fix: "quote the value as a plain string" });
             continue;
         }
+        if (name === "config-file") {
+            problems.push({
+                setting,
+                value,
+                problem: "with --config-file etcd ignores every other flag and ETCD_* variable, so the rendered configuration (name, URLs, bootstrap, TLS) would be dropped",
+                fix: "remove it; give the settings you need as single extraFlags",
+            });
+            continue;
+        }
         if (MANAGED_FLAGS.has(name)) {
             problems.push({
                 setting,
