@@ -1,0 +1,265 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import {
+    ClusterSettings,
+    ClusterSpec,
+    HostFile,
+    renderDiscoverySizeScript,
+    renderEnvFile,
+    renderHealthGateScript,
+    renderLaunchScript,
+} from "../../core";
+import { afterHeader, DISCOVERY_TOKEN, fakeBin, heredocBodies, runBash, shellcheck, specOf, tempDir } from "./helpers";
+
+const FILES: HostFile[] = [
+    { path: "/etc/etcd/pki/ca.crt", mode: "0644", owner: "root:etcd", content: "-----BEGIN CERTIFICATE-----\nMIIBca\n-----END CERTIFICATE-----\n" },
+    { path: "/etc/etcd/pki/server.key", mode: "0600", owner: "etcd:etcd", content: "-----BEGIN PRIVATE KEY-----\nMIIEkey\n-----END PRIVATE KEY-----" },
+];
+
+const V2_SERVICE = "http://10.0.0.5:2379/v2/keys/_etcd/registry";
+
+/** Settings of the scripts' test clusters, one per mode and version family. */
+const CLUSTERS: [string, ClusterSettings][] = [
+    ["3.4.45 static, tls", { etcdVersion: "3.4.45" }],
+    ["3.5.33 dns, no tls", { etcdVersion: "3.5.33", bootstrapMode: "dns", tls: false }],
+    ["3.6.14 dns with srvName, tls", { bootstrapMode: "dns", srvName: "blue" }],
+    ["3.5.33 discovery v2 with proxy, tls", { etcdVersion: "3.5.33", bootstrapMode: "discovery", discovery: { serviceUrl: V2_SERVICE, proxy: "http://10.0.0.6:3128" } }],
+    ["3.4.45 discovery v2 ready URL, no tls", { etcdVersion: "3.4.45", bootstrapMode: "discovery", tls: false, discovery: { url: "https://discovery.example.com/abc", size: 3 } }],
+    ["3.7.1 discovery v3, tls", { etcdVersion: "3.7.1", bootstrapMode: "discovery", discovery: { endpoints: ["http://10.0.0.5:2379"] } }],
+];
+
+/** Stand-ins for etcdctl, curl, systemctl and journalctl that log their arguments to $FAKE_LOG. */
+const FAKE_TOOLS = {
+    etcdctl: `echo "etcdctl $*" >>"$FAKE_LOG"
+case "$*" in
+    *"member list"*) printf '%b' "\${FAKE_MEMBERS:-}" ;;
+    *"endpoint health"*) exit "\${FAKE_HEALTH:-0}" ;;
+    *" get "*) if [ -n "\${FAKE_SIZE:-}" ]; then printf '%s\\n' "$FAKE_SIZE"; fi ;;
+    *" put "*) echo OK ;;
+esac`,
+    curl: `echo "curl $*" >>"$FAKE_LOG"
+case "$*" in
+    *"-X PUT"*) echo '{"action":"set"}' ;;
+    *) if [ -n "\${FAKE_SIZE:-}" ]; then printf '{"action":"get","node":{"key":"/_etcd/registry/t/_config/size","value":"%s","modifiedIndex":4}}' "$FAKE_SIZE"; else exit 22; fi ;;
+esac`,
+    systemctl: `echo "systemctl $*" >>"$FAKE_LOG"
+case "$*" in
+    *is-active*) exit "\${FAKE_ACTIVE:-1}" ;;
+esac`,
+    journalctl: `echo "journalctl $*" >>"$FAKE_LOG"`,
+};
+
+/** Runs a rendered script with the fake tools; returns its result and the commands they saw. */
+function runWithFakes(script: string, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string; calls: string[] } {
+    const log = path.join(tempDir("calls"), "calls.log");
+    fs.writeFileSync(log, "");
+    const result = runBash(script, { FAKE_LOG: log, ...env }, fakeBin(FAKE_TOOLS));
+    return { ...result, calls: fs.readFileSync(log, "utf8").split("\n").filter((line) => line !== "") };
+}
+
+function settingsOf(script: string): Record<string, string> {
+    return Object.fromEntries([...script.matchAll(/^([A-Z_0-9]+)='([^']*)'$/gm)].map((m) => [m[1], m[2]]));
+}
+
+function assertStrictBash(script: string, firstLine: string): void {
+    assert.equal(script.split("\n")[0], "#!/usr/bin/env bash");
+    assert.equal(script.split("\n")[1], firstLine);
+    assert.equal(afterHeader(script)[0], "set -euo pipefail");
+    assert.equal(shellcheck(script), "");
+}
+
+function member(list: string[]): string {
+    return list.map((line) => `${line}\\n`).join("");
+}
+
+const STARTED = member([
+    "8e9e05c52164694d, started, orders-0, https://10.0.1.10:2380, https://10.0.1.10:2379, false",
+    "91bc3c398fb3c146, started, orders-1, https://10.0.2.10:2380, https://10.0.2.10:2379, false",
+    "fd422379fda50e48, started, orders-2, https://10.0.3.10:2380, https://10.0.3.10:2379, false",
+]);
+
+describe("core/launch", () => {
+    describe("renderLaunchScript", () => {
+        for (const [label, settings] of CLUSTERS) {
+            const spec = specOf(settings);
+            for (const files of [[], FILES]) {
+                it(`${label}, ${files.length} extra files: shellcheck-clean, set -euo pipefail after the header`, () => {
+                    assertStrictBash(
+                        renderLaunchScript(spec, spec.members[1], files),
+                        `# Configures and starts etcd member orders-1 of cluster orders (${spec.mode} bootstrap).`,
+                    );
+                });
+            }
+        }
+
+        it("writes the extra files in order, then the environment file, each with its mode and owner", () => {
+            const spec = specOf({});
+            const script = renderLaunchScript(spec, spec.members[0], FILES);
+            assert.deepEqual(
+                [...script.matchAll(/^if write_if_changed (.*) <<'/gm)].map((m) => m[1]),
+                ["/etc/etcd/pki/ca.crt 0644 root:etcd", "/etc/etcd/pki/server.key 0600 etcd:etcd", "/etc/etcd/etcd.env 0640 root:etcd"],
+            );
+            assert.deepEqual(
+                heredocBodies(script).map((doc) => doc.body),
+                [FILES[0].content, `${FILES[1].content}\n`, renderEnvFile(spec, spec.members[0])],
+            );
+        });
+
+        it("a file containing the heredoc delimiter as a line gets a longer delimiter and arrives intact", () => {
+            const spec = specOf({});
+            const content = "line\nETCD_AWS_EOF\nETCD_AWS_EOF_\nlast\n";
+            const docs = heredocBodies(renderLaunchScript(spec, spec.members[0], [{ path: "/etc/etcd/x", mode: "0600", owner: "etcd:etcd", content }]));
+            assert.deepEqual(docs[0], { delimiter: "ETCD_AWS_EOF__", body: content });
+            assert.equal(docs[1].delimiter, "ETCD_AWS_EOF");
+        });
+
+        describe("run against a temporary directory with a fake systemctl", () => {
+            function runLaunch(dir: string, spec: ClusterSpec, active: boolean): { status: number | null; calls: string[] } {
+                const me = `${runBash("id -un").stdout.trim()}:${runBash("id -gn").stdout.trim()}`;
+                const script = renderLaunchScript(spec, spec.members[0]).replace("/etc/etcd/etcd.env 0640 root:etcd", `${dir}/etcd.env 0640 ${me}`);
+                return runWithFakes(script, { FAKE_ACTIVE: active ? "0" : "1" });
+            }
+
+            it("first run writes the environment file and restarts etcd; re-runs only start it when it is down", () => {
+                const dir = tempDir("launch");
+                const spec = specOf({});
+                const first = runLaunch(dir, spec, false);
+                assert.equal(first.status, 0);
+                assert.deepEqual(first.calls, ["systemctl enable --quiet etcd.service", "systemctl restart --no-block etcd.service"]);
+                assert.equal(fs.readFileSync(path.join(dir, "etcd.env"), "utf8"), renderEnvFile(spec, spec.members[0]));
+
+                const down = runLaunch(dir, spec, false);
+                assert.deepEqual(down.calls, ["systemctl enable --quiet etcd.service", "systemctl is-active --quiet etcd.service", "systemctl start --no-block etcd.service"]);
+
+                const running = runLaunch(dir, spec, true);
+                assert.deepEqual(running.calls, ["systemctl enable --quiet etcd.service", "systemctl is-active --quiet etcd.service"]);
+
+                const changed = runLaunch(dir, specOf({ extraFlags: { "snapshot-count": "5000" } }), true);
+                assert.deepEqual(changed.calls, ["systemctl enable --quiet etcd.service", "systemctl restart --no-block etcd.service"]);
+            });
+        });
+    });
+
+    describe("renderHealthGateScript", () => {
+        for (const [label, settings] of CLUSTERS) {
+            it(`${label}: shellcheck-clean, set -euo pipefail after the header`, () => {
+                const spec = specOf(settings);
+                assertStrictBash(
+                    renderHealthGateScript(spec, { timeoutSeconds: 300 }),
+                    "# Health gate of etcd cluster orders: waits for 3 healthy members.",
+                );
+            });
+        }
+
+        it("tls: checks every member's https client URL with the client certificate", () => {
+            const script = renderHealthGateScript(specOf({ memberCount: 5 }), { timeoutSeconds: 300 });
+            assert.deepEqual(settingsOf(script), {
+                ENDPOINTS: "https://10.0.1.10:2379,https://10.0.2.10:2379,https://10.0.3.10:2379,https://10.0.1.11:2379,https://10.0.2.11:2379",
+                EXPECTED_MEMBERS: "5",
+                TIMEOUT_SECONDS: "300",
+            });
+            const lines = script.split("\n");
+            for (const line of ["export ETCDCTL_CACERT=/etc/etcd/pki/ca.crt", "export ETCDCTL_CERT=/etc/etcd/pki/client.crt", "export ETCDCTL_KEY=/etc/etcd/pki/client.key", "export ETCDCTL_API=3"]) {
+                assert.ok(lines.includes(line), line);
+            }
+        });
+
+        it("dns without tls: plain http URLs by DNS name and no certificate variables", () => {
+            const script = renderHealthGateScript(specOf({ bootstrapMode: "dns", tls: false }), { timeoutSeconds: 60 });
+            assert.equal(settingsOf(script).ENDPOINTS, "http://orders-0.orders.etcd.internal:2379,http://orders-1.orders.etcd.internal:2379,http://orders-2.orders.etcd.internal:2379");
+            assert.ok(!script.includes("ETCDCTL_CACERT"));
+        });
+
+        it("passes when every member is started and healthy", () => {
+            const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 30 }), { FAKE_MEMBERS: STARTED });
+            assert.equal(result.status, 0, result.stderr);
+            assert.match(result.stderr, /etcd-health: all 3 members are healthy/);
+            assert.ok(result.calls.includes("etcdctl --endpoints https://10.0.1.10:2379,https://10.0.2.10:2379,https://10.0.3.10:2379 --command-timeout=5s endpoint health --cluster"));
+        });
+
+        it("fails with the member list and logs when a member never starts", () => {
+            const members = member([
+                "8e9e05c52164694d, started, orders-0, https://10.0.1.10:2380, https://10.0.1.10:2379, false",
+                "91bc3c398fb3c146, started, orders-1, https://10.0.2.10:2380, https://10.0.2.10:2379, false",
+                "fd422379fda50e48, unstarted, , https://10.0.3.10:2380, , false",
+            ]);
+            const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 0 }), { FAKE_MEMBERS: members });
+            assert.equal(result.status, 1);
+            assert.match(result.stderr, /etcd-health: cluster did not become healthy within 0 s/);
+            assert.ok(result.calls.some((call) => call.endsWith("member list --write-out=table")));
+            assert.ok(result.calls.includes("journalctl --unit etcd.service --lines 50 --no-pager"));
+        });
+
+        it("fails when all members are listed but endpoint health fails", () => {
+            const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 0 }), { FAKE_MEMBERS: STARTED, FAKE_HEALTH: "1" });
+            assert.equal(result.status, 1);
+        });
+    });
+
+    describe("renderDiscoverySizeScript", () => {
+        const v3 = specOf({ bootstrapMode: "discovery", discovery: { endpoints: ["http://10.0.10.10:2379", "http://10.0.10.11:2379"] } });
+        const v2 = specOf({ etcdVersion: "3.5.33", bootstrapMode: "discovery", discovery: { serviceUrl: V2_SERVICE } });
+        const v2proxy = specOf({ etcdVersion: "3.5.33", bootstrapMode: "discovery", discovery: { serviceUrl: V2_SERVICE, proxy: "http://10.0.0.6:3128" } });
+
+        for (const [label, spec] of [["v3", v3], ["v2", v2], ["v2 with proxy", v2proxy]] as const) {
+            it(`${label}: shellcheck-clean, set -euo pipefail after the header`, () => {
+                assertStrictBash(renderDiscoverySizeScript(spec), "# Registers size 3 for the discovery token of cluster orders.");
+            });
+        }
+
+        it("v3: the size key /_etcd/registry/<token>/_config/size on the discovery endpoints", () => {
+            assert.deepEqual(settingsOf(renderDiscoverySizeScript(v3)), {
+                ENDPOINTS: "http://10.0.10.10:2379,http://10.0.10.11:2379",
+                SIZE_KEY: `/_etcd/registry/${DISCOVERY_TOKEN}/_config/size`,
+                SIZE: "3",
+            });
+        });
+
+        it("v2: <service>/<token>/_config/size, no proxy unless set", () => {
+            assert.deepEqual(settingsOf(renderDiscoverySizeScript(v2)), { SIZE_URL: `${V2_SERVICE}/${DISCOVERY_TOKEN}/_config/size`, SIZE: "3", PROXY: "" });
+            assert.equal(settingsOf(renderDiscoverySizeScript(v2proxy)).PROXY, "http://10.0.0.6:3128");
+        });
+
+        it("refuses a ready discovery URL (its size is registered already) and non-discovery clusters", () => {
+            const ready = specOf({ etcdVersion: "3.5.33", bootstrapMode: "discovery", discovery: { url: "https://discovery.example.com/abc", size: 3 } });
+            assert.throws(() => renderDiscoverySizeScript(ready), { message: "this cluster registers no discovery size" });
+            assert.throws(() => renderDiscoverySizeScript(specOf({})), { message: "this cluster registers no discovery size" });
+        });
+
+        it("v3: puts the size when the key is missing", () => {
+            const result = runWithFakes(renderDiscoverySizeScript(v3));
+            assert.equal(result.status, 0, result.stderr);
+            assert.deepEqual(result.calls, [
+                `etcdctl --endpoints http://10.0.10.10:2379,http://10.0.10.11:2379 --command-timeout=10s get --print-value-only /_etcd/registry/${DISCOVERY_TOKEN}/_config/size`,
+                `etcdctl --endpoints http://10.0.10.10:2379,http://10.0.10.11:2379 --command-timeout=10s put /_etcd/registry/${DISCOVERY_TOKEN}/_config/size 3`,
+            ]);
+        });
+
+        it("v3: leaves the same size alone and refuses a token registered with another size", () => {
+            assert.equal(runWithFakes(renderDiscoverySizeScript(v3), { FAKE_SIZE: "3" }).calls.length, 1);
+            const other = runWithFakes(renderDiscoverySizeScript(v3), { FAKE_SIZE: "5" });
+            assert.equal(other.status, 1);
+            assert.match(other.stderr, /the token already has size 5, not 3: it belongs to another cluster; use a new token/);
+        });
+
+        it("v2: PUTs value=<size> when the key is missing, through the proxy when set", () => {
+            const url = `${V2_SERVICE}/${DISCOVERY_TOKEN}/_config/size`;
+            const result = runWithFakes(renderDiscoverySizeScript(v2proxy));
+            assert.equal(result.status, 0, result.stderr);
+            assert.deepEqual(result.calls, [
+                `curl -fsS --retry 5 --retry-connrefused --proxy http://10.0.0.6:3128 ${url}`,
+                `curl -fsS --retry 5 --retry-connrefused --proxy http://10.0.0.6:3128 -X PUT ${url} -d value=3`,
+            ]);
+        });
+
+        it("v2: leaves the same size alone and refuses a token registered with another size", () => {
+            const same = runWithFakes(renderDiscoverySizeScript(v2), { FAKE_SIZE: "3" });
+            assert.equal(same.status, 0);
+            assert.equal(same.calls.length, 1);
+            const other = runWithFakes(renderDiscoverySizeScript(v2), { FAKE_SIZE: "7" });
+            assert.equal(other.status, 1);
+            assert.match(other.stderr, /the token already has size 7, not 3/);
+        });
+    });
+});
