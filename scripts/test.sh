@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: type check, shellcheck of the rendered scripts, the unit tests (Pulumi mocks
-# and the pure configuration core), then the real-etcd suite on local hosts. Installs what it
-# needs first (scripts/bootstrap.sh). `--unit` runs only the fast part.
+# Runs every test: type check, the unit tests (pure configuration core and the resource graph
+# under Pulumi mocks), then the real-etcd suite on local hosts. Installs what it needs first
+# (scripts/bootstrap.sh). `--unit` runs only the fast part. Ends with "N passed, N failed".
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -9,13 +9,32 @@ cd "$ROOT"
 "$ROOT/scripts/bootstrap.sh"
 export PATH="$ROOT/.tools/node/bin:$ROOT/node_modules/.bin:$PATH"
 
+passed=0
+failed=0
+summary() { printf '%d passed, %d failed\n' "$passed" "$failed"; }
+trap summary EXIT
+
+# Runs mocha with the given arguments and adds its counts to the totals.
+run_mocha() {
+    local log status
+    log=$(mktemp)
+    set +e
+    mocha "$@" 2>&1 | tee "$log"
+    status=${PIPESTATUS[0]}
+    set -e
+    passed=$((passed + $(sed -n 's/^ *\([0-9][0-9]*\) passing.*/\1/p' "$log" | tail -1 | grep . || echo 0)))
+    failed=$((failed + $(sed -n 's/^ *\([0-9][0-9]*\) failing.*/\1/p' "$log" | tail -1 | grep . || echo 0)))
+    rm -f "$log"
+    return "$status"
+}
+
 echo "== type check (tsc, node $(node --version))"
 tsc --noEmit -p tsconfig.json
 
 echo "== unit tests"
-mocha 'test/**/*.test.ts' --ignore 'test/real/**'
+run_mocha 'test/**/*.test.ts' --ignore 'test/real/**'
 
 if [ "${1:-}" != "--unit" ]; then
     echo "== real etcd on local hosts"
-    mocha --timeout 600000 'test/real/**/*.test.ts'
+    run_mocha --timeout 600000 'test/real/**/*.test.ts'
 fi
