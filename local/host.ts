@@ -5,7 +5,7 @@
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { run, RunOptions, RunResult, stopRecorded } from "./process";
+import { isRunning, readPidFile, run, RunOptions, RunResult, stopRecorded } from "./process";
 
 /** Paths each host has its own copy of, in mount order. */
 const PRIVATE_PATHS = ["etc", "usr/local", "opt", "var/lib/etcd", "var/log", "run"] as const;
@@ -122,11 +122,12 @@ export class LocalHost {
 
     /** PID of the host's etcd as the systemctl stand-in recorded it. */
     etcdPid(): number | undefined {
-        try {
-            return Number(fs.readFileSync(this.hostPath("/run/etcd.pid"), "utf8").trim());
-        } catch {
-            return undefined;
-        }
+        return readPidFile(this.hostPath("/run/etcd.pid"));
+    }
+
+    etcdRunning(): boolean {
+        const pid = this.etcdPid();
+        return pid !== undefined && isRunning(pid);
     }
 
     /** The last lines etcd wrote (what journalctl shows on EC2). */

@@ -105,6 +105,16 @@ function executableName(pid: number): string | undefined {
     }
 }
 
+/** The PID a file records, if it holds one. */
+export function readPidFile(pidFile: string): number | undefined {
+    try {
+        const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+        return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
 /** The programs this layer starts; a recorded PID now running anything else is not ours to stop. */
 export const OUR_PROGRAMS: ReadonlySet<string> = new Set(["etcd", "dnsmasq", "discovery.etcd.io"]);
 
@@ -113,15 +123,10 @@ export const OUR_PROGRAMS: ReadonlySet<string> = new Set(["etcd", "dnsmasq", "di
  * runs one of our programs, and removes the file. Returns the PID it stopped.
  */
 export async function stopRecorded(pidFile: string, graceMs = 10_000): Promise<number | undefined> {
-    let pid: number;
-    try {
-        pid = Number(fs.readFileSync(pidFile, "utf8").trim());
-    } catch {
-        return undefined;
-    }
+    const pid = readPidFile(pidFile);
     fs.rmSync(pidFile, { force: true });
-    const name = Number.isInteger(pid) && pid > 1 && isRunning(pid) ? executableName(pid) : undefined;
-    if (name === undefined || !OUR_PROGRAMS.has(name)) {
+    const name = pid !== undefined && isRunning(pid) ? executableName(pid) : undefined;
+    if (pid === undefined || name === undefined || !OUR_PROGRAMS.has(name)) {
         return undefined;
     }
     process.kill(pid, "SIGTERM");

@@ -91,14 +91,22 @@ export function resolveScenario(input: ScenarioInput, discovery?: DiscoverySetti
  * `bringUp()` on the result deploys it. Every process started records its PID under `dir`.
  */
 export async function prepareScenario(input: ScenarioInput, options: ClusterOptions): Promise<LocalCluster> {
+    const discovery = await discoverySettings(input, addressPlan(input.subnet), servicesDir(input));
+    return createCluster(input, resolveScenario(input, discovery), options);
+}
+
+function servicesDir(input: ScenarioInput): string {
+    return path.join(input.dir, "services");
+}
+
+/** The cluster of already validated settings: its spec, the DNS server in DNS mode, the hosts. */
+export async function createCluster(input: ScenarioInput, settings: ResolvedSettings, options: ClusterOptions): Promise<LocalCluster> {
     const plan = addressPlan(input.subnet);
-    const servicesDir = path.join(input.dir, "services");
-    const settings = resolveScenario(input, await discoverySettings(input, plan, servicesDir));
     // The component's discovery token: 16 random bytes, hex.
     const spec = buildClusterSpec(settings, plan.members, randomBytes(16).toString("hex"));
     let nameserver: string | undefined;
     if (settings.mode === "dns") {
-        await startDnsServer(servicesDir, plan.dns, renderDnsRecords(spec), spec.domain);
+        await startDnsServer(servicesDir(input), plan.dns, renderDnsRecords(spec), spec.domain);
         nameserver = plan.dns;
     }
     return LocalCluster.create(input.dir, settings, spec, { nameserver }, options);
