@@ -116,19 +116,26 @@ export function readPidFile(pidFile: string): number | undefined {
 }
 
 /** The programs this layer starts; a recorded PID now running anything else is not ours to stop. */
-export const OUR_PROGRAMS: ReadonlySet<string> = new Set(["etcd", "dnsmasq", "discovery.etcd.io"]);
+const OUR_PROGRAMS: ReadonlySet<string> = new Set(["etcd", "dnsmasq", "discovery.etcd.io"]);
+
+/** The process recorded in `pidFile`, if it still runs one of our programs. */
+function ourProcess(pidFile: string): { pid: number; name: string } | undefined {
+    const pid = readPidFile(pidFile);
+    const name = pid !== undefined && isRunning(pid) ? executableName(pid) : undefined;
+    return pid !== undefined && name !== undefined && OUR_PROGRAMS.has(name) ? { pid, name } : undefined;
+}
 
 /**
  * Stops the process recorded in `pidFile` (SIGTERM, then SIGKILL after `graceMs`) if it still
  * runs one of our programs, and removes the file. Returns the PID it stopped.
  */
 export async function stopRecorded(pidFile: string, graceMs = 10_000): Promise<number | undefined> {
-    const pid = readPidFile(pidFile);
+    const recorded = ourProcess(pidFile);
     fs.rmSync(pidFile, { force: true });
-    const name = pid !== undefined && isRunning(pid) ? executableName(pid) : undefined;
-    if (pid === undefined || name === undefined || !OUR_PROGRAMS.has(name)) {
+    if (!recorded) {
         return undefined;
     }
+    const { pid, name } = recorded;
     process.kill(pid, "SIGTERM");
     try {
         await waitFor(`${name} (pid ${pid}) to stop`, graceMs, () => (isRunning(pid) ? undefined : true));
@@ -149,8 +156,13 @@ export function pidFilesUnder(dir: string): string[] {
         .map((file) => path.join(dir, file));
 }
 
-/** Stops everything recorded under `dir` and deletes it: a work directory's full clean-up. */
-export async function stopAllAndRemove(dir: string): Promise<number[]> {
+/** Whether a process recorded under `dir` still runs. */
+export function anyRunning(dir: string): boolean {
+    return pidFilesUnder(dir).some((file) => ourProcess(file) !== undefined);
+}
+
+/** Stops every process recorded under `dir`; returns their PIDs. */
+export async function stopAll(dir: string): Promise<number[]> {
     const stopped: number[] = [];
     for (const pidFile of pidFilesUnder(dir)) {
         const pid = await stopRecorded(pidFile);
@@ -158,6 +170,12 @@ export async function stopAllAndRemove(dir: string): Promise<number[]> {
             stopped.push(pid);
         }
     }
+    return stopped;
+}
+
+/** Stops everything recorded under `dir` and deletes it: a work directory's full clean-up. */
+export async function stopAllAndRemove(dir: string): Promise<number[]> {
+    const stopped = await stopAll(dir);
     fs.rmSync(dir, { recursive: true, force: true });
     return stopped;
 }

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# A real 3-member etcd cluster on this machine (127.0.1.10-12), deployed from the configuration
+# core's rendered artifacts on local hosts, and left running. Running it again, or with --down,
+# stops it. Installs what it needs first (scripts/bootstrap.sh).
+#   scripts/local-cluster.sh [--mode static|dns|discovery] [--version 3.4|3.5] [--down]
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+"$ROOT/scripts/bootstrap.sh"
+# ts-node reads the repository's tsconfig wherever the command is run from.
+TS_NODE_PROJECT="$ROOT/tsconfig.json" exec "$ROOT/.tools/node/bin/node" --require "$ROOT/node_modules/ts-node/register/transpile-only" "$ROOT/local/cli.ts" "$@"
