@@ -1,7 +1,7 @@
 // The clustering guide's bootstrap mistakes, each shown twice: refused by our checks before
 // anything starts, and refused by real etcd started from the same rendered flags.
 import * as assert from "assert";
-import { buildClusterSpec, checkBootstrapPlan, ClusterConfigError, ClusterSpec, formatProblems, memberName, peerUrl, ResolvedSettings, resolveSettings } from "../../core";
+import { buildClusterSpec, checkBootstrapPlan, ClusterConfigError, ClusterSpec, formatProblems, memberName, MemberSpec, peerUrl, ResolvedSettings, resolveSettings } from "../../core";
 import { LocalCluster } from "../../local/cluster";
 import { addressPlan, LOCAL_CONTEXT, MEMBER_COUNT, prepareScenario, resolveScenario, scenarioSettings } from "../../local/scenario";
 import { CLUSTER_OPTIONS, clusterName, exitLog, logLine, scenarioInput, useWorkspace, VERSIONS, Workspace } from "./support";
@@ -10,10 +10,44 @@ function escape(text: string): RegExp {
     return new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
 }
 
-/** The spec with one member's flags hand-edited, as in the guide's worked examples. */
-function withOverrides(spec: ClusterSpec, index: number, flagOverrides: Record<string, string>): ClusterSpec {
-    return { ...spec, members: spec.members.map((member, i) => (i === index ? { ...member, flagOverrides } : member)) };
+/**
+ * A hand-edit of one member's flags (MemberSpec.flagOverrides, as in the guide's worked
+ * examples), and the wording our check and real etcd refuse it with.
+ */
+interface FlagMistake {
+    readonly name: string;
+    readonly title: string;
+    readonly etcdRefusal: string;
+    edit(spec: ClusterSpec, member: MemberSpec): { overrides: Record<string, string>; ours: string; etcd: string };
 }
+
+const FLAG_MISTAKES: readonly FlagMistake[] = [
+    {
+        name: "unlisted",
+        title: "a member missing from --initial-cluster",
+        etcdRefusal: "couldn't find local name",
+        edit: (spec, member) => {
+            const others = spec.members.filter((m) => m.name !== member.name);
+            const etcd = `couldn't find local name "${member.name}" in the initial cluster configuration`;
+            // Our check quotes etcd's own wording.
+            return { overrides: { "initial-cluster": others.map((m) => `${m.name}=${peerUrl(spec, m)}`).join(",") }, ours: etcd, etcd };
+        },
+    },
+    {
+        name: "mismatch",
+        title: "a member advertising another peer URL than --initial-cluster lists",
+        etcdRefusal: "its URL mismatch error",
+        edit: (spec, member) => {
+            const listed = peerUrl(spec, member);
+            const advertised = `http://${member.address}:2390`;
+            return {
+                overrides: { "initial-advertise-peer-urls": advertised },
+                ours: `lists ${member.name}=${listed} but the member advertises ${advertised}`,
+                etcd: `--initial-cluster has ${member.name}=${listed} but missing from --initial-advertise-peer-urls=${advertised}`,
+            };
+        },
+    },
+];
 
 /** A static cluster's validated settings and spec in the workspace. */
 function staticPlan(workspace: Workspace, name: string, version: string): { settings: ResolvedSettings; spec: ClusterSpec } {
@@ -36,45 +70,26 @@ function show(ours: string, etcd: string): void {
 
 for (const version of VERSIONS) {
     describe(`bootstrap mistakes on etcd ${version}, refused by our checks and by real etcd alike`, () => {
-        describe("a member missing from --initial-cluster", () => {
-            const workspace = useWorkspace(`unlisted-${version}`);
+        for (const mistake of FLAG_MISTAKES) {
+            describe(mistake.title, () => {
+                const workspace = useWorkspace(`${mistake.name}-${version}`);
 
-            it("is refused by checkBootstrapPlan and real etcd exits with couldn't find local name", async function () {
-                this.timeout(120_000);
-                const { settings, spec } = staticPlan(workspace(), "unlisted", version);
-                const left = spec.members[1];
-                const others = spec.members.filter((member) => member !== left);
-                const broken = withOverrides(spec, 1, { "initial-cluster": others.map((m) => `${m.name}=${peerUrl(spec, m)}`).join(",") });
+                it(`is refused by checkBootstrapPlan and real etcd exits with ${mistake.etcdRefusal}`, async function () {
+                    this.timeout(120_000);
+                    const { settings, spec } = staticPlan(workspace(), mistake.name, version);
+                    const index = 1;
+                    const { overrides, ours, etcd } = mistake.edit(spec, spec.members[index]);
+                    const broken: ClusterSpec = { ...spec, members: spec.members.map((m, i) => (i === index ? { ...m, flagOverrides: overrides } : m)) };
 
-                const etcdWording = escape(`couldn't find local name "${left.name}" in the initial cluster configuration`);
-                const problems = checkBootstrapPlan(broken);
-                assert.match(formatProblems("plan", problems), etcdWording);
-                const log = await startAlone(workspace(), settings, broken, 1);
-                const refusal = logLine(log, etcdWording);
-                assert.ok(refusal, log);
-                show(problems[0].problem, refusal);
+                    const problems = checkBootstrapPlan(broken);
+                    assert.match(formatProblems("plan", problems), escape(ours));
+                    const log = await startAlone(workspace(), settings, broken, index);
+                    const refusal = logLine(log, escape(etcd));
+                    assert.ok(refusal, log);
+                    show(problems[0].problem, refusal);
+                });
             });
-        });
-
-        describe("a member advertising another peer URL than --initial-cluster lists", () => {
-            const workspace = useWorkspace(`mismatch-${version}`);
-
-            it("is refused by checkBootstrapPlan and real etcd exits with its URL mismatch error", async function () {
-                this.timeout(120_000);
-                const { settings, spec } = staticPlan(workspace(), "mismatch", version);
-                const member = spec.members[1];
-                const listed = peerUrl(spec, member);
-                const advertised = `http://${member.address}:2390`;
-                const broken = withOverrides(spec, 1, { "initial-advertise-peer-urls": advertised });
-
-                const problems = checkBootstrapPlan(broken);
-                assert.match(formatProblems("plan", problems), escape(`lists ${member.name}=${listed} but the member advertises ${advertised}`));
-                const log = await startAlone(workspace(), settings, broken, 1);
-                const refusal = logLine(log, escape(`--initial-cluster has ${member.name}=${listed} but missing from --initial-advertise-peer-urls=${advertised}`));
-                assert.ok(refusal, log);
-                show(problems[0].problem, refusal);
-            });
-        });
+        }
 
         describe("a 4th member on a discovery token of size 3", () => {
             const workspace = useWorkspace(`full-${version}`);

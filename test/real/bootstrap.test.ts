@@ -55,6 +55,12 @@ for (const version of VERSIONS) {
                 recordTiming(scenario, version, await cluster.bringUp());
             });
 
+            afterEach(function () {
+                if (this.currentTest?.state === "failed") {
+                    console.log(cluster.logs());
+                }
+            });
+
             it("forms a 3-member cluster whose every endpoint is healthy and whose member list has each name with its advertised peer and client URLs", async () => {
                 const health = await cluster.endpointHealth();
                 health.forEach((line) => assert.match(line, /is healthy/));

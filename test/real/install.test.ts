@@ -3,6 +3,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import { buildClusterSpec, HOST_PATHS } from "../../core";
 import { LocalCluster } from "../../local/cluster";
+import { LocalHost } from "../../local/host";
 import { addressPlan, resolveScenario } from "../../local/scenario";
 import { CLUSTER_OPTIONS, scenarioInput, useWorkspace, VERSIONS, Workspace } from "./support";
 
@@ -36,12 +37,16 @@ describe("core's install script on a local host", () => {
 
     describe("given an honest mirror", () => {
         const workspace = useWorkspace("unit-3.5.16");
+        let host: LocalHost;
 
-        it("installs a unit that systemd-analyze verify accepts without a word (and would complain about a bad one)", async function () {
+        before(async function () {
             this.timeout(120_000);
             const cluster = freshCluster(workspace(), "3.5.16");
-            const { host } = cluster.members[0];
+            host = cluster.members[0].host;
             await cluster.install([cluster.members[0]]);
+        });
+
+        it("installs a unit that systemd-analyze verify accepts without a word (and would complain about a bad one)", async () => {
             // verify exits 0 even when it finds errors: any output is the failure.
             const verify = (unit: string) => host.exec(["systemd-analyze", "verify", unit], { timeoutMs: 30_000 });
             const installed = await verify(HOST_PATHS.unitFile);
@@ -55,8 +60,7 @@ describe("core's install script on a local host", () => {
         });
 
         it("creates the etcd system user in the host's /etc only, with no login shell", () => {
-            const passwd = fs.readFileSync(workspace().dir + "/hosts/static-v35-0/etc/passwd", "utf8");
-            assert.match(passwd, /^etcd:x:\d+:\d+::\/var\/lib\/etcd:\/usr\/sbin\/nologin$/m);
+            assert.match(fs.readFileSync(host.hostPath("/etc/passwd"), "utf8"), /^etcd:x:\d+:\d+::\/var\/lib\/etcd:\/usr\/sbin\/nologin$/m);
             assert.doesNotMatch(fs.readFileSync("/etc/passwd", "utf8"), /^etcd:.*\/usr\/sbin\/nologin$/m);
         });
     });
