@@ -131,13 +131,10 @@ export class LocalCluster {
         return this.members.map(({ member, host }) => `--- ${member.name} (${host.address}) etcd log:\n${host.etcdLog(lines)}`).join("\n");
     }
 
-    /**
-     * Runs etcdctl (v3 API) on a member's host against one endpoint (default: that member) and
-     * throws when it fails.
-     */
-    async etcdctl(index: number, args: readonly string[], endpoint = clientUrl(this.spec, this.members[index].member)): Promise<RunResult> {
-        const { host } = this.members[index];
-        const command = ["etcdctl", `--endpoints=${endpoint}`, "--command-timeout=10s", ...args];
+    /** Runs etcdctl (v3 API) on member `index`'s host against that member; throws when it fails. */
+    async etcdctl(index: number, args: readonly string[]): Promise<RunResult> {
+        const { host, member } = this.members[index];
+        const command = ["etcdctl", `--endpoints=${clientUrl(this.spec, member)}`, "--command-timeout=10s", ...args];
         const result = await host.exec(command, { timeoutMs: ETCDCTL_TIMEOUT_MS, env: { ETCDCTL_API: "3" } });
         if (result.code !== 0) {
             throw new Error(`${command.join(" ")} on ${host.name} failed:\n${result.stderr}${result.stdout}`);
@@ -162,11 +159,6 @@ export class LocalCluster {
         const results = await Promise.all(this.members.map((_, index) => this.etcdctl(index, ["endpoint", "health"])));
         // 3.4 prints the verdict on stderr, 3.5 on stdout.
         return results.map((result) => `${result.stdout}${result.stderr}`.trim());
-    }
-
-    /** Stops every member's etcd by its recorded PID. */
-    async stop(): Promise<void> {
-        await Promise.all(this.members.map(({ host }) => host.stopEtcd()));
     }
 }
 

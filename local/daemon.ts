@@ -27,7 +27,7 @@ export function startDaemon(dir: string, name: string, argv: readonly string[]):
 }
 
 /** The daemon's last log lines, for an error message. */
-export function daemonLog(daemon: Daemon, lines = 15): string {
+function daemonLog(daemon: Daemon, lines = 15): string {
     try {
         return fs.readFileSync(daemon.logFile, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
     } catch {

@@ -5,7 +5,7 @@
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { isRunning, readPidFile, run, RunOptions, RunResult, stopRecorded } from "./process";
+import { isRunning, readPidFile, run, RunOptions, RunResult } from "./process";
 
 /** Paths each host has its own copy of, in mount order. */
 const PRIVATE_PATHS = ["etc", "usr/local", "opt", "var/lib/etcd", "var/log", "run"] as const;
@@ -137,10 +137,5 @@ export class LocalHost {
         } catch {
             return "(no etcd log)";
         }
-    }
-
-    /** Stops the host's etcd by its recorded PID. */
-    async stopEtcd(): Promise<void> {
-        await stopRecorded(this.hostPath("/run/etcd.pid"));
     }
 }

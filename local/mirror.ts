@@ -16,7 +16,7 @@ export interface LocalRelease {
     readonly binDir: string;
 }
 
-export const LOCAL_RELEASES: readonly LocalRelease[] = [
+const LOCAL_RELEASES: readonly LocalRelease[] = [
     { version: "3.4.23", binDir: "/usr/bin" },
     { version: "3.5.16", binDir: path.join(REPO_ROOT, ".tools/etcd-3.5/usr/bin") },
 ];
@@ -32,7 +32,7 @@ export function localRelease(version: string): LocalRelease {
 
 const TOOLS = ["etcd", "etcdctl", "etcdutl"];
 
-export function tarballName(version: string): string {
+function tarballName(version: string): string {
     return `etcd-v${version}-linux-amd64.tar.gz`;
 }
 

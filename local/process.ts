@@ -68,7 +68,7 @@ export async function runChecked(argv: readonly string[], options: RunOptions): 
     return result.stdout;
 }
 
-export function sleep(ms: number): Promise<void> {
+function sleep(ms: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
@@ -129,7 +129,7 @@ function ourProcess(pidFile: string): { pid: number; name: string } | undefined 
  * Stops the process recorded in `pidFile` (SIGTERM, then SIGKILL after `graceMs`) if it still
  * runs one of our programs, and removes the file. Returns the PID it stopped.
  */
-export async function stopRecorded(pidFile: string, graceMs = 10_000): Promise<number | undefined> {
+async function stopRecorded(pidFile: string, graceMs = 10_000): Promise<number | undefined> {
     const recorded = ourProcess(pidFile);
     fs.rmSync(pidFile, { force: true });
     if (!recorded) {
@@ -147,7 +147,7 @@ export async function stopRecorded(pidFile: string, graceMs = 10_000): Promise<n
 }
 
 /** Every `*.pid` file below `dir`: the processes started for it (members, DNS, discovery). */
-export function pidFilesUnder(dir: string): string[] {
+function pidFilesUnder(dir: string): string[] {
     if (!fs.existsSync(dir)) {
         return [];
     }

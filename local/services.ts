@@ -11,7 +11,7 @@ import * as path from "path";
 const READY_TIMEOUT_MS = 20_000;
 
 /** dnsmasq's flags for exactly the rendered records: A records and SRV sets, nothing else. */
-export function dnsmasqArgs(records: DnsRecords, domain: string, address: string): string[] {
+function dnsmasqArgs(records: DnsRecords, domain: string, address: string): string[] {
     const srv = records.srv.flatMap((set) =>
         set.records.map((record) => {
             const [priority, weight, port, target] = record.split(" ");

@@ -35,6 +35,7 @@ async function watchSees(cluster: LocalCluster, key: string, fromRevision: numbe
         await waitFor(`a watch on ${member.name} to see "${expected}"`, 10_000, () => (output.includes(expected) ? true : undefined));
     } finally {
         watcher.kill("SIGTERM");
+        await waitFor("the watch to stop", 5_000, () => (watcher.exitCode !== null || watcher.signalCode !== null ? true : undefined));
     }
 }
 
