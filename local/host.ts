@@ -55,7 +55,7 @@ export class LocalHost {
             }
         }
         // cp -a keeps owners and modes (/etc/shadow, /etc/ssl/private), which fs.cpSync does not.
-        execFileSync("cp", ["-a", "/etc", path.join(root, "etc")]);
+        execFileSync("cp", ["-a", "/etc", path.join(root, "etc")], { timeout: 60_000 });
         const host = new LocalHost(name, address, root);
         host.setNameserver(options.nameserver);
         host.forgetEtcdUser();

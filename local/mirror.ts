@@ -46,7 +46,7 @@ export function releaseProblem(release: LocalRelease): string | undefined {
     if (!fs.existsSync(etcd)) {
         return `${etcd} is missing; run scripts/bootstrap.sh`;
     }
-    const reported = execFileSync(etcd, ["--version"], { encoding: "utf8" });
+    const reported = execFileSync(etcd, ["--version"], { encoding: "utf8", timeout: 10_000 });
     if (!reported.includes(`etcd Version: ${release.version}\n`)) {
         return `${etcd} is not etcd ${release.version} (${reported.split("\n")[0]}); run scripts/bootstrap.sh`;
     }
@@ -65,17 +65,8 @@ function buildRelease(dir: string, release: LocalRelease): void {
     }
     // Built beside the final place and renamed, so a concurrent or interrupted build leaves no half.
     const staging = fs.mkdtempSync(path.join(dir, `.v${release.version}-`));
-    const top = `etcd-v${release.version}-linux-amd64`;
-    fs.mkdirSync(path.join(staging, top));
-    for (const tool of TOOLS.filter((t) => fs.existsSync(path.join(release.binDir, t)))) {
-        fs.copyFileSync(path.join(release.binDir, tool), path.join(staging, top, tool));
-        fs.chmodSync(path.join(staging, top, tool), 0o755);
-    }
-    const tarball = tarballName(release.version);
-    execFileSync("tar", ["-czf", tarball, "--owner=0", "--group=0", top], { cwd: staging });
-    fs.rmSync(path.join(staging, top), { recursive: true });
-    fs.writeFileSync(path.join(staging, "SHA256SUMS"), `${sha256(path.join(staging, tarball))}  ${tarball}\n`);
     try {
+        writeRelease(staging, release);
         fs.renameSync(staging, releaseDir);
     } catch (error) {
         fs.rmSync(staging, { recursive: true, force: true });
@@ -83,6 +74,20 @@ function buildRelease(dir: string, release: LocalRelease): void {
             throw error;
         }
     }
+}
+
+/** The tarball (`etcd-v<ver>-linux-amd64/` with the tools) and its SHA256SUMS line, in `dir`. */
+function writeRelease(dir: string, release: LocalRelease): void {
+    const top = `etcd-v${release.version}-linux-amd64`;
+    fs.mkdirSync(path.join(dir, top));
+    for (const tool of TOOLS.filter((t) => fs.existsSync(path.join(release.binDir, t)))) {
+        fs.copyFileSync(path.join(release.binDir, tool), path.join(dir, top, tool));
+        fs.chmodSync(path.join(dir, top, tool), 0o755);
+    }
+    const tarball = tarballName(release.version);
+    execFileSync("tar", ["-czf", tarball, "--owner=0", "--group=0", top], { cwd: dir, timeout: 120_000 });
+    fs.rmSync(path.join(dir, top), { recursive: true });
+    fs.writeFileSync(path.join(dir, "SHA256SUMS"), `${sha256(path.join(dir, tarball))}  ${tarball}\n`);
 }
 
 /** Builds the mirror's files for every local release (cached in `dir`). */
