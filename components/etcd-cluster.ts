@@ -12,6 +12,7 @@ import {
     cpuArchitecture,
     formatProblems,
     HostFile,
+    HOST_PATHS,
     memberHostName,
     memberName,
     PKI_FILES,
@@ -67,6 +68,12 @@ export class EtcdClusterConfigError extends pulumi.RunError {
 }
 
 const CANONICAL_OWNER = "099720109477";
+/** First run: the only time a member may form a new cluster. */
+const LAUNCH_CREATE = "sudo bash -s -- --bootstrap";
+/** Later runs: restart on change, or join the running cluster; never form a second one. */
+const LAUNCH_UPDATE = "sudo bash -s";
+/** Before the member goes away (scale-in, destroy): leave the cluster if the rest keep quorum. */
+const LAUNCH_DELETE = `if [ -x ${HOST_PATHS.leaveScript} ]; then sudo ${HOST_PATHS.leaveScript}; fi`;
 const DEFAULT_HEALTH_TIMEOUT_SECONDS = 600;
 
 /** Tokens of the clusters this program has created, so a second cluster cannot reuse one. */
@@ -325,18 +332,29 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const launchScripts = members.map((_, i) =>
             pulumi.all([spec, tlsFiles(i)]).apply(([rendered, files]) => renderLaunchScript(rendered, rendered.members[i], files)),
         );
-        const launches = members.map(
-            (member, i) =>
+        // Launches run one member at a time: on an update each restarts its member only when the
+        // others keep quorum and waits until it is healthy again, so a change rolls through the
+        // cluster; the first failure stops the roll. A member that goes away leaves first.
+        const launches: command.remote.Command[] = [];
+        members.forEach((member, i) => {
+            launches.push(
                 new command.remote.Command(
                     `${names[i]}-launch`,
                     {
                         connection: member.connection,
-                        create: "sudo bash -s",
+                        create: LAUNCH_CREATE,
+                        update: LAUNCH_UPDATE,
+                        delete: LAUNCH_DELETE,
                         stdin: pulumi.secret(launchScripts[i]),
                     },
-                    { parent: this, dependsOn: [member.installed, ...startAfter], customTimeouts: { create: "10m", update: "10m" } },
+                    {
+                        parent: this,
+                        dependsOn: [member.installed, ...startAfter, ...launches.slice(-1)],
+                        customTimeouts: { create: "10m", update: "10m", delete: "10m" },
+                    },
                 ),
-        );
+            );
+        });
         const healthTimeout = args.healthTimeoutSeconds ?? DEFAULT_HEALTH_TIMEOUT_SECONDS;
         new command.remote.Command(
             `${name}-health`,

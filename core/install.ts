@@ -47,6 +47,8 @@ export function renderSystemdUnit(): string {
         "User=etcd",
         "Group=etcd",
         `EnvironmentFile=${HOST_PATHS.envFile}`,
+        // Present only on a member that joined a running cluster; overrides the bootstrap flags.
+        `EnvironmentFile=-${HOST_PATHS.joinEnvFile}`,
         `ExecStart=${HOST_PATHS.binDir}/etcd`,
         "Restart=always",
         "RestartSec=10s",

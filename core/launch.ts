@@ -1,7 +1,7 @@
 // Scripts that run on members after install: configure-and-start one member, register the
 // discovery size, and the cluster health gate that ends a deployment.
-import { renderEnvFile } from "./flags";
-import { ClusterSpec, clientEndpoints, HOST_PATHS, MemberSpec, PKI_FILES } from "./model";
+import { envVarName, renderEnvFile, renderMemberFlags } from "./flags";
+import { ClusterSpec, clientEndpoints, clientUrl, HOST_PATHS, MemberSpec, peerUrl, PKI_FILES, scheme } from "./model";
 import { assignments, heredoc, scriptPrelude } from "./shell";
 
 /** A file the launch script writes on the member, e.g. a TLS key. */
@@ -24,30 +24,210 @@ function etcdctlTlsEnv(spec: ClusterSpec): string {
     ].join("\n");
 }
 
+/** `write_if_changed` whose "unchanged" status is not an error (the heredoc follows the command line). */
+function writeUnlessSame(target: string, content: string): string {
+    const [opener, ...body] = heredoc(content, "FILE").split("\n");
+    return [`write_if_changed ${target} ${opener} || true`, ...body].join("\n");
+}
+
+/** Flags that only matter when a cluster forms; a member joining a running one drops them. */
+const BOOTSTRAP_ONLY_FLAGS = ["discovery", "discovery-srv", "discovery-srv-name", "discovery-token", "discovery-endpoints"];
+
+/** Seconds a launch or leave waits for the cluster (member healthy, learner promoted). */
+export const MEMBERSHIP_WAIT_SECONDS = 300;
+
 /**
- * Writes the member's files and environment file, then starts etcd, or restarts it when its
- * configuration changed. Running it again with the same input changes nothing.
+ * Shell functions shared by the launch and leave scripts: etcdctl against the other members,
+ * and the quorum check that every membership change and restart passes first.
+ */
+function membershipFunctions(spec: ClusterSpec, member: MemberSpec): string {
+    const others = spec.members.filter((m) => m.name !== member.name);
+    return [
+        assignments({
+            MEMBER_NAME: member.name,
+            PEER_URL: peerUrl(spec, member),
+            LOCAL_ENDPOINT: `${scheme(spec)}://127.0.0.1:${spec.ports.client}`,
+            PEER_ENDPOINTS: others.map((m) => clientUrl(spec, m)).join(","),
+            WAIT_SECONDS: MEMBERSHIP_WAIT_SECONDS,
+        }),
+        "export ETCDCTL_API=3",
+        etcdctlTlsEnv(spec),
+        "",
+        `# etcdctl against the other members (empty for a single-member cluster).
+peers() {
+    [ -n "$PEER_ENDPOINTS" ] || return 1
+    etcdctl --endpoints "$PEER_ENDPOINTS" --command-timeout=5s "$@"
+}
+
+# "ID, status, name, peer URLs, client URLs, is learner" lines of the membership.
+member_list() {
+    peers member list 2>/dev/null
+}
+
+# Fails unless the voting members other than $1 that answer a health check are a majority of
+# the voting membership that remains: after removing $1 ("remove"), or while $1 restarts ("restart").
+ensure_quorum_without() {
+    local excluded=$1 change=$2 list id status client_urls learner voters=0 healthy=0 needed
+    list=$(member_list) || { log "no other member answers; cannot check quorum"; return 1; }
+    while IFS=, read -r id status _ _ client_urls learner; do
+        if [ "$id" = "$excluded" ] || [ "\${learner# }" = true ]; then
+            continue
+        fi
+        voters=$((voters + 1))
+        if [ "\${status# }" = started ] && etcdctl --endpoints "\${client_urls# }" --command-timeout=3s endpoint health >/dev/null 2>&1; then
+            healthy=$((healthy + 1))
+        fi
+    done < <(printf '%s\\n' "$list")
+    [ "$change" = restart ] && voters=$((voters + 1))
+    if [ "$voters" -le 1 ] && [ "$change" = restart ]; then
+        return 0 # a single member has no quorum to keep
+    fi
+    needed=$((voters / 2 + 1))
+    if [ "$voters" -gt 0 ] && [ "$healthy" -lt "$needed" ]; then
+        log "refusing to $change member $excluded: only $healthy healthy of the $needed members quorum needs"
+        return 1
+    fi
+}
+
+# The ID this member's own etcd reports, empty when it is not running.
+local_member_id() {
+    etcdctl --endpoints "$LOCAL_ENDPOINT" --command-timeout=3s endpoint status 2>/dev/null | awk -F', ' '{ print $2 }'
+}
+
+wait_until_healthy() {
+    local deadline=$((SECONDS + WAIT_SECONDS))
+    until etcdctl --endpoints "$LOCAL_ENDPOINT" --command-timeout=3s endpoint health >/dev/null 2>&1; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            log "$MEMBER_NAME is not healthy after $WAIT_SECONDS s; last log lines:"
+            journalctl --unit etcd.service --lines 30 --no-pager >&2 || true
+            return 1
+        fi
+        sleep 1
+    done
+}`,
+    ].join("\n");
+}
+
+/**
+ * The leave script: removes this member from the cluster through the other members (only when
+ * the rest keep quorum), then stops etcd. Installed on the host; run before the host goes away.
+ */
+export function renderLeaveScript(spec: ClusterSpec, member: MemberSpec): string {
+    return [
+        scriptPrelude("leave", [`Removes etcd member ${member.name} from cluster ${spec.clusterName}, keeping quorum, then stops it.`]),
+        membershipFunctions(spec, member),
+        `
+id=$(local_member_id)
+if [ -z "$id" ]; then
+    # etcd is down: find the entry by name and peer URL (both, so a namesake is never removed).
+    id=$(member_list | awk -F', ' -v name="$MEMBER_NAME" -v url="$PEER_URL" '$3 == name && $4 == url { print $1 }' || true)
+fi
+# (grep without -q: -q stops reading early, and etcdctl's SIGPIPE would fail the pipeline.)
+if [ -n "$id" ] && member_list | grep "^$id, " >/dev/null; then
+    ensure_quorum_without "$id" remove
+    peers member remove "$id" >/dev/null
+    log "removed $MEMBER_NAME ($id) from the cluster"
+else
+    log "$MEMBER_NAME is not a member of a reachable cluster; nothing to remove"
+fi
+systemctl disable --quiet etcd.service || true
+systemctl stop etcd.service || true
+`,
+    ].join("\n");
+}
+
+/**
+ * Writes the member's files and environment file, then brings etcd up the way its state asks:
+ * - data present: restart only when the configuration changed, one member at a time (quorum
+ *   checked first, health awaited after);
+ * - no data, a running cluster answers: join it (replace a stale entry of the same name, add as
+ *   learner, start with --initial-cluster-state existing, promote once in sync);
+ * - no data, no cluster, and called with --bootstrap (first creation only): start the new cluster.
+ * Without --bootstrap it never forms a second cluster. Running it again changes nothing.
  */
 export function renderLaunchScript(spec: ClusterSpec, member: MemberSpec, files: readonly HostFile[] = []): string {
+    const flags = renderMemberFlags(spec, member);
+    const blanked = flags.filter((flag) => BOOTSTRAP_ONLY_FLAGS.includes(flag.name)).map((flag) => `${envVarName(flag.name)}=`);
     const writes = [...files, { path: HOST_PATHS.envFile, mode: "0640", owner: "root:etcd", content: renderEnvFile(spec, member) }]
         .map((file) => `if write_if_changed ${file.path} ${file.mode} ${file.owner} ${heredoc(file.content)}\nthen\n    changed=yes\nfi`)
         .join("\n");
     return [
-        scriptPrelude("launch", [`Configures and starts etcd member ${member.name} of cluster ${spec.clusterName} (${spec.mode} bootstrap).`]),
+        scriptPrelude("launch", [
+            `Configures and starts etcd member ${member.name} of cluster ${spec.clusterName} (${spec.mode} bootstrap).`,
+            "Usage: launch [--bootstrap]  (--bootstrap: may form a new cluster; only on first creation)",
+        ]),
+        membershipFunctions(spec, member),
+        assignments({ DATA_DIR: spec.dataDir, JOIN_ENV_FILE: HOST_PATHS.joinEnvFile, LEAVE_SCRIPT: HOST_PATHS.leaveScript }),
+        'may_bootstrap=no',
+        'if [ "${1:-}" = --bootstrap ]; then may_bootstrap=yes; fi',
+        "",
         "changed=no",
         writes,
+        // Not a restart reason: the leave script only matters when the member goes away.
+        writeUnlessSame('"$LEAVE_SCRIPT" 0755 root:root', renderLeaveScript(spec, member)),
         "",
+        `# Joins the running cluster as a new member: a stale entry of this name (a replaced host)
+# is removed first, the member is added as a learner and promoted once it has caught up.
+join_cluster() {
+    local list stale added initial id deadline
+    list=$(member_list)
+    stale=$(printf '%s\\n' "$list" | awk -F', ' -v name="$MEMBER_NAME" -v url="$PEER_URL" '($3 == name || $4 == url) { print $1 }')
+    for id in $stale; do
+        ensure_quorum_without "$id" remove
+        peers member remove "$id" >/dev/null
+        log "removed stale member $id ($MEMBER_NAME)"
+    done
+    added=$(peers member add "$MEMBER_NAME" --peer-urls="$PEER_URL" --learner)
+    id=$(printf '%s\\n' "$added" | sed -n 's/^Member \\([0-9a-f]*\\) added.*/\\1/p')
+    initial=$(printf '%s\\n' "$added" | sed -n 's/^ETCD_INITIAL_CLUSTER="\\(.*\\)"$/\\1/p')
+    log "added $MEMBER_NAME as learner $id"
+    write_if_changed "$JOIN_ENV_FILE" 0640 root:etcd <<JOIN || true
+# $MEMBER_NAME joined a running cluster: these override the bootstrap settings in etcd.env.
+ETCD_INITIAL_CLUSTER=$initial
+ETCD_INITIAL_CLUSTER_STATE=existing
+${blanked.join("\n")}
+JOIN
+    systemctl restart --no-block etcd.service
+    deadline=$((SECONDS + WAIT_SECONDS))
+    until peers member promote "$id" >/dev/null 2>&1; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            log "learner $id did not catch up within $WAIT_SECONDS s; last log lines:"
+            journalctl --unit etcd.service --lines 30 --no-pager >&2 || true
+            exit 1
+        fi
+        sleep 1
+    done
+    log "promoted $MEMBER_NAME ($id) to voting member"
+}
+`,
         "systemctl enable --quiet etcd.service",
-        'if [ "$changed" = yes ]; then',
-        '    log "configuration changed: restarting etcd"',
-        "    systemctl restart --no-block etcd.service",
-        "elif ! systemctl is-active --quiet etcd.service; then",
-        '    log "starting etcd"',
-        "    systemctl start --no-block etcd.service",
-        "else",
-        '    log "etcd is running with this configuration already"',
-        "fi",
-        "",
+        `if [ -d "$DATA_DIR/member" ]; then
+    # An initialised member: bootstrap flags are ignored from now on, as etcd intends.
+    if [ "$changed" = yes ]; then
+        id=$(local_member_id)
+        ensure_quorum_without "\${id:-unknown}" restart
+        log "configuration changed: restarting etcd"
+        systemctl restart --no-block etcd.service
+        wait_until_healthy
+    elif ! systemctl is-active --quiet etcd.service; then
+        log "starting etcd on its existing data"
+        systemctl start --no-block etcd.service
+    else
+        log "etcd is running with this configuration already"
+    fi
+elif member_list >/dev/null; then
+    log "no local data and the cluster is running: joining it"
+    join_cluster
+    wait_until_healthy
+elif [ "$may_bootstrap" = yes ]; then
+    log "starting etcd: forming the cluster"
+    rm -f "$JOIN_ENV_FILE"
+    systemctl restart --no-block etcd.service
+else
+    log "no local data and no other member answers: refusing to form a second cluster"
+    exit 1
+fi
+`,
     ].join("\n");
 }
 

@@ -71,6 +71,10 @@ export const HOST_PATHS = {
     releasesDir: "/opt/etcd",
     configDir: "/etc/etcd",
     envFile: "/etc/etcd/etcd.env",
+    /** Written only when a member joins a running cluster: `--initial-cluster-state existing`. */
+    joinEnvFile: "/etc/etcd/join.env",
+    /** Removes the member from its cluster (run before the host goes away; operators can too). */
+    leaveScript: "/usr/local/sbin/etcd-aws-leave",
     pkiDir: "/etc/etcd/pki",
     unitFile: "/etc/systemd/system/etcd.service",
     dataMount: "/var/lib/etcd",

@@ -4,6 +4,7 @@
 // namespace instead of SSH).
 import * as path from "path";
 import {
+    HOST_PATHS,
     ClusterSpec,
     clientUrl,
     MemberSpec,
@@ -12,6 +13,7 @@ import {
     renderDiscoverySizeScript,
     renderHealthGateScript,
     renderInstallScript,
+    renderEnvFile,
     renderLaunchScript,
     ResolvedSettings,
 } from "../core";
@@ -67,8 +69,8 @@ export class LocalCluster {
         return { version: this.settings.version, arch: "amd64", mirrorBaseUrl: this.settings.mirrorBaseUrl, sha256: this.settings.etcdSha256 };
     }
 
-    private async runScript(target: LocalMember, what: string, script: string, timeoutMs: number): Promise<RunResult> {
-        const result = await target.host.runScript(script, { timeoutMs, echo: this.options.echo });
+    private async runScript(target: LocalMember, what: string, script: string, timeoutMs: number, args: readonly string[] = []): Promise<RunResult> {
+        const result = await target.host.runScript(script, { timeoutMs, echo: this.options.echo }, args);
         if (result.code !== 0) {
             const why = result.timedOut ? `timed out after ${timeoutMs / 1000} s` : `exited with ${result.code}`;
             throw new Error(`${what} on ${target.member.name} ${why}:\n${result.stderr}${result.stdout}`);
@@ -97,9 +99,31 @@ export class LocalCluster {
         }
     }
 
-    /** core's launch script on each host (they start etcd and return at once). */
-    async launch(targets: readonly LocalMember[] = this.members): Promise<void> {
-        await Promise.all(targets.map((target) => this.runScript(target, "launch", renderLaunchScript(this.spec, target.member), SCRIPT_TIMEOUT_MS)));
+    /**
+     * core's launch script on each host, as the launch command runs it: with --bootstrap on first
+     * creation (members start etcd and return at once), without it on later runs (restart one
+     * member keeping quorum, or join the running cluster).
+     */
+    async launch(targets: readonly LocalMember[] = this.members, phase: "create" | "update" = "create"): Promise<void> {
+        const args = phase === "create" ? ["--bootstrap"] : [];
+        await Promise.all(targets.map((target) => this.runScript(target, "launch", renderLaunchScript(this.spec, target.member), SCRIPT_TIMEOUT_MS, args)));
+    }
+
+    /**
+     * Starts etcd on each host straight from its rendered environment file, without the launch
+     * script's membership logic: how the guide's hand-run members start (for its error cases).
+     */
+    async startWithRenderedFlags(targets: readonly LocalMember[]): Promise<void> {
+        await Promise.all(
+            targets.map((target) =>
+                this.runScript(
+                    target,
+                    "start with rendered flags",
+                    `set -euo pipefail\ncat >${HOST_PATHS.envFile} <<'ENV'\n${renderEnvFile(this.spec, target.member)}ENV\nsystemctl start etcd.service\n`,
+                    SCRIPT_TIMEOUT_MS,
+                ),
+            ),
+        );
     }
 
     /** core's health gate on the first member; throws with its report when it gives up. */

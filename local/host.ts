@@ -103,9 +103,9 @@ export class LocalHost {
         return run(this.enter(command), { ...options, env: this.environment(options.env) });
     }
 
-    /** Runs a rendered script on the host as the deployment does (`bash -s`, script on stdin). */
-    async runScript(script: string, options: Omit<RunOptions, "stdin">): Promise<RunResult> {
-        return this.exec(["bash", "-s"], { ...options, stdin: script });
+    /** Runs a rendered script on the host as the deployment does (`bash -s -- <args>`, script on stdin). */
+    async runScript(script: string, options: Omit<RunOptions, "stdin">, args: readonly string[] = []): Promise<RunResult> {
+        return this.exec(["bash", "-s", "--", ...args], { ...options, stdin: script });
     }
 
     /** Starts a long-running command on the host (a watch); the caller kills it. */

@@ -182,6 +182,23 @@ describe("EtcdCluster", () => {
             }
         });
 
+        it("rolls launches one member at a time: each waits for the previous member's launch", async () => {
+            const run = await runCluster({ memberCount: 5 });
+            for (let i = 1; i < 5; i++) {
+                assert.ok(named(run, `test-etcd-${i}-launch`).dependencies.has(`test-etcd-${i - 1}-launch`), `member ${i}`);
+            }
+            assert.equal([...named(run, "test-etcd-0-launch").dependencies].some((d) => d.endsWith("-launch")), false);
+        });
+
+        it("may bootstrap only on creation, never on update, and leaves the cluster before the member is deleted", async () => {
+            const run = await runCluster({});
+            const launch = named(run, "test-etcd-1-launch");
+            assert.equal(launch.inputs.create, "sudo bash -s -- --bootstrap");
+            assert.equal(launch.inputs.update, "sudo bash -s");
+            assert.equal(launch.inputs.delete, "if [ -x /usr/local/sbin/etcd-aws-leave ]; then sudo /usr/local/sbin/etcd-aws-leave; fi");
+            assert.equal(launch.customTimeouts?.delete, "10m");
+        });
+
         it("runs the health gate last, after every member's launch, on the first member", async () => {
             const run = await runCluster({ memberCount: 5 });
             const gate = named(run, "test-etcd-health");

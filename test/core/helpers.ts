@@ -93,9 +93,9 @@ export interface BashResult {
 }
 
 /** Runs a bash script with extra environment variables (and `bin` first on PATH when given). */
-export function runBash(script: string, env: Record<string, string> = {}, bin?: string): BashResult {
+export function runBash(script: string, env: Record<string, string> = {}, bin?: string, args: string[] = []): BashResult {
     const PATH = bin ? `${bin}:${process.env.PATH}` : process.env.PATH ?? "";
-    const result = spawnSync("bash", ["-c", script], { encoding: "utf8", env: { ...process.env, ...env, PATH } });
+    const result = spawnSync("bash", ["-c", script, "script", ...args], { encoding: "utf8", env: { ...process.env, ...env, PATH } });
     assert.equal(result.error, undefined, `bash could not run: ${String(result.error)}`);
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

@@ -9,6 +9,7 @@ import {
     renderEnvFile,
     renderHealthGateScript,
     renderLaunchScript,
+    renderLeaveScript,
 } from "../../core";
 import { afterHeader, DISCOVERY_TOKEN, fakeBin, heredocBodies, runBash, shellcheck, specOf, tempDir } from "./helpers";
 
@@ -33,8 +34,11 @@ const CLUSTERS: [string, ClusterSettings][] = [
 const FAKE_TOOLS = {
     etcdctl: `echo "etcdctl $*" >>"$FAKE_LOG"
 case "$*" in
-    *"member list"*) printf '%b' "\${FAKE_MEMBERS:-}" ;;
+    *"member list"*) [ -n "\${FAKE_MEMBERS:-}" ] || exit 1; printf '%b' "$FAKE_MEMBERS" ;;
+    *"127.0.0.1"*"endpoint health"*) exit "\${FAKE_LOCAL_HEALTH:-0}" ;;
     *"endpoint health"*) exit "\${FAKE_HEALTH:-0}" ;;
+    *"endpoint status"*) if [ -n "\${FAKE_LOCAL_ID:-}" ]; then echo "https://127.0.0.1:2379, $FAKE_LOCAL_ID, 3.6.14, 20 kB, false, false, 2, 9, 9, "; else exit 1; fi ;;
+    *"member add"*) printf 'Member 1234abcd5678ef90 added to cluster cdf818194e3a8c32\n\nETCD_NAME="orders-0"\nETCD_INITIAL_CLUSTER="orders-1=https://10.0.2.10:2380,orders-2=https://10.0.3.10:2380,orders-0=https://10.0.1.10:2380"\nETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.1.10:2380"\nETCD_INITIAL_CLUSTER_STATE="existing"\n' ;;
     *" get "*) if [ -n "\${FAKE_SIZE:-}" ]; then printf '%s\\n' "$FAKE_SIZE"; fi ;;
     *" put "*) echo OK ;;
 esac`,
@@ -51,10 +55,10 @@ esac`,
 };
 
 /** Runs a rendered script with the fake tools; returns its result and the commands they saw. */
-function runWithFakes(script: string, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string; calls: string[] } {
+function runWithFakes(script: string, env: Record<string, string> = {}, args: string[] = []): { status: number | null; stdout: string; stderr: string; calls: string[] } {
     const log = path.join(tempDir("calls"), "calls.log");
     fs.writeFileSync(log, "");
-    const result = runBash(script, { FAKE_LOG: log, ...env }, fakeBin(FAKE_TOOLS));
+    const result = runBash(script, { FAKE_LOG: log, ...env }, fakeBin(FAKE_TOOLS), args);
     return { ...result, calls: fs.readFileSync(log, "utf8").split("\n").filter((line) => line !== "") };
 }
 
@@ -114,30 +118,119 @@ describe("core/launch", () => {
             assert.equal(docs[1].delimiter, "ETCD_AWS_EOF");
         });
 
-        describe("run against a temporary directory with a fake systemctl", () => {
-            function runLaunch(dir: string, spec: ClusterSpec, active: boolean): { status: number | null; calls: string[] } {
+        describe("run against a temporary host directory with fake etcdctl and systemctl", () => {
+            const SYSTEMCTL = (call: string): boolean => call.startsWith("systemctl");
+            /** The launch script with its host paths moved under `dir` (owned by this user). */
+            function runLaunch(dir: string, spec: ClusterSpec, env: Record<string, string>, args: string[] = []): ReturnType<typeof runWithFakes> {
                 const me = `${runBash("id -un").stdout.trim()}:${runBash("id -gn").stdout.trim()}`;
-                const script = renderLaunchScript(spec, spec.members[0]).replace("/etc/etcd/etcd.env 0640 root:etcd", `${dir}/etcd.env 0640 ${me}`);
-                return runWithFakes(script, { FAKE_ACTIVE: active ? "0" : "1" });
+                const script = renderLaunchScript(spec, spec.members[0])
+                    .replace("/etc/etcd/etcd.env 0640 root:etcd", `${dir}/etcd.env 0640 ${me}`)
+                    .replace("DATA_DIR='/var/lib/etcd/data'", `DATA_DIR='${dir}/data'`)
+                    .replace("JOIN_ENV_FILE='/etc/etcd/join.env'", `JOIN_ENV_FILE='${dir}/join.env'`)
+                    .replace("LEAVE_SCRIPT='/usr/local/sbin/etcd-aws-leave'", `LEAVE_SCRIPT='${dir}/leave'`)
+                    .replace(/ 0755 root:root /, ` 0755 ${me} `)
+                    .replace(/0640 root:etcd <<JOIN/, `0640 ${me} <<JOIN`);
+                return runWithFakes(script, env, args);
             }
 
-            it("first run writes the environment file and restarts etcd; re-runs only start it when it is down", () => {
+            it("first creation (--bootstrap), no data, no cluster answering: writes the env file and starts etcd", () => {
                 const dir = tempDir("launch");
                 const spec = specOf({});
-                const first = runLaunch(dir, spec, false);
-                assert.equal(first.status, 0);
-                assert.deepEqual(first.calls, ["systemctl enable --quiet etcd.service", "systemctl restart --no-block etcd.service"]);
+                const result = runLaunch(dir, spec, {}, ["--bootstrap"]);
+                assert.equal(result.status, 0, result.stderr);
+                assert.deepEqual(result.calls.filter(SYSTEMCTL), ["systemctl enable --quiet etcd.service", "systemctl restart --no-block etcd.service"]);
                 assert.equal(fs.readFileSync(path.join(dir, "etcd.env"), "utf8"), renderEnvFile(spec, spec.members[0]));
-
-                const down = runLaunch(dir, spec, false);
-                assert.deepEqual(down.calls, ["systemctl enable --quiet etcd.service", "systemctl is-active --quiet etcd.service", "systemctl start --no-block etcd.service"]);
-
-                const running = runLaunch(dir, spec, true);
-                assert.deepEqual(running.calls, ["systemctl enable --quiet etcd.service", "systemctl is-active --quiet etcd.service"]);
-
-                const changed = runLaunch(dir, specOf({ extraFlags: { "snapshot-count": "5000" } }), true);
-                assert.deepEqual(changed.calls, ["systemctl enable --quiet etcd.service", "systemctl restart --no-block etcd.service"]);
+                assert.equal(fs.readFileSync(path.join(dir, "leave"), "utf8"), renderLeaveScript(spec, spec.members[0]));
             });
+
+            it("a later run with no data and no cluster answering refuses to form a second cluster", () => {
+                const result = runLaunch(tempDir("launch"), specOf({}), {});
+                assert.equal(result.status, 1);
+                assert.match(result.stderr, /no local data and no other member answers: refusing to form a second cluster/);
+                assert.deepEqual(result.calls.filter(SYSTEMCTL), ["systemctl enable --quiet etcd.service"]);
+            });
+
+            it("with data and the same configuration: changes nothing, starts etcd only when it is down", () => {
+                const dir = tempDir("launch");
+                const spec = specOf({});
+                runLaunch(dir, spec, {}, ["--bootstrap"]);
+                fs.mkdirSync(path.join(dir, "data", "member"), { recursive: true });
+                const running = runLaunch(dir, spec, { FAKE_ACTIVE: "0", FAKE_MEMBERS: STARTED });
+                assert.deepEqual(running.calls.filter(SYSTEMCTL), ["systemctl enable --quiet etcd.service", "systemctl is-active --quiet etcd.service"]);
+                assert.match(running.stderr, /etcd is running with this configuration already/);
+                const down = runLaunch(dir, spec, { FAKE_ACTIVE: "1", FAKE_MEMBERS: STARTED });
+                assert.deepEqual(down.calls.filter(SYSTEMCTL).slice(-1), ["systemctl start --no-block etcd.service"]);
+            });
+
+            it("with data and a changed configuration: checks the others keep quorum, restarts, waits until healthy", () => {
+                const dir = tempDir("launch");
+                runLaunch(dir, specOf({}), {}, ["--bootstrap"]);
+                fs.mkdirSync(path.join(dir, "data", "member"), { recursive: true });
+                const changed = runLaunch(dir, specOf({ extraFlags: { "snapshot-count": "5000" } }), { FAKE_MEMBERS: STARTED, FAKE_LOCAL_ID: "8e9e05c52164694d" });
+                assert.equal(changed.status, 0, changed.stderr);
+                const calls = changed.calls;
+                const health = calls.findIndex((c) => c === "etcdctl --endpoints https://10.0.2.10:2379 --command-timeout=3s endpoint health");
+                const restart = calls.indexOf("systemctl restart --no-block etcd.service");
+                const localHealth = calls.lastIndexOf("etcdctl --endpoints https://127.0.0.1:2379 --command-timeout=3s endpoint health");
+                assert.ok(health >= 0 && health < restart && restart < localHealth, calls.join("\n"));
+            });
+
+            it("with data, a changed configuration and the other members unhealthy: refuses to restart", () => {
+                const dir = tempDir("launch");
+                runLaunch(dir, specOf({}), {}, ["--bootstrap"]);
+                fs.mkdirSync(path.join(dir, "data", "member"), { recursive: true });
+                const refused = runLaunch(dir, specOf({ extraFlags: { "snapshot-count": "5000" } }), { FAKE_MEMBERS: STARTED, FAKE_LOCAL_ID: "8e9e05c52164694d", FAKE_HEALTH: "1" });
+                assert.equal(refused.status, 1);
+                assert.match(refused.stderr, /refusing to restart member 8e9e05c52164694d: only 0 healthy of the 2 members quorum needs/);
+                assert.ok(!refused.calls.includes("systemctl restart --no-block etcd.service"));
+            });
+
+            it("no data while the cluster runs: removes the stale entry of its name, joins as a learner, promotes itself", () => {
+                const dir = tempDir("launch");
+                const spec = specOf({ bootstrapMode: "discovery", discovery: { endpoints: ["http://10.9.0.5:2379"] } });
+                const result = runLaunch(dir, spec, { FAKE_MEMBERS: STARTED });
+                assert.equal(result.status, 0, result.stderr);
+                const etcdctl = result.calls.filter((c) => /member (remove|add|promote)/.test(c)).map((c) => c.replace(/^.*--command-timeout=5s /, ""));
+                assert.deepEqual(etcdctl, [
+                    "member remove 8e9e05c52164694d",
+                    "member add orders-0 --peer-urls=https://10.0.1.10:2380 --learner",
+                    "member promote 1234abcd5678ef90",
+                ]);
+                assert.equal(
+                    fs.readFileSync(path.join(dir, "join.env"), "utf8"),
+                    [
+                        "# orders-0 joined a running cluster: these override the bootstrap settings in etcd.env.",
+                        "ETCD_INITIAL_CLUSTER=orders-1=https://10.0.2.10:2380,orders-2=https://10.0.3.10:2380,orders-0=https://10.0.1.10:2380",
+                        "ETCD_INITIAL_CLUSTER_STATE=existing",
+                        "ETCD_DISCOVERY_TOKEN=",
+                        "ETCD_DISCOVERY_ENDPOINTS=",
+                        "",
+                    ].join("\n"),
+                );
+            });
+        });
+    });
+
+    describe("renderLeaveScript", () => {
+        it("is shellcheck-clean", () => {
+            const spec = specOf({});
+            assertStrictBash(renderLeaveScript(spec, spec.members[1]), "# Removes etcd member orders-1 from cluster orders, keeping quorum, then stops it.");
+        });
+
+        it("removes its own member through the others when they keep quorum, then stops etcd", () => {
+            const spec = specOf({});
+            const result = runWithFakes(renderLeaveScript(spec, spec.members[0]), { FAKE_MEMBERS: STARTED, FAKE_LOCAL_ID: "8e9e05c52164694d" });
+            assert.equal(result.status, 0, result.stderr);
+            assert.ok(result.calls.includes("etcdctl --endpoints https://10.0.2.10:2379,https://10.0.3.10:2379 --command-timeout=5s member remove 8e9e05c52164694d"), result.calls.join("\n"));
+            assert.deepEqual(result.calls.filter((c) => c.startsWith("systemctl")), ["systemctl disable --quiet etcd.service", "systemctl stop etcd.service"]);
+        });
+
+        it("refuses when the remaining members would not have quorum", () => {
+            const spec = specOf({});
+            const result = runWithFakes(renderLeaveScript(spec, spec.members[0]), { FAKE_MEMBERS: STARTED, FAKE_LOCAL_ID: "8e9e05c52164694d", FAKE_HEALTH: "1" });
+            assert.equal(result.status, 1);
+            assert.match(result.stderr, /refusing to remove member 8e9e05c52164694d: only 0 healthy of the 2 members quorum needs/);
+            assert.ok(!result.calls.some((c) => c.includes("member remove")));
         });
     });
 

@@ -101,7 +101,9 @@ for (const version of VERSIONS) {
                 await cluster.bringUp();
                 const fourth = cluster.extraMember({ name: memberName(cluster.spec.clusterName, MEMBER_COUNT), address: addressPlan(workspace().subnet).extraMember });
                 await cluster.install([fourth]);
-                await cluster.launch([fourth]);
+                // Started as the guide's members are (its rendered flags, no launch script: that one
+                // would add the member by runtime reconfiguration instead of using the full token).
+                await cluster.startWithRenderedFlags([fourth]);
                 const log = await exitLog(fourth.host);
                 const refusal = logLine(log, /discovery: cluster is full/);
                 assert.ok(refusal, log);

@@ -89,7 +89,7 @@ for (const version of VERSIONS) {
                 this.timeout(120_000);
                 const pids = cluster.members.map(({ host }) => host.etcdPid());
                 await cluster.install();
-                await cluster.launch();
+                await cluster.launch(cluster.members, "update");
                 assert.deepStrictEqual(cluster.members.map(({ host }) => host.etcdPid()), pids);
                 await cluster.healthGate();
             });
