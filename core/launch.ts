@@ -94,16 +94,22 @@ local_member_id() {
     etcdctl --endpoints "$LOCAL_ENDPOINT" --command-timeout=3s endpoint status 2>/dev/null | awk -F', ' '{ print $2 }'
 }
 
-wait_until_healthy() {
-    local deadline=$((SECONDS + WAIT_SECONDS))
-    until etcdctl --endpoints "$LOCAL_ENDPOINT" --command-timeout=3s endpoint health >/dev/null 2>&1; do
+# Runs a command every second until it succeeds; gives up after WAIT_SECONDS with etcd's log.
+retry_until() {
+    local what=$1 deadline=$((SECONDS + WAIT_SECONDS))
+    shift
+    until "$@" >/dev/null 2>&1; do
         if [ "$SECONDS" -ge "$deadline" ]; then
-            log "$MEMBER_NAME is not healthy after $WAIT_SECONDS s; last log lines:"
+            log "gave up after $WAIT_SECONDS s: $what; last log lines:"
             journalctl --unit etcd.service --lines 30 --no-pager >&2 || true
             return 1
         fi
         sleep 1
     done
+}
+
+wait_until_healthy() {
+    retry_until "$MEMBER_NAME healthy" etcdctl --endpoints "$LOCAL_ENDPOINT" --command-timeout=3s endpoint health
 }`,
     ].join("\n");
 }
@@ -169,7 +175,7 @@ export function renderLaunchScript(spec: ClusterSpec, member: MemberSpec, files:
         `# Joins the running cluster as a new member: a stale entry of this name (a replaced host)
 # is removed first, the member is added as a learner and promoted once it has caught up.
 join_cluster() {
-    local list stale added initial id deadline
+    local list stale added initial id
     list=$(member_list)
     stale=$(printf '%s\\n' "$list" | awk -F', ' -v name="$MEMBER_NAME" -v url="$PEER_URL" '($3 == name || $4 == url) { print $1 }')
     for id in $stale; do
@@ -188,15 +194,8 @@ ETCD_INITIAL_CLUSTER_STATE=existing
 ${blanked.join("\n")}
 JOIN
     systemctl restart --no-block etcd.service
-    deadline=$((SECONDS + WAIT_SECONDS))
-    until peers member promote "$id" >/dev/null 2>&1; do
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            log "learner $id did not catch up within $WAIT_SECONDS s; last log lines:"
-            journalctl --unit etcd.service --lines 30 --no-pager >&2 || true
-            exit 1
-        fi
-        sleep 1
-    done
+    # Promotion succeeds once the learner has caught up with the leader.
+    retry_until "learner $id caught up and promoted" peers member promote "$id"
     log "promoted $MEMBER_NAME ($id) to voting member"
 }
 `,
