@@ -1,10 +1,12 @@
 // Runs the real program or component under Pulumi's mock engine and records every resource
 // it registers, with inputs as given (secrets unwrapped, and where they were secret noted).
+// The unit tests and the offline plan (plan/main.ts) both run on it.
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
+import { CloudValues, fakeCloudValues, placeholderCloudValues } from "./cloud-values";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-const ROOT = path.resolve(__dirname, "../..");
+const ROOT = path.resolve(__dirname, "..");
 
 export interface RecordedResource {
     readonly type: string;
@@ -28,6 +30,8 @@ export interface MockRun {
     /** The program's exports (resolved), or the value the run function returned. */
     readonly outputs: Record<string, unknown>;
     readonly secretOutputs: ReadonlySet<string>;
+    /** Messages the program logged with pulumi.log.warn, in order. */
+    readonly warnings: string[];
 }
 
 interface RegistrationMeta {
@@ -68,50 +72,6 @@ function unwrap(value: any): { value: any; secret: boolean } {
         return { value: Object.fromEntries(entries.map(([k, v]) => [k, v.value])), secret: entries.some(([, v]) => v.secret) };
     }
     return { value, secret: false };
-}
-
-let instanceCounter = 0;
-
-/** Computed properties the code reads; without them an apply would never run. */
-function computedState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
-    switch (type) {
-        case "aws:ec2/instance:Instance": {
-            const n = ++instanceCounter;
-            return {
-                privateIp: `10.0.${n}.10`,
-                publicIp: `198.51.100.${n}`,
-                ebsBlockDevices: (inputs.ebsBlockDevices ?? []).map((d: any, i: number) => ({ ...d, volumeId: `vol-${name}-${i}` })),
-            };
-        }
-        case "random:index/randomId:RandomId":
-            return { hex: `${name.replace(/[^a-f0-9]/g, "").padEnd(32, "0").slice(0, 32)}`, b64Std: "", dec: "" };
-        case "aws:route53/zone:Zone":
-            return { zoneId: `Z-${name}` };
-        case "tls:index/privateKey:PrivateKey":
-            return { privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${name}\n-----END PRIVATE KEY-----\n`, publicKeyPem: `PUBLIC ${name}` };
-        case "tls:index/selfSignedCert:SelfSignedCert":
-        case "tls:index/locallySignedCert:LocallySignedCert":
-            return { certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n` };
-        case "tls:index/certRequest:CertRequest":
-            return { certRequestPem: `CSR ${name}` };
-        case "command:remote:Command":
-            return { stdout: "", stderr: "" };
-        default:
-            return {};
-    }
-}
-
-function invokeResult(token: string, inputs: Record<string, any>): Record<string, any> {
-    switch (token) {
-        case "aws:ec2/getVpc:getVpc":
-            return { id: "vpc-default", cidrBlock: "172.31.0.0/16" };
-        case "aws:ec2/getSubnets:getSubnets":
-            return { ids: ["subnet-c", "subnet-a", "subnet-b"] };
-        case "aws:ec2/getAmi:getAmi":
-            return { id: `ami-${String(inputs.filters?.[0]?.values?.[0] ?? "").includes("arm64") ? "arm64" : "amd64"}` };
-        default:
-            return {};
-    }
 }
 
 /** Drops the project's modules from require's cache so a run starts from fresh module state. */
@@ -155,6 +115,19 @@ export interface RunOptions {
     /** Config as `key: value` without the project prefix; values are raw strings as the CLI passes them. */
     readonly config?: Record<string, string>;
     readonly secretConfigKeys?: string[];
+    /** What computed values look like: fake but realistic (tests) or placeholders (the plan). Default fake. */
+    readonly values?: "fake" | "placeholders";
+}
+
+/** Records pulumi.log.warn messages during a run (under mocks they would only reach the console). */
+function recordWarnings(warnings: string[]): () => void {
+    const warn = pulumi.log.warn;
+    pulumi.log.warn = async (message: string) => {
+        warnings.push(message);
+    };
+    return () => {
+        pulumi.log.warn = warn;
+    };
 }
 
 /**
@@ -167,20 +140,22 @@ export async function runUnderMocks(options: RunOptions, body: () => Record<stri
     const resources: RecordedResource[] = [];
     const invokes: MockRun["invokes"] = [];
     const meta = new Map<string, RegistrationMeta>();
+    const warnings: string[] = [];
+    const cloud: CloudValues = options.values === "placeholders" ? placeholderCloudValues() : fakeCloudValues();
     await pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
                 const secretInputs = new Set(Object.entries(args.inputs).filter(([, v]) => unwrap(v).secret).map(([k]) => k));
                 const inputs = unwrap(args.inputs).value;
-                const state = { ...inputs, ...computedState(args.type, args.name, inputs) };
-                const id = `${args.name}-id`;
+                const state = { ...inputs, ...cloud.state(args.type, args.name, inputs) };
+                const id = cloud.id(args.type, args.name);
                 const registration = meta.get(`${args.type}::${args.name}`) ?? { parent: "", dependencies: new Set<string>() };
                 resources.push({ type: args.type, name: args.name, inputs, secretInputs, id, state, ...registration });
                 return { id, state };
             },
             call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
                 invokes.push({ token: args.token, inputs: unwrap(args.inputs).value });
-                return invokeResult(args.token, unwrap(args.inputs).value);
+                return cloud.invoke(args.token, unwrap(args.inputs).value);
             },
         },
         project,
@@ -191,20 +166,20 @@ export async function runUnderMocks(options: RunOptions, body: () => Record<stri
     const config = Object.fromEntries(Object.entries(options.config ?? {}).map(([k, v]) => [`${project}:${k}`, v]));
     pulumi.runtime.setAllConfig(config, (options.secretConfigKeys ?? []).map((k) => `${project}:${k}`));
     forgetProjectModules();
-    instanceCounter = 0;
-    const exported = body();
-    const { outputs, secret } = await resolveOutputs(exported);
-    await settle(resources);
-    return { resources, invokes, outputs, secretOutputs: secret };
+    const restoreWarn = recordWarnings(warnings);
+    try {
+        const exported = body();
+        const { outputs, secret } = await resolveOutputs(exported);
+        await settle(resources);
+        return { resources, invokes, outputs, secretOutputs: secret, warnings };
+    } finally {
+        restoreWarn();
+    }
 }
 
 /** Loads the program (index.ts) for a stack whose config is given raw. */
 export function runProgram(options: RunOptions): Promise<MockRun> {
     return runUnderMocks(options, () => require(path.join(ROOT, "index.ts")));
-}
-
-export function byType(run: MockRun, type: string): RecordedResource[] {
-    return run.resources.filter((r) => r.type === type);
 }
 
 export function named(run: MockRun, name: string): RecordedResource {

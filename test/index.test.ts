@@ -5,24 +5,14 @@ import * as os from "os";
 import * as path from "path";
 import { CONFIG_KEYS } from "../core";
 import { flagMap, launchFlags, ofType } from "./helpers/cluster";
-import { runProgram } from "./helpers/pulumi-mocks";
+import { runProgram } from "../plan/mock-engine";
+import { readStackFile } from "../plan/stack-file";
 
 const ROOT = path.resolve(__dirname, "..");
 
-/** A stack file's etcd-aws settings as the Pulumi CLI hands them to the program (strings). */
-function stackConfig(stack: string): Record<string, string> {
-    const doc = yaml.load(fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
-    const config: Record<string, string> = { sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" };
-    for (const [key, value] of Object.entries(doc.config)) {
-        if (key.startsWith("etcd-aws:")) {
-            config[key.slice("etcd-aws:".length)] = typeof value === "string" ? value : JSON.stringify(value);
-        }
-    }
-    return config;
-}
-
 function runStack(stack: string, overrides: Record<string, string> = {}) {
-    return runProgram({ stack, config: { ...stackConfig(stack), ...overrides }, secretConfigKeys: ["sshPrivateKey"] });
+    const config = { sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----", ...readStackFile(stack).config, ...overrides };
+    return runProgram({ stack, config, secretConfigKeys: ["sshPrivateKey"] });
 }
 
 describe("the program (index.ts)", () => {

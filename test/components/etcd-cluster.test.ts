@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { strict as assert } from "assert";
 import { EtcdClusterConfigError } from "../../components";
 import { constructionError, flagMap, launchFlags, ofType, runCluster, runClusters } from "../helpers/cluster";
-import { named } from "../helpers/pulumi-mocks";
+import { named } from "../../plan/mock-engine";
 
 const INSTANCE = "aws:ec2/instance:Instance";
 const COMMAND = "command:remote:Command";

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { ofType, runCluster } from "../helpers/cluster";
-import { RecordedResource } from "../helpers/pulumi-mocks";
+import { RecordedResource } from "../../plan/mock-engine";
 
 /** "direction port source" for each rule, e.g. "ingress 2380 members". */
 function ruleLines(rules: RecordedResource[], direction: string): string[] {

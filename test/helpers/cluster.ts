@@ -3,7 +3,7 @@
 import * as path from "path";
 import type { EtcdClusterArgs } from "../../components";
 import { EtcdFlag, parseEnvFile } from "../../core";
-import { MockRun, named, RecordedResource, runUnderMocks } from "./pulumi-mocks";
+import { MockRun, named, RecordedResource, runUnderMocks } from "../../plan/mock-engine";
 
 const ROOT = path.resolve(__dirname, "../..");
 

@@ -1,0 +1,135 @@
+// What the mock engine answers where the cloud would compute a value: resource IDs, computed
+// properties the program reads (an apply on a missing one would never run) and lookup results.
+// Tests get fake but realistic values they can assert on; the plan gets placeholders that say
+// what the value will be, so no invented address or key ends up in a reviewed plan.
+
+export interface CloudValues {
+    id(type: string, name: string): string;
+    /** Computed properties of a new resource, merged over its inputs. */
+    state(type: string, name: string, inputs: Record<string, any>): Record<string, any>;
+    /** Result of a lookup (invoke) such as getAmi. */
+    invoke(token: string, inputs: Record<string, any>): Record<string, any>;
+}
+
+/** The AMI name pattern a getAmi lookup filters on, e.g. "ubuntu/images/...-arm64-server-*". */
+function amiNamePattern(inputs: Record<string, any>): string {
+    return String(inputs.filters?.find((filter: any) => filter.name === "name")?.values?.[0] ?? "");
+}
+
+/** Fake values for tests: instance n gets 10.0.n.10, IDs are `<name>-id`. */
+export function fakeCloudValues(): CloudValues {
+    let instances = 0;
+    return {
+        id: (_type, name) => `${name}-id`,
+        state(type, name, inputs) {
+            switch (type) {
+                case "aws:ec2/instance:Instance": {
+                    const n = ++instances;
+                    return {
+                        privateIp: `10.0.${n}.10`,
+                        publicIp: `198.51.100.${n}`,
+                        ebsBlockDevices: (inputs.ebsBlockDevices ?? []).map((d: any, i: number) => ({ ...d, volumeId: `vol-${name}-${i}` })),
+                    };
+                }
+                case "random:index/randomId:RandomId":
+                    return { hex: `${name.replace(/[^a-f0-9]/g, "").padEnd(32, "0").slice(0, 32)}`, b64Std: "", dec: "" };
+                case "aws:route53/zone:Zone":
+                    return { zoneId: `Z-${name}` };
+                case "tls:index/privateKey:PrivateKey":
+                    return { privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${name}\n-----END PRIVATE KEY-----\n`, publicKeyPem: `PUBLIC ${name}` };
+                case "tls:index/selfSignedCert:SelfSignedCert":
+                case "tls:index/locallySignedCert:LocallySignedCert":
+                    return { certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n` };
+                case "tls:index/certRequest:CertRequest":
+                    return { certRequestPem: `CSR ${name}` };
+                case "command:remote:Command":
+                    return { stdout: "", stderr: "" };
+                default:
+                    return {};
+            }
+        },
+        invoke(token, inputs) {
+            switch (token) {
+                case "aws:ec2/getVpc:getVpc":
+                    return { id: "vpc-default", cidrBlock: "172.31.0.0/16" };
+                case "aws:ec2/getSubnets:getSubnets":
+                    return { ids: ["subnet-c", "subnet-a", "subnet-b"] };
+                case "aws:ec2/getAmi:getAmi":
+                    return { id: `ami-${amiNamePattern(inputs).includes("arm64") ? "arm64" : "amd64"}` };
+                default:
+                    return {};
+            }
+        },
+    };
+}
+
+/** How a placeholder names a resource's kind, e.g. "<instance prod-etcd-0 private IP>". */
+const RESOURCE_KINDS: Record<string, string> = {
+    "aws:ec2/instance:Instance": "instance",
+    "aws:ec2/securityGroup:SecurityGroup": "security group",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "ingress rule",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "egress rule",
+    "aws:route53/zone:Zone": "zone",
+    "aws:route53/record:Record": "record",
+    "random:index/randomId:RandomId": "random ID",
+    "tls:index/privateKey:PrivateKey": "private key",
+    "tls:index/selfSignedCert:SelfSignedCert": "certificate",
+    "tls:index/locallySignedCert:LocallySignedCert": "certificate",
+    "tls:index/certRequest:CertRequest": "CSR",
+    "command:remote:Command": "command",
+};
+
+function kindOf(type: string): string {
+    return RESOURCE_KINDS[type] ?? type.slice(type.lastIndexOf(":") + 1);
+}
+
+/**
+ * Three zones is what the stacks' region (eu-west-1) has; the real count only changes which
+ * default subnet a member lands in, and the plan says so in its notes.
+ */
+export const ASSUMED_DEFAULT_SUBNETS = 3;
+
+/** Placeholders for the plan: `<kind name what>`, the same on every run and machine. */
+export function placeholderCloudValues(): CloudValues {
+    return {
+        id: (type, name) => `<${kindOf(type)} ${name} ID>`,
+        state(type, name, inputs) {
+            const of = (what: string): string => `<${kindOf(type)} ${name} ${what}>`;
+            switch (type) {
+                case "aws:ec2/instance:Instance":
+                    return {
+                        privateIp: of("private IP"),
+                        publicIp: of("public IP"),
+                        ebsBlockDevices: (inputs.ebsBlockDevices ?? []).map((d: any) => ({ ...d, volumeId: of(`${d.deviceName} volume ID`) })),
+                    };
+                case "random:index/randomId:RandomId":
+                    return { hex: of("hex"), b64Std: of("base64"), dec: of("decimal") };
+                case "aws:route53/zone:Zone":
+                    return { zoneId: of("zone ID") };
+                case "tls:index/privateKey:PrivateKey":
+                    return { privateKeyPem: of("PEM"), publicKeyPem: of("public PEM") };
+                case "tls:index/selfSignedCert:SelfSignedCert":
+                case "tls:index/locallySignedCert:LocallySignedCert":
+                    return { certPem: of("PEM") };
+                case "tls:index/certRequest:CertRequest":
+                    return { certRequestPem: of("PEM") };
+                case "command:remote:Command":
+                    return { stdout: of("stdout"), stderr: of("stderr") };
+                default:
+                    return {};
+            }
+        },
+        invoke(token, inputs) {
+            switch (token) {
+                case "aws:ec2/getVpc:getVpc":
+                    return { id: "<default VPC ID>", cidrBlock: "<default VPC CIDR>" };
+                case "aws:ec2/getSubnets:getSubnets":
+                    return { ids: Array.from({ length: ASSUMED_DEFAULT_SUBNETS }, (_, i) => `<default subnet of zone ${i + 1}>`) };
+                case "aws:ec2/getAmi:getAmi":
+                    return { id: `<newest AMI ${amiNamePattern(inputs)}>` };
+                default:
+                    return {};
+            }
+        },
+    };
+}
