@@ -105,7 +105,7 @@ export function placeholderCloudValues(): CloudValues {
                 case "random:index/randomId:RandomId":
                     return { hex: of("hex"), b64Std: of("base64"), dec: of("decimal") };
                 case "aws:route53/zone:Zone":
-                    return { zoneId: of("zone ID") };
+                    return { zoneId: of("ID") };
                 case "tls:index/privateKey:PrivateKey":
                     return { privateKeyPem: of("PEM"), publicKeyPem: of("public PEM") };
                 case "tls:index/selfSignedCert:SelfSignedCert":

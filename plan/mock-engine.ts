@@ -19,6 +19,8 @@ export interface RecordedResource {
     readonly state: Record<string, any>;
     /** Name of the parent resource ("" for the stack). */
     readonly parent: string;
+    /** Type of the parent resource ("" for the stack): a component and its instance may share a name. */
+    readonly parentType: string;
     /** Names of every resource this one depends on (dependsOn and through its inputs). */
     readonly dependencies: ReadonlySet<string>;
     readonly customTimeouts?: { create?: string; update?: string; delete?: string };
@@ -36,12 +38,19 @@ export interface MockRun {
 
 interface RegistrationMeta {
     parent: string;
+    parentType: string;
     dependencies: Set<string>;
     customTimeouts?: { create?: string; update?: string; delete?: string };
 }
 
 function urnName(urn: string): string {
     return urn.slice(urn.lastIndexOf("::") + 2);
+}
+
+/** `urn:pulumi:<stack>::<project>::<parent types $-joined>$<type>::<name>` -> `<type>`. */
+function urnType(urn: string): string {
+    const qualifiedType = urn.split("::")[2] ?? "";
+    return qualifiedType.slice(qualifiedType.lastIndexOf("$") + 1);
 }
 
 /** Wraps the mock monitor to see what the mocks API hides: parent, dependencies, timeouts. */
@@ -52,6 +61,7 @@ function recordRegistrations(meta: Map<string, RegistrationMeta>): void {
         const timeouts = req.getCustomtimeouts?.();
         meta.set(`${req.getType()}::${req.getName()}`, {
             parent: req.getParent() ? urnName(req.getParent()) : "",
+            parentType: req.getParent() ? urnType(req.getParent()) : "",
             dependencies: new Set<string>(req.getDependenciesList().map(urnName)),
             customTimeouts: timeouts ? { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() } : undefined,
         });
@@ -149,7 +159,7 @@ export async function runUnderMocks(options: RunOptions, body: () => Record<stri
                 const inputs = unwrap(args.inputs).value;
                 const state = { ...inputs, ...cloud.state(args.type, args.name, inputs) };
                 const id = cloud.id(args.type, args.name);
-                const registration = meta.get(`${args.type}::${args.name}`) ?? { parent: "", dependencies: new Set<string>() };
+                const registration = meta.get(`${args.type}::${args.name}`) ?? { parent: "", parentType: "", dependencies: new Set<string>() };
                 resources.push({ type: args.type, name: args.name, inputs, secretInputs, id, state, ...registration });
                 return { id, state };
             },

@@ -1,0 +1,34 @@
+// The plan of one stack: its stack file's configuration, the real program run under Pulumi's
+// mock engine with placeholders for everything the cloud would compute, rendered as markdown.
+import * as path from "path";
+import { runProgram } from "./mock-engine";
+import { renderPlan } from "./render";
+import { readStackFile, SECRET_PLACEHOLDER } from "./stack-file";
+
+export const PLANS_DIR = path.resolve(__dirname, "..", "plans");
+
+/** Secret keys the program needs that no stack file holds in clear: set per operator with --secret. */
+const OPERATOR_SECRETS = ["sshPrivateKey"];
+
+export function planPath(stack: string): string {
+    return path.join(PLANS_DIR, `${stack}.md`);
+}
+
+/**
+ * Renders the plan of `stack`. `overrides` replace stack file values (raw strings, as in the
+ * file), e.g. to see what one changed setting does; secret values never reach the plan.
+ */
+export async function planStack(stack: string, overrides: Record<string, string> = {}): Promise<string> {
+    const file = readStackFile(stack);
+    const secretKeys = [...new Set([...file.secretKeys, ...OPERATOR_SECRETS])];
+    const missingSecrets = OPERATOR_SECRETS.filter((key) => !(key in file.config)).map((key) => ({ key: `etcd-aws:${key}`, value: SECRET_PLACEHOLDER, secret: true }));
+    const entries = [...file.entries, ...missingSecrets].map((entry) => {
+        const key = entry.key.replace(/^etcd-aws:/, "");
+        return entry.key.startsWith("etcd-aws:") && key in overrides && !entry.secret ? { ...entry, value: overrides[key] } : entry;
+    });
+    const config = Object.fromEntries(
+        entries.filter((entry) => entry.key.startsWith("etcd-aws:")).map((entry) => [entry.key.slice("etcd-aws:".length), entry.secret ? SECRET_PLACEHOLDER : entry.value]),
+    );
+    const run = await runProgram({ stack, config, secretConfigKeys: secretKeys, values: "placeholders" });
+    return renderPlan({ stack, config: entries, run });
+}

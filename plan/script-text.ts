@@ -1,0 +1,60 @@
+// Reads back what a rendered bash script (core/install.ts, core/launch.ts) will do on a host:
+// its description, its settings block and the files it writes with write_if_changed. Only
+// the script's own top level counts: a heredoc body (a file's content, which may itself be a
+// script) is skipped, so a nested script's settings are not mistaken for the outer one's.
+
+export interface WrittenFile {
+    readonly path: string;
+    readonly mode: string;
+    readonly owner: string;
+    readonly content: string;
+}
+
+export interface ScriptSummary {
+    /** The header comment lines after the shebang, without "# ". */
+    readonly description: string[];
+    /** Top-level `NAME='value'` assignments. */
+    readonly settings: Record<string, string>;
+    readonly files: WrittenFile[];
+}
+
+const HEREDOC_START = /(?<!<)<<(?!<)-?'?([A-Za-z_][A-Za-z0-9_]*)'?/;
+const WRITE = /^\s*(?:if\s+)?write_if_changed\s+(\S+)\s+(\S+)\s+(\S+)\s+<</;
+const ASSIGNMENT = /^([A-Z_][A-Z0-9_]*)='([^']*)'$/;
+
+function header(lines: string[]): string[] {
+    const start = lines[0]?.startsWith("#!") ? 1 : 0;
+    const end = lines.findIndex((line, i) => i >= start && !line.startsWith("#"));
+    return lines.slice(start, end < 0 ? lines.length : end).map((line) => line.replace(/^# ?/, ""));
+}
+
+/** `"$UNIT_FILE"` -> the value of UNIT_FILE; a literal path stays as it is. */
+function resolvePath(word: string, settings: Record<string, string>): string {
+    const variable = /^"?\$\{?([A-Z_][A-Z0-9_]*)\}?"?$/.exec(word);
+    return variable ? (settings[variable[1]] ?? word) : word.replace(/^"(.*)"$/, "$1");
+}
+
+export function summarizeScript(script: string): ScriptSummary {
+    const lines = script.split("\n");
+    const settings: Record<string, string> = {};
+    const files: WrittenFile[] = [];
+    for (let i = 0; i < lines.length; i++) {
+        const assignment = ASSIGNMENT.exec(lines[i]);
+        if (assignment) {
+            settings[assignment[1]] = assignment[2];
+        }
+        const heredoc = HEREDOC_START.exec(lines[i]);
+        if (!heredoc) {
+            continue;
+        }
+        const end = lines.findIndex((line, j) => j > i && line === heredoc[1]);
+        const bodyEnd = end < 0 ? lines.length : end;
+        const write = WRITE.exec(lines[i]);
+        if (write) {
+            const content = lines.slice(i + 1, bodyEnd).join("\n");
+            files.push({ path: resolvePath(write[1], settings), mode: write[2], owner: write[3], content: `${content}\n` });
+        }
+        i = bodyEnd;
+    }
+    return { description: header(lines), settings, files };
+}

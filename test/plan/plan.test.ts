@@ -1,0 +1,55 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import { unifiedDiff } from "../../plan/line-diff";
+import { planPath, planStack } from "../../plan/plan";
+import { stackNames } from "../../plan/stack-file";
+
+/** The changed lines between two plans, as "-old" and "+new" entries, sorted. */
+function changedLines(before: string, after: string): string[] {
+    const hunks = unifiedDiff(before, after).split("\n").slice(2);
+    return hunks.filter((line) => line.startsWith("-") || line.startsWith("+")).sort();
+}
+
+/** Each stack's plan, rendered once for all the tests that only read it. */
+const plans = new Map<string, Promise<string>>();
+function planOnce(stack: string): Promise<string> {
+    if (!plans.has(stack)) {
+        plans.set(stack, planStack(stack));
+    }
+    return plans.get(stack) as Promise<string>;
+}
+
+describe("offline plan (scripts/plan.sh)", () => {
+    for (const stack of stackNames()) {
+        it(`plans/${stack}.md is what the program registers for stacks/Pulumi.${stack}.yaml (else run scripts/plan.sh --update)`, async () => {
+            const committed = fs.existsSync(planPath(stack)) ? fs.readFileSync(planPath(stack), "utf8") : "";
+            const diff = unifiedDiff(committed, await planOnce(stack));
+            assert.ok(diff === "", `plans/${stack}.md is out of date; run scripts/plan.sh --update and review this diff:\n${diff}`);
+        });
+    }
+
+    it("renders the same bytes on a second run in the same process", async () => {
+        assert.equal(await planStack("dev"), await planOnce("dev"));
+    });
+
+    it("changes only the lines that depend on a changed setting", async () => {
+        const changed = changedLines(await planOnce("dev"), await planStack("dev", { volumeSizeGiB: "12" }));
+        const expected = [
+            "-| `etcd-aws:volumeSizeGiB` | `10` |",
+            "+| `etcd-aws:volumeSizeGiB` | `12` |",
+            ...Array<string>(3).fill("-ebsBlockDevices[0].volumeSize: 10"),
+            ...Array<string>(3).fill("+ebsBlockDevices[0].volumeSize: 12"),
+        ];
+        assert.deepEqual(changed, expected.sort());
+    });
+
+    it("shows deploy-time values as placeholders and secret inputs as <secret>", async () => {
+        const plan = await planOnce("staging");
+        assert.match(plan, /ETCD_INITIAL_ADVERTISE_PEER_URLS='https:\/\/<instance staging-etcd-0 private IP>:2380'/);
+        assert.match(plan, /ETCD_DISCOVERY_TOKEN='<random ID staging-etcd-discovery-token hex>'/);
+        assert.doesNotMatch(plan, /10\.0\.\d+\.10|BEGIN [A-Z ]*PRIVATE KEY|-id\b/);
+        const commands = plan.match(/^### command:remote:Command /gm) ?? [];
+        assert.equal((plan.match(/^connection: <secret>$/gm) ?? []).length, commands.length);
+        assert.match(plan, /^clientKeyPem: <secret>$/m);
+    });
+});
