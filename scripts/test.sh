@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: type check, the unit tests (pure configuration core and the resource graph
-# under Pulumi mocks), then the real-etcd suite on local hosts. Installs what it needs first
-# (scripts/bootstrap.sh). `--unit` runs only the fast part. Ends with "N passed, N failed".
+# under Pulumi mocks), the package as others use it (npm pack, a consumer program, the
+# cross-language schema), then the real-etcd suite on local hosts. Installs what it needs first
+# (scripts/bootstrap.sh). `--unit` runs only the first two. Ends with "N passed, N failed".
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,9 +33,12 @@ echo "== type check (tsc, node $(node --version))"
 tsc --noEmit -p tsconfig.json
 
 echo "== unit tests"
-run_mocha 'test/**/*.test.ts' --ignore 'test/real/**'
+run_mocha 'test/**/*.test.ts' --ignore 'test/real/**' --ignore 'test/package/**'
 
 if [ "${1:-}" != "--unit" ]; then
+    echo "== the package as others use it"
+    run_mocha --timeout 120000 'test/package/**/*.test.ts'
+
     echo "== real etcd on local hosts"
     run_mocha --timeout 600000 'test/real/**/*.test.ts'
 fi
