@@ -68,3 +68,4 @@ export const discoveryToken = cluster.discoveryToken;
 export const caCertPem = cluster.caCertPem;
 export const clientCertPem = cluster.clientCertPem;
 export const clientKeyPem = cluster.clientKeyPem;
+export const rootPassword = cluster.rootPassword;

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { createHash } from "crypto";
 import {
     buildClusterSpec,
@@ -19,6 +20,7 @@ import {
     placeholderAddresses,
     renderDnsRecords,
     renderHealthGateScript,
+    renderAuthScript,
     renderLaunchScript,
     ResolvedSettings,
     resolveSettings,
@@ -188,6 +190,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
     public readonly clientCertPem: pulumi.Output<string>;
     /** The client certificate's key (secret; empty without TLS). */
     public readonly clientKeyPem: pulumi.Output<string>;
+    /** Password of etcd user root (secret; empty unless auth is on). */
+    public readonly rootPassword: pulumi.Output<string>;
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const { problems, resolved } = validateClusterArgs(name, args);
@@ -349,6 +353,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
                     },
                     {
                         parent: this,
+                        // The script carries keys and tokens; keep whatever it prints out of plain state too.
+                        additionalSecretOutputs: ["stdout", "stderr"],
                         dependsOn: [member.installed, ...startAfter, ...launches.slice(-1)],
                         customTimeouts: { create: "10m", update: "10m", delete: "10m" },
                     },
@@ -356,7 +362,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             );
         });
         const healthTimeout = args.healthTimeoutSeconds ?? DEFAULT_HEALTH_TIMEOUT_SECONDS;
-        new command.remote.Command(
+        const healthGate = new command.remote.Command(
             `${name}-health`,
             {
                 connection: members[0].connection,
@@ -367,6 +373,23 @@ export class EtcdCluster extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: launches, customTimeouts: { create: `${healthTimeout + 120}s`, update: `${healthTimeout + 120}s` } },
         );
+
+        const rootPassword = settings.auth
+            ? new random.RandomPassword(`${name}-root-password`, { length: 32, special: false }, parent).result
+            : pulumi.secret(pulumi.output(""));
+        if (settings.auth) {
+            // After the gate: authentication on a cluster that has not formed would lock it out.
+            new command.remote.Command(
+                `${name}-auth`,
+                {
+                    connection: members[0].connection,
+                    create: "sudo bash -s",
+                    stdin: pulumi.secret(pulumi.all([spec, rootPassword]).apply(([rendered, password]) => renderAuthScript(rendered, password))),
+                    logging: "none",
+                },
+                { parent: this, dependsOn: [healthGate], additionalSecretOutputs: ["stdout", "stderr"] },
+            );
+        }
 
         this.clientEndpoints = spec.apply((rendered) => clientEndpoints(rendered));
         this.memberNames = pulumi.output(names);
@@ -382,6 +405,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         this.caCertPem = pki ? pki.caCertPem : pulumi.output("");
         this.clientCertPem = pki ? pki.clientCertPem : pulumi.output("");
         this.clientKeyPem = pki ? pki.clientKeyPem : pulumi.secret(pulumi.output(""));
+        this.rootPassword = pulumi.secret(rootPassword);
         this.registerOutputs({
             clientEndpoints: this.clientEndpoints,
             memberNames: this.memberNames,
@@ -397,6 +421,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             caCertPem: this.caCertPem,
             clientCertPem: this.clientCertPem,
             clientKeyPem: this.clientKeyPem,
+            rootPassword: this.rootPassword,
         });
     }
 }

@@ -323,3 +323,36 @@ fi`;
         "",
     ].join("\n");
 }
+
+/**
+ * Turns on etcd authentication once the cluster is healthy: user root (role root) with the
+ * given password, passed on stdin and never as an argument, then `auth enable`. The package's
+ * own checks keep working through the client certificate, whose common name is root. Running
+ * it again only sets the password again.
+ */
+export function renderAuthScript(spec: ClusterSpec, rootPassword: string): string {
+    return [
+        scriptPrelude("auth", [`Enables authentication on etcd cluster ${spec.clusterName} with user root.`]),
+        assignments({ ENDPOINTS: clientEndpoints(spec).join(","), ROOT_PASSWORD: rootPassword }),
+        "export ETCDCTL_API=3",
+        etcdctlTlsEnv(spec),
+        `
+ctl() { etcdctl --endpoints "$ENDPOINTS" --command-timeout=10s "$@"; }
+
+if ! ctl role get root >/dev/null 2>&1; then
+    ctl role add root >/dev/null
+fi
+if ctl user get root >/dev/null 2>&1; then
+    printf '%s\\n' "$ROOT_PASSWORD" | ctl user passwd root --interactive=false >/dev/null
+else
+    printf '%s\\n' "$ROOT_PASSWORD" | ctl user add root --interactive=false >/dev/null
+    log "created user root"
+fi
+if ! ctl user get root | grep '^Roles: .*\\broot\\b' >/dev/null; then
+    ctl user grant-role root root >/dev/null
+fi
+ctl auth enable >/dev/null
+log "authentication is enabled"
+`,
+    ].join("\n");
+}

@@ -49,6 +49,12 @@ export interface ClusterSettings {
     bootstrapMode?: string;
     /** Mutual TLS for clients and peers, with certificates made by the package. Default true. */
     tls?: boolean;
+    /**
+     * etcd authentication: a root user with a generated password (secret output), enabled once
+     * the cluster is healthy. The package's own checks authenticate with the client certificate
+     * (common name "root"). Needs tls. Default false.
+     */
+    auth?: boolean;
     /** Validity of the member and client certificates in days, 1 to 3650. Default 365. */
     certificateValidityDays?: number;
     /**
@@ -107,6 +113,7 @@ export const DEFAULTS = {
     memberCount: 3,
     bootstrapMode: "static",
     tls: true,
+    auth: false,
     certificateValidityDays: 365,
     certificateRenewalDays: 30,
     instanceType: "t3.medium",

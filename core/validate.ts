@@ -28,6 +28,7 @@ export interface ResolvedSettings {
     readonly version: EtcdVersion;
     readonly mode: BootstrapMode;
     readonly tls: boolean;
+    readonly auth: boolean;
     readonly certificateValidityDays: number;
     readonly certificateRenewalDays: number;
     readonly domain: string;
@@ -386,6 +387,17 @@ export function resolveSettings(clusterName: string, settings: ClusterSettings, 
     if (typeof tls !== "boolean") {
         problems.push({ setting: "tls", value: tls, problem: "must be true or false", fix: "write tls: true (recommended) or tls: false" });
     }
+    const auth = settings.auth ?? DEFAULTS.auth;
+    if (typeof auth !== "boolean") {
+        problems.push({ setting: "auth", value: auth, problem: "must be true or false", fix: "write auth: true or auth: false" });
+    } else if (auth && tls === false) {
+        problems.push({
+            setting: "auth",
+            value: true,
+            problem: "etcd authentication without TLS sends passwords and tokens in clear text",
+            fix: "set tls: true, or leave auth off",
+        });
+    }
 
     const certificateValidityDays = settings.certificateValidityDays ?? DEFAULTS.certificateValidityDays;
     const certificateRenewalDays = settings.certificateRenewalDays ?? DEFAULTS.certificateRenewalDays;
@@ -483,6 +495,7 @@ export function resolveSettings(clusterName: string, settings: ClusterSettings, 
         version,
         mode,
         tls,
+        auth,
         certificateValidityDays,
         certificateRenewalDays,
         domain,

@@ -33,7 +33,7 @@ echo "== type check (tsc, node $(node --version))"
 tsc --noEmit -p tsconfig.json
 
 echo "== unit tests"
-run_mocha 'test/**/*.test.ts' --ignore 'test/real/**' --ignore 'test/package/**'
+run_mocha --parallel --jobs 2 'test/**/*.test.ts' --ignore 'test/real/**' --ignore 'test/package/**'
 
 if [ "${1:-}" != "--unit" ]; then
     echo "== the package as others use it"

@@ -1,0 +1,119 @@
+// The security checklist of a deployed cluster, evaluated on the mocked resource graph: every
+// port open to exactly who needs it, TLS everywhere it is on, IMDSv2, encryption, secrets secret.
+import { MockRun, RecordedResource } from "../../plan/mock-engine";
+import { flagMap, launchFlags, ofType } from "./cluster";
+
+/** What the cluster was configured with, to judge its graph against. */
+export interface SecurityExpectations {
+    readonly clusterName: string;
+    readonly memberCount: number;
+    readonly tls: boolean;
+    readonly clientCidrs: readonly string[];
+    readonly clientSecurityGroupIds: readonly string[];
+    readonly sshCidrs: readonly string[];
+    readonly monitoringCidrs: readonly string[];
+    readonly allowPublicAccess: boolean;
+    readonly ports: { client: number; peer: number; metrics: number };
+    /** Names under which the run exposes the secret outputs (program exports or test keys). */
+    readonly secretOutputNames: readonly string[];
+}
+
+export interface ChecklistItem {
+    readonly item: string;
+    readonly pass: boolean;
+    readonly detail: string;
+}
+
+function sourceOf(rule: RecordedResource, groupId: string): string {
+    if (rule.inputs.referencedSecurityGroupId === groupId) {
+        return "members";
+    }
+    return rule.inputs.cidrIpv4 ?? rule.inputs.referencedSecurityGroupId;
+}
+
+function check(item: string, failures: string[], ok: string): ChecklistItem {
+    return { item, pass: failures.length === 0, detail: failures.length === 0 ? ok : failures.join("; ") };
+}
+
+export function securityChecklist(run: MockRun, expect: SecurityExpectations): ChecklistItem[] {
+    const [group] = ofType(run, "aws:ec2/securityGroup:SecurityGroup").filter((g) => g.name === `${expect.clusterName}-network-sg`);
+    const groupId = group?.id ?? "(no security group)";
+    const ingress = ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === groupId);
+    const sourcesOn = (port: number): string[] => ingress.filter((r) => r.inputs.fromPort === port && r.inputs.toPort === port).map((r) => sourceOf(r, groupId));
+    const unexpected = (port: number, allowed: readonly string[]): string[] =>
+        sourcesOn(port).filter((s) => !allowed.includes(s)).map((s) => `port ${port} open to ${s}`);
+    const knownPorts = [expect.ports.client, expect.ports.peer, expect.ports.metrics, 22];
+    const instances = ofType(run, "aws:ec2/instance:Instance").filter((i) => i.parent.startsWith(`${expect.clusterName}-`));
+    const members = instances.map((i) => i.name);
+    const commands = ofType(run, "command:remote:Command").filter((c) => c.name.startsWith(`${expect.clusterName}-`));
+    const scheme = expect.tls ? "https" : "http";
+
+    const items: ChecklistItem[] = [
+        check("a security group guards the members", group ? [] : ["none found"], groupId),
+        check(`peer port ${expect.ports.peer} open only to members`, [...unexpected(expect.ports.peer, ["members"]), ...(sourcesOn(expect.ports.peer).includes("members") ? [] : ["members cannot reach each other"])], sourcesOn(expect.ports.peer).join(", ")),
+        check(`client port ${expect.ports.client} open only to members and configured clients`, unexpected(expect.ports.client, ["members", ...expect.clientCidrs, ...expect.clientSecurityGroupIds]), sourcesOn(expect.ports.client).join(", ")),
+        check("SSH (22) open only to configured operator CIDRs", unexpected(22, expect.sshCidrs), sourcesOn(22).join(", ") || "closed"),
+        check(`metrics port ${expect.ports.metrics} open only to monitoring CIDRs`, unexpected(expect.ports.metrics, expect.monitoringCidrs), sourcesOn(expect.ports.metrics).join(", ") || "closed"),
+        check("no other port open", ingress.filter((r) => !knownPorts.includes(r.inputs.fromPort)).map((r) => `port ${r.inputs.fromPort}`), "none"),
+        check(
+            "no 0.0.0.0/0 on etcd or SSH ports without allowPublicAccess",
+            expect.allowPublicAccess ? [] : ingress.filter((r) => r.inputs.cidrIpv4?.endsWith("/0")).map((r) => `port ${r.inputs.fromPort} from ${r.inputs.cidrIpv4}`),
+            expect.allowPublicAccess ? "allowed explicitly" : "none",
+        ),
+        check(`${expect.memberCount} members`, instances.length === expect.memberCount ? [] : [`found ${instances.length}`], members.join(", ")),
+        check("IMDSv2 required on every instance", instances.filter((i) => i.inputs.metadataOptions?.httpTokens !== "required").map((i) => i.name), "httpTokens: required"),
+        check(
+            "root and data volumes encrypted",
+            instances.flatMap((i) => [
+                ...(i.inputs.rootBlockDevice?.encrypted === true ? [] : [`${i.name} root`]),
+                ...(i.inputs.ebsBlockDevices ?? []).filter((d: any) => d.encrypted !== true).map(() => `${i.name} data`),
+            ]),
+            "all encrypted",
+        ),
+        check("no userData (nothing secret in clear-text instance data)", instances.filter((i) => i.inputs.userData !== undefined).map((i) => i.name), "none"),
+        check(
+            `members serve ${scheme} with${expect.tls ? "" : "out"} client and peer certificate checks`,
+            members.flatMap((member) => {
+                const flags = flagMap(launchFlags(run, member));
+                const wrong = ["listen-client-urls", "listen-peer-urls", "advertise-client-urls", "initial-advertise-peer-urls"].filter((f) => !flags[f]?.split(",").every((u) => u.startsWith(`${scheme}://`)));
+                const auth = expect.tls
+                    ? ["client-cert-auth", "peer-client-cert-auth"].filter((f) => flags[f] !== "true").concat(["trusted-ca-file", "peer-trusted-ca-file"].filter((f) => !flags[f]))
+                    : [];
+                return [...wrong, ...auth].map((f) => `${member}: ${f}`);
+            }),
+            expect.tls ? "https, client-cert-auth, peer-client-cert-auth, trusted CA" : "plain http (tls off)",
+        ),
+        check(
+            `SRV records are the ${expect.tls ? "-ssl " : "plain "}ones`,
+            ofType(run, "aws:route53/record:Record")
+                .filter((r) => r.inputs.type === "SRV" && r.parent.startsWith(expect.clusterName))
+                .filter((r) => r.inputs.name.includes("-ssl") !== expect.tls)
+                .map((r) => r.inputs.name),
+            "matching",
+        ),
+        check(
+            "commands' connections and secret-carrying scripts are secret",
+            commands.flatMap((c) => [
+                ...(c.secretInputs.has("connection") ? [] : [`${c.name} connection`]),
+                ...(/-(launch|auth|discovery-size)$/.test(c.name) && !c.secretInputs.has("stdin") ? [`${c.name} stdin`] : []),
+            ]),
+            `${commands.length} commands checked`,
+        ),
+        check(
+            "commands that carry a token or password print nothing to logs",
+            commands.filter((c) => /-(auth|discovery-size)$/.test(c.name) && c.inputs.logging !== "none").map((c) => c.name),
+            "logging: none",
+        ),
+        check(
+            "keys, tokens and passwords are secret outputs",
+            expect.secretOutputNames.filter((name) => !run.secretOutputs.has(name)),
+            expect.secretOutputNames.join(", "),
+        ),
+    ];
+    return items;
+}
+
+/** The checklist as the test prints it. */
+export function formatChecklist(title: string, items: readonly ChecklistItem[]): string {
+    return [`    ${title}`, ...items.map((i) => `      [${i.pass ? "pass" : "FAIL"}] ${i.item}: ${i.detail}`)].join("\n");
+}
