@@ -61,6 +61,7 @@ describe(".github workflows", () => {
             const job = deploy.jobs[stack];
             assert.equal(job.needs, i === 0 ? "test" : DEPLOY_ORDER[i - 1], `${stack} needs`);
             assert.equal(job.environment, stack);
+            assert.equal(job["runs-on"], "${{ vars.DEPLOY_RUNNER || 'ubuntu-latest' }}");
             assert.deepEqual(job.permissions, { contents: "read", "id-token": "write" });
             const step = job.steps.find((s: any) => s.uses === "./.github/actions/pulumi-stack");
             assert.deepEqual({ command: step.with.command, stack: step.with.stack }, { command: "up", stack });
