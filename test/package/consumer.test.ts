@@ -4,45 +4,39 @@ import * as path from "path";
 import { MockRun, RecordedResource, runUnderMocks } from "../../plan/mock-engine";
 import { compile, consumerWith, packOnce, ROOT } from "./pack";
 
-// What a team writes against the published package: Pulumi's TypeScript template settings,
-// typed Args, the subpath entries, and two clusters in one program.
+// The consumer: the README's example program as index.ts, and typing.ts for what the README
+// promises about types: typed Args (a wrong type does not compile) and the subpath entries,
+// compiled with the settings of Pulumi's TypeScript template.
 const CONSUMER_TSCONFIG = JSON.stringify({
     compilerOptions: { strict: true, outDir: "bin", target: "es2020", module: "commonjs", moduleResolution: "node", types: ["node"] },
-    files: ["index.ts"],
+    files: ["index.ts", "typing.ts"],
 });
 
-const CONSUMER_PROGRAM = `
-import * as pulumi from "@pulumi/pulumi";
-import { EtcdCluster, EtcdClusterArgs } from "etcd-aws";
+const TYPING_CHECKS = `
+import { EtcdClusterArgs } from "etcd-aws";
 import type { EtcdSecurityGroupArgs } from "etcd-aws/components";
 import { renderSystemdUnit } from "etcd-aws/core";
 
-const config = new pulumi.Config();
-const shared: EtcdClusterArgs = {
-    memberCount: 3,
-    clientCidrs: ["10.0.0.0/16"],
-    sshCidrs: ["10.0.100.0/24"],
-    ssh: { privateKey: config.requireSecret("sshPrivateKey"), keyName: "shop" },
-};
 // @ts-expect-error memberCount is a number: the Args are typed, not any.
-export const refused: EtcdClusterArgs = { ...shared, memberCount: "three" };
+export const refused: EtcdClusterArgs = { memberCount: "three", ssh: { privateKey: "key" } };
 export const ports: EtcdSecurityGroupArgs["ports"] = { client: 2379, peer: 2380, metrics: 2381 };
-
-const orders = new EtcdCluster("orders-etcd", shared);
-const payments = new EtcdCluster("payments-etcd", { ...shared, memberCount: 5, bootstrapMode: "dns" });
-
-export const ordersToken = orders.clusterToken;
-export const paymentsToken = payments.clusterToken;
-export const ordersEndpoints = orders.clientEndpoints;
-export const paymentsDomain = payments.domain;
 export const unitHasNotify = renderSystemdUnit().includes("Type=notify");
 `;
+
+/** The first TypeScript example under the README's "Using the package" heading. */
+function readmeProgram(): string {
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Using the package in your own program"));
+    const example = /```ts\n([\s\S]*?)```/.exec(section);
+    assert.ok(example, "no TypeScript example in the README's package section");
+    return example[1];
+}
 
 function ofType(run: MockRun, type: string): RecordedResource[] {
     return run.resources.filter((resource) => resource.type === type);
 }
 
-describe("the package as another program imports it (npm pack, install, tsc, run under mocks)", () => {
+describe("the package as another program imports it (npm pack, install, tsc, the README's program under mocks)", () => {
     let run: MockRun;
     let files: string[];
 
@@ -51,14 +45,15 @@ describe("the package as another program imports it (npm pack, install, tsc, run
         const packed = await packOnce();
         files = packed.files;
         const consumer = consumerWith(packed.tarball, {
-            "package.json": JSON.stringify({ name: "shop", private: true, dependencies: { "etcd-aws": `file:${packed.tarball}` } }),
             "tsconfig.json": CONSUMER_TSCONFIG,
-            "index.ts": CONSUMER_PROGRAM,
+            "index.ts": readmeProgram(),
+            "typing.ts": TYPING_CHECKS,
         });
         compile(consumer);
-        run = await runUnderMocks({ project: "shop", stack: "prod", config: { sshPrivateKey: "KEY" }, secretConfigKeys: ["sshPrivateKey"] }, () =>
-            require(path.join(consumer, "bin", "index.js")),
-        );
+        run = await runUnderMocks({ project: "shop", stack: "prod", config: { sshPrivateKey: "KEY" }, secretConfigKeys: ["sshPrivateKey"] }, () => ({
+            ...require(path.join(consumer, "bin", "index.js")),
+            ...require(path.join(consumer, "bin", "typing.js")),
+        }));
     });
 
     it("packs the built library with declarations and the changelog, and no sources, tests or tools", () => {
@@ -86,16 +81,19 @@ describe("the package as another program imports it (npm pack, install, tsc, run
         assert.equal(ofType(run, "command:remote:Command").filter((c) => c.name.endsWith("-launch")).length, 8);
         assert.equal(run.outputs.unitHasNotify, true);
         assert.equal((run.outputs.ordersEndpoints as string[]).length, 3);
+        assert.equal((run.outputs.paymentsEndpoints as string[]).length, 5);
     });
 
     it("keeps two clusters in one program apart: resource names, cluster tokens, zones and DNS records", () => {
         const urns = run.resources.map((r) => `${r.type}::${r.name}`);
         assert.deepEqual(urns.filter((urn, i) => urns.indexOf(urn) !== i), []);
-        assert.notEqual(run.outputs.ordersToken, run.outputs.paymentsToken);
+        const tokens = ofType(run, "command:remote:Command")
+            .filter((command) => command.name.endsWith("-launch"))
+            .map((command) => /^ETCD_INITIAL_CLUSTER_TOKEN=(.*)$/m.exec(command.inputs.stdin)?.[1]);
+        assert.deepEqual([...new Set(tokens)].sort(), ["shop-prod-orders-etcd", "shop-prod-payments-etcd"]);
         const zones = ofType(run, "aws:route53/zone:Zone").map((z) => z.inputs.name);
         assert.deepEqual(zones.sort(), ["orders-etcd.etcd.internal", "payments-etcd.etcd.internal"]);
         const records = ofType(run, "aws:route53/record:Record").map((r) => `${r.inputs.zoneId} ${r.inputs.type} ${r.inputs.name}`);
         assert.deepEqual(records.filter((record, i) => records.indexOf(record) !== i), []);
-        assert.equal(run.outputs.paymentsDomain, "payments-etcd.etcd.internal");
     });
 });
