@@ -72,6 +72,7 @@ const RESOURCE_KINDS: Record<string, string> = {
     "aws:route53/zone:Zone": "zone",
     "aws:route53/record:Record": "record",
     "random:index/randomId:RandomId": "random ID",
+    "random:index/randomPassword:RandomPassword": "random password",
     "tls:index/privateKey:PrivateKey": "private key",
     "tls:index/selfSignedCert:SelfSignedCert": "certificate",
     "tls:index/locallySignedCert:LocallySignedCert": "certificate",
@@ -104,6 +105,8 @@ export function placeholderCloudValues(): CloudValues {
                     };
                 case "random:index/randomId:RandomId":
                     return { hex: of("hex"), b64Std: of("base64"), dec: of("decimal") };
+                case "random:index/randomPassword:RandomPassword":
+                    return { result: of("result") };
                 case "aws:route53/zone:Zone":
                     return { zoneId: of("ID") };
                 case "tls:index/privateKey:PrivateKey":
