@@ -14,7 +14,7 @@ import {
     formatProblems,
     HostFile,
     HOST_PATHS,
-    memberHostName,
+    memberCertificateSans,
     memberName,
     PKI_FILES,
     placeholderAddresses,
@@ -304,8 +304,12 @@ export class EtcdCluster extends pulumi.ComponentResource {
                   `${name}-pki`,
                   {
                       clusterName: name,
-                      members: names.map((member, i) => ({ name: member, hostName: memberHostName(settings, { name: member }), address: members[i].privateIp })),
-                      extraDnsNames: settings.mode === "dns" ? [settings.domain] : [],
+                      // Names from the placeholder spec; the IP SAN is the member's real address.
+                      members: staticSpec.members.map((member, i) => {
+                          const sans = memberCertificateSans(staticSpec, member);
+                          const ipAddresses = sans.ipAddresses.map((ip) => (ip === member.address ? members[i].privateIp : ip));
+                          return { name: member.name, dnsNames: [...sans.dnsNames], ipAddresses };
+                      }),
                       validityHours: settings.certificateValidityDays * 24,
                       earlyRenewalHours: settings.certificateRenewalDays * 24,
                   },

@@ -5,10 +5,10 @@ import * as tls from "@pulumi/tls";
 export interface EtcdPkiMember {
     /** Member name, e.g. "prod-etcd-0"; the certificates' common name. */
     name: string;
-    /** The member's DNS name, e.g. "prod-etcd-0.prod.etcd.internal". */
-    hostName: string;
-    /** The member's private IP (known once the instance exists). */
-    address: pulumi.Input<string>;
+    /** DNS names the certificates carry (core's memberCertificateSans: host name, localhost, SRV domain in DNS mode). */
+    dnsNames: string[];
+    /** IP addresses the certificates carry (the member's private IP, known once the instance exists, and 127.0.0.1). */
+    ipAddresses: pulumi.Input<string>[];
 }
 
 export interface EtcdPkiArgs {
@@ -16,11 +16,6 @@ export interface EtcdPkiArgs {
     clusterName: string;
     /** Members to issue server and peer certificates for. Required. */
     members: EtcdPkiMember[];
-    /**
-     * Extra DNS names on every member certificate. DNS bootstrap needs the SRV domain itself
-     * there, since etcd checks peers against it. Default none.
-     */
-    extraDnsNames?: string[];
     /** Validity of member and client certificates in hours. Required (validated settings). */
     validityHours: number;
     /** Renew certificates on `pulumi up` once fewer hours than this remain. Required. */
@@ -41,7 +36,7 @@ const KEY = { algorithm: "ECDSA", ecdsaCurve: "P256" } as const;
 
 /**
  * The cluster's certificate authority and certificates: one CA, a server and a peer
- * certificate per member (SANs: host name, private IP, 127.0.0.1, localhost), and a client
+ * certificate per member (with the SANs the caller computes), and a client
  * certificate for operators and the health gate. The CA lives ten times the certificates'
  * validity so renewals never need a new trust root.
  */
@@ -93,8 +88,8 @@ export class EtcdPki extends pulumi.ComponentResource {
                     {
                         privateKeyPem: key.privateKeyPem,
                         subject: { commonName: member.name, organization: "etcd-aws" },
-                        dnsNames: [member.hostName, "localhost", ...(args.extraDnsNames ?? [])],
-                        ipAddresses: [member.address, "127.0.0.1"],
+                        dnsNames: member.dnsNames,
+                        ipAddresses: member.ipAddresses,
                     },
                     parent,
                 );

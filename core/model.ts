@@ -124,3 +124,21 @@ export function clientUrl(spec: ClusterSpec, member: MemberSpec): string {
 export function clientEndpoints(spec: ClusterSpec): string[] {
     return spec.members.map((member) => clientUrl(spec, member));
 }
+
+/** Subject alternative names of a member's server and peer certificates. */
+export interface CertificateSans {
+    readonly dnsNames: readonly string[];
+    readonly ipAddresses: readonly string[];
+}
+
+/**
+ * What a member's certificates must name: its DNS name and localhost, its private IP and
+ * 127.0.0.1 (clients on the host), and in DNS mode the SRV domain itself, which etcd checks
+ * peers against.
+ */
+export function memberCertificateSans(spec: Pick<ClusterSpec, "mode" | "domain">, member: Pick<MemberSpec, "name" | "address">): CertificateSans {
+    return {
+        dnsNames: [memberHostName(spec, member), "localhost", ...(spec.mode === "dns" ? [spec.domain] : [])],
+        ipAddresses: [member.address, "127.0.0.1"],
+    };
+}

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { advertisedHost, clientEndpoints, clientUrl, HOST_PATHS, memberHostName, memberName, peerUrl, PKI_FILES } from "../../core";
+import { advertisedHost, clientEndpoints, clientUrl, HOST_PATHS, memberCertificateSans, memberHostName, memberName, peerUrl, PKI_FILES } from "../../core";
 import { specOf } from "./helpers";
 
 describe("core/model", () => {
@@ -35,5 +35,16 @@ describe("core/model", () => {
         for (const file of Object.values(PKI_FILES)) {
             assert.ok(file.startsWith("/etc/etcd/pki/"), file);
         }
+    });
+});
+
+describe("memberCertificateSans", () => {
+    it("names the member's host name, localhost, its IP and 127.0.0.1; DNS mode adds the SRV domain", () => {
+        const member = { name: "orders-1", address: "10.0.2.10" };
+        assert.deepEqual(memberCertificateSans({ mode: "static", domain: "etcd.internal" }, member), {
+            dnsNames: ["orders-1.etcd.internal", "localhost"],
+            ipAddresses: ["10.0.2.10", "127.0.0.1"],
+        });
+        assert.deepEqual(memberCertificateSans({ mode: "dns", domain: "etcd.internal" }, member).dnsNames, ["orders-1.etcd.internal", "localhost", "etcd.internal"]);
     });
 });
