@@ -161,7 +161,7 @@ function unitSection(run: MockRun): string[] {
 }
 
 function membersSection(run: MockRun): string {
-    return ["## Members", "", ...launchFiles(run).map(({ command, files }) => memberSection(command, files)).join("\n\n").split("\n")].join("\n");
+    return ["## Members", ...launchFiles(run).map(({ command, files }) => memberSection(command, files))].join("\n\n");
 }
 
 function resourceDetails(resource: RecordedResource): string {
