@@ -340,12 +340,13 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const launchScripts = members.map((_, i) =>
             pulumi.all([spec, tlsFiles(i)]).apply(([rendered, files]) => renderLaunchScript(rendered, rendered.members[i], files)),
         );
-        // Launches run one member at a time: on an update each restarts its member only when the
-        // others keep quorum and waits until it is healthy again, so a change rolls through the
-        // cluster; the first failure stops the roll. A member that goes away leaves first.
-        const launches: command.remote.Command[] = [];
-        members.forEach((member, i) => {
-            launches.push(
+        // Launches run in parallel, so creation takes as long for seven members as for one. On an
+        // update each script restarts its member only under the cluster-wide membership lock and
+        // only when every other member is healthy, then waits until it serves again: changes roll
+        // one member at a time and stop at the first member that does not come back. A member
+        // that goes away (scale-in, destroy) leaves the cluster first, keeping quorum.
+        const launches = members.map(
+            (member, i) =>
                 new command.remote.Command(
                     `${names[i]}-launch`,
                     {
@@ -357,14 +358,13 @@ export class EtcdCluster extends pulumi.ComponentResource {
                     },
                     {
                         parent: this,
+                        dependsOn: [member.installed, ...startAfter],
                         // The script carries keys and tokens; keep whatever it prints out of plain state too.
                         additionalSecretOutputs: ["stdout", "stderr"],
-                        dependsOn: [member.installed, ...startAfter, ...launches.slice(-1)],
                         customTimeouts: { create: "10m", update: "10m", delete: "10m" },
                     },
                 ),
-            );
-        });
+        );
         const healthTimeout = args.healthTimeoutSeconds ?? DEFAULT_HEALTH_TIMEOUT_SECONDS;
         const healthGate = new command.remote.Command(
             `${name}-health`,

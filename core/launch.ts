@@ -64,11 +64,13 @@ member_list() {
     peers member list 2>/dev/null
 }
 
-# Fails unless the voting members other than $1 that answer a health check are a majority of
-# the voting membership that remains: after removing $1 ("remove"), or while $1 restarts ("restart").
-ensure_quorum_without() {
-    local excluded=$1 change=$2 list id status client_urls learner voters=0 healthy=0 needed
-    list=$(member_list) || { log "no other member answers; cannot check quorum"; return 1; }
+# Counts the voting members other than $1, and those of them that answer a health check:
+# sets voters and healthy.
+count_other_voters() {
+    local excluded=$1 list id status client_urls learner
+    voters=0
+    healthy=0
+    list=$(member_list) || { log "no other member answers"; return 1; }
     while IFS=, read -r id status _ _ client_urls learner; do
         if [ "$id" = "$excluded" ] || [ "\${learner# }" = true ]; then
             continue
@@ -78,15 +80,52 @@ ensure_quorum_without() {
             healthy=$((healthy + 1))
         fi
     done < <(printf '%s\\n' "$list")
-    [ "$change" = restart ] && voters=$((voters + 1))
-    if [ "$voters" -le 1 ] && [ "$change" = restart ]; then
-        return 0 # a single member has no quorum to keep
-    fi
-    needed=$((voters / 2 + 1))
-    if [ "$voters" -gt 0 ] && [ "$healthy" -lt "$needed" ]; then
-        log "refusing to $change member $excluded: only $healthy healthy of the $needed members quorum needs"
+}
+
+# Removing member $1 is safe when the healthy voters left are a majority of those left.
+ensure_quorum_without() {
+    count_other_voters "$1" || return 1
+    if [ "$voters" -gt 0 ] && [ "$healthy" -lt $((voters / 2 + 1)) ]; then
+        log "refusing to remove member $1: only $healthy of the $voters members that would remain are healthy"
         return 1
     fi
+}
+
+# Restarting member $1 is done only when every other member is healthy: the roll stops at the
+# first member that did not come back.
+ensure_others_healthy() {
+    count_other_voters "$1" || return 1
+    if [ "$healthy" -lt "$voters" ]; then
+        log "refusing to restart member $1: only $healthy of the other $voters members are healthy"
+        return 1
+    fi
+}
+
+# Runs "$@" holding the cluster-wide etcd-aws lock (an etcd lock taken through the other
+# members), so restarts and membership changes happen one member at a time even when every
+# member's launch runs at once. If "$@" fails the script exits and the EXIT trap lets go.
+lock_pid=""
+with_cluster_lock() {
+    if [ -z "$PEER_ENDPOINTS" ]; then
+        "$@"
+        return
+    fi
+    local fifo
+    fifo=$(mktemp -u)
+    mkfifo "$fifo"
+    etcdctl --endpoints "$PEER_ENDPOINTS" lock etcd-aws/membership >"$fifo" 2>/dev/null &
+    lock_pid=$!
+    trap 'kill "$lock_pid" 2>/dev/null || true' EXIT
+    if ! read -r -t "$WAIT_SECONDS" _ <"$fifo"; then
+        rm -f "$fifo"
+        log "could not take the membership lock within $WAIT_SECONDS s"
+        return 1
+    fi
+    rm -f "$fifo"
+    "$@"
+    kill "$lock_pid" 2>/dev/null || true
+    wait "$lock_pid" 2>/dev/null || true
+    trap - EXIT
 }
 
 # The ID this member's own etcd reports, empty when it is not running.
@@ -129,10 +168,14 @@ if [ -z "$id" ]; then
     id=$(member_list | awk -F', ' -v name="$MEMBER_NAME" -v url="$PEER_URL" '$3 == name && $4 == url { print $1 }' || true)
 fi
 # (grep without -q: -q stops reading early, and etcdctl's SIGPIPE would fail the pipeline.)
-if [ -n "$id" ] && member_list | grep "^$id, " >/dev/null; then
-    ensure_quorum_without "$id" remove
+leave_cluster() {
+    ensure_quorum_without "$id"
     peers member remove "$id" >/dev/null
     log "removed $MEMBER_NAME ($id) from the cluster"
+}
+
+if [ -n "$id" ] && member_list | grep "^$id, " >/dev/null; then
+    with_cluster_lock leave_cluster
 else
     log "$MEMBER_NAME is not a member of a reachable cluster; nothing to remove"
 fi
@@ -179,7 +222,7 @@ join_cluster() {
     list=$(member_list)
     stale=$(printf '%s\\n' "$list" | awk -F', ' -v name="$MEMBER_NAME" -v url="$PEER_URL" '($3 == name || $4 == url) { print $1 }')
     for id in $stale; do
-        ensure_quorum_without "$id" remove
+        ensure_quorum_without "$id"
         peers member remove "$id" >/dev/null
         log "removed stale member $id ($MEMBER_NAME)"
     done
@@ -197,17 +240,23 @@ JOIN
     # Promotion succeeds once the learner has caught up with the leader.
     retry_until "learner $id caught up and promoted" peers member promote "$id"
     log "promoted $MEMBER_NAME ($id) to voting member"
+    wait_until_healthy
+}
+
+# Restarts this member for its new configuration, once every other member is healthy, and
+# waits until it serves again.
+restart_member() {
+    ensure_others_healthy "$(local_member_id)"
+    log "configuration changed: restarting etcd"
+    systemctl restart --no-block etcd.service
+    wait_until_healthy
 }
 `,
         "systemctl enable --quiet etcd.service",
         `if [ -d "$DATA_DIR/member" ]; then
     # An initialised member: bootstrap flags are ignored from now on, as etcd intends.
     if [ "$changed" = yes ]; then
-        id=$(local_member_id)
-        ensure_quorum_without "\${id:-unknown}" restart
-        log "configuration changed: restarting etcd"
-        systemctl restart --no-block etcd.service
-        wait_until_healthy
+        with_cluster_lock restart_member
     elif ! systemctl is-active --quiet etcd.service; then
         log "starting etcd on its existing data"
         systemctl start --no-block etcd.service
@@ -216,8 +265,7 @@ JOIN
     fi
 elif member_list >/dev/null; then
     log "no local data and the cluster is running: joining it"
-    join_cluster
-    wait_until_healthy
+    with_cluster_lock join_cluster
 elif [ "$may_bootstrap" = yes ]; then
     log "starting etcd: forming the cluster"
     rm -f "$JOIN_ENV_FILE"

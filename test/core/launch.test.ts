@@ -38,6 +38,7 @@ case "$*" in
     *"127.0.0.1"*"endpoint health"*) exit "\${FAKE_LOCAL_HEALTH:-0}" ;;
     *"endpoint health"*) exit "\${FAKE_HEALTH:-0}" ;;
     *"endpoint status"*) if [ -n "\${FAKE_LOCAL_ID:-}" ]; then echo "https://127.0.0.1:2379, $FAKE_LOCAL_ID, 3.6.14, 20 kB, false, false, 2, 9, 9, "; else exit 1; fi ;;
+    *" lock "*) echo "etcd-aws/membership/694d77a1c2e3f4b5"; exec sleep 30 ;;
     *"member add"*) printf 'Member 1234abcd5678ef90 added to cluster cdf818194e3a8c32\n\nETCD_NAME="orders-0"\nETCD_INITIAL_CLUSTER="orders-1=https://10.0.2.10:2380,orders-2=https://10.0.3.10:2380,orders-0=https://10.0.1.10:2380"\nETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.1.10:2380"\nETCD_INITIAL_CLUSTER_STATE="existing"\n' ;;
     *" get "*) if [ -n "\${FAKE_SIZE:-}" ]; then printf '%s\\n' "$FAKE_SIZE"; fi ;;
     *" put "*) echo OK ;;
@@ -162,7 +163,7 @@ describe("core/launch", () => {
                 assert.deepEqual(down.calls.filter(SYSTEMCTL).slice(-1), ["systemctl start --no-block etcd.service"]);
             });
 
-            it("with data and a changed configuration: checks the others keep quorum, restarts, waits until healthy", () => {
+            it("with data and a changed configuration: takes the membership lock, checks every other member is healthy, restarts, waits until healthy", () => {
                 const dir = tempDir("launch");
                 runLaunch(dir, specOf({}), {}, ["--bootstrap"]);
                 fs.mkdirSync(path.join(dir, "data", "member"), { recursive: true });
@@ -172,7 +173,8 @@ describe("core/launch", () => {
                 const health = calls.findIndex((c) => c === "etcdctl --endpoints https://10.0.2.10:2379 --command-timeout=3s endpoint health");
                 const restart = calls.indexOf("systemctl restart --no-block etcd.service");
                 const localHealth = calls.lastIndexOf("etcdctl --endpoints https://127.0.0.1:2379 --command-timeout=3s endpoint health");
-                assert.ok(health >= 0 && health < restart && restart < localHealth, calls.join("\n"));
+                const lock = calls.indexOf("etcdctl --endpoints https://10.0.2.10:2379,https://10.0.3.10:2379 lock etcd-aws/membership");
+                assert.ok(lock >= 0 && lock < health && health < restart && restart < localHealth, calls.join("\n"));
             });
 
             it("with data, a changed configuration and the other members unhealthy: refuses to restart", () => {
@@ -181,17 +183,18 @@ describe("core/launch", () => {
                 fs.mkdirSync(path.join(dir, "data", "member"), { recursive: true });
                 const refused = runLaunch(dir, specOf({ extraFlags: { "snapshot-count": "5000" } }), { FAKE_MEMBERS: STARTED, FAKE_LOCAL_ID: "8e9e05c52164694d", FAKE_HEALTH: "1" });
                 assert.equal(refused.status, 1);
-                assert.match(refused.stderr, /refusing to restart member 8e9e05c52164694d: only 0 healthy of the 2 members quorum needs/);
+                assert.match(refused.stderr, /refusing to restart member 8e9e05c52164694d: only 0 of the other 2 members are healthy/);
                 assert.ok(!refused.calls.includes("systemctl restart --no-block etcd.service"));
             });
 
-            it("no data while the cluster runs: removes the stale entry of its name, joins as a learner, promotes itself", () => {
+            it("no data while the cluster runs: under the membership lock, removes the stale entry of its name, joins as a learner, promotes itself", () => {
                 const dir = tempDir("launch");
                 const spec = specOf({ bootstrapMode: "discovery", discovery: { endpoints: ["http://10.9.0.5:2379"] } });
                 const result = runLaunch(dir, spec, { FAKE_MEMBERS: STARTED });
                 assert.equal(result.status, 0, result.stderr);
-                const etcdctl = result.calls.filter((c) => /member (remove|add|promote)/.test(c)).map((c) => c.replace(/^.*--command-timeout=5s /, ""));
+                const etcdctl = result.calls.filter((c) => /member (remove|add|promote)| lock /.test(c)).map((c) => c.replace(/^.*(--command-timeout=5s|:2379) /, ""));
                 assert.deepEqual(etcdctl, [
+                    "lock etcd-aws/membership",
                     "member remove 8e9e05c52164694d",
                     "member add orders-0 --peer-urls=https://10.0.1.10:2380 --learner",
                     "member promote 1234abcd5678ef90",
@@ -229,7 +232,7 @@ describe("core/launch", () => {
             const spec = specOf({});
             const result = runWithFakes(renderLeaveScript(spec, spec.members[0]), { FAKE_MEMBERS: STARTED, FAKE_LOCAL_ID: "8e9e05c52164694d", FAKE_HEALTH: "1" });
             assert.equal(result.status, 1);
-            assert.match(result.stderr, /refusing to remove member 8e9e05c52164694d: only 0 healthy of the 2 members quorum needs/);
+            assert.match(result.stderr, /refusing to remove member 8e9e05c52164694d: only 0 of the 2 members that would remain are healthy/);
             assert.ok(!result.calls.some((c) => c.includes("member remove")));
         });
     });
