@@ -18,8 +18,15 @@ export interface PackedPackage {
 
 let packed: Promise<PackedPackage> | undefined;
 
+/** A fresh temporary directory, removed when the test process exits. */
+function temporaryDir(prefix: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    return dir;
+}
+
 function pack(): PackedPackage {
-    const destination = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-aws-pack-"));
+    const destination = temporaryDir("etcd-aws-pack-");
     const output = execFileSync("npm", ["pack", "--json", "--pack-destination", destination], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     // prepare's own output comes first; npm's JSON report is the array at the end.
     const [report] = JSON.parse(output.slice(output.lastIndexOf("\n[") + 1));
@@ -34,7 +41,7 @@ export function packOnce(): Promise<PackedPackage> {
 
 /** A consumer project directory with the tarball installed as node_modules/etcd-aws. */
 export function consumerWith(tarball: string, files: Record<string, string>): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-aws-consumer-"));
+    const dir = temporaryDir("etcd-aws-consumer-");
     const installed = path.join(dir, "node_modules", "etcd-aws");
     fs.mkdirSync(installed, { recursive: true });
     execFileSync("tar", ["-xzf", tarball, "-C", installed, "--strip-components=1"]);
