@@ -83,7 +83,8 @@ const tokensInThisProgram = new Map<string, string>();
 
 function problemsOfResourceArgs(args: EtcdClusterArgs): ConfigProblem[] {
     const problems: ConfigProblem[] = [];
-    if (!args.ssh || args.ssh.privateKey === undefined) {
+    // (From other languages ssh arrives as one output, checked when it resolves.)
+    if (!pulumi.Output.isInstance(args.ssh) && (!args.ssh || args.ssh.privateKey === undefined)) {
         problems.push({
             setting: "ssh.privateKey",
             value: undefined,
@@ -395,7 +396,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
             );
         }
 
-        this.clientEndpoints = spec.apply((rendered) => clientEndpoints(rendered));
+        // From the addresses alone: the spec also holds the (secret) discovery token.
+        this.clientEndpoints = addresses.apply((ips) => clientEndpoints(specFor(ips, "")));
         this.memberNames = pulumi.output(names);
         this.memberPrivateIps = addresses;
         this.instanceIds = pulumi.all(members.map((member) => member.instance.id));

@@ -54,8 +54,8 @@ export interface EtcdMemberArgs {
     kmsKeyId?: pulumi.Input<string>;
     /** The etcd release to install. Required. */
     release: ReleaseSpec;
-    /** SSH access for the remote commands. Required. */
-    ssh: SshSettings;
+    /** SSH access for the remote commands (an output when it comes from another language with its key secret). Required. */
+    ssh: pulumi.Input<SshSettings>;
     /** Tags for the instance and its volumes. Default none. */
     tags?: Record<string, string>;
 }
@@ -80,7 +80,8 @@ export class EtcdMember extends pulumi.ComponentResource {
     constructor(name: string, args: EtcdMemberArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd-aws:index:EtcdMember", name, {}, opts);
         const tags = { ...args.tags, Name: args.memberName, "etcd-aws:cluster": args.clusterName, "etcd-aws:member": args.memberName };
-        const bastion = args.ssh.bastion;
+        // Read through an output: from other languages the settings arrive as one (their key is secret).
+        const ssh = pulumi.output(args.ssh);
         this.instance = new aws.ec2.Instance(
             name,
             {
@@ -88,8 +89,9 @@ export class EtcdMember extends pulumi.ComponentResource {
                 instanceType: args.instanceType,
                 subnetId: args.subnetId,
                 vpcSecurityGroupIds: args.securityGroupIds,
-                keyName: args.ssh.keyName,
-                associatePublicIpAddress: bastion === undefined,
+                // Not secret, though the key beside them is.
+                keyName: pulumi.unsecret(ssh.apply((settings) => settings.keyName)),
+                associatePublicIpAddress: pulumi.unsecret(ssh.apply((settings) => settings.bastion === undefined)),
                 metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
                 rootBlockDevice: { encrypted: true, kmsKeyId: args.kmsKeyId, volumeType: "gp3", volumeSize: 16, deleteOnTermination: true, tags },
                 ebsBlockDevices: [
@@ -110,16 +112,19 @@ export class EtcdMember extends pulumi.ComponentResource {
         );
         this.privateIp = this.instance.privateIp;
 
-        const user = args.ssh.user ?? "ubuntu";
         this.connection = pulumi.secret(
-            pulumi.output({
-                host: bastion === undefined ? this.instance.publicIp : this.instance.privateIp,
-                user,
-                privateKey: args.ssh.privateKey,
-                proxy:
-                    bastion === undefined
-                        ? undefined
-                        : { host: bastion.host, user: bastion.user ?? user, privateKey: bastion.privateKey ?? args.ssh.privateKey, port: bastion.port ?? 22 },
+            pulumi.all([ssh, this.instance.publicIp, this.instance.privateIp]).apply(([settings, publicIp, privateIp]) => {
+                const user = settings.user ?? "ubuntu";
+                const bastion = settings.bastion;
+                return {
+                    host: bastion === undefined ? publicIp : privateIp,
+                    user,
+                    privateKey: settings.privateKey,
+                    proxy:
+                        bastion === undefined
+                            ? undefined
+                            : { host: bastion.host, user: bastion.user ?? user, privateKey: bastion.privateKey ?? settings.privateKey, port: bastion.port ?? 22 },
+                };
             }),
         );
 

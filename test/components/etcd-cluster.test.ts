@@ -64,6 +64,14 @@ describe("EtcdCluster", () => {
             assert.equal(ofType(viaBastion, INSTANCE)[0].inputs.associatePublicIpAddress, false);
         });
 
+        it("accepts the SSH settings as one secret output, as other languages send them", async () => {
+            const ssh = pulumi.secret({ privateKey: "k", user: "admin", bastion: { host: "bastion.example.com" } });
+            const run = await runCluster({ ssh: ssh as any });
+            const connection = named(run, "test-etcd-0-install").inputs.connection;
+            assert.deepEqual([connection.host, connection.user, connection.proxy.host], ["10.0.1.10", "admin", "bastion.example.com"]);
+            assert.equal(ofType(run, INSTANCE)[0].inputs.associatePublicIpAddress, false);
+        });
+
         it("waits for SSH without a dial limit before installing, and installs onto the member's data volume", async () => {
             const run = await runCluster({});
             const wait = named(run, "test-etcd-1-wait");
@@ -226,6 +234,7 @@ describe("EtcdCluster", () => {
             assert.equal(size.inputs.logging, "none");
             assert.ok(run.secretOutputs.has("test-etcd.discoveryToken"));
             assert.ok(run.secretOutputs.has("test-etcd.clientKeyPem"));
+            assert.equal(run.secretOutputs.has("test-etcd.clientEndpoints"), false, "endpoints are not secret");
         });
 
         it("writes TLS keys 0600 owned by etcd and never puts them in the instance's userData", async () => {
