@@ -7,6 +7,7 @@ import {
     HOST_PATHS,
     ClusterSpec,
     clientUrl,
+    MEMBERSHIP_WAIT_SECONDS,
     MemberSpec,
     peerUrl,
     ReleaseSpec,
@@ -42,6 +43,8 @@ export interface ClusterOptions {
 
 const INSTALL_TIMEOUT_MS = 120_000;
 const SCRIPT_TIMEOUT_MS = 30_000;
+/** A launch may wait for its member (restart, join) up to core's own limit. */
+const LAUNCH_TIMEOUT_MS = (MEMBERSHIP_WAIT_SECONDS + 30) * 1000;
 const ETCDCTL_TIMEOUT_MS = 20_000;
 
 export class LocalCluster {
@@ -106,7 +109,7 @@ export class LocalCluster {
      */
     async launch(targets: readonly LocalMember[] = this.members, phase: "create" | "update" = "create"): Promise<void> {
         const args = phase === "create" ? ["--bootstrap"] : [];
-        await Promise.all(targets.map((target) => this.runScript(target, "launch", renderLaunchScript(this.spec, target.member), SCRIPT_TIMEOUT_MS, args)));
+        await Promise.all(targets.map((target) => this.runScript(target, "launch", renderLaunchScript(this.spec, target.member), LAUNCH_TIMEOUT_MS, args)));
     }
 
     /**
