@@ -46,7 +46,8 @@ function membershipFunctions(spec: ClusterSpec, member: MemberSpec): string {
         assignments({
             MEMBER_NAME: member.name,
             PEER_URL: peerUrl(spec, member),
-            LOCAL_ENDPOINT: `${scheme(spec)}://127.0.0.1:${spec.ports.client}`,
+            // The member's own address: always among its listeners and in its certificate.
+            LOCAL_ENDPOINT: `${scheme(spec)}://${member.address}:${spec.ports.client}`,
             PEER_ENDPOINTS: others.map((m) => clientUrl(spec, m)).join(","),
             WAIT_SECONDS: MEMBERSHIP_WAIT_SECONDS,
         }),
@@ -128,9 +129,31 @@ with_cluster_lock() {
     trap - EXIT
 }
 
-# The ID this member's own etcd reports, empty when it is not running.
+# The ID this member's own etcd reports, empty when it is not running (|| true: under pipefail
+# a failing etcdctl would end the caller before its "not running" fallback).
 local_member_id() {
-    etcdctl --endpoints "$LOCAL_ENDPOINT" --command-timeout=3s endpoint status 2>/dev/null | awk -F', ' '{ print $2 }'
+    etcdctl --endpoints "$LOCAL_ENDPOINT" --command-timeout=3s endpoint status 2>/dev/null | awk -F', ' '{ print $2 }' || true
+}
+
+# Whether any other member accepts connections on its client port: when none does, no
+# cluster can be running, and a first launch need not wait for etcdctl to time out.
+peers_listening() {
+    local endpoint host_port
+    for endpoint in \${PEER_ENDPOINTS//,/ }; do
+        host_port=\${endpoint#*://}
+        if timeout 1 bash -c ": </dev/tcp/\${host_port%:*}/\${host_port##*:}" 2>/dev/null; then
+            return 0
+        fi
+    done
+    return 1
+}
+
+# This member's bootstrap entry has never started (no client URLs): the others formed the
+# cluster without it, and a member of the initial cluster may still start late with the
+# bootstrap flags. Matched by peer URL: DNS SRV bootstrap names the others by number until
+# they start.
+bootstrap_entry_waiting() {
+    member_list | awk -F', ' -v url="$PEER_URL" '$4 == url && $5 == "" { found = 1 } END { exit !found }'
 }
 
 # Runs a command every second until it succeeds; gives up after WAIT_SECONDS with etcd's log.
@@ -263,13 +286,13 @@ restart_member() {
     else
         log "etcd is running with this configuration already"
     fi
-elif member_list >/dev/null; then
-    log "no local data and the cluster is running: joining it"
-    with_cluster_lock join_cluster
-elif [ "$may_bootstrap" = yes ]; then
+elif [ "$may_bootstrap" = yes ] && { ! peers_listening || ! member_list >/dev/null || bootstrap_entry_waiting; }; then
     log "starting etcd: forming the cluster"
     rm -f "$JOIN_ENV_FILE"
     systemctl restart --no-block etcd.service
+elif member_list >/dev/null; then
+    log "no local data and the cluster is running: joining it"
+    with_cluster_lock join_cluster
 else
     log "no local data and no other member answers: refusing to form a second cluster"
     exit 1
@@ -301,10 +324,12 @@ export function renderHealthGateScript(spec: ClusterSpec, input: HealthGateInput
         `cluster_ready() {
     local members started
     members=$(etcdctl --endpoints "$ENDPOINTS" --command-timeout=5s member list 2>/dev/null) || return 1
-    # A member that has not started yet is listed as "unstarted", with an empty name.
-    started=$(printf '%s\\n' "$members" | awk -F', ' '$2 == "started" && $3 != "" { n++ } END { print n + 0 }')
+    # A member that never ran is listed "started" under its --initial-cluster name, but without
+    # client URLs (one added later is "unstarted", nameless): count only members that published.
+    started=$(printf '%s\\n' "$members" | awk -F', ' '$2 == "started" && $3 != "" && $5 != "" { n++ } END { print n + 0 }')
     [ "$started" -eq "$EXPECTED_MEMBERS" ] || return 1
-    etcdctl --endpoints "$ENDPOINTS" --command-timeout=5s endpoint health --cluster >/dev/null 2>&1
+    # Every expected endpoint, not --cluster: that skips members without client URLs.
+    etcdctl --endpoints "$ENDPOINTS" --command-timeout=5s endpoint health >/dev/null 2>&1
 }
 
 report_failure() {

@@ -35,9 +35,9 @@ const FAKE_TOOLS = {
     etcdctl: `echo "etcdctl $*" >>"$FAKE_LOG"
 case "$*" in
     *"member list"*) [ -n "\${FAKE_MEMBERS:-}" ] || exit 1; printf '%b' "$FAKE_MEMBERS" ;;
-    *"127.0.0.1"*"endpoint health"*) exit "\${FAKE_LOCAL_HEALTH:-0}" ;;
+    *"--endpoints https://10.0.1.10:2379 "*"endpoint health"*) exit "\${FAKE_LOCAL_HEALTH:-0}" ;;
     *"endpoint health"*) exit "\${FAKE_HEALTH:-0}" ;;
-    *"endpoint status"*) if [ -n "\${FAKE_LOCAL_ID:-}" ]; then echo "https://127.0.0.1:2379, $FAKE_LOCAL_ID, 3.6.14, 20 kB, false, false, 2, 9, 9, "; else exit 1; fi ;;
+    *"endpoint status"*) if [ -n "\${FAKE_LOCAL_ID:-}" ]; then echo "https://10.0.1.10:2379, $FAKE_LOCAL_ID, 3.6.14, 20 kB, false, false, 2, 9, 9, "; else exit 1; fi ;;
     *" lock "*) echo "etcd-aws/membership/694d77a1c2e3f4b5"; exec sleep 30 ;;
     *"member add"*) printf 'Member 1234abcd5678ef90 added to cluster cdf818194e3a8c32\n\nETCD_NAME="orders-0"\nETCD_INITIAL_CLUSTER="orders-1=https://10.0.2.10:2380,orders-2=https://10.0.3.10:2380,orders-0=https://10.0.1.10:2380"\nETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.1.10:2380"\nETCD_INITIAL_CLUSTER_STATE="existing"\n' ;;
     *" get "*) if [ -n "\${FAKE_SIZE:-}" ]; then printf '%s\\n' "$FAKE_SIZE"; fi ;;
@@ -53,6 +53,10 @@ case "$*" in
     *is-active*) exit "\${FAKE_ACTIVE:-1}" ;;
 esac`,
     journalctl: `echo "journalctl $*" >>"$FAKE_LOG"`,
+    // The launch script probes peers' client ports through timeout + /dev/tcp: never let a unit
+    // test reach those (non-loopback) addresses. FAKE_LISTENING=0 plays "a peer accepts".
+    timeout: `echo "timeout $*" >>"$FAKE_LOG"
+exit "\${FAKE_LISTENING:-1}"`,
 };
 
 /** Runs a rendered script with the fake tools; returns its result and the commands they saw. */
@@ -144,6 +148,32 @@ describe("core/launch", () => {
                 assert.equal(fs.readFileSync(path.join(dir, "leave"), "utf8"), renderLeaveScript(spec, spec.members[0]));
             });
 
+            it("first creation starting late, after the others formed the cluster without it: starts with the bootstrap flags, does not join", () => {
+                const waiting = member([
+                    "8e9e05c52164694d, started, orders-0, https://10.0.1.10:2380, , false",
+                    "91bc3c398fb3c146, started, orders-1, https://10.0.2.10:2380, https://10.0.2.10:2379, false",
+                    "fd422379fda50e48, started, orders-2, https://10.0.3.10:2380, https://10.0.3.10:2379, false",
+                ]);
+                const result = runLaunch(tempDir("launch"), specOf({}), { FAKE_MEMBERS: waiting, FAKE_LISTENING: "0" }, ["--bootstrap"]);
+                assert.equal(result.status, 0, result.stderr);
+                assert.match(result.stderr, /starting etcd: forming the cluster/);
+                assert.equal(result.calls.some((c) => /member (add|remove)| lock /.test(c)), false);
+            });
+
+            it("first creation when no other member even listens: forms the cluster without asking for a member list", () => {
+                const result = runLaunch(tempDir("launch"), specOf({}), { FAKE_MEMBERS: STARTED }, ["--bootstrap"]);
+                assert.equal(result.status, 0, result.stderr);
+                assert.deepEqual(result.calls.filter((c) => c.startsWith("timeout")).map((c) => c.split(" ").slice(-1)[0]), ['</dev/tcp/10.0.2.10/2379', '</dev/tcp/10.0.3.10/2379']);
+                assert.equal(result.calls.some((c) => c.includes("member list")), false);
+                assert.match(result.stderr, /starting etcd: forming the cluster/);
+            });
+
+            it("first creation while the cluster runs and this member has no waiting entry (scale-up, replacement): joins it", () => {
+                const result = runLaunch(tempDir("launch"), specOf({ memberCount: 5 }), { FAKE_MEMBERS: STARTED, FAKE_LISTENING: "0" }, ["--bootstrap"]);
+                assert.equal(result.status, 0, result.stderr);
+                assert.ok(result.calls.some((c) => c.endsWith("member add orders-0 --peer-urls=https://10.0.1.10:2380 --learner")), result.calls.join("\n"));
+            });
+
             it("a later run with no data and no cluster answering refuses to form a second cluster", () => {
                 const result = runLaunch(tempDir("launch"), specOf({}), {});
                 assert.equal(result.status, 1);
@@ -172,7 +202,7 @@ describe("core/launch", () => {
                 const calls = changed.calls;
                 const health = calls.findIndex((c) => c === "etcdctl --endpoints https://10.0.2.10:2379 --command-timeout=3s endpoint health");
                 const restart = calls.indexOf("systemctl restart --no-block etcd.service");
-                const localHealth = calls.lastIndexOf("etcdctl --endpoints https://127.0.0.1:2379 --command-timeout=3s endpoint health");
+                const localHealth = calls.lastIndexOf("etcdctl --endpoints https://10.0.1.10:2379 --command-timeout=3s endpoint health");
                 const lock = calls.indexOf("etcdctl --endpoints https://10.0.2.10:2379,https://10.0.3.10:2379 lock etcd-aws/membership");
                 assert.ok(lock >= 0 && lock < health && health < restart && restart < localHealth, calls.join("\n"));
             });
@@ -190,7 +220,7 @@ describe("core/launch", () => {
             it("no data while the cluster runs: under the membership lock, removes the stale entry of its name, joins as a learner, promotes itself", () => {
                 const dir = tempDir("launch");
                 const spec = specOf({ bootstrapMode: "discovery", discovery: { endpoints: ["http://10.9.0.5:2379"] } });
-                const result = runLaunch(dir, spec, { FAKE_MEMBERS: STARTED });
+                const result = runLaunch(dir, spec, { FAKE_MEMBERS: STARTED, FAKE_LISTENING: "0" });
                 assert.equal(result.status, 0, result.stderr);
                 const etcdctl = result.calls.filter((c) => /member (remove|add|promote)| lock /.test(c)).map((c) => c.replace(/^.*(--command-timeout=5s|:2379) /, ""));
                 assert.deepEqual(etcdctl, [
@@ -271,7 +301,18 @@ describe("core/launch", () => {
             const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 30 }), { FAKE_MEMBERS: STARTED });
             assert.equal(result.status, 0, result.stderr);
             assert.match(result.stderr, /etcd-health: all 3 members are healthy/);
-            assert.ok(result.calls.includes("etcdctl --endpoints https://10.0.1.10:2379,https://10.0.2.10:2379,https://10.0.3.10:2379 --command-timeout=5s endpoint health --cluster"));
+            assert.ok(result.calls.includes("etcdctl --endpoints https://10.0.1.10:2379,https://10.0.2.10:2379,https://10.0.3.10:2379 --command-timeout=5s endpoint health"));
+        });
+
+        it("does not pass while a member of the initial cluster has never published its client URLs", () => {
+            const members = member([
+                "8e9e05c52164694d, started, orders-0, https://10.0.1.10:2380, https://10.0.1.10:2379, false",
+                "91bc3c398fb3c146, started, orders-1, https://10.0.2.10:2380, https://10.0.2.10:2379, false",
+                "fd422379fda50e48, started, orders-2, https://10.0.3.10:2380, , false",
+            ]);
+            const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 0 }), { FAKE_MEMBERS: members });
+            assert.equal(result.status, 1);
+            assert.match(result.stderr, /cluster did not become healthy within 0 s/);
         });
 
         it("fails with the member list and logs when a member never starts", () => {
