@@ -135,17 +135,24 @@ local_member_id() {
     etcdctl --endpoints "$LOCAL_ENDPOINT" --command-timeout=3s endpoint status 2>/dev/null | awk -F', ' '{ print $2 }' || true
 }
 
-# Whether any other member accepts connections on its client port: when none does, no
-# cluster can be running, and a first launch need not wait for etcdctl to time out.
-peers_listening() {
-    local endpoint host_port
+# The other members' client URLs that accept connections, comma-separated (empty: none).
+listening_peer_endpoints() {
+    local endpoint host_port listening=()
     for endpoint in \${PEER_ENDPOINTS//,/ }; do
         host_port=\${endpoint#*://}
         if timeout 1 bash -c ": </dev/tcp/\${host_port%:*}/\${host_port##*:}" 2>/dev/null; then
-            return 0
+            listening+=("$endpoint")
         fi
     done
-    return 1
+    (IFS=,; printf '%s' "\${listening[*]}")
+}
+
+# Whether any of the given members follows a leader: a formed cluster. Members still forming
+# one have none; their status answers at once, unlike the member list, which needs quorum.
+cluster_has_leader() {
+    local status
+    status=$(etcdctl --endpoints "$1" --dial-timeout=1s --command-timeout=1s endpoint status -w json 2>/dev/null || true)
+    printf '%s' "$status" | grep '"leader":[1-9]' >/dev/null
 }
 
 # This member's bootstrap entry has never started (no client URLs): the others formed the
@@ -154,6 +161,15 @@ peers_listening() {
 # they start.
 bootstrap_entry_waiting() {
     member_list | awk -F', ' -v url="$PEER_URL" '$4 == url && $5 == "" { found = 1 } END { exit !found }'
+}
+
+# On first creation: true while the cluster is still forming (no other member listens or has
+# a leader) or has formed without this member of its initial list; false when a running
+# cluster does not know this member (a member added later): then it must join.
+forming_or_waiting() {
+    local listening
+    listening=$(listening_peer_endpoints)
+    [ -z "$listening" ] || ! cluster_has_leader "$listening" || bootstrap_entry_waiting
 }
 
 # Runs a command every second until it succeeds; gives up after WAIT_SECONDS with etcd's log.
@@ -286,7 +302,7 @@ restart_member() {
     else
         log "etcd is running with this configuration already"
     fi
-elif [ "$may_bootstrap" = yes ] && { ! peers_listening || ! member_list >/dev/null || bootstrap_entry_waiting; }; then
+elif [ "$may_bootstrap" = yes ] && forming_or_waiting; then
     log "starting etcd: forming the cluster"
     rm -f "$JOIN_ENV_FILE"
     systemctl restart --no-block etcd.service

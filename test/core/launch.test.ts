@@ -37,6 +37,7 @@ case "$*" in
     *"member list"*) [ -n "\${FAKE_MEMBERS:-}" ] || exit 1; printf '%b' "$FAKE_MEMBERS" ;;
     *"--endpoints https://10.0.1.10:2379 "*"endpoint health"*) exit "\${FAKE_LOCAL_HEALTH:-0}" ;;
     *"endpoint health"*) exit "\${FAKE_HEALTH:-0}" ;;
+    *"endpoint status -w json"*) printf '[{"Endpoint":"peer","Status":{"header":{"member_id":1},"leader":%s}}]' "\${FAKE_LEADER:-0}" ;;
     *"endpoint status"*) if [ -n "\${FAKE_LOCAL_ID:-}" ]; then echo "https://10.0.1.10:2379, $FAKE_LOCAL_ID, 3.6.14, 20 kB, false, false, 2, 9, 9, "; else exit 1; fi ;;
     *" lock "*) echo "etcd-aws/membership/694d77a1c2e3f4b5"; exec sleep 30 ;;
     *"member add"*) printf 'Member 1234abcd5678ef90 added to cluster cdf818194e3a8c32\n\nETCD_NAME="orders-0"\nETCD_INITIAL_CLUSTER="orders-1=https://10.0.2.10:2380,orders-2=https://10.0.3.10:2380,orders-0=https://10.0.1.10:2380"\nETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.1.10:2380"\nETCD_INITIAL_CLUSTER_STATE="existing"\n' ;;
@@ -154,7 +155,7 @@ describe("core/launch", () => {
                     "91bc3c398fb3c146, started, orders-1, https://10.0.2.10:2380, https://10.0.2.10:2379, false",
                     "fd422379fda50e48, started, orders-2, https://10.0.3.10:2380, https://10.0.3.10:2379, false",
                 ]);
-                const result = runLaunch(tempDir("launch"), specOf({}), { FAKE_MEMBERS: waiting, FAKE_LISTENING: "0" }, ["--bootstrap"]);
+                const result = runLaunch(tempDir("launch"), specOf({}), { FAKE_MEMBERS: waiting, FAKE_LISTENING: "0", FAKE_LEADER: "7" }, ["--bootstrap"]);
                 assert.equal(result.status, 0, result.stderr);
                 assert.match(result.stderr, /starting etcd: forming the cluster/);
                 assert.equal(result.calls.some((c) => /member (add|remove)| lock /.test(c)), false);
@@ -168,8 +169,16 @@ describe("core/launch", () => {
                 assert.match(result.stderr, /starting etcd: forming the cluster/);
             });
 
+            it("first creation while the others listen but have no leader yet (forming): starts at once, without the member list", () => {
+                const result = runLaunch(tempDir("launch"), specOf({}), { FAKE_MEMBERS: STARTED, FAKE_LISTENING: "0", FAKE_LEADER: "0" }, ["--bootstrap"]);
+                assert.equal(result.status, 0, result.stderr);
+                assert.ok(result.calls.some((c) => c.includes("endpoint status -w json")));
+                assert.equal(result.calls.some((c) => c.includes("member list")), false);
+                assert.match(result.stderr, /starting etcd: forming the cluster/);
+            });
+
             it("first creation while the cluster runs and this member has no waiting entry (scale-up, replacement): joins it", () => {
-                const result = runLaunch(tempDir("launch"), specOf({ memberCount: 5 }), { FAKE_MEMBERS: STARTED, FAKE_LISTENING: "0" }, ["--bootstrap"]);
+                const result = runLaunch(tempDir("launch"), specOf({ memberCount: 5 }), { FAKE_MEMBERS: STARTED, FAKE_LISTENING: "0", FAKE_LEADER: "7" }, ["--bootstrap"]);
                 assert.equal(result.status, 0, result.stderr);
                 assert.ok(result.calls.some((c) => c.endsWith("member add orders-0 --peer-urls=https://10.0.1.10:2380 --learner")), result.calls.join("\n"));
             });
