@@ -148,10 +148,11 @@ listening_peer_endpoints() {
 }
 
 # Whether any of the given members follows a leader: a formed cluster. Members still forming
-# one have none; their status answers at once, unlike the member list, which needs quorum.
+# one have no leader, or do not answer yet (a formed cluster answers within milliseconds,
+# hence the short timeouts); the member list would need quorum and wait far longer.
 cluster_has_leader() {
     local status
-    status=$(etcdctl --endpoints "$1" --dial-timeout=1s --command-timeout=1s endpoint status -w json 2>/dev/null || true)
+    status=$(etcdctl --endpoints "$1" --dial-timeout=500ms --command-timeout=500ms endpoint status -w json 2>/dev/null || true)
     printf '%s' "$status" | grep '"leader":[1-9]' >/dev/null
 }
 
