@@ -1,0 +1,105 @@
+// scripts/bench.sh: runs the benchmarks and writes bench/results.json and bench/results.md.
+//   scripts/bench.sh [--only graph,evaluation,launch,install,perf]
+// Environment: BENCH_RUNS (runs per figure, 5), BENCH_PERF_RUNS (check perf runs per side, 3),
+// BENCH_MAX_WAIT_MINUTES (how long to wait for another test suite to finish, 30).
+import * as fs from "fs";
+import * as path from "path";
+import { stopAllAndRemove } from "../local/process";
+import { benchEvaluation } from "./eval-bench";
+import { benchGraph } from "./graph-bench";
+import { benchInstall } from "./install-bench";
+import { benchLaunch } from "./launch-bench";
+import { BENCH_DIR, etcdProcessesRunning, waitForQuietMachine, withMirror } from "./local-env";
+import { describeMachine } from "./machine";
+import { benchPerf } from "./perf-bench";
+import { renderJson, renderMarkdown, Results } from "./report";
+
+const BENCHMARKS = ["graph", "evaluation", "launch", "install", "perf"] as const;
+type Benchmark = (typeof BENCHMARKS)[number];
+const LOCAL_BENCHMARKS: readonly Benchmark[] = ["launch", "install", "perf"];
+
+function numberFromEnv(name: string, fallback: number): number {
+    const value = Number(process.env[name] ?? fallback);
+    if (!Number.isInteger(value) || value < 1) {
+        throw new Error(`${name} must be a whole number of at least 1, not ${process.env[name]}`);
+    }
+    return value;
+}
+
+function selectedBenchmarks(args: readonly string[]): Benchmark[] {
+    if (args.length === 0) {
+        return [...BENCHMARKS];
+    }
+    const only = args[0] === "--only" && args.length === 2 ? args[1].split(",") : undefined;
+    const unknown = only?.filter((name) => !BENCHMARKS.includes(name as Benchmark));
+    if (!only || (unknown ?? []).length > 0) {
+        throw new Error(`usage: scripts/bench.sh [--only ${BENCHMARKS.join(",")}]`);
+    }
+    return only as Benchmark[];
+}
+
+/** Part of a run: says what it does and how long it took. */
+async function step<T>(title: string, work: () => Promise<T>): Promise<T> {
+    console.log(`== ${title}`);
+    const started = Date.now();
+    const result = await work();
+    console.log(`   (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    return result;
+}
+
+async function runBenchmarks(selected: readonly Benchmark[]): Promise<Results> {
+    const runs = numberFromEnv("BENCH_RUNS", 5);
+    const perfRuns = numberFromEnv("BENCH_PERF_RUNS", 3);
+    const maxWaitMs = numberFromEnv("BENCH_MAX_WAIT_MINUTES", 30) * 60_000;
+    if (selected.some((b) => LOCAL_BENCHMARKS.includes(b)) && process.getuid?.() !== 0) {
+        throw new Error("the local benchmarks need mount namespaces (unshare --mount): run as root");
+    }
+    const started = Date.now();
+    let waited = 0;
+    let foreignEtcd = 0;
+    // Before each round: no test suite running; other etcd processes (ours are all stopped by then) noted.
+    const quiet = async () => {
+        waited += await waitForQuietMachine(maxWaitMs);
+        foreignEtcd = Math.max(foreignEtcd, etcdProcessesRunning());
+    };
+    const machine = describeMachine();
+    const graph = selected.includes("graph") ? await step("1. critical path of pulumi up", benchGraph) : undefined;
+    const evaluation = selected.includes("evaluation") ? await step(`2. program evaluation under mocks (${runs} runs each)`, () => benchEvaluation(runs, quiet)) : undefined;
+    const local = await withMirror(async (mirror) => ({
+        launch: selected.includes("launch") ? await step(`3. launch to healthy (${runs} runs each)`, () => benchLaunch(runs, mirror, quiet)) : undefined,
+        install: selected.includes("install") ? await step(`4. install script (${runs} runs each)`, () => benchInstall(runs, mirror, quiet)) : undefined,
+        perf: selected.includes("perf") ? await step(`5. etcdctl check perf (${perfRuns} runs each)`, () => benchPerf(perfRuns, mirror, quiet)) : undefined,
+    }));
+    return {
+        measuredAt: new Date(started).toISOString(),
+        durationSeconds: (Date.now() - started) / 1000,
+        machine,
+        method: { runs, perfRuns, secondsWaitedForTestSuites: waited, otherEtcdProcesses: foreignEtcd },
+        graph,
+        evaluation,
+        ...local,
+    };
+}
+
+async function main(args: readonly string[]): Promise<void> {
+    const selected = selectedBenchmarks(args);
+    // A run killed halfway leaves its members running: stop them (by their PID files) first.
+    await stopAllAndRemove(BENCH_DIR);
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+        process.once(signal, () => void stopAllAndRemove(BENCH_DIR).finally(() => process.exit(130)));
+    }
+    try {
+        const results = await runBenchmarks(selected);
+        fs.writeFileSync(path.join(__dirname, "results.json"), renderJson(results));
+        const markdown = renderMarkdown(results);
+        fs.writeFileSync(path.join(__dirname, "results.md"), markdown);
+        console.log(`\n${markdown}\n(written to bench/results.md and bench/results.json)`);
+    } finally {
+        await stopAllAndRemove(BENCH_DIR);
+    }
+}
+
+main(process.argv.slice(2)).catch((error: Error) => {
+    console.error(`error: ${error.message}`);
+    process.exit(1);
+});
