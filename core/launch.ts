@@ -65,6 +65,21 @@ member_list() {
     peers member list 2>/dev/null
 }
 
+# "member add|remove ..." through the other members; prints etcdctl's output. etcd refuses these
+# with "unhealthy cluster" until its leader has been connected to the members for 5 s, as just
+# after any restart of a roll: that refusal is waited out (up to WAIT_SECONDS), others fail.
+change_membership() {
+    local output deadline=$((SECONDS + WAIT_SECONDS))
+    until output=$(peers member "$@" 2>&1); do
+        if [[ $output != *"unhealthy cluster"* ]] || [ "$SECONDS" -ge "$deadline" ]; then
+            printf '%s\\n' "$output" >&2
+            return 1
+        fi
+        sleep 1
+    done
+    printf '%s\\n' "$output"
+}
+
 # Counts the voting members other than $1, and those of them that answer a health check:
 # sets voters and healthy.
 count_other_voters() {
@@ -210,7 +225,7 @@ fi
 # (grep without -q: -q stops reading early, and etcdctl's SIGPIPE would fail the pipeline.)
 leave_cluster() {
     ensure_quorum_without "$id"
-    peers member remove "$id" >/dev/null
+    change_membership remove "$id" >/dev/null
     log "removed $MEMBER_NAME ($id) from the cluster"
 }
 
@@ -263,10 +278,10 @@ join_cluster() {
     stale=$(printf '%s\\n' "$list" | awk -F', ' -v name="$MEMBER_NAME" -v url="$PEER_URL" '($3 == name || $4 == url) { print $1 }')
     for id in $stale; do
         ensure_quorum_without "$id"
-        peers member remove "$id" >/dev/null
+        change_membership remove "$id" >/dev/null
         log "removed stale member $id ($MEMBER_NAME)"
     done
-    added=$(peers member add "$MEMBER_NAME" --peer-urls="$PEER_URL" --learner)
+    added=$(change_membership add "$MEMBER_NAME" --peer-urls="$PEER_URL" --learner)
     id=$(printf '%s\\n' "$added" | sed -n 's/^Member \\([0-9a-f]*\\) added.*/\\1/p')
     initial=$(printf '%s\\n' "$added" | sed -n 's/^ETCD_INITIAL_CLUSTER="\\(.*\\)"$/\\1/p')
     log "added $MEMBER_NAME as learner $id"

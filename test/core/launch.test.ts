@@ -40,7 +40,10 @@ case "$*" in
     *"endpoint status -w json"*) printf '[{"Endpoint":"peer","Status":{"header":{"member_id":1},"leader":%s}}]' "\${FAKE_LEADER:-0}" ;;
     *"endpoint status"*) if [ -n "\${FAKE_LOCAL_ID:-}" ]; then echo "https://10.0.1.10:2379, $FAKE_LOCAL_ID, 3.6.14, 20 kB, false, false, 2, 9, 9, "; else exit 1; fi ;;
     *" lock "*) echo "etcd-aws/membership/694d77a1c2e3f4b5"; exec sleep 30 ;;
-    *"member add"*) printf 'Member 1234abcd5678ef90 added to cluster cdf818194e3a8c32\n\nETCD_NAME="orders-0"\nETCD_INITIAL_CLUSTER="orders-1=https://10.0.2.10:2380,orders-2=https://10.0.3.10:2380,orders-0=https://10.0.1.10:2380"\nETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.1.10:2380"\nETCD_INITIAL_CLUSTER_STATE="existing"\n' ;;
+    *"member add"*) if [ -n "\${FAKE_ADD_REFUSALS:-}" ] && [ "$(cat "$FAKE_ADD_REFUSALS")" -gt 0 ]; then
+        echo $(($(cat "$FAKE_ADD_REFUSALS") - 1)) >"$FAKE_ADD_REFUSALS"; echo "Error: etcdserver: unhealthy cluster" >&2; exit 1
+    fi
+    printf 'Member 1234abcd5678ef90 added to cluster cdf818194e3a8c32\n\nETCD_NAME="orders-0"\nETCD_INITIAL_CLUSTER="orders-1=https://10.0.2.10:2380,orders-2=https://10.0.3.10:2380,orders-0=https://10.0.1.10:2380"\nETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.1.10:2380"\nETCD_INITIAL_CLUSTER_STATE="existing"\n' ;;
     *" get "*) if [ -n "\${FAKE_SIZE:-}" ]; then printf '%s\\n' "$FAKE_SIZE"; fi ;;
     *" put "*) echo OK ;;
 esac`,
@@ -224,6 +227,16 @@ describe("core/launch", () => {
                 assert.equal(refused.status, 1);
                 assert.match(refused.stderr, /refusing to restart member 8e9e05c52164694d: only 0 of the other 2 members are healthy/);
                 assert.ok(!refused.calls.includes("systemctl restart --no-block etcd.service"));
+            });
+
+            it("joining just after a restart: a member add that etcd refuses with \"unhealthy cluster\" is retried until accepted", () => {
+                const dir = tempDir("launch");
+                const refusals = path.join(dir, "refusals");
+                fs.writeFileSync(refusals, "1");
+                const result = runLaunch(dir, specOf({}), { FAKE_MEMBERS: STARTED, FAKE_LISTENING: "0", FAKE_ADD_REFUSALS: refusals });
+                assert.equal(result.status, 0, result.stderr);
+                assert.equal(result.calls.filter((c) => c.includes("member add")).length, 2);
+                assert.match(result.stderr, /added orders-0 as learner 1234abcd5678ef90/);
             });
 
             it("no data while the cluster runs: under the membership lock, removes the stale entry of its name, joins as a learner, promotes itself", () => {
