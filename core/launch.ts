@@ -242,8 +242,8 @@ systemctl stop etcd.service || true
 
 /**
  * Writes the member's files and environment file, then brings etcd up the way its state asks:
- * - data present: restart only when the configuration changed, one member at a time (quorum
- *   checked first, health awaited after);
+ * - data present: restart only when its files changed since etcd started (on this run or on one
+ *   whose restart was refused), one member at a time (quorum checked first, health awaited after);
  * - no data, a running cluster answers: join it (replace a stale entry of the same name, add as
  *   learner, start with --initial-cluster-state existing, promote once in sync);
  * - no data, no cluster, and called with --bootstrap (first creation only): start the new cluster.
@@ -253,7 +253,7 @@ export function renderLaunchScript(spec: ClusterSpec, member: MemberSpec, files:
     const flags = renderMemberFlags(spec, member);
     const blanked = flags.filter((flag) => BOOTSTRAP_ONLY_FLAGS.includes(flag.name)).map((flag) => `${envVarName(flag.name)}=`);
     const writes = [...files, { path: HOST_PATHS.envFile, mode: "0640", owner: "root:etcd", content: renderEnvFile(spec, member) }]
-        .map((file) => `if write_if_changed ${file.path} ${file.mode} ${file.owner} ${heredoc(file.content)}\nthen\n    changed=yes\nfi`)
+        .map((file) => `if write_if_changed ${file.path} ${file.mode} ${file.owner} ${heredoc(file.content)}\nthen\n    touch "$RESTART_PENDING"\nfi`)
         .join("\n");
     return [
         scriptPrelude("launch", [
@@ -261,16 +261,28 @@ export function renderLaunchScript(spec: ClusterSpec, member: MemberSpec, files:
             "Usage: launch [--bootstrap]  (--bootstrap: may form a new cluster; only on first creation)",
         ]),
         membershipFunctions(spec, member),
-        assignments({ DATA_DIR: spec.dataDir, JOIN_ENV_FILE: HOST_PATHS.joinEnvFile, LEAVE_SCRIPT: HOST_PATHS.leaveScript }),
+        assignments({
+            DATA_DIR: spec.dataDir,
+            JOIN_ENV_FILE: HOST_PATHS.joinEnvFile,
+            LEAVE_SCRIPT: HOST_PATHS.leaveScript,
+            RESTART_PENDING: HOST_PATHS.restartPending,
+        }),
         'may_bootstrap=no',
         'if [ "${1:-}" = --bootstrap ]; then may_bootstrap=yes; fi',
         "",
-        "changed=no",
+        // A changed file marks a restart as owed until etcd (re)starts, so a restart that was
+        // refused or interrupted still happens when the same launch runs again.
         writes,
         // Not a restart reason: the leave script only matters when the member goes away.
         writeUnlessSame('"$LEAVE_SCRIPT" 0755 root:root', renderLeaveScript(spec, member)),
         "",
-        `# Joins the running cluster as a new member: a stale entry of this name (a replaced host)
+        `# Starts or restarts ($1) etcd, which then runs with the files as written: no restart is owed.
+start_etcd() {
+    rm -f "$RESTART_PENDING"
+    systemctl "$1" --no-block etcd.service
+}
+
+# Joins the running cluster as a new member: a stale entry of this name (a replaced host)
 # is removed first, the member is added as a learner and promoted once it has caught up.
 join_cluster() {
     local list stale added initial id
@@ -291,7 +303,7 @@ ETCD_INITIAL_CLUSTER=$initial
 ETCD_INITIAL_CLUSTER_STATE=existing
 ${blanked.join("\n")}
 JOIN
-    systemctl restart --no-block etcd.service
+    start_etcd restart
     # Promotion succeeds once the learner has caught up with the leader.
     retry_until "learner $id caught up and promoted" peers member promote "$id"
     log "promoted $MEMBER_NAME ($id) to voting member"
@@ -303,25 +315,25 @@ JOIN
 restart_member() {
     ensure_others_healthy "$(local_member_id)"
     log "configuration changed: restarting etcd"
-    systemctl restart --no-block etcd.service
+    start_etcd restart
     wait_until_healthy
 }
 `,
         "systemctl enable --quiet etcd.service",
         `if [ -d "$DATA_DIR/member" ]; then
     # An initialised member: bootstrap flags are ignored from now on, as etcd intends.
-    if [ "$changed" = yes ]; then
+    if [ -e "$RESTART_PENDING" ]; then
         with_cluster_lock restart_member
     elif ! systemctl is-active --quiet etcd.service; then
         log "starting etcd on its existing data"
-        systemctl start --no-block etcd.service
+        start_etcd start
     else
         log "etcd is running with this configuration already"
     fi
 elif [ "$may_bootstrap" = yes ] && forming_or_waiting; then
     log "starting etcd: forming the cluster"
     rm -f "$JOIN_ENV_FILE"
-    systemctl restart --no-block etcd.service
+    start_etcd restart
 elif member_list >/dev/null; then
     log "no local data and the cluster is running: joining it"
     with_cluster_lock join_cluster

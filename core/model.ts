@@ -75,6 +75,11 @@ export const HOST_PATHS = {
     joinEnvFile: "/etc/etcd/join.env",
     /** Removes the member from its cluster (run before the host goes away; operators can too). */
     leaveScript: "/usr/local/sbin/etcd-aws-leave",
+    /**
+     * Present while the member's files are newer than its running etcd (a restart refused or
+     * interrupted); in /run, so a reboot, which starts etcd with the files, clears it.
+     */
+    restartPending: "/run/etcd-aws-restart-pending",
     pkiDir: "/etc/etcd/pki",
     unitFile: "/etc/systemd/system/etcd.service",
     dataMount: "/var/lib/etcd",

@@ -137,6 +137,7 @@ describe("core/launch", () => {
                     .replace("DATA_DIR='/var/lib/etcd/data'", `DATA_DIR='${dir}/data'`)
                     .replace("JOIN_ENV_FILE='/etc/etcd/join.env'", `JOIN_ENV_FILE='${dir}/join.env'`)
                     .replace("LEAVE_SCRIPT='/usr/local/sbin/etcd-aws-leave'", `LEAVE_SCRIPT='${dir}/leave'`)
+                    .replace("RESTART_PENDING='/run/etcd-aws-restart-pending'", `RESTART_PENDING='${dir}/restart-pending'`)
                     .replace(/ 0755 root:root /, ` 0755 ${me} `)
                     .replace(/0640 root:etcd <<JOIN/, `0640 ${me} <<JOIN`);
                 return runWithFakes(script, env, args);
@@ -227,6 +228,19 @@ describe("core/launch", () => {
                 assert.equal(refused.status, 1);
                 assert.match(refused.stderr, /refusing to restart member 8e9e05c52164694d: only 0 of the other 2 members are healthy/);
                 assert.ok(!refused.calls.includes("systemctl restart --no-block etcd.service"));
+            });
+
+            it("a restart refused while another member was down stays owed: the same launch run again once the others are healthy restarts etcd", () => {
+                const dir = tempDir("launch");
+                runLaunch(dir, specOf({}), {}, ["--bootstrap"]);
+                fs.mkdirSync(path.join(dir, "data", "member"), { recursive: true });
+                const changed = specOf({ extraFlags: { "snapshot-count": "5000" } });
+                const running = { FAKE_MEMBERS: STARTED, FAKE_LOCAL_ID: "8e9e05c52164694d", FAKE_ACTIVE: "0" };
+                assert.equal(runLaunch(dir, changed, { ...running, FAKE_HEALTH: "1" }).status, 1);
+                const again = runLaunch(dir, changed, running);
+                assert.equal(again.status, 0, again.stderr);
+                assert.ok(again.calls.includes("systemctl restart --no-block etcd.service"), again.calls.join("\n"));
+                assert.match(runLaunch(dir, changed, running).stderr, /etcd is running with this configuration already/);
             });
 
             it("joining just after a restart: a member add that etcd refuses with \"unhealthy cluster\" is retried until accepted", () => {
