@@ -16,7 +16,7 @@ import {
     HOST_PATHS,
     memberCertificateSans,
     memberName,
-    PKI_FILES,
+    memberTlsFiles,
     placeholderAddresses,
     renderDnsRecords,
     renderHealthGateScript,
@@ -139,20 +139,6 @@ function defaultSubnetPerMember(vpcId: pulumi.Input<string>, count: number, opts
 
 function digest(texts: string[]): string {
     return createHash("sha256").update(texts.join("\0")).digest("hex");
-}
-
-/** The TLS files a member's launch script writes (keys 0600, owned by etcd). */
-function memberTlsFiles(ca: string, member: { serverCertPem: string; peerCertPem: string; keyPem: string }, client: { cert: string; key: string }): HostFile[] {
-    const file = (path: string, content: string, mode = "0644"): HostFile => ({ path, content, mode, owner: "etcd:etcd" });
-    return [
-        file(PKI_FILES.ca, ca),
-        file(PKI_FILES.serverCert, member.serverCertPem),
-        file(PKI_FILES.serverKey, member.keyPem, "0600"),
-        file(PKI_FILES.peerCert, member.peerCertPem),
-        file(PKI_FILES.peerKey, member.keyPem, "0600"),
-        file(PKI_FILES.clientCert, client.cert),
-        file(PKI_FILES.clientKey, client.key, "0600"),
-    ];
 }
 
 /**

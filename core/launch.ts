@@ -12,6 +12,27 @@ export interface HostFile {
     readonly content: string;
 }
 
+/** PEM texts of one member's certificates: server and peer share the member's key. */
+export interface MemberCertificatePems {
+    readonly serverCertPem: string;
+    readonly peerCertPem: string;
+    readonly keyPem: string;
+}
+
+/** The TLS files a member's launch script writes, at PKI_FILES (keys 0600, all owned by etcd). */
+export function memberTlsFiles(ca: string, member: MemberCertificatePems, client: { cert: string; key: string }): HostFile[] {
+    const file = (path: string, content: string, mode = "0644"): HostFile => ({ path, content, mode, owner: "etcd:etcd" });
+    return [
+        file(PKI_FILES.ca, ca),
+        file(PKI_FILES.serverCert, member.serverCertPem),
+        file(PKI_FILES.serverKey, member.keyPem, "0600"),
+        file(PKI_FILES.peerCert, member.peerCertPem),
+        file(PKI_FILES.peerKey, member.keyPem, "0600"),
+        file(PKI_FILES.clientCert, client.cert),
+        file(PKI_FILES.clientKey, client.key, "0600"),
+    ];
+}
+
 /** etcdctl's TLS settings as environment variables, when the cluster uses TLS. */
 function etcdctlTlsEnv(spec: ClusterSpec): string {
     if (!spec.tls) {
