@@ -7,10 +7,13 @@ import {
     HOST_PATHS,
     ClusterSpec,
     clientUrl,
+    HostFile,
     MEMBERSHIP_WAIT_SECONDS,
     MemberSpec,
     peerUrl,
+    PKI_FILES,
     ReleaseSpec,
+    renderAuthScript,
     renderDiscoverySizeScript,
     renderHealthGateScript,
     renderInstallScript,
@@ -34,6 +37,11 @@ export interface ListedMember {
     readonly clientURLs: readonly string[];
 }
 
+/** The files a member's launch script writes besides its environment file (TLS certificates and keys). */
+export type MemberFiles = (member: MemberSpec) => readonly HostFile[];
+
+const NO_FILES: MemberFiles = () => [];
+
 export interface ClusterOptions {
     /** Where the scripts' progress lines go (the CLI shows them; tests keep them quiet). */
     readonly echo?: NodeJS.WritableStream;
@@ -55,12 +63,28 @@ export class LocalCluster {
         private readonly dir: string,
         private readonly hostOptions: HostOptions,
         private readonly options: ClusterOptions,
+        private readonly memberFiles: MemberFiles = NO_FILES,
     ) {}
 
     /** Fresh hosts under `<dir>/hosts/<member>` for the spec's members. */
     static create(dir: string, settings: ResolvedSettings, spec: ClusterSpec, hostOptions: HostOptions, options: ClusterOptions): LocalCluster {
         const members = spec.members.map((member) => ({ member, host: createHost(dir, member, hostOptions) }));
         return new LocalCluster(settings, spec, members, dir, hostOptions, options);
+    }
+
+    /**
+     * The same deployment re-rendered from changed settings (a flag, the member count): members
+     * keep their hosts by name, members new to the spec get fresh hosts.
+     */
+    withSpec(settings: ResolvedSettings, spec: ClusterSpec): LocalCluster {
+        const hosts = new Map(this.members.map(({ member, host }) => [member.name, host]));
+        const members = spec.members.map((member) => ({ member, host: hosts.get(member.name) ?? createHost(this.dir, member, this.hostOptions) }));
+        return new LocalCluster(settings, spec, members, this.dir, this.hostOptions, this.options, this.memberFiles);
+    }
+
+    /** The same deployment whose launch scripts write these files (as the component passes its certificates). */
+    withFiles(memberFiles: MemberFiles): LocalCluster {
+        return new LocalCluster(this.settings, this.spec, this.members, this.dir, this.hostOptions, this.options, memberFiles);
     }
 
     /** Another host rendered from the same spec but not in it (a member beyond the plan). */
@@ -107,9 +131,23 @@ export class LocalCluster {
      * creation (members start etcd and return at once), without it on later runs (restart one
      * member keeping quorum, or join the running cluster).
      */
-    async launch(targets: readonly LocalMember[] = this.members, phase: "create" | "update" = "create"): Promise<void> {
+    async launch(targets: readonly LocalMember[] = this.members, phase: "create" | "update" = "create"): Promise<RunResult[]> {
         const args = phase === "create" ? ["--bootstrap"] : [];
-        await Promise.all(targets.map((target) => this.runScript(target, "launch", renderLaunchScript(this.spec, target.member), LAUNCH_TIMEOUT_MS, args)));
+        return Promise.all(
+            targets.map((target) =>
+                this.runScript(target, "launch", renderLaunchScript(this.spec, target.member, this.memberFiles(target.member)), LAUNCH_TIMEOUT_MS, args),
+            ),
+        );
+    }
+
+    /** The leave script the launch installed, on each host at once (as Pulumi deletes launch commands). */
+    async leave(targets: readonly LocalMember[]): Promise<RunResult[]> {
+        return Promise.all(targets.map((target) => this.runScript(target, "leave", `exec ${HOST_PATHS.leaveScript}\n`, LAUNCH_TIMEOUT_MS)));
+    }
+
+    /** `systemctl <verb> etcd.service` on each host, as an operator (or a crash and reboot) would. */
+    async systemctl(targets: readonly LocalMember[], verb: "start" | "stop"): Promise<void> {
+        await Promise.all(targets.map((target) => this.runScript(target, `systemctl ${verb}`, `systemctl ${verb} etcd.service\n`, SCRIPT_TIMEOUT_MS)));
     }
 
     /**
@@ -136,6 +174,11 @@ export class LocalCluster {
         return (await this.runScript(this.members[0], "health gate", script, timeoutMs)).stdout;
     }
 
+    /** core's auth script on the first member, as the component runs it after the health gate. */
+    async enableAuth(rootPassword: string): Promise<string> {
+        return (await this.runScript(this.members[0], "auth", renderAuthScript(this.spec, rootPassword), SCRIPT_TIMEOUT_MS)).stderr;
+    }
+
     /**
      * Install, size registration, launch, health gate. Returns the seconds from starting the launch
      * scripts to the gate passing; a failure carries every member's last log lines.
@@ -158,21 +201,42 @@ export class LocalCluster {
         return this.members.map(({ member, host }) => `--- ${member.name} (${host.address}) etcd log:\n${host.etcdLog(lines)}`).join("\n");
     }
 
-    /** Runs etcdctl (v3 API) on member `index`'s host against that member; throws when it fails. */
+    /**
+     * Runs etcdctl (v3 API) on member `index`'s host against that member, with the host's client
+     * certificate when the cluster uses TLS (as the scripts do); throws when it fails.
+     */
     async etcdctl(index: number, args: readonly string[]): Promise<RunResult> {
         const { host, member } = this.members[index];
         const command = ["etcdctl", `--endpoints=${clientUrl(this.spec, member)}`, "--command-timeout=10s", ...args];
-        const result = await host.exec(command, { timeoutMs: ETCDCTL_TIMEOUT_MS, env: { ETCDCTL_API: "3" } });
+        const tls = this.spec.tls ? { ETCDCTL_CACERT: PKI_FILES.ca, ETCDCTL_CERT: PKI_FILES.clientCert, ETCDCTL_KEY: PKI_FILES.clientKey } : {};
+        const result = await host.exec(command, { timeoutMs: ETCDCTL_TIMEOUT_MS, env: { ETCDCTL_API: "3", ...tls } });
         if (result.code !== 0) {
             throw new Error(`${command.join(" ")} on ${host.name} failed:\n${result.stderr}${result.stdout}`);
         }
         return result;
     }
 
+    /** The keys under `prefix` that member `index` holds itself (a serializable read: no quorum, no leader). */
+    async keysOn(index: number, prefix: string): Promise<string[]> {
+        const { stdout } = await this.etcdctl(index, ["get", prefix, "--prefix", "--keys-only", "--consistency=s"]);
+        return stdout.split("\n").filter((line) => line !== "");
+    }
+
     async memberList(): Promise<ListedMember[]> {
         const { stdout } = await this.etcdctl(0, ["member", "list", "--write-out=json"]);
         return (JSON.parse(stdout) as { members: ListedMember[] }).members
             .map(({ name, peerURLs, clientURLs }) => ({ name, peerURLs, clientURLs }))
+            .sort((a, b) => a.name.localeCompare(b.name));
+    }
+
+    /** Each member's ID (hex), name and learner flag, from the plain member list (JSON loses an ID's low digits). */
+    async memberIds(): Promise<{ id: string; name: string; learner: boolean }[]> {
+        const { stdout } = await this.etcdctl(0, ["member", "list"]);
+        return stdout
+            .trim()
+            .split("\n")
+            .map((line) => line.split(", "))
+            .map(([id, , name, , , learner]) => ({ id, name, learner: learner === "true" }))
             .sort((a, b) => a.name.localeCompare(b.name));
     }
 

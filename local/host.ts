@@ -5,7 +5,8 @@
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { isRunning, readPidFile, run, RunOptions, RunResult } from "./process";
+import { HOST_PATHS } from "../core";
+import { isRunning, killRecorded, readPidFile, run, RunOptions, RunResult } from "./process";
 
 /** Paths each host has its own copy of, in mount order. */
 const PRIVATE_PATHS = ["etc", "usr/local", "opt", "var/lib/etcd", "var/log", "run"] as const;
@@ -123,6 +124,20 @@ export class LocalHost {
     /** PID of the host's etcd as the systemctl stand-in recorded it. */
     etcdPid(): number | undefined {
         return readPidFile(this.hostPath("/run/etcd.pid"));
+    }
+
+    /** `kill -9` of the host's etcd (the recorded PID); returns it. The stand-in does not restart it. */
+    async killEtcd(): Promise<number> {
+        const pid = await killRecorded(this.hostPath("/run/etcd.pid"));
+        if (pid === undefined) {
+            throw new Error(`etcd is not running on ${this.name}`);
+        }
+        return pid;
+    }
+
+    /** Deletes etcd's data directory, as a replaced instance comes without it. */
+    wipeEtcdData(): void {
+        fs.rmSync(this.hostPath(HOST_PATHS.dataDir), { recursive: true, force: true });
     }
 
     etcdRunning(): boolean {

@@ -146,6 +146,17 @@ async function stopRecorded(pidFile: string, graceMs = 10_000): Promise<number |
     return pid;
 }
 
+/** Kills (SIGKILL, as `kill -9`) the process recorded in `pidFile` if it runs one of our programs; returns its PID once it is gone. */
+export async function killRecorded(pidFile: string): Promise<number | undefined> {
+    const recorded = ourProcess(pidFile);
+    if (!recorded) {
+        return undefined;
+    }
+    process.kill(recorded.pid, "SIGKILL");
+    await waitFor(`${recorded.name} (pid ${recorded.pid}) to die`, 5_000, () => (isRunning(recorded.pid) ? undefined : true));
+    return recorded.pid;
+}
+
 /** Every `*.pid` file below `dir`: the processes started for it (members, DNS, discovery). */
 function pidFilesUnder(dir: string): string[] {
     if (!fs.existsSync(dir)) {

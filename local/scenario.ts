@@ -26,10 +26,15 @@ export interface AddressPlan {
     readonly discoveryService: string;
 }
 
+/** Addresses of `count` members in the /24 (.10 on; up to 7 members stay below the servers' .20). */
+export function memberAddresses(subnet: string, count: number): string[] {
+    return Array.from({ length: count }, (_, i) => `${subnet}.${10 + i}`);
+}
+
 export function addressPlan(subnet: string): AddressPlan {
     const at = (host: number) => `${subnet}.${host}`;
     const plan = {
-        members: Array.from({ length: MEMBER_COUNT }, (_, i) => at(10 + i)),
+        members: memberAddresses(subnet, MEMBER_COUNT),
         extraMember: at(10 + MEMBER_COUNT),
         dns: at(53),
         discoveryEtcd: at(20),
@@ -54,15 +59,17 @@ export interface ScenarioInput {
     /** The /24 of the addresses, e.g. "127.0.1". */
     readonly subnet: string;
     readonly mirrorBaseUrl: string;
+    /** Mutual TLS (default off); the caller supplies the certificates as the launch scripts' files. */
+    readonly tls?: boolean;
 }
 
-/** The settings a user would give for the scenario (plain http: TLS is not part of this layer yet). */
+/** The settings a user would give for the scenario. */
 export function scenarioSettings(input: ScenarioInput, discovery?: DiscoverySettings): ClusterSettings {
     return {
         memberCount: MEMBER_COUNT,
         etcdVersion: input.version,
         bootstrapMode: input.scenario === "public-discovery" ? "discovery" : input.scenario,
-        tls: false,
+        tls: input.tls ?? false,
         mirrorBaseUrl: input.mirrorBaseUrl,
         discovery,
     };
