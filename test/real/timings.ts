@@ -3,6 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { LOCAL_DIR } from "../../local/paths";
+import { textTable } from "./table";
 
 export interface Timing {
     readonly scenario: string;
@@ -20,11 +21,7 @@ export function recordTiming(scenario: string, etcdVersion: string, seconds: num
 }
 
 function table(rows: readonly Timing[]): string {
-    const header = ["scenario", "etcd", "seconds"];
-    const cells = rows.map((t) => [t.scenario, t.etcdVersion, t.seconds.toFixed(2)]);
-    const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i].length)));
-    const line = (row: readonly string[]) => row.map((cell, i) => cell.padEnd(widths[i])).join("  ");
-    return [line(header), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
+    return textTable(["scenario", "etcd", "seconds"], rows.map((t) => [t.scenario, t.etcdVersion, t.seconds.toFixed(2)]));
 }
 
 // Root-level: runs once, after every test file.

@@ -1,0 +1,61 @@
+// What the writers of the change scenarios saw: printed as a table after the whole suite and
+// written to .local/real-etcd-change.json so it can be reported.
+import * as fs from "fs";
+import * as path from "path";
+import { LOCAL_DIR } from "../../local/paths";
+import { WriterReport } from "../../local/writer";
+import { textTable } from "./table";
+
+export interface ChangeOutcome {
+    readonly scenario: string;
+    readonly etcdVersion: string;
+    readonly keysWritten: number;
+    /** Keys under the scenario's prefix read back from every member (the fewest any member had). */
+    readonly keysReadBack: number;
+    readonly failedWrites: number;
+    readonly retries: number;
+    readonly longestStallMs: number;
+    /** The distinct errors of the failed writes. */
+    readonly errors: readonly string[];
+}
+
+export const CHANGE_REPORT_FILE = path.join(LOCAL_DIR, "real-etcd-change.json");
+
+const outcomes: ChangeOutcome[] = [];
+
+export function recordChange(scenario: string, etcdVersion: string, report: WriterReport, keysReadBack: number): ChangeOutcome {
+    const outcome = {
+        scenario,
+        etcdVersion,
+        keysWritten: report.written.length,
+        keysReadBack,
+        failedWrites: report.failed.length,
+        retries: report.retries,
+        longestStallMs: report.longestStallMs,
+        errors: [...new Set(report.failed.map((failure) => failure.error))],
+    };
+    outcomes.push(outcome);
+    return outcome;
+}
+
+/** One line for the test's own output. */
+export function describeOutcome(outcome: ChangeOutcome): string {
+    const errors = outcome.errors.length > 0 ? `; failed with: ${outcome.errors.join(" | ")}` : "";
+    return `${outcome.keysWritten} keys written, ${outcome.keysReadBack} read back, ${outcome.failedWrites} failed writes (${outcome.retries} retried attempts), longest stall ${outcome.longestStallMs} ms${errors}`;
+}
+
+function table(rows: readonly ChangeOutcome[]): string {
+    const header = ["scenario", "etcd", "written", "read back", "failed", "retries", "longest stall ms"];
+    return textTable(header, rows.map((o) => [o.scenario, o.etcdVersion, o.keysWritten, o.keysReadBack, o.failedWrites, o.retries, o.longestStallMs].map(String)));
+}
+
+// Root-level: runs once, after every test file.
+after(() => {
+    if (outcomes.length === 0) {
+        return;
+    }
+    console.log(`\nwrites through change (bounded writer, retries allowed; keys read back from every member):\n${table(outcomes)}`);
+    fs.mkdirSync(LOCAL_DIR, { recursive: true });
+    fs.writeFileSync(CHANGE_REPORT_FILE, `${JSON.stringify({ measuredAt: new Date().toISOString(), outcomes }, null, 2)}\n`);
+    console.log(`(written to ${path.relative(process.cwd(), CHANGE_REPORT_FILE)})`);
+});

@@ -1,0 +1,276 @@
+// Issue 4 on real etcd 3.4.23 and 3.5.16: a static 3-member cluster deployed from core's
+// rendered scripts keeps quorum and every acknowledged key through faults and changes. The
+// scenarios run in turn on one cluster per version (each starts from three healthy members);
+// in each, a bounded writer runs before, during and after the change, and its keys are read
+// back from every member.
+import * as assert from "assert";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import { buildClusterSpec, clientEndpoints, ClusterSettings, ClusterSpec, HOST_PATHS, resolveSettings, ResolvedSettings } from "../../core";
+import { LocalCluster, LocalMember } from "../../local/cluster";
+import { LocalHost } from "../../local/host";
+import { waitFor } from "../../local/process";
+import { LOCAL_CONTEXT, memberAddresses, prepareScenario, ScenarioInput, scenarioSettings } from "../../local/scenario";
+import { Writer, WriterReport } from "../../local/writer";
+import { describeOutcome, recordChange } from "./change-report";
+import { assertOneAtATime, restartWindows } from "./restarts";
+import { CLUSTER_OPTIONS, clusterName, scenarioInput, useWorkspace, VERSIONS } from "./support";
+import { localClient, readBack, waitForWrites, writeThrough } from "./writes";
+
+const HEALTH_TIMEOUT_MS = 60_000;
+
+/** The scenario's static settings with `changes` (a flag, the member count), and its spec on the subnet. */
+function rendered(input: ScenarioInput, changes: ClusterSettings): { settings: ResolvedSettings; spec: ClusterSpec } {
+    const settings = resolveSettings(input.clusterName, { ...scenarioSettings(input), ...changes }, LOCAL_CONTEXT);
+    return { settings, spec: buildClusterSpec(settings, memberAddresses(input.subnet, settings.memberCount), "unused") };
+}
+
+function reshaped(cluster: LocalCluster, input: ScenarioInput, changes: ClusterSettings): LocalCluster {
+    const { settings, spec } = rendered(input, changes);
+    return cluster.withSpec(settings, spec);
+}
+
+/** Index of the member that reports itself leader (plain `endpoint status`: its 5th column). */
+async function leaderIndex(cluster: LocalCluster): Promise<number> {
+    const statuses = await Promise.all(cluster.members.map((_, index) => cluster.etcdctl(index, ["endpoint", "status"])));
+    const index = statuses.findIndex((status) => status.stdout.split(", ")[4] === "true");
+    assert.ok(index >= 0, statuses.map((s) => s.stdout).join(""));
+    return index;
+}
+
+/** Waits until member `index` answers a health check itself. */
+async function healthy(cluster: LocalCluster, index: number): Promise<void> {
+    const name = cluster.members[index].member.name;
+    await waitFor(`${name} to be healthy`, HEALTH_TIMEOUT_MS, async () => ((await cluster.etcdctl(index, ["endpoint", "health"]).catch(() => undefined)) ? true : undefined));
+}
+
+function pids(members: readonly LocalMember[]): (number | undefined)[] {
+    return members.map(({ host }) => host.etcdPid());
+}
+
+/** The etcd process's own environment: what it really runs with. */
+function processEnvironment(host: LocalHost): string[] {
+    return fs.readFileSync(`/proc/${host.etcdPid()}/environ`, "utf8").split("\0");
+}
+
+interface FileState {
+    readonly file: string;
+    readonly sha256: string;
+    readonly mtimeMs: number;
+    readonly mode: number;
+}
+
+/** Content digest, mtime and mode of every file the install and launch scripts write on the host. */
+function fileStates(host: LocalHost): FileState[] {
+    const files = [HOST_PATHS.envFile, HOST_PATHS.joinEnvFile, HOST_PATHS.unitFile, HOST_PATHS.leaveScript, `${HOST_PATHS.binDir}/etcd`, `${HOST_PATHS.binDir}/etcdctl`];
+    return files
+        .filter((file) => fs.existsSync(host.hostPath(file)))
+        .map((file) => {
+            const stat = fs.lstatSync(host.hostPath(file));
+            const content = stat.isSymbolicLink() ? fs.readlinkSync(host.hostPath(file)) : fs.readFileSync(host.hostPath(file));
+            return { file, sha256: createHash("sha256").update(content).digest("hex"), mtimeMs: stat.mtimeMs, mode: stat.mode };
+        });
+}
+
+function stderrOf(results: readonly { stderr: string }[]): string {
+    return results.map((result) => result.stderr).join("");
+}
+
+for (const version of VERSIONS) {
+    describe(`etcd ${version}: keeping quorum and every key through change (scenarios in turn on one 3-member cluster, a writer running)`, () => {
+        const workspace = useWorkspace(`change-${version}`);
+        let input: ScenarioInput;
+        let cluster: LocalCluster;
+        /** The settings changes applied so far (the cluster's current rendering). */
+        let changes: ClusterSettings = {};
+
+        /** Runs the writer around `fault`, reads every key back from every member, records and prints the outcome. */
+        async function scenario<T>(name: string, fault: (writer: Writer) => Promise<T>): Promise<{ report: WriterReport; result: T }> {
+            const endpoints = clientEndpoints(cluster.spec);
+            const prefix = `change/${name.replace(/\W+/g, "-")}`;
+            const run = await writeThrough(localClient(version), endpoints, prefix, fault);
+            const readBackCount = await readBack(cluster, prefix, run.report.written);
+            console.log(`      ${name}: ${describeOutcome(recordChange(name, version, run.report, readBackCount))}`);
+            return run;
+        }
+
+        before(async function () {
+            this.timeout(240_000);
+            input = { ...scenarioInput(workspace(), "static", version), clusterName: clusterName("change", version) };
+            cluster = await prepareScenario(input, CLUSTER_OPTIONS);
+            await cluster.bringUp();
+        });
+
+        beforeEach(async function () {
+            this.timeout(HEALTH_TIMEOUT_MS + 30_000);
+            await cluster.healthGate();
+        });
+
+        afterEach(function () {
+            if (this.currentTest?.state === "failed") {
+                console.log(cluster.logs());
+            }
+        });
+
+        it("keeps acknowledging writes while the leader is killed with kill -9; relaunched (update), it catches up and holds every key itself", async function () {
+            this.timeout(180_000);
+            const index = await leaderIndex(cluster);
+            const { host, member } = cluster.members[index];
+            const { report } = await scenario("kill -9 the leader", async (writer) => {
+                const killedAt = Date.now();
+                const pid = await host.killEtcd();
+                await waitForWrites(writer, `while ${member.name} (pid ${pid}) is killed`, killedAt);
+                assert.ok(!host.etcdRunning());
+                const [launch] = await cluster.launch([cluster.members[index]], "update");
+                assert.match(launch.stderr, /starting etcd on its existing data/);
+                await healthy(cluster, index);
+                console.log(`      killed leader ${member.name} (pid ${pid}); ${writer.acknowledgedSince(killedAt)} writes acknowledged since; relaunched as pid ${host.etcdPid()}`);
+            });
+            assert.strictEqual(report.failed.length, 0, JSON.stringify(report.failed));
+        });
+
+        it("fails writes while two of three members are stopped (the survivor reports \"etcdserver: no leader\"); started again, the cluster recovers with every key", async function () {
+            this.timeout(240_000);
+            const stopped = cluster.members.slice(1);
+            const { report, result } = await scenario("stop two of three", async (writer) => {
+                await cluster.systemctl(stopped, "stop");
+                await waitFor("a write to fail after its retries", 60_000, () => (writer.failures > 0 ? true : undefined));
+                const put = await cluster.etcdctl(0, ["put", "change/quorum-probe", "x"]).then(
+                    () => "",
+                    (error: Error) => error.message,
+                );
+                // The ERRORS column of the survivor's status (the last field of the plain output).
+                const status = (await cluster.etcdctl(0, ["endpoint", "status"])).stdout.trim().split(", ").pop();
+                await cluster.launch(stopped, "update");
+                await cluster.healthGate();
+                return { put, status };
+            });
+            const putError = result.put.split("\n").find((line) => line.startsWith("Error:"));
+            console.log(`      on the remaining member: put fails with "${putError}"; endpoint status reports "${result.status}"`);
+            assert.match(putError ?? "", /context deadline exceeded|etcdserver: request timed out/);
+            assert.strictEqual(result.status, "etcdserver: no leader");
+            assert.ok(report.failed.length > 0);
+        });
+
+        it("rejoins a replaced member (stopped, data dir wiped, install and launch re-run without --bootstrap): stale entry removed, learner added and promoted, new ID, no key lost", async function () {
+            this.timeout(240_000);
+            const target = cluster.members[2];
+            const before = await cluster.memberIds();
+            const { report, result: launch } = await scenario("replace a member", async () => {
+                await cluster.systemctl([target], "stop");
+                target.host.wipeEtcdData();
+                await cluster.install([target]);
+                const [result] = await cluster.launch([target], "update");
+                return result.stderr;
+            });
+            const old = before.find((m) => m.name === target.member.name)?.id;
+            assert.match(launch, new RegExp(`removed stale member ${old} \\(${target.member.name}\\)`));
+            assert.match(launch, /added \S+ as learner [0-9a-f]+/);
+            assert.match(launch, /promoted \S+ \([0-9a-f]+\) to voting member/);
+            const after = await cluster.memberIds();
+            assert.deepStrictEqual(after.map((m) => [m.name, m.learner]), cluster.spec.members.map((m) => [m.name, false]));
+            const replaced = after.find((m) => m.name === target.member.name)?.id;
+            assert.notStrictEqual(replaced, old);
+            (await cluster.endpointHealth()).forEach((line) => assert.match(line, /is healthy/));
+            console.log(`      ${target.member.name}: member ${old} replaced by ${replaced}`);
+            assert.strictEqual(report.failed.length, 0, JSON.stringify(report.failed));
+        });
+
+        it("rolls a restart-requiring flag through three launch updates started at once: the lock allows one restart at a time, no failed write, no key lost", async function () {
+            this.timeout(240_000);
+            changes = { extraFlags: { "snapshot-count": "5000" } };
+            const updated = reshaped(cluster, input, changes);
+            const before = pids(cluster.members);
+            const since = Date.now();
+            const { report, result } = await scenario("rolling flag update", () => updated.launch(updated.members, "update"));
+            cluster = updated;
+            assert.match(stderrOf(result), /configuration changed: restarting etcd[\s\S]*configuration changed: restarting etcd[\s\S]*configuration changed: restarting etcd/);
+            pids(cluster.members).forEach((pid, i) => assert.notStrictEqual(pid, before[i]));
+            cluster.members.forEach(({ host }) => assert.ok(processEnvironment(host).includes("ETCD_SNAPSHOT_COUNT=5000")));
+            assertOneAtATime(restartWindows(cluster.members, since), cluster.members.length);
+            assert.strictEqual(report.failed.length, 0, JSON.stringify(report.failed));
+        });
+
+        it("scales 3 -> 5 -> 3: new members launched with --bootstrap join as learners, the others restart one at a time, the leave script removes two keeping quorum; no failed write, no key lost", async function () {
+            this.timeout(300_000);
+            const three = cluster;
+            const five = reshaped(cluster, input, { ...changes, memberCount: 5 });
+            const added = five.members.slice(3);
+            const { report, result } = await scenario("scale 3 -> 5 -> 3", async () => {
+                cluster = five;
+                await five.install(added);
+                // One `pulumi up`: the new members' launches are created while the others' are updated.
+                const [created, updated] = await Promise.all([five.launch(added, "create"), five.launch(five.members.slice(0, 3), "update")]);
+                await five.healthGate();
+                const atFive = await five.memberIds();
+                const left = await five.leave(added);
+                const back = reshaped(five, input, changes);
+                cluster = back;
+                const restarted = await back.launch(back.members, "update");
+                await back.healthGate();
+                return { created: stderrOf(created), updated: stderrOf(updated), atFive, left: stderrOf(left), restarted: stderrOf(restarted) };
+            });
+            assert.doesNotMatch(result.created, /forming the cluster/);
+            assert.strictEqual(result.created.match(/no local data and the cluster is running: joining it/g)?.length, 2, result.created);
+            assert.strictEqual(result.created.match(/promoted \S+ \([0-9a-f]+\) to voting member/g)?.length, 2, result.created);
+            assert.strictEqual(result.updated.match(/configuration changed: restarting etcd/g)?.length, 3, result.updated);
+            assert.deepStrictEqual(result.atFive.map((m) => [m.name, m.learner]), five.spec.members.map((m) => [m.name, false]));
+            assert.strictEqual(result.left.match(/removed \S+ \([0-9a-f]+\) from the cluster/g)?.length, 2, result.left);
+            assert.strictEqual(result.restarted.match(/configuration changed: restarting etcd/g)?.length, 3, result.restarted);
+            assert.deepStrictEqual((await cluster.memberIds()).map((m) => [m.name, m.learner]), three.spec.members.map((m) => [m.name, false]));
+            added.forEach(({ host }) => assert.ok(!host.etcdRunning()));
+            console.log(`      at five: ${result.atFive.map((m) => `${m.name} ${m.id}`).join(", ")}`);
+            assert.strictEqual(report.failed.length, 0, JSON.stringify(report.failed));
+        });
+
+        it("changes nothing when install, launch (update) and the health gate run again on a healthy cluster: same etcd PIDs and member IDs, same files, mtimes and modes, no restart", async function () {
+            this.timeout(180_000);
+            const before = pids(cluster.members);
+            const files = cluster.members.map(({ host }) => fileStates(host));
+            const members = await cluster.memberIds();
+            const since = Date.now();
+            const { report, result } = await scenario("re-run every script", async () => {
+                await cluster.install();
+                const launches = await cluster.launch(cluster.members, "update");
+                await cluster.healthGate();
+                return launches;
+            });
+            result.forEach((launch) => assert.match(launch.stderr, /etcd is running with this configuration already/));
+            assert.deepStrictEqual(pids(cluster.members), before);
+            assert.deepStrictEqual(cluster.members.map(({ host }) => fileStates(host)), files);
+            assert.deepStrictEqual(await cluster.memberIds(), members);
+            assert.deepStrictEqual(restartWindows(cluster.members, since), []);
+            assert.strictEqual(report.failed.length, 0, JSON.stringify(report.failed));
+        });
+
+        it("refuses a configuration change's restart while another member is down and keeps serving; run again once the member is back, the change is applied", async function () {
+            this.timeout(240_000);
+            const down = cluster.members[2];
+            const first = cluster.members[0];
+            const firstPid = first.host.etcdPid();
+            changes = { extraFlags: { "snapshot-count": "6000" } };
+            const updated = reshaped(cluster, input, changes);
+            const { report, result: refusal } = await scenario("refused restart (a member down)", async (writer) => {
+                await cluster.systemctl([down], "stop");
+                const refusedAt = Date.now();
+                const error = await updated.launch([updated.members[0]], "update").then(
+                    () => "",
+                    (failure: Error) => failure.message,
+                );
+                await waitForWrites(writer, "after the refusal", refusedAt);
+                assert.strictEqual(first.host.etcdPid(), firstPid);
+                await cluster.systemctl([down], "start");
+                await healthy(cluster, 2);
+                await updated.launch(updated.members, "update");
+                return error;
+            });
+            cluster = updated;
+            const reason = /refusing to restart member [0-9a-f]+: only 1 of the other 2 members are healthy/.exec(refusal)?.[0];
+            assert.ok(reason, refusal);
+            console.log(`      ${first.member.name}'s launch: ${reason}`);
+            assert.notStrictEqual(first.host.etcdPid(), firstPid);
+            cluster.members.forEach(({ host }) => assert.ok(processEnvironment(host).includes("ETCD_SNAPSHOT_COUNT=6000")));
+            assert.strictEqual(report.failed.length, 0, JSON.stringify(report.failed));
+        });
+    });
+}
