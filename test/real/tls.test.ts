@@ -1,0 +1,153 @@
+// Issue 5's TLS on real etcd 3.4.23 and 3.5.16: certificates made with openssl in the roles of
+// components/etcd-pki.ts and with the SANs core computes, written by the launch scripts (their
+// files argument, at PKI_FILES) as the component does; static and DNS SRV bootstrap, client
+// certificate checks, file modes, a rotation under a writer, and etcd authentication.
+import * as assert from "assert";
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { ClusterSpec, PKI_FILES } from "../../core";
+import { LocalCluster } from "../../local/cluster";
+import { LocalHost } from "../../local/host";
+import { fingerprint, issueClientCertificate, issueClusterPki, KeyPair, launchFiles, renewMemberCertificates, servedCertificate, ClusterPki } from "../../local/pki";
+import { run, RunResult } from "../../local/process";
+import { prepareScenario } from "../../local/scenario";
+import { describeOutcome, recordChange } from "./change-report";
+import { CLUSTER_OPTIONS, clusterName, scenarioInput, useWorkspace, VERSIONS } from "./support";
+import { assertOneAtATime, restartWindows } from "./restarts";
+import { recordTiming } from "./timings";
+import { localClient, readBack, writeThrough } from "./writes";
+
+const MODES = ["static", "dns"] as const;
+
+/** Client URLs by address: the test runs outside the hosts, where the DNS names do not resolve (the IP is a SAN). */
+function addressEndpoints(spec: ClusterSpec): string[] {
+    return spec.members.map((member) => `https://${member.address}:${spec.ports.client}`);
+}
+
+/** etcdctl's TLS flags: always the CA; a client certificate when given. */
+function tlsFlags(pki: ClusterPki, client?: KeyPair): string[] {
+    return [`--cacert=${pki.ca.certFile}`, ...(client ? [`--cert=${client.certFile}`, `--key=${client.keyFile}`] : [])];
+}
+
+/** etcdctl of the release, from this machine (outside the hosts), against the first member. */
+function etcdctl(version: string, spec: ClusterSpec, flags: readonly string[], args: readonly string[]): Promise<RunResult> {
+    const { etcdctl: binary } = localClient(version);
+    const argv = [binary, `--endpoints=${addressEndpoints(spec)[0]}`, "--dial-timeout=2s", "--command-timeout=4s", ...flags, ...args];
+    return run(argv, { timeoutMs: 15_000, env: { ETCDCTL_API: "3" } });
+}
+
+/** etcdctl's verdict: its "Error: ..." line, or OK. */
+function verdict(result: RunResult): string {
+    return result.code === 0 ? "OK" : (`${result.stderr}${result.stdout}`.split("\n").find((line) => line.startsWith("Error:")) ?? `exit ${result.code}`);
+}
+
+/** The uid of the host's etcd user, from its own /etc/passwd. */
+function etcdUid(host: LocalHost): number {
+    const line = fs.readFileSync(host.hostPath("/etc/passwd"), "utf8").split("\n").find((entry) => entry.startsWith("etcd:"));
+    return Number(line?.split(":")[2]);
+}
+
+for (const version of VERSIONS) {
+    for (const mode of MODES) {
+        describe(`mutual TLS on etcd ${version}, ${mode} bootstrap: openssl certificates with core's SANs, written by the launch scripts`, () => {
+            const workspace = useWorkspace(`tls-${mode}-${version}`);
+            let cluster: LocalCluster;
+            let pki: ClusterPki;
+
+            before(async function () {
+                this.timeout(240_000);
+                const input = { ...scenarioInput(workspace(), mode, version), clusterName: clusterName(`tls-${mode}`, version), tls: true };
+                const bare = await prepareScenario(input, CLUSTER_OPTIONS);
+                pki = issueClusterPki(path.join(workspace().dir, "pki"), bare.spec);
+                cluster = bare.withFiles(launchFiles(pki));
+                recordTiming(`${mode} with TLS`, version, await cluster.bringUp());
+            });
+
+            afterEach(function () {
+                if (this.currentTest?.state === "failed") {
+                    console.log(cluster.logs());
+                }
+            });
+
+            it("forms a healthy cluster advertising https URLs; a client with the CA and the client certificate writes and reads", async function () {
+                this.timeout(60_000);
+                (await cluster.endpointHealth()).forEach((line) => assert.match(line, /https:\/\/\S+ is healthy/));
+                assert.deepStrictEqual(await cluster.memberList(), cluster.expectedMemberList());
+                const client = tlsFlags(pki, pki.client);
+                assert.strictEqual(verdict(await etcdctl(version, cluster.spec, client, ["put", "tls/key", "over-tls"])), "OK");
+                assert.match((await etcdctl(version, cluster.spec, client, ["get", "tls/key", "--print-value-only"])).stdout, /^over-tls$/m);
+            });
+
+            it("refuses a client that has the CA but no certificate (etcd logs: client didn't provide a certificate)", async function () {
+                this.timeout(60_000);
+                const refused = await etcdctl(version, cluster.spec, tlsFlags(pki), ["get", "tls/key"]);
+                assert.notStrictEqual(refused.code, 0);
+                const log = cluster.members[0].host.etcdLog(200);
+                const rejection = log.split("\n").find((line) => line.includes("rejected connection") && line.includes("didn't provide a certificate"));
+                assert.ok(rejection, log);
+                console.log(`      etcdctl: ${verdict(refused)}; etcd: ${JSON.parse(rejection).error}`);
+            });
+
+            it("keeps the private keys 0600 and the certificates 0644, all owned by the etcd user", () => {
+                for (const { host } of cluster.members) {
+                    const uid = etcdUid(host);
+                    for (const [file, mode] of Object.values(PKI_FILES).map((f) => [f, f.endsWith(".key") ? 0o600 : 0o644] as const)) {
+                        const stat = fs.statSync(host.hostPath(file));
+                        assert.strictEqual(stat.mode & 0o777, mode, `${host.name}:${file} mode ${(stat.mode & 0o777).toString(8)}`);
+                        assert.strictEqual(stat.uid, uid, `${host.name}:${file} owner`);
+                    }
+                }
+            });
+
+            if (mode !== "static") {
+                return;
+            }
+
+            it("rotates to new member certificates from the same CA by running every launch update at once: one restart at a time, no failed write, each member serves its new certificates", async function () {
+                this.timeout(240_000);
+                const renewed = renewMemberCertificates(pki, path.join(workspace().dir, "pki", "renewed"), cluster.spec);
+                const rotated = cluster.withFiles(launchFiles(renewed));
+                const since = Date.now();
+                const client = localClient(version, tlsFlags(pki, pki.client));
+                const prefix = "tls/rotation";
+                const { report, result } = await writeThrough(client, addressEndpoints(cluster.spec), prefix, () => rotated.launch(rotated.members, "update"));
+                cluster = rotated;
+                pki = renewed;
+                result.forEach((launch) => assert.match(launch.stderr, /configuration changed: restarting etcd/));
+                assertOneAtATime(restartWindows(cluster.members, since), cluster.members.length);
+                for (const { member } of cluster.members) {
+                    const issued = renewed.members.get(member.name);
+                    assert.strictEqual(await servedCertificate(member.address, cluster.spec.ports.client, pki.ca, pki.client), fingerprint(issued?.serverCertPem ?? ""));
+                    assert.strictEqual(await servedCertificate(member.address, cluster.spec.ports.peer, pki.ca, pki.client), fingerprint(issued?.peerCertPem ?? ""));
+                }
+                await cluster.healthGate();
+                const outcome = recordChange("TLS certificate rotation", version, report, await readBack(cluster, prefix, report.written));
+                console.log(`      rotation: ${describeOutcome(outcome)}`);
+                assert.strictEqual(report.failed.length, 0, JSON.stringify(report.failed));
+            });
+
+            it("enables authentication with core's auth script: no certificate is refused even with the password; a certificate naming no user needs the root password; the root client certificate still works; the script runs again", async function () {
+                this.timeout(120_000);
+                const password = randomBytes(16).toString("hex");
+                assert.match(await cluster.enableAuth(password), /authentication is enabled/);
+                const nobody = issueClientCertificate(pki.ca, path.join(workspace().dir, "pki", "clients"), "no-such-user");
+                const get = (flags: readonly string[]) => etcdctl(version, cluster.spec, flags, ["get", "tls/key", "--print-value-only"]).then(verdict);
+                const outcomes = {
+                    "CA only, no password": await get(tlsFlags(pki)),
+                    "CA only, root password": await get([...tlsFlags(pki), `--user=root:${password}`]),
+                    "certificate of no user, no password": await get(tlsFlags(pki, nobody)),
+                    "certificate of no user, wrong password": await get([...tlsFlags(pki, nobody), "--user=root:wrong"]),
+                    "certificate of no user, root password": await get([...tlsFlags(pki, nobody), `--user=root:${password}`]),
+                    "root client certificate (CN root), no password": await get(tlsFlags(pki, pki.client)),
+                };
+                console.log(Object.entries(outcomes).map(([who, what]) => `      ${who}: ${what}`).join("\n"));
+                assert.deepStrictEqual(Object.values(outcomes).map((what) => what === "OK"), [false, false, false, false, true, true]);
+                assert.match(outcomes["certificate of no user, no password"], /permission denied|user name is empty|user name not found/);
+                assert.match(outcomes["certificate of no user, wrong password"], /authentication failed, invalid user ID or password/);
+                assert.match(await cluster.enableAuth(password), /authentication is enabled/);
+                await cluster.healthGate();
+            });
+        });
+    }
+}
