@@ -94,7 +94,8 @@ export class EtcdPki extends pulumi.ComponentResource {
                     parent,
                 );
             return {
-                serverCertPem: sign(`${member.name}-server`, request("server"), ["server_auth"]).certPem,
+                // client_auth too: etcd's gRPC gateway (the /v3 JSON API) dials etcd with this certificate.
+                serverCertPem: sign(`${member.name}-server`, request("server"), ["server_auth", "client_auth"]).certPem,
                 peerCertPem: sign(`${member.name}-peer`, request("peer"), ["server_auth", "client_auth"]).certPem,
                 keyPem: pulumi.secret(key.privateKeyPem),
             };

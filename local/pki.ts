@@ -1,6 +1,6 @@
 // A cluster's certificates made with openssl, in the roles components/etcd-pki.ts gives them
-// (ECDSA P-256): a CA; per member one key with a server certificate (serverAuth) and a peer
-// certificate (serverAuth and clientAuth) carrying core's SANs; client certificates
+// (ECDSA P-256): a CA; per member one key with a server certificate and a peer certificate
+// (both serverAuth and clientAuth) carrying core's SANs; client certificates
 // (clientAuth) named by their common name. They reach the hosts as the component sends them:
 // core's memberTlsFiles, written by the launch script.
 import { execFileSync } from "child_process";
@@ -88,7 +88,7 @@ function issueMemberCertificates(ca: CertificateAuthority, dir: string, memberNa
     const keyFile = path.join(dir, `${memberName}.key`);
     newKey(keyFile);
     return {
-        serverCertPem: sign(ca, keyFile, path.join(dir, `${memberName}-server.crt`), memberName, ["serverAuth"], sans),
+        serverCertPem: sign(ca, keyFile, path.join(dir, `${memberName}-server.crt`), memberName, ["serverAuth", "clientAuth"], sans),
         peerCertPem: sign(ca, keyFile, path.join(dir, `${memberName}-peer.crt`), memberName, ["serverAuth", "clientAuth"], sans),
         keyPem: fs.readFileSync(keyFile, "utf8"),
     };

@@ -28,6 +28,8 @@ describe("EtcdPki", () => {
         }
         const peer = certs.find((c) => c.name === "test-etcd-pki-test-etcd-0-peer");
         assert.deepEqual(peer?.inputs.allowedUses, ["digital_signature", "key_encipherment", "server_auth", "client_auth"]);
+        const server = certs.find((c) => c.name === "test-etcd-pki-test-etcd-0-server");
+        assert.deepEqual(server?.inputs.allowedUses, ["digital_signature", "key_encipherment", "server_auth", "client_auth"]);
         const client = certs.find((c) => c.name === "test-etcd-pki-client");
         assert.deepEqual(client?.inputs.allowedUses, ["digital_signature", "key_encipherment", "client_auth"]);
         const [ca] = ofType(run, "tls:index/selfSignedCert:SelfSignedCert");
