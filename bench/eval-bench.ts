@@ -37,6 +37,7 @@ export interface EvaluationRow extends ProgramShape {
     readonly evaluationMs: number;
     readonly peakRssMiB: number;
     readonly peakAboveLoadMiB: number;
+    readonly samples: readonly ChildSample[];
 }
 
 export interface EvaluationGrowth {
@@ -47,10 +48,13 @@ export interface EvaluationGrowth {
     readonly byResources: { readonly evaluationMs: LinearFit; readonly peakRssMiB: LinearFit };
 }
 
+/** A sample and the time its process took from start to exit. */
+type ChildSample = EvaluationSample & { readonly processMs: number };
+
 const CHILD = path.join(__dirname, "eval-child.ts");
 const CHILD_TIMEOUT_MS = 120_000;
 
-async function sampleInChild(shape: ProgramShape): Promise<EvaluationSample & { processMs: number }> {
+async function sampleInChild(shape: ProgramShape): Promise<ChildSample> {
     const started = performance.now();
     const stdout = await runChecked([process.execPath, "--require", "ts-node/register/transpile-only", CHILD, String(shape.members), String(shape.clusters)], {
         timeoutMs: CHILD_TIMEOUT_MS,
@@ -59,12 +63,12 @@ async function sampleInChild(shape: ProgramShape): Promise<EvaluationSample & { 
     return { ...(JSON.parse(stdout) as EvaluationSample), processMs: performance.now() - started };
 }
 
-function summarize(shape: ProgramShape, samples: readonly (EvaluationSample & { processMs: number })[]): EvaluationRow {
+function summarize(shape: ProgramShape, samples: readonly ChildSample[]): EvaluationRow {
     const resources = new Set(samples.map((s) => s.resources));
     if (resources.size !== 1) {
         throw new Error(`${shape.clusters} x ${shape.members} members registered a varying number of resources: ${[...resources].join(", ")}`);
     }
-    const of = (pick: (s: EvaluationSample & { processMs: number }) => number) => median(samples.map(pick));
+    const of = (pick: (s: ChildSample) => number) => median(samples.map(pick));
     return {
         ...shape,
         runs: samples.length,
@@ -74,6 +78,7 @@ function summarize(shape: ProgramShape, samples: readonly (EvaluationSample & { 
         evaluationMs: of((s) => s.evaluationMs),
         peakRssMiB: of((s) => s.peakRssMiB),
         peakAboveLoadMiB: of((s) => s.peakRssMiB - s.rssAfterLoadMiB),
+        samples,
     };
 }
 

@@ -68,11 +68,12 @@ export interface InstallRow {
     /** Medians, seconds. */
     readonly seconds: number;
     readonly phases: Readonly<Record<string, number>>;
+    readonly samples: readonly InstallSample[];
 }
 
 function summarize(version: string, state: InstallRow["state"], samples: readonly InstallSample[], failed: readonly string[]): InstallRow {
     const phases = Object.fromEntries(PHASE_NAMES.map((name) => [name, median(samples.map((s) => s.phases[name]))]));
-    return { version, state, runs: samples.length, failures: failed, seconds: median(samples.map((s) => s.seconds)), phases };
+    return { version, state, runs: samples.length, failures: failed, seconds: median(samples.map((s) => s.seconds)), phases, samples };
 }
 
 export async function benchInstall(rounds: number, mirrorBaseUrl: string, beforeRound: () => Promise<void>): Promise<InstallRow[]> {

@@ -17,7 +17,7 @@ export interface Machine {
     /** `etcd --version` of each local release. */
     readonly etcd: readonly string[];
     readonly commit: string;
-    /** Code that differed from the commit when the run started (it was measured too); prose left out. */
+    /** Code that differed from the commit when the run started (it was measured too); prose and results left out. */
     readonly uncommitted: readonly string[];
 }
 
@@ -26,7 +26,7 @@ function firstMatch(file: string, pattern: RegExp): string {
 }
 
 function git(args: readonly string[]): string {
-    return execFileSync("git", args, { cwd: REPO_ROOT, encoding: "utf8", timeout: 10_000 }).trim();
+    return execFileSync("git", args, { cwd: REPO_ROOT, encoding: "utf8", timeout: 10_000 });
 }
 
 function etcdVersion(version: string): string {
@@ -44,10 +44,10 @@ export function describeMachine(): Machine {
         kernel: os.release(),
         node: process.version,
         etcd: LOCAL_VERSIONS.map(etcdVersion),
-        commit: git(["rev-parse", "--short", "HEAD"]),
+        commit: git(["rev-parse", "--short", "HEAD"]).trim(),
         uncommitted: git(["status", "--porcelain", "--untracked-files=all"])
             .split("\n")
             .map((line) => line.slice(3))
-            .filter((file) => file !== "" && !file.endsWith(".md")),
+            .filter((file) => file !== "" && !file.endsWith(".md") && !file.startsWith("bench/results.")),
     };
 }

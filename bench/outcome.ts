@@ -22,12 +22,12 @@ export function failures<T>(outcomes: readonly Outcome<T>[]): string[] {
 /** The median of each numeric figure of a sample. */
 export type Medians<T> = { readonly [K in keyof T as T[K] extends number ? K : never]: number };
 
-/** A configuration with its runs: how many succeeded, why the others failed, each figure's median. */
-export type SummaryRow<C, T> = C & Medians<T> & { readonly runs: number; readonly failures: readonly string[] };
+/** A configuration with its runs: how many succeeded, why the others failed, each figure's median, every sample. */
+export type SummaryRow<C, T> = C & Medians<T> & { readonly runs: number; readonly failures: readonly string[]; readonly samples: readonly T[] };
 
 export function summaryRow<C extends object, T extends object>(configuration: C, outcomes: readonly Outcome<T>[]): SummaryRow<C, T> {
-    const samples = successes(outcomes) as Record<string, unknown>[];
-    const figures = Object.keys(samples[0] ?? {}).filter((key) => typeof samples[0][key] === "number");
-    const medians = Object.fromEntries(figures.map((key) => [key, median(samples.map((s) => s[key] as number))])) as Medians<T>;
-    return { ...configuration, ...medians, runs: samples.length, failures: failures(outcomes) };
+    const samples = successes(outcomes);
+    const figures = Object.keys(samples[0] ?? {}).filter((key) => typeof (samples[0] as Record<string, unknown>)[key] === "number");
+    const medians = Object.fromEntries(figures.map((key) => [key, median(samples.map((s) => (s as Record<string, number>)[key]))])) as Medians<T>;
+    return { ...configuration, ...medians, runs: samples.length, failures: failures(outcomes), samples };
 }

@@ -253,7 +253,7 @@ function perfSection(rows: readonly PerfRow[], perfRuns: number): string {
     return [
         "## 5. `etcdctl check perf --load s`",
         "",
-        `A fresh 3-member etcd ${rows[0].version} cluster per run, started with our flags (install and launch scripts) or with etcd's defaults (the guide's commands), alternating; ${perfRuns} runs each because every run takes 60 s of writes (the whole bench stays well under 15 minutes). The s load offers 150 writes/s from 50 clients.`,
+        `A fresh 3-member etcd ${rows[0].version} cluster per run, started with our flags (install and launch scripts) or with etcd's defaults (the guide's commands), alternating. The s load offers 150 writes/s from 50 clients for 60 s, so throughput is capped and runs agree within a write per second; hence ${perfRuns} runs each (each pair costs over 2 minutes of a bench meant to stay well under 15), every run's figures in results.json.`,
         "",
         table(
             ["flags", "runs", "throughput", "slowest request", "stddev", "check perf PASS"],
@@ -281,7 +281,7 @@ export function renderMarkdown(results: Results): string {
     return [
         "# Benchmarks",
         "",
-        `Written by \`scripts/bench.sh\` on ${results.measuredAt} in ${(results.durationSeconds / 60).toFixed(1)} min, ${Math.round(method.secondsWaitedForTestSuites)} s of it waiting: before each round the bench waits until no test suite runs (at most ${method.otherEtcdProcesses} etcd processes of others were running at a round's start). Each figure is the median of ${method.runs} runs (check perf: ${method.perfRuns}); compared configurations ran interleaved in the same run (forward, then backward, round after round).`,
+        `Written by \`scripts/bench.sh\` on ${results.measuredAt} in ${(results.durationSeconds / 60).toFixed(1)} min, ${Math.round(method.secondsWaitedForTestSuites)} s of it waiting: before each round the bench waits until no test suite runs (etcd processes of others running at a round's start: at most ${method.otherEtcdProcesses}). Each figure is the median of ${method.runs} runs (check perf: ${method.perfRuns}); compared configurations ran interleaved in the same run (forward, then backward, round after round).`,
         "",
         machineTable(results.machine),
         "",
