@@ -138,27 +138,44 @@ ensure_others_healthy() {
     fi
 }
 
-# Runs "$@" holding the cluster-wide etcd-aws lock (an etcd lock taken through the other
-# members), so restarts and membership changes happen one member at a time even when every
-# member's launch runs at once. If "$@" fails the script exits and the EXIT trap lets go.
+# Takes the cluster-wide etcd-aws lock (an etcd lock held through the other members by a
+# background etcdctl, lock_pid). etcdctl gives up at once when an endpoint cannot serve it
+# (a member still starting, a learner), so it is retried until WAIT_SECONDS. (Globals: the
+# EXIT trap still needs them after the function returned.)
 lock_pid=""
+lock_fifo=""
+take_cluster_lock() {
+    local deadline=$((SECONDS + WAIT_SECONDS))
+    lock_fifo=$(mktemp -u)
+    mkfifo "$lock_fifo"
+    trap 'kill "$lock_pid" 2>/dev/null || true; rm -f "$lock_fifo"' EXIT
+    while true; do
+        etcdctl --endpoints "$PEER_ENDPOINTS" lock etcd-aws/membership >"$lock_fifo" 2>/dev/null &
+        lock_pid=$!
+        if read -r -t "$((deadline - SECONDS > 0 ? deadline - SECONDS : 1))" _ <"$lock_fifo"; then
+            rm -f "$lock_fifo"
+            return 0
+        fi
+        kill "$lock_pid" 2>/dev/null || true
+        wait "$lock_pid" 2>/dev/null || true
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            rm -f "$lock_fifo"
+            log "could not take the membership lock within $WAIT_SECONDS s"
+            return 1
+        fi
+        sleep 1
+    done
+}
+
+# Runs "$@" holding the lock, so restarts and membership changes happen one member at a time
+# even when every member's launch runs at once. If "$@" fails the script exits and the EXIT
+# trap lets go of the lock.
 with_cluster_lock() {
     if [ -z "$PEER_ENDPOINTS" ]; then
         "$@"
         return
     fi
-    local fifo
-    fifo=$(mktemp -u)
-    mkfifo "$fifo"
-    etcdctl --endpoints "$PEER_ENDPOINTS" lock etcd-aws/membership >"$fifo" 2>/dev/null &
-    lock_pid=$!
-    trap 'kill "$lock_pid" 2>/dev/null || true' EXIT
-    if ! read -r -t "$WAIT_SECONDS" _ <"$fifo"; then
-        rm -f "$fifo"
-        log "could not take the membership lock within $WAIT_SECONDS s"
-        return 1
-    fi
-    rm -f "$fifo"
+    take_cluster_lock
     "$@"
     kill "$lock_pid" 2>/dev/null || true
     wait "$lock_pid" 2>/dev/null || true

@@ -39,7 +39,8 @@ case "$*" in
     *"endpoint health"*) exit "\${FAKE_HEALTH:-0}" ;;
     *"endpoint status -w json"*) printf '[{"Endpoint":"peer","Status":{"header":{"member_id":1},"leader":%s}}]' "\${FAKE_LEADER:-0}" ;;
     *"endpoint status"*) if [ -n "\${FAKE_LOCAL_ID:-}" ]; then echo "https://10.0.1.10:2379, $FAKE_LOCAL_ID, 3.6.14, 20 kB, false, false, 2, 9, 9, "; else exit 1; fi ;;
-    *" lock "*) echo "etcd-aws/membership/694d77a1c2e3f4b5"; exec sleep 30 ;;
+    *" lock "*) if [ -n "\${FAKE_LOCK_FAILS_ONCE:-}" ] && [ ! -e "$FAKE_LOG.lock-failed" ]; then touch "$FAKE_LOG.lock-failed"; exit 1; fi
+        echo "etcd-aws/membership/694d77a1c2e3f4b5"; exec sleep 30 ;;
     *"member add"*) if [ -n "\${FAKE_ADD_REFUSALS:-}" ] && [ "$(cat "$FAKE_ADD_REFUSALS")" -gt 0 ]; then
         echo $(($(cat "$FAKE_ADD_REFUSALS") - 1)) >"$FAKE_ADD_REFUSALS"; echo "Error: etcdserver: unhealthy cluster" >&2; exit 1
     fi
@@ -218,6 +219,20 @@ describe("core/launch", () => {
                 const localHealth = calls.lastIndexOf("etcdctl --endpoints https://10.0.1.10:2379 --command-timeout=3s endpoint health");
                 const lock = calls.indexOf("etcdctl --endpoints https://10.0.2.10:2379,https://10.0.3.10:2379 lock etcd-aws/membership");
                 assert.ok(lock >= 0 && lock < health && health < restart && restart < localHealth, calls.join("\n"));
+            });
+
+            it("retries the membership lock when etcdctl gives up at once (an endpoint still starting or a learner)", () => {
+                const dir = tempDir("launch");
+                runLaunch(dir, specOf({}), {}, ["--bootstrap"]);
+                fs.mkdirSync(path.join(dir, "data", "member"), { recursive: true });
+                const result = runLaunch(dir, specOf({ extraFlags: { "snapshot-count": "5000" } }), {
+                    FAKE_MEMBERS: STARTED,
+                    FAKE_LOCAL_ID: "8e9e05c52164694d",
+                    FAKE_LOCK_FAILS_ONCE: "yes",
+                });
+                assert.equal(result.status, 0, result.stderr);
+                assert.equal(result.calls.filter((c) => c.includes(" lock etcd-aws/membership")).length, 2);
+                assert.ok(result.calls.includes("systemctl restart --no-block etcd.service"));
             });
 
             it("with data, a changed configuration and the other members unhealthy: refuses to restart", () => {
