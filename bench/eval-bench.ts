@@ -3,6 +3,7 @@
 // a fresh process (eval-child.ts), so load time and peak memory are a cold program's.
 import * as path from "path";
 import { runChecked } from "../local/process";
+import { Alone } from "./quiet";
 import { interleaved, LinearFit, linearFit, median } from "./stats";
 
 export interface EvaluationSample {
@@ -89,8 +90,8 @@ function fits(rows: readonly EvaluationRow[], x: (row: EvaluationRow) => number)
     };
 }
 
-export async function benchEvaluation(rounds: number, beforeRound: () => Promise<void>): Promise<{ rows: EvaluationRow[]; growth: EvaluationGrowth }> {
-    const samples = await interleaved(PROGRAM_SHAPES, rounds, sampleInChild, beforeRound);
+export async function benchEvaluation(rounds: number, alone: Alone): Promise<{ rows: EvaluationRow[]; growth: EvaluationGrowth }> {
+    const samples = await interleaved(PROGRAM_SHAPES, rounds, (shape) => alone(() => sampleInChild(shape)));
     const rows = PROGRAM_SHAPES.map((shape) => summarize(shape, samples.get(shape) ?? []));
     return {
         rows,

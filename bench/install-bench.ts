@@ -7,6 +7,7 @@ import { LocalCluster } from "../local/cluster";
 import { benchSubnet, measureInWorkDirs, staticCluster } from "./local-env";
 import { LOCAL_VERSIONS } from "./launch-bench";
 import { failures, successes } from "./outcome";
+import { Alone } from "./quiet";
 import { median } from "./stats";
 
 const TRACE = "PS4='+${EPOCHREALTIME} '\nset -x\n";
@@ -76,8 +77,8 @@ function summarize(version: string, state: InstallRow["state"], samples: readonl
     return { version, state, runs: samples.length, failures: failed, seconds: median(samples.map((s) => s.seconds)), phases, samples };
 }
 
-export async function benchInstall(rounds: number, mirrorBaseUrl: string, beforeRound: () => Promise<void>): Promise<InstallRow[]> {
-    const results = await measureInWorkDirs("install", LOCAL_VERSIONS, (version) => version, rounds, beforeRound, async (version, dir) => {
+export async function benchInstall(rounds: number, mirrorBaseUrl: string, alone: Alone): Promise<InstallRow[]> {
+    const results = await measureInWorkDirs("install", LOCAL_VERSIONS, (version) => version, rounds, alone, async (version, dir) => {
         const cluster = staticCluster({ scenario: "static", version, clusterName: "bench-install", dir, subnet: benchSubnet(SUBNET_SLOT), mirrorBaseUrl });
         const cold = await timedInstall(cluster);
         return { cold, warm: await timedInstall(cluster) };

@@ -6,6 +6,7 @@ import { startGuideMembers } from "../local/guide";
 import { HealthyTimes, LOCAL_CLUSTER_OPTIONS, timeToHealthy } from "./healthy";
 import { benchSubnet, measureInWorkDirs, staticCluster } from "./local-env";
 import { SummaryRow, summaryRow } from "./outcome";
+import { Alone } from "./quiet";
 
 export const LOCAL_VERSIONS = ["3.4.23", "3.5.16"] as const;
 export const GUIDE = "guide static (hand-written)";
@@ -66,8 +67,8 @@ export function configLabel(config: LaunchConfig): string {
     return `${shortName(config)}-${config.version}`;
 }
 
-export async function benchLaunch(rounds: number, mirrorBaseUrl: string, beforeRound: () => Promise<void>): Promise<LaunchRow[]> {
-    const results = await measureInWorkDirs("launch", LAUNCH_CONFIGS, configLabel, rounds, beforeRound, async (config, dir) => {
+export async function benchLaunch(rounds: number, mirrorBaseUrl: string, alone: Alone): Promise<LaunchRow[]> {
+    const results = await measureInWorkDirs("launch", LAUNCH_CONFIGS, configLabel, rounds, alone, async (config, dir) => {
         const { times } = await startCluster(config, benchInput(config, dir, LAUNCH_CONFIGS.indexOf(config), mirrorBaseUrl));
         return times;
     });

@@ -1,17 +1,17 @@
-// Where the local benchmarks run: a work directory of their own, loopback addresses of
-// their own (127.0.200.x-127.0.210.x: the tests use 127.0.19-127.0.4x, the local cluster command
-// 127.0.1), the release mirror, and a machine that no test suite is loading at the same time.
-import * as fs from "fs";
+// Where the local benchmarks run: a work directory of their own, loopback addresses of their own
+// (127.0.200.x-127.0.210.x: the tests use 127.0.19-127.0.4x, the local cluster command 127.0.1)
+// and the release mirror.
 import * as os from "os";
 import * as path from "path";
 import { buildClusterSpec } from "../core";
 import { LocalCluster } from "../local/cluster";
 import { buildMirror, startMirror } from "../local/mirror";
 import { MIRROR_DIR } from "../local/paths";
-import { stopAllAndRemove, waitFor } from "../local/process";
+import { stopAllAndRemove } from "../local/process";
 import { addressPlan, resolveScenario, ScenarioInput } from "../local/scenario";
 import { LOCAL_CLUSTER_OPTIONS } from "./healthy";
 import { Outcome, outcome } from "./outcome";
+import { Alone } from "./quiet";
 import { interleaved } from "./stats";
 
 /**
@@ -57,22 +57,19 @@ export async function inWorkDir<T>(name: string, use: (dir: string) => Promise<T
 }
 
 /**
- * Measures every configuration `rounds` times, interleaved, each run in a fresh work directory
- * `<part>/<label>-r<round>`; a failed run is recorded with its reason.
+ * Measures every configuration `rounds` times, interleaved, each run alone on the machine and in a
+ * fresh work directory `<part>/<label>-r<round>`; a failed run is recorded with its reason.
  */
 export function measureInWorkDirs<C, T>(
     part: string,
     configurations: readonly C[],
     label: (configuration: C) => string,
     rounds: number,
-    beforeRound: () => Promise<void>,
+    alone: Alone,
     measure: (configuration: C, dir: string) => Promise<T>,
 ): Promise<Map<C, Outcome<T>[]>> {
-    return interleaved(
-        configurations,
-        rounds,
-        (configuration, round) => outcome(() => inWorkDir(`${part}/${label(configuration)}-r${round}`, (dir) => measure(configuration, dir))),
-        beforeRound,
+    return interleaved(configurations, rounds, (configuration, round) =>
+        alone(() => outcome(() => inWorkDir(`${part}/${label(configuration)}-r${round}`, (dir) => measure(configuration, dir)))),
     );
 }
 
@@ -80,50 +77,4 @@ export function measureInWorkDirs<C, T>(
 export function staticCluster(input: ScenarioInput): LocalCluster {
     const settings = resolveScenario({ ...input, scenario: "static" });
     return LocalCluster.create(input.dir, settings, buildClusterSpec(settings, addressPlan(input.subnet).members, "unused"), {}, LOCAL_CLUSTER_OPTIONS);
-}
-
-function commandLine(pid: string): string[] {
-    try {
-        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    } catch {
-        return [];
-    }
-}
-
-/** etcd processes on the machine; between our runs, all of them belong to someone else. */
-export function etcdProcessesRunning(): number {
-    return fs
-        .readdirSync("/proc")
-        .filter((entry) => /^\d+$/.test(entry))
-        .filter((pid) => {
-            try {
-                return path.basename(fs.readlinkSync(`/proc/${pid}/exe`)) === "etcd";
-            } catch {
-                return false;
-            }
-        }).length;
-}
-
-/** PIDs of mocha runs (another engineer's test suite): measurements taken beside one are noise. */
-function testSuitesRunning(): number[] {
-    return fs
-        .readdirSync("/proc")
-        .filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid)
-        .filter((pid) => commandLine(pid).some((arg) => /(^|\/)mocha$/.test(arg) || arg.includes("/mocha/bin/")))
-        .map(Number);
-}
-
-/** Returns once no test suite runs, with the seconds it waited; waits (polling) at most `maxWaitMs`. */
-export async function waitForQuietMachine(maxWaitMs: number): Promise<number> {
-    const running = testSuitesRunning();
-    if (running.length === 0) {
-        return 0;
-    }
-    console.log(`  waiting for the test suite running as PID ${running.join(", ")} to finish (waiting at most ${Math.round(maxWaitMs / 1000)} s)`);
-    const started = Date.now();
-    await waitFor("other test suites to finish", maxWaitMs, async () => {
-        await new Promise((resolve) => setTimeout(resolve, 5_000));
-        return testSuitesRunning().length === 0 ? true : undefined;
-    });
-    return (Date.now() - started) / 1000;
 }

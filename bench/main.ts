@@ -4,14 +4,15 @@
 // BENCH_MAX_WAIT_MINUTES (how long to wait for another test suite to finish, 30).
 import * as fs from "fs";
 import * as path from "path";
-import { stopAllAndRemove } from "../local/process";
+import { stopAll, stopAllAndRemove } from "../local/process";
 import { benchEvaluation } from "./eval-bench";
 import { benchGraph } from "./graph-bench";
 import { benchInstall } from "./install-bench";
 import { benchLaunch } from "./launch-bench";
-import { BENCH_DIR, etcdProcessesRunning, waitForQuietMachine, withMirror } from "./local-env";
+import { BENCH_DIR, withMirror } from "./local-env";
 import { describeMachine } from "./machine";
 import { benchPerf } from "./perf-bench";
+import { alone, Disturbances } from "./quiet";
 import { renderJson, renderMarkdown, Results } from "./report";
 
 const BENCHMARKS = ["graph", "evaluation", "launch", "install", "perf"] as const;
@@ -57,13 +58,8 @@ async function runBenchmarks(selected: readonly Benchmark[]): Promise<Results> {
         throw new Error("the local benchmarks need mount namespaces (unshare --mount): run as root");
     }
     const started = Date.now();
-    let waited = 0;
-    let foreignEtcd = 0;
-    // Before each round: no test suite running; other etcd processes (ours are all stopped by then) noted.
-    const quiet = async () => {
-        waited += await waitForQuietMachine(maxWaitMs);
-        foreignEtcd = Math.max(foreignEtcd, etcdProcessesRunning());
-    };
+    const noise: Disturbances = { secondsWaited: 0, repeatedRuns: 0, disturbedRuns: 0, otherEtcdProcesses: 0 };
+    const quiet = alone(maxWaitMs, noise);
     const machine = describeMachine();
     const graph = selected.includes("graph") ? await step("1. critical path of pulumi up", benchGraph) : undefined;
     const evaluation = selected.includes("evaluation") ? await step(`2. program evaluation under mocks (${runs} runs each)`, () => benchEvaluation(runs, quiet)) : undefined;
@@ -76,11 +72,38 @@ async function runBenchmarks(selected: readonly Benchmark[]): Promise<Results> {
         measuredAt: new Date(started).toISOString(),
         durationSeconds: (Date.now() - started) / 1000,
         machine,
-        method: { runs, perfRuns, secondsWaitedForTestSuites: waited, otherEtcdProcesses: foreignEtcd },
+        method: { runs, perfRuns, ...noise },
         graph,
         evaluation,
         ...local,
     };
+}
+
+const STOP_PASS_INTERVAL_MS = 500;
+const STOP_PASSES = 20;
+const QUIET_PASSES = 3;
+
+/** Processes stopped by one pass; undefined when the directory changed under it (a script still runs). */
+async function stopPass(): Promise<number[] | undefined> {
+    try {
+        return await stopAll(BENCH_DIR);
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * On SIGINT or SIGTERM: stops what the bench started, by the PIDs it recorded, and exits. Scripts
+ * already running on the hosts (they cannot be called back) may still start etcd meanwhile, so
+ * passes repeat every 0.5 s until three in a row find nothing (10 s at most).
+ */
+async function stopOnSignal(): Promise<never> {
+    for (let pass = 0, quiet = 0; pass < STOP_PASSES && quiet < QUIET_PASSES; pass++) {
+        quiet = (await stopPass())?.length === 0 ? quiet + 1 : 0;
+        await new Promise((resolve) => setTimeout(resolve, STOP_PASS_INTERVAL_MS));
+    }
+    fs.rmSync(BENCH_DIR, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    process.exit(130);
 }
 
 async function main(args: readonly string[]): Promise<void> {
@@ -88,7 +111,7 @@ async function main(args: readonly string[]): Promise<void> {
     // A run killed halfway leaves its members running: stop them (by their PID files) first.
     await stopAllAndRemove(BENCH_DIR);
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
-        process.once(signal, () => void stopAllAndRemove(BENCH_DIR).finally(() => process.exit(130)));
+        process.once(signal, () => void stopOnSignal());
     }
     try {
         const results = await runBenchmarks(selected);

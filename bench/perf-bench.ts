@@ -8,6 +8,7 @@ import { clientUrlsByAddress } from "./healthy";
 import { benchInput, configLabel, GUIDE, LaunchConfig, startCluster, withLogs } from "./launch-bench";
 import { measureInWorkDirs } from "./local-env";
 import { successes, SummaryRow, summaryRow } from "./outcome";
+import { Alone } from "./quiet";
 
 export const PERF_VERSION = "3.5.16";
 export const PERF_CONFIGS: readonly LaunchConfig[] = [
@@ -54,8 +55,8 @@ async function checkPerf(endpoints: readonly string[]): Promise<PerfSample> {
 
 export type PerfRow = SummaryRow<LaunchConfig, PerfSample> & { readonly passes: number };
 
-export async function benchPerf(rounds: number, mirrorBaseUrl: string, beforeRound: () => Promise<void>): Promise<PerfRow[]> {
-    const results = await measureInWorkDirs("perf", PERF_CONFIGS, configLabel, rounds, beforeRound, async (config, dir) => {
+export async function benchPerf(rounds: number, mirrorBaseUrl: string, alone: Alone): Promise<PerfRow[]> {
+    const results = await measureInWorkDirs("perf", PERF_CONFIGS, configLabel, rounds, alone, async (config, dir) => {
         const { cluster } = await startCluster(config, benchInput(config, dir, PERF_CONFIGS.indexOf(config), mirrorBaseUrl));
         return withLogs(cluster, () => checkPerf(clientUrlsByAddress(cluster.spec)));
     });

@@ -7,18 +7,13 @@ import { PHASE_NAMES, type InstallRow } from "./install-bench";
 import { GUIDE, type LaunchRow } from "./launch-bench";
 import type { Machine } from "./machine";
 import type { PerfRow } from "./perf-bench";
+import type { Disturbances } from "./quiet";
 
 export interface Results {
     readonly measuredAt: string;
     readonly durationSeconds: number;
     readonly machine: Machine;
-    readonly method: {
-        readonly runs: number;
-        readonly perfRuns: number;
-        readonly secondsWaitedForTestSuites: number;
-        /** Most etcd processes of others running at the start of a round. */
-        readonly otherEtcdProcesses: number;
-    };
+    readonly method: { readonly runs: number; readonly perfRuns: number } & Readonly<Disturbances>;
     readonly graph?: readonly GraphRow[];
     readonly evaluation?: { readonly rows: readonly EvaluationRow[]; readonly growth: EvaluationGrowth };
     readonly launch?: readonly LaunchRow[];
@@ -281,7 +276,7 @@ export function renderMarkdown(results: Results): string {
     return [
         "# Benchmarks",
         "",
-        `Written by \`scripts/bench.sh\` on ${results.measuredAt} in ${(results.durationSeconds / 60).toFixed(1)} min, ${Math.round(method.secondsWaitedForTestSuites)} s of it waiting: before each round the bench waits until no test suite runs (etcd processes of others running at a round's start: at most ${method.otherEtcdProcesses}). Each figure is the median of ${method.runs} runs (check perf: ${method.perfRuns}); compared configurations ran interleaved in the same run (forward, then backward, round after round).`,
+        `Written by \`scripts/bench.sh\` on ${results.measuredAt} in ${(results.durationSeconds / 60).toFixed(1)} min. Each figure is the median of ${method.runs} runs (check perf: ${method.perfRuns}); compared configurations ran interleaved in the same run (forward, then backward, round after round). Every run waited until no test suite ran on the machine (${Math.round(method.secondsWaited)} s in all) and was done again when one started during it (${method.repeatedRuns} runs; ${method.disturbedRuns} kept after three disturbed attempts); etcd processes of others running when a run started: at most ${method.otherEtcdProcesses}.`,
         "",
         machineTable(results.machine),
         "",
