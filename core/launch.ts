@@ -71,6 +71,7 @@ function membershipFunctions(spec: ClusterSpec, member: MemberSpec): string {
             LOCAL_ENDPOINT: `${scheme(spec)}://${member.address}:${spec.ports.client}`,
             PEER_ENDPOINTS: others.map((m) => clientUrl(spec, m)).join(","),
             WAIT_SECONDS: MEMBERSHIP_WAIT_SECONDS,
+            REPORT_EVERY_SECONDS: 30,
         }),
         "export ETCDCTL_API=3",
         etcdctlTlsEnv(spec),
@@ -145,15 +146,17 @@ ensure_others_healthy() {
 lock_pid=""
 lock_fifo=""
 take_cluster_lock() {
-    local deadline=$((SECONDS + WAIT_SECONDS))
+    local started=$SECONDS deadline=$((SECONDS + WAIT_SECONDS)) attempts=0
     lock_fifo=$(mktemp -u)
     mkfifo "$lock_fifo"
     trap 'kill "$lock_pid" 2>/dev/null || true; rm -f "$lock_fifo"' EXIT
     while true; do
+        attempts=$((attempts + 1))
         etcdctl --endpoints "$PEER_ENDPOINTS" lock etcd-aws/membership >"$lock_fifo" 2>/dev/null &
         lock_pid=$!
         if read -r -t "$((deadline - SECONDS > 0 ? deadline - SECONDS : 1))" _ <"$lock_fifo"; then
             rm -f "$lock_fifo"
+            log "took the membership lock (waited $((SECONDS - started)) s, $attempts attempt(s))"
             return 0
         fi
         kill "$lock_pid" 2>/dev/null || true
@@ -226,15 +229,20 @@ forming_or_waiting() {
     [ -z "$listening" ] || ! cluster_has_leader "$listening" || bootstrap_entry_waiting
 }
 
-# Runs a command every second until it succeeds; gives up after WAIT_SECONDS with etcd's log.
+# Runs a command every second until it succeeds, saying every REPORT_EVERY_SECONDS why it has not
+# yet; gives up after WAIT_SECONDS with the command's last error and etcd's log.
 retry_until() {
-    local what=$1 deadline=$((SECONDS + WAIT_SECONDS))
+    local what=$1 deadline=$((SECONDS + WAIT_SECONDS)) next_report=$((SECONDS + REPORT_EVERY_SECONDS)) output
     shift
-    until "$@" >/dev/null 2>&1; do
+    until output=$("$@" 2>&1); do
         if [ "$SECONDS" -ge "$deadline" ]; then
-            log "gave up after $WAIT_SECONDS s: $what; last log lines:"
+            log "gave up after $WAIT_SECONDS s: $what; last error: \${output##*$'\\n'}; etcd's last log lines:"
             journalctl --unit etcd.service --lines 30 --no-pager >&2 || true
             return 1
+        fi
+        if [ "$SECONDS" -ge "$next_report" ]; then
+            log "still waiting for $what: \${output##*$'\\n'}"
+            next_report=$((SECONDS + REPORT_EVERY_SECONDS))
         fi
         sleep 1
     done

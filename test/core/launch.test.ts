@@ -41,6 +41,9 @@ case "$*" in
     *"endpoint status"*) if [ -n "\${FAKE_LOCAL_ID:-}" ]; then echo "https://10.0.1.10:2379, $FAKE_LOCAL_ID, 3.6.14, 20 kB, false, false, 2, 9, 9, "; else exit 1; fi ;;
     *" lock "*) if [ -n "\${FAKE_LOCK_FAILS_ONCE:-}" ] && [ ! -e "$FAKE_LOG.lock-failed" ]; then touch "$FAKE_LOG.lock-failed"; exit 1; fi
         echo "etcd-aws/membership/694d77a1c2e3f4b5"; exec sleep 30 ;;
+    *"member promote"*) if [ -n "\${FAKE_PROMOTE_ERROR:-}" ]; then
+        echo '{"level":"warn","msg":"retrying of unary invoker failed"}' >&2; echo "Error: $FAKE_PROMOTE_ERROR" >&2; exit 1
+    fi ;;
     *"member add"*) if [ -n "\${FAKE_ADD_REFUSALS:-}" ] && [ "$(cat "$FAKE_ADD_REFUSALS")" -gt 0 ]; then
         echo $(($(cat "$FAKE_ADD_REFUSALS") - 1)) >"$FAKE_ADD_REFUSALS"; echo "Error: etcdserver: unhealthy cluster" >&2; exit 1
     fi
@@ -131,9 +134,10 @@ describe("core/launch", () => {
         describe("run against a temporary host directory with fake etcdctl and systemctl", () => {
             const SYSTEMCTL = (call: string): boolean => call.startsWith("systemctl");
             /** The launch script with its host paths moved under `dir` (owned by this user). */
-            function runLaunch(dir: string, spec: ClusterSpec, env: Record<string, string>, args: string[] = []): ReturnType<typeof runWithFakes> {
+            function runLaunch(dir: string, spec: ClusterSpec, env: Record<string, string>, args: string[] = [], waits: Partial<Record<"WAIT_SECONDS" | "REPORT_EVERY_SECONDS", number>> = {}): ReturnType<typeof runWithFakes> {
                 const me = `${runBash("id -un").stdout.trim()}:${runBash("id -gn").stdout.trim()}`;
-                const script = renderLaunchScript(spec, spec.members[0])
+                const script = Object.entries(waits)
+                    .reduce((text, [name, seconds]) => text.replace(new RegExp(`^${name}='\\d+'$`, "m"), `${name}='${seconds}'`), renderLaunchScript(spec, spec.members[0]))
                     .replace("/etc/etcd/etcd.env 0640 root:etcd", `${dir}/etcd.env 0640 ${me}`)
                     .replace("DATA_DIR='/var/lib/etcd/data'", `DATA_DIR='${dir}/data'`)
                     .replace("JOIN_ENV_FILE='/etc/etcd/join.env'", `JOIN_ENV_FILE='${dir}/join.env'`)
@@ -291,6 +295,22 @@ describe("core/launch", () => {
                         "",
                     ].join("\n"),
                 );
+            });
+
+            it("a learner that is never promoted: says every REPORT_EVERY_SECONDS what it waits for and why, gives up after WAIT_SECONDS with etcd's last error and log", () => {
+                const dir = tempDir("launch");
+                const spec = specOf({});
+                const result = runLaunch(dir, spec, { FAKE_MEMBERS: STARTED, FAKE_PROMOTE_ERROR: "etcdserver: can only promote a learner member which is in sync with leader" }, [], {
+                    WAIT_SECONDS: 3,
+                    REPORT_EVERY_SECONDS: 1,
+                });
+                assert.equal(result.status, 1, result.stderr);
+                const waiting = "learner 1234abcd5678ef90 caught up and promoted";
+                const why = "Error: etcdserver: can only promote a learner member which is in sync with leader";
+                assert.ok(result.stderr.split("\n").filter((line) => line.endsWith(`still waiting for ${waiting}: ${why}`)).length >= 1, result.stderr);
+                assert.match(result.stderr, new RegExp(`gave up after 3 s: ${waiting}; last error: ${why}; etcd's last log lines:`));
+                assert.ok(result.calls.includes("journalctl --unit etcd.service --lines 30 --no-pager"), result.calls.join("\n"));
+                assert.doesNotMatch(result.stderr, /promoted orders-0/);
             });
         });
     });
