@@ -22,7 +22,10 @@ export interface RunResult {
 export function run(argv: readonly string[], options: RunOptions): Promise<RunResult> {
     return new Promise((resolve, reject) => {
         // Its own process group, so a timeout also ends whatever the command started in it.
-        const child = spawn(argv[0], argv.slice(1), { env: options.env ?? process.env, detached: true, stdio: "pipe" });
+        // No input: stdin is closed from the start rather than written to, since a command that
+        // exits first (etcdctl put under a busy machine) would make that write fail with EPIPE.
+        const stdin = options.stdin === undefined ? "ignore" : "pipe";
+        const child = spawn(argv[0], argv.slice(1), { env: options.env ?? process.env, detached: true, stdio: [stdin, "pipe", "pipe"] });
         let stdout = "";
         let stderr = "";
         let timedOut = false;
@@ -30,8 +33,8 @@ export function run(argv: readonly string[], options: RunOptions): Promise<RunRe
             timedOut = true;
             killGroup(child.pid);
         }, options.timeoutMs);
-        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on("data", (chunk: Buffer) => {
+        child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr?.on("data", (chunk: Buffer) => {
             stderr += chunk.toString();
             options.echo?.write(chunk);
         });
@@ -43,7 +46,11 @@ export function run(argv: readonly string[], options: RunOptions): Promise<RunRe
             clearTimeout(timer);
             resolve({ code, stdout, stderr, timedOut });
         });
-        child.stdin.end(options.stdin ?? "");
+        if (child.stdin) {
+            // A command may exit without reading all of its input; its exit status says how it went.
+            child.stdin.on("error", () => undefined);
+            child.stdin.end(options.stdin);
+        }
     });
 }
 
