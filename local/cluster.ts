@@ -52,7 +52,7 @@ export interface ClusterOptions {
 const INSTALL_TIMEOUT_MS = 120_000;
 const SCRIPT_TIMEOUT_MS = 30_000;
 /** A launch may wait for its member (restart, join) up to core's own limit. */
-const LAUNCH_TIMEOUT_MS = (MEMBERSHIP_WAIT_SECONDS + 30) * 1000;
+export const LAUNCH_TIMEOUT_MS = (MEMBERSHIP_WAIT_SECONDS + 30) * 1000;
 const ETCDCTL_TIMEOUT_MS = 20_000;
 
 export class LocalCluster {

@@ -7,7 +7,7 @@ import * as assert from "assert";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import { buildClusterSpec, clientEndpoints, ClusterSettings, ClusterSpec, HOST_PATHS, resolveSettings, ResolvedSettings } from "../../core";
-import { LocalCluster, LocalMember } from "../../local/cluster";
+import { LAUNCH_TIMEOUT_MS, LocalCluster, LocalMember } from "../../local/cluster";
 import { LocalHost } from "../../local/host";
 import { waitFor } from "../../local/process";
 import { LOCAL_CONTEXT, memberAddresses, prepareScenario, ScenarioInput, scenarioSettings } from "../../local/scenario";
@@ -18,6 +18,15 @@ import { CLUSTER_OPTIONS, clusterName, scenarioInput, useWorkspace, VERSIONS } f
 import { localClient, readBack, waitForWrites, writeThrough } from "./writes";
 
 const HEALTH_TIMEOUT_MS = 60_000;
+
+/**
+ * A scenario's timeout: longer than the launch and leave scripts it runs one after another may
+ * wait themselves, so a stuck script ends with its own diagnosis (what it waited for, the last
+ * error, etcd's log) instead of a bare mocha timeout.
+ */
+function scenarioTimeout(scriptPhases: number): number {
+    return scriptPhases * LAUNCH_TIMEOUT_MS + 2 * HEALTH_TIMEOUT_MS;
+}
 
 /** The scenario's static settings with `changes` (a flag, the member count), and its spec on the subnet. */
 function rendered(input: ScenarioInput, changes: ClusterSettings): { settings: ResolvedSettings; spec: ClusterSpec } {
@@ -113,7 +122,7 @@ for (const version of VERSIONS) {
         });
 
         it("keeps acknowledging writes while the leader is killed with kill -9; relaunched (update), it catches up and holds every key itself", async function () {
-            this.timeout(180_000);
+            this.timeout(scenarioTimeout(1));
             const index = await leaderIndex(cluster);
             const { host, member } = cluster.members[index];
             const { report } = await scenario("kill -9 the leader", async (writer) => {
@@ -130,7 +139,7 @@ for (const version of VERSIONS) {
         });
 
         it("fails writes while two of three members are stopped (the survivor reports \"etcdserver: no leader\"); started again, the cluster recovers with every key", async function () {
-            this.timeout(240_000);
+            this.timeout(scenarioTimeout(1));
             const stopped = cluster.members.slice(1);
             const { report, result } = await scenario("stop two of three", async (writer) => {
                 await cluster.systemctl(stopped, "stop");
@@ -153,7 +162,7 @@ for (const version of VERSIONS) {
         });
 
         it("rejoins a replaced member (stopped, data dir wiped, install and launch re-run without --bootstrap): stale entry removed, learner added and promoted, new ID, no key lost", async function () {
-            this.timeout(240_000);
+            this.timeout(scenarioTimeout(1));
             const target = cluster.members[2];
             const before = await cluster.memberIds();
             const { report, result: launch } = await scenario("replace a member", async () => {
@@ -177,7 +186,7 @@ for (const version of VERSIONS) {
         });
 
         it("rolls a restart-requiring flag through three launch updates started at once: the lock allows one restart at a time, no failed write, no key lost", async function () {
-            this.timeout(240_000);
+            this.timeout(scenarioTimeout(1));
             changes = { extraFlags: { "snapshot-count": "5000" } };
             const updated = reshaped(cluster, input, changes);
             const before = pids(cluster.members);
@@ -192,7 +201,7 @@ for (const version of VERSIONS) {
         });
 
         it("scales 3 -> 5 -> 3: new members launched with --bootstrap join as learners, the others restart one at a time, the leave script removes two keeping quorum; no failed write, no key lost", async function () {
-            this.timeout(300_000);
+            this.timeout(scenarioTimeout(3));
             const three = cluster;
             const five = reshaped(cluster, input, { ...changes, memberCount: 5 });
             const added = five.members.slice(3);
@@ -224,7 +233,7 @@ for (const version of VERSIONS) {
         });
 
         it("changes nothing when install, launch (update) and the health gate run again on a healthy cluster: same etcd PIDs and member IDs, same files, mtimes and modes, no restart", async function () {
-            this.timeout(180_000);
+            this.timeout(scenarioTimeout(1));
             const before = pids(cluster.members);
             const files = cluster.members.map(({ host }) => fileStates(host));
             const members = await cluster.memberIds();
@@ -244,7 +253,7 @@ for (const version of VERSIONS) {
         });
 
         it("refuses a configuration change's restart while another member is down and keeps serving; run again once the member is back, the change is applied", async function () {
-            this.timeout(240_000);
+            this.timeout(scenarioTimeout(2));
             const down = cluster.members[2];
             const first = cluster.members[0];
             const firstPid = first.host.etcdPid();

@@ -16,7 +16,8 @@ export const TEST_DIR = path.join(LOCAL_DIR, "real-etcd");
 /** The mirror's address; each mirror picks a free port on it. */
 const MIRROR_ADDRESS = "127.0.19.1";
 
-export const CLUSTER_OPTIONS: ClusterOptions = { healthTimeoutSeconds: 60 };
+/** REAL_ECHO=1 shows the rendered scripts' progress lines as they run (quiet by default). */
+export const CLUSTER_OPTIONS: ClusterOptions = { healthTimeoutSeconds: 60, echo: process.env.REAL_ECHO === "1" ? process.stderr : undefined };
 
 // A process killed mid-run leaves its members running: stop them (by their PID files) first.
 before(async function () {
