@@ -1,5 +1,5 @@
 // A local "host": a directory with private copies of the paths a member's scripts change (/etc,
-// /usr/local, /opt, /var/lib/etcd, /var/log, /run), bind-mounted over the real ones in a private
+// /usr/local, /opt, /var/lib/etcd, /var/log, /run) and an empty /root, bind-mounted over the real ones in a private
 // mount namespace for each command. The install script then writes /usr/local/bin/etcd, the unit
 // and /etc/etcd/etcd.env exactly where it would on EC2, and useradd changes only this host's /etc.
 import { ChildProcess, execFileSync, spawn } from "child_process";
@@ -8,8 +8,12 @@ import * as path from "path";
 import { HOST_PATHS } from "../core";
 import { isRunning, killRecorded, readPidFile, run, RunOptions, RunResult } from "./process";
 
-/** Paths each host has its own copy of, in mount order. */
-const PRIVATE_PATHS = ["etc", "usr/local", "opt", "var/lib/etcd", "var/log", "run"] as const;
+/**
+ * Paths each host has its own copy of, in mount order. /root starts empty as on a fresh machine:
+ * bash reads ~/.bashrc when its stdin is a socket (as under sshd, and as Node's pipes are), and
+ * this machine's own must neither slow nor change the scripts.
+ */
+const PRIVATE_PATHS = ["etc", "usr/local", "opt", "var/lib/etcd", "var/log", "run", "root"] as const;
 
 /** The empty /usr/local tree of a fresh Debian or Amazon Linux machine (base-files). */
 const USR_LOCAL_DIRS = ["bin", "etc", "games", "include", "lib", "man", "sbin", "share", "src"];
@@ -52,7 +56,7 @@ export class LocalHost {
         for (const dir of PRIVATE_PATHS) {
             fs.mkdirSync(path.join("/", dir), { recursive: true });
             if (dir !== "etc") {
-                fs.mkdirSync(path.join(root, dir), { recursive: true });
+                fs.mkdirSync(path.join(root, dir), { recursive: true, mode: dir === "root" ? 0o700 : 0o755 });
             }
         }
         // cp -a keeps owners and modes (/etc/shadow, /etc/ssl/private), which fs.cpSync does not.
@@ -92,7 +96,8 @@ export class LocalHost {
 
     /** The argv that runs `command` on this host. */
     private enter(command: readonly string[]): string[] {
-        return ["unshare", "--mount", "--propagation", "private", "--", "bash", "-c", ENTER_HOST, "enter-host", this.root, ...command];
+        // --norc: this bash starts before /root is the host's own (see PRIVATE_PATHS).
+        return ["unshare", "--mount", "--propagation", "private", "--", "bash", "--norc", "-c", ENTER_HOST, "enter-host", this.root, ...command];
     }
 
     private environment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
