@@ -191,44 +191,6 @@ local_member_id() {
     etcdctl --endpoints "$LOCAL_ENDPOINT" --command-timeout=3s endpoint status 2>/dev/null | awk -F', ' '{ print $2 }' || true
 }
 
-# The other members' client URLs that accept connections, comma-separated (empty: none).
-listening_peer_endpoints() {
-    local endpoint host_port listening=()
-    for endpoint in \${PEER_ENDPOINTS//,/ }; do
-        host_port=\${endpoint#*://}
-        if timeout 1 bash -c ": </dev/tcp/\${host_port%:*}/\${host_port##*:}" 2>/dev/null; then
-            listening+=("$endpoint")
-        fi
-    done
-    (IFS=,; printf '%s' "\${listening[*]}")
-}
-
-# Whether any of the given members follows a leader: a formed cluster. Members still forming
-# one have no leader, or do not answer yet (a formed cluster answers within milliseconds,
-# hence the short timeouts); the member list would need quorum and wait far longer.
-cluster_has_leader() {
-    local status
-    status=$(etcdctl --endpoints "$1" --dial-timeout=500ms --command-timeout=500ms endpoint status -w json 2>/dev/null || true)
-    printf '%s' "$status" | grep '"leader":[1-9]' >/dev/null
-}
-
-# This member's bootstrap entry has never started (no client URLs): the others formed the
-# cluster without it, and a member of the initial cluster may still start late with the
-# bootstrap flags. Matched by peer URL: DNS SRV bootstrap names the others by number until
-# they start.
-bootstrap_entry_waiting() {
-    member_list | awk -F', ' -v url="$PEER_URL" '$4 == url && $5 == "" { found = 1 } END { exit !found }'
-}
-
-# On first creation: true while the cluster is still forming (no other member listens or has
-# a leader) or has formed without this member of its initial list; false when a running
-# cluster does not know this member (a member added later): then it must join.
-forming_or_waiting() {
-    local listening
-    listening=$(listening_peer_endpoints)
-    [ -z "$listening" ] || ! cluster_has_leader "$listening" || bootstrap_entry_waiting
-}
-
 # Runs a command every second until it succeeds, saying every REPORT_EVERY_SECONDS why it has not
 # yet; gives up after WAIT_SECONDS with the command's last error and etcd's log.
 retry_until() {
@@ -308,6 +270,7 @@ export function renderLaunchScript(spec: ClusterSpec, member: MemberSpec, files:
         ]),
         membershipFunctions(spec, member),
         assignments({
+            OTHER_PEER_URLS: spec.members.filter((m) => m.name !== member.name).map((m) => peerUrl(spec, m)).join(","),
             DATA_DIR: spec.dataDir,
             JOIN_ENV_FILE: HOST_PATHS.joinEnvFile,
             LEAVE_SCRIPT: HOST_PATHS.leaveScript,
@@ -322,7 +285,36 @@ export function renderLaunchScript(spec: ClusterSpec, member: MemberSpec, files:
         // Not a restart reason: the leave script only matters when the member goes away.
         writeUnlessSame('"$LEAVE_SCRIPT" 0755 root:root', renderLeaveScript(spec, member)),
         "",
-        `# Starts or restarts ($1) etcd, which then runs with the files as written: no restart is owed.
+        spec.tls ? `peer_tls=(--cacert ${PKI_FILES.ca} --cert ${PKI_FILES.peerCert} --key ${PKI_FILES.peerKey})` : "peer_tls=()",
+        `
+# On first creation: whether this member belongs to the cluster being formed. It asks every
+# other member at once for the membership it sees (GET /members on the peer port: etcd serves it
+# from its start, before any leader exists, so a forming member answers as fast as a running
+# one; a member still waiting for its discovery service accepts but does not answer, hence the
+# short limit). True when none answers, or each that does lists this member's peer URL as an
+# initial member never started (no client URLs, not a learner: it may start late with the
+# bootstrap flags). False when a running cluster does not list it (a member added later) or
+# lists an earlier incarnation of it (a replaced host, a learner added before): it joins.
+# (HTTP/1.1: over TLS curl would offer HTTP/2, which etcd's peer port breaks off.)
+forming_or_waiting() {
+    local views peer_url view entry
+    views=$(mktemp -d)
+    for peer_url in \${OTHER_PEER_URLS//,/ }; do
+        curl -fsS --http1.1 --max-time 0.5 "\${peer_tls[@]}" -o "$views/\${peer_url//[^a-z0-9]/_}" "$peer_url/members" 2>/dev/null &
+    done
+    wait
+    for view in "$views"/*; do
+        [ -s "$view" ] || continue
+        entry=$(sed 's/},{/}\\n{/g' "$view" | grep -F "\\"$PEER_URL\\"" || true)
+        if [ -z "$entry" ] || [[ $entry == *'"clientURLs"'* ]] || [[ $entry == *'"isLearner":true'* ]]; then
+            rm -rf "$views"
+            return 1
+        fi
+    done
+    rm -rf "$views"
+}
+
+# Starts or restarts ($1) etcd, which then runs with the files as written: no restart is owed.
 start_etcd() {
     rm -f "$RESTART_PENDING"
     systemctl "$1" --no-block etcd.service

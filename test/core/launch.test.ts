@@ -37,7 +37,6 @@ case "$*" in
     *"member list"*) [ -n "\${FAKE_MEMBERS:-}" ] || exit 1; printf '%b' "$FAKE_MEMBERS" ;;
     *"--endpoints https://10.0.1.10:2379 "*"endpoint health"*) exit "\${FAKE_LOCAL_HEALTH:-0}" ;;
     *"endpoint health"*) exit "\${FAKE_HEALTH:-0}" ;;
-    *"endpoint status -w json"*) printf '[{"Endpoint":"peer","Status":{"header":{"member_id":1},"leader":%s}}]' "\${FAKE_LEADER:-0}" ;;
     *"endpoint status"*) if [ -n "\${FAKE_LOCAL_ID:-}" ]; then echo "https://10.0.1.10:2379, $FAKE_LOCAL_ID, 3.6.14, 20 kB, false, false, 2, 9, 9, "; else exit 1; fi ;;
     *" lock "*) if [ -n "\${FAKE_LOCK_FAILS_ONCE:-}" ] && [ ! -e "$FAKE_LOG.lock-failed" ]; then touch "$FAKE_LOG.lock-failed"; exit 1; fi
         echo "etcd-aws/membership/694d77a1c2e3f4b5"; exec sleep 30 ;;
@@ -51,8 +50,13 @@ case "$*" in
     *" get "*) if [ -n "\${FAKE_SIZE:-}" ]; then printf '%s\\n' "$FAKE_SIZE"; fi ;;
     *" put "*) echo OK ;;
 esac`,
+    // FAKE_PEER_MEMBERS: what every other member answers to GET /members on its peer port
+    // (unset: nobody answers).
     curl: `echo "curl $*" >>"$FAKE_LOG"
 case "$*" in
+    *"/members"*) [ -n "\${FAKE_PEER_MEMBERS:-}" ] || exit 7
+        out=; previous=; for arg in "$@"; do if [ "$previous" = -o ]; then out=$arg; fi; previous=$arg; done
+        printf '%s' "$FAKE_PEER_MEMBERS" >"$out" ;;
     *"-X PUT"*) echo '{"action":"set"}' ;;
     *) if [ -n "\${FAKE_SIZE:-}" ]; then printf '{"action":"get","node":{"key":"/_etcd/registry/t/_config/size","value":"%s","modifiedIndex":4}}' "$FAKE_SIZE"; else exit 22; fi ;;
 esac`,
@@ -61,11 +65,24 @@ case "$*" in
     *is-active*) exit "\${FAKE_ACTIVE:-1}" ;;
 esac`,
     journalctl: `echo "journalctl $*" >>"$FAKE_LOG"`,
-    // The launch script probes peers' client ports through timeout + /dev/tcp: never let a unit
-    // test reach those (non-loopback) addresses. FAKE_LISTENING=0 plays "a peer accepts".
-    timeout: `echo "timeout $*" >>"$FAKE_LOG"
-exit "\${FAKE_LISTENING:-1}"`,
 };
+
+/** A peer's GET /members answer (etcd's JSON): `started` members have client URLs. */
+function peerMembers(entries: { name: string; peer: string; started?: boolean; learner?: boolean }[]): string {
+    return JSON.stringify(
+        entries.map(({ name, peer, started, learner }) => ({
+            id: 1,
+            peerURLs: [peer],
+            ...(learner ? { isLearner: true } : {}),
+            name,
+            ...(started ? { clientURLs: [peer.replace(":2380", ":2379")] } : {}),
+        })),
+    );
+}
+
+const PEERS = ["https://10.0.1.10:2380", "https://10.0.2.10:2380", "https://10.0.3.10:2380"];
+/** Every member of a formed cluster, this one (orders-0) included. */
+const FORMED = peerMembers(PEERS.map((peer, i) => ({ name: `orders-${i}`, peer, started: true })));
 
 /** Runs a rendered script with the fake tools; returns its result and the commands they saw. */
 function runWithFakes(script: string, env: Record<string, string> = {}, args: string[] = []): { status: number | null; stdout: string; stderr: string; calls: string[] } {
@@ -159,38 +176,44 @@ describe("core/launch", () => {
             });
 
             it("first creation starting late, after the others formed the cluster without it: starts with the bootstrap flags, does not join", () => {
-                const waiting = member([
-                    "8e9e05c52164694d, started, orders-0, https://10.0.1.10:2380, , false",
-                    "91bc3c398fb3c146, started, orders-1, https://10.0.2.10:2380, https://10.0.2.10:2379, false",
-                    "fd422379fda50e48, started, orders-2, https://10.0.3.10:2380, https://10.0.3.10:2379, false",
-                ]);
-                const result = runLaunch(tempDir("launch"), specOf({}), { FAKE_MEMBERS: waiting, FAKE_LISTENING: "0", FAKE_LEADER: "7" }, ["--bootstrap"]);
+                const waiting = peerMembers(PEERS.map((peer, i) => ({ name: `orders-${i}`, peer, started: i > 0 })));
+                const result = runLaunch(tempDir("launch"), specOf({}), { FAKE_MEMBERS: STARTED, FAKE_PEER_MEMBERS: waiting }, ["--bootstrap"]);
                 assert.equal(result.status, 0, result.stderr);
                 assert.match(result.stderr, /starting etcd: forming the cluster/);
-                assert.equal(result.calls.some((c) => /member (add|remove)| lock /.test(c)), false);
+                assert.equal(result.calls.some((c) => /member (list|add|remove)| lock /.test(c)), false);
             });
 
-            it("first creation when no other member even listens: forms the cluster without asking for a member list", () => {
+            it("first creation when no other member answers: asks every other member's peer port at once, briefly, then forms the cluster", () => {
                 const result = runLaunch(tempDir("launch"), specOf({}), { FAKE_MEMBERS: STARTED }, ["--bootstrap"]);
                 assert.equal(result.status, 0, result.stderr);
-                assert.deepEqual(result.calls.filter((c) => c.startsWith("timeout")).map((c) => c.split(" ").slice(-1)[0]), ['</dev/tcp/10.0.2.10/2379', '</dev/tcp/10.0.3.10/2379']);
+                const asked = result.calls.filter((c) => c.startsWith("curl"));
+                assert.deepEqual(asked.map((c) => c.split(" ").slice(-1)[0]).sort(), ["https://10.0.2.10:2380/members", "https://10.0.3.10:2380/members"]);
+                asked.forEach((c) => assert.match(c, /--http1\.1 --max-time 0\.5 --cacert \/etc\/etcd\/pki\/ca\.crt --cert \/etc\/etcd\/pki\/peer\.crt --key \/etc\/etcd\/pki\/peer\.key /));
                 assert.equal(result.calls.some((c) => c.includes("member list")), false);
                 assert.match(result.stderr, /starting etcd: forming the cluster/);
             });
 
-            it("first creation while the others listen but have no leader yet (forming): starts at once, without the member list", () => {
-                const result = runLaunch(tempDir("launch"), specOf({}), { FAKE_MEMBERS: STARTED, FAKE_LISTENING: "0", FAKE_LEADER: "0" }, ["--bootstrap"]);
+            it("first creation while the others are forming (they list this member, none started): starts at once, without etcdctl", () => {
+                const forming = peerMembers(PEERS.map((peer, i) => ({ name: `orders-${i}`, peer })));
+                const result = runLaunch(tempDir("launch"), specOf({}), { FAKE_MEMBERS: STARTED, FAKE_PEER_MEMBERS: forming }, ["--bootstrap"]);
                 assert.equal(result.status, 0, result.stderr);
-                assert.ok(result.calls.some((c) => c.includes("endpoint status -w json")));
-                assert.equal(result.calls.some((c) => c.includes("member list")), false);
+                assert.equal(result.calls.some((c) => c.startsWith("etcdctl")), false, result.calls.join("\n"));
                 assert.match(result.stderr, /starting etcd: forming the cluster/);
             });
 
-            it("first creation while the cluster runs and this member has no waiting entry (scale-up, replacement): joins it", () => {
-                const result = runLaunch(tempDir("launch"), specOf({ memberCount: 5 }), { FAKE_MEMBERS: STARTED, FAKE_LISTENING: "0", FAKE_LEADER: "7" }, ["--bootstrap"]);
-                assert.equal(result.status, 0, result.stderr);
-                assert.ok(result.calls.some((c) => c.endsWith("member add orders-0 --peer-urls=https://10.0.1.10:2380 --learner")), result.calls.join("\n"));
-            });
+            const joins: [string, string][] = [
+                ["does not list this member (a member added later)", peerMembers(PEERS.slice(1).map((peer, i) => ({ name: `orders-${i + 1}`, peer, started: true })))],
+                ["lists an earlier incarnation of it that started (a replaced host)", FORMED],
+                ["lists it as a learner added before", peerMembers(PEERS.map((peer, i) => ({ name: `orders-${i}`, peer, started: i > 0, learner: i === 0 })))],
+            ];
+            for (const [label, members] of joins) {
+                it(`first creation while a running cluster ${label}: joins it`, () => {
+                    const result = runLaunch(tempDir("launch"), specOf({ memberCount: 5 }), { FAKE_MEMBERS: STARTED, FAKE_PEER_MEMBERS: members }, ["--bootstrap"]);
+                    assert.equal(result.status, 0, result.stderr);
+                    assert.match(result.stderr, /no local data and the cluster is running: joining it/);
+                    assert.ok(result.calls.some((c) => c.endsWith("member add orders-0 --peer-urls=https://10.0.1.10:2380 --learner")), result.calls.join("\n"));
+                });
+            }
 
             it("a later run with no data and no cluster answering refuses to form a second cluster", () => {
                 const result = runLaunch(tempDir("launch"), specOf({}), {});
@@ -266,7 +289,7 @@ describe("core/launch", () => {
                 const dir = tempDir("launch");
                 const refusals = path.join(dir, "refusals");
                 fs.writeFileSync(refusals, "1");
-                const result = runLaunch(dir, specOf({}), { FAKE_MEMBERS: STARTED, FAKE_LISTENING: "0", FAKE_ADD_REFUSALS: refusals });
+                const result = runLaunch(dir, specOf({}), { FAKE_MEMBERS: STARTED, FAKE_ADD_REFUSALS: refusals });
                 assert.equal(result.status, 0, result.stderr);
                 assert.equal(result.calls.filter((c) => c.includes("member add")).length, 2);
                 assert.match(result.stderr, /added orders-0 as learner 1234abcd5678ef90/);
@@ -275,7 +298,7 @@ describe("core/launch", () => {
             it("no data while the cluster runs: under the membership lock, removes the stale entry of its name, joins as a learner, promotes itself", () => {
                 const dir = tempDir("launch");
                 const spec = specOf({ bootstrapMode: "discovery", discovery: { endpoints: ["http://10.9.0.5:2379"] } });
-                const result = runLaunch(dir, spec, { FAKE_MEMBERS: STARTED, FAKE_LISTENING: "0" });
+                const result = runLaunch(dir, spec, { FAKE_MEMBERS: STARTED });
                 assert.equal(result.status, 0, result.stderr);
                 const etcdctl = result.calls.filter((c) => /member (remove|add|promote)| lock /.test(c)).map((c) => c.replace(/^.*(--command-timeout=5s|:2379) /, ""));
                 assert.deepEqual(etcdctl, [

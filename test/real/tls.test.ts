@@ -6,7 +6,7 @@ import * as assert from "assert";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { ClusterSpec, PKI_FILES } from "../../core";
+import { ClusterSpec, peerUrl, PKI_FILES } from "../../core";
 import { LocalCluster } from "../../local/cluster";
 import { LocalHost } from "../../local/host";
 import { fingerprint, issueClientCertificate, issueClusterPki, KeyPair, launchFiles, renewMemberCertificates, servedCertificate, ClusterPki } from "../../local/pki";
@@ -77,6 +77,19 @@ for (const version of VERSIONS) {
                 const client = tlsFlags(pki, pki.client);
                 assert.strictEqual(verdict(await etcdctl(version, cluster.spec, client, ["put", "tls/key", "over-tls"])), "OK");
                 assert.match((await etcdctl(version, cluster.spec, client, ["get", "tls/key", "--print-value-only"])).stdout, /^over-tls$/m);
+            });
+
+            it("answers a member's first-creation question: with its peer certificate over HTTP/1.1 (HTTP/2 is broken off), GET /members on another member's peer port lists every member as started", async function () {
+                this.timeout(60_000);
+                const [asking, asked] = cluster.members;
+                const url = `${peerUrl(cluster.spec, asked.member)}/members`;
+                const answer = await asking.host.exec(["curl", "-fsS", "--http1.1", "--max-time", "5", "--cacert", PKI_FILES.ca, "--cert", PKI_FILES.peerCert, "--key", PKI_FILES.peerKey, url], { timeoutMs: 10_000 });
+                assert.strictEqual(answer.code, 0, answer.stderr);
+                const members = JSON.parse(answer.stdout) as { name: string; peerURLs: string[]; clientURLs?: string[] }[];
+                assert.deepStrictEqual(
+                    members.map((m) => [m.name, m.peerURLs, (m.clientURLs ?? []).length > 0]).sort(),
+                    cluster.spec.members.map((m) => [m.name, [peerUrl(cluster.spec, m)], true]).sort(),
+                );
             });
 
             it("refuses a client that has the CA but no certificate (etcd logs: client didn't provide a certificate)", async function () {
