@@ -5,7 +5,7 @@
 # side by side with the naive way in the same run. About 12 minutes; needs root (local hosts are
 # mount namespaces) and waits for any running test suite to finish first. Not part of the tests.
 #   scripts/bench.sh [--only graph,evaluation,launch,install,perf]
-# Environment: BENCH_RUNS (5), BENCH_PERF_RUNS (3), BENCH_MAX_WAIT_MINUTES (30).
+# Environment: BENCH_RUNS (5), BENCH_PERF_RUNS (2), BENCH_MAX_WAIT_MINUTES (30).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
