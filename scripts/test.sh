@@ -42,11 +42,5 @@ if [ "${1:-}" != "--unit" ]; then
     echo "== real etcd on local hosts"
     # One retry: a scenario on real processes can lose a race on a busy machine; a fault that
     # is real fails twice.
-    # The change scenarios (test/real/change.test.ts) hung twice in a learner promotion on a
-    # loaded machine; until that is understood they run only on request (REAL_CHANGE=1).
-    if [ "${REAL_CHANGE:-0}" = 1 ]; then
-        run_mocha --timeout 600000 --retries 1 'test/real/**/*.test.ts'
-    else
-        run_mocha --timeout 600000 --retries 1 'test/real/**/*.test.ts' --ignore 'test/real/change.test.ts'
-    fi
+    run_mocha --timeout 600000 --retries 1 'test/real/**/*.test.ts'
 fi
