@@ -115,9 +115,11 @@ for (const version of VERSIONS) {
             await cluster.healthGate();
         });
 
+        // Printed here because a retried test reports only its last failure, and the first
+        // one carries the launch scripts' own diagnosis.
         afterEach(function () {
             if (this.currentTest?.state === "failed") {
-                console.log(cluster.logs());
+                console.log(`${this.currentTest.err?.message ?? ""}\n${cluster.logs()}`);
             }
         });
 
