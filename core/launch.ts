@@ -332,8 +332,15 @@ join_cluster() {
         log "removed stale member $id ($MEMBER_NAME)"
     done
     added=$(change_membership add "$MEMBER_NAME" --peer-urls="$PEER_URL" --learner)
-    id=$(printf '%s\\n' "$added" | sed -n 's/^Member \\([0-9a-f]*\\) added.*/\\1/p')
+    # etcdctl pads the ID to 16 columns ("Member %16x added"): an ID with a leading zero
+    # nibble follows two spaces.
+    id=$(printf '%s\\n' "$added" | sed -n 's/^Member  *\\([0-9a-f][0-9a-f]*\\) added.*/\\1/p')
     initial=$(printf '%s\\n' "$added" | sed -n 's/^ETCD_INITIAL_CLUSTER="\\(.*\\)"$/\\1/p')
+    if [ -z "$id" ] || [ -z "$initial" ]; then
+        log "could not read the new member's ID and initial cluster from etcdctl's answer:"
+        printf '%s\\n' "$added" >&2
+        exit 1
+    fi
     log "added $MEMBER_NAME as learner $id"
     write_if_changed "$JOIN_ENV_FILE" 0640 root:etcd <<JOIN || true
 # $MEMBER_NAME joined a running cluster: these override the bootstrap settings in etcd.env.

@@ -46,7 +46,7 @@ case "$*" in
     *"member add"*) if [ -n "\${FAKE_ADD_REFUSALS:-}" ] && [ "$(cat "$FAKE_ADD_REFUSALS")" -gt 0 ]; then
         echo $(($(cat "$FAKE_ADD_REFUSALS") - 1)) >"$FAKE_ADD_REFUSALS"; echo "Error: etcdserver: unhealthy cluster" >&2; exit 1
     fi
-    printf 'Member 1234abcd5678ef90 added to cluster cdf818194e3a8c32\n\nETCD_NAME="orders-0"\nETCD_INITIAL_CLUSTER="orders-1=https://10.0.2.10:2380,orders-2=https://10.0.3.10:2380,orders-0=https://10.0.1.10:2380"\nETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.1.10:2380"\nETCD_INITIAL_CLUSTER_STATE="existing"\n' ;;
+    printf 'Member %16s added to cluster cdf818194e3a8c32\n\nETCD_NAME="orders-0"\nETCD_INITIAL_CLUSTER="orders-1=https://10.0.2.10:2380,orders-2=https://10.0.3.10:2380,orders-0=https://10.0.1.10:2380"\nETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.1.10:2380"\nETCD_INITIAL_CLUSTER_STATE="existing"\n' "\${FAKE_ADDED_ID:-1234abcd5678ef90}" ;;
     *" get "*) if [ -n "\${FAKE_SIZE:-}" ]; then printf '%s\\n' "$FAKE_SIZE"; fi ;;
     *" put "*) echo OK ;;
 esac`,
@@ -318,6 +318,20 @@ describe("core/launch", () => {
                         "",
                     ].join("\n"),
                 );
+            });
+
+            it("reads a new member's ID that etcdctl pads to 16 columns (a leading zero nibble: 15 digits after two spaces) and promotes that ID", () => {
+                const result = runLaunch(tempDir("launch"), specOf({}), { FAKE_MEMBERS: STARTED, FAKE_ADDED_ID: "34abcd5678ef90a" });
+                assert.equal(result.status, 0, result.stderr);
+                assert.match(result.stderr, /added orders-0 as learner 34abcd5678ef90a\n/);
+                assert.ok(result.calls.some((c) => c.endsWith("member promote 34abcd5678ef90a")), result.calls.join("\n"));
+            });
+
+            it("fails at once, showing etcdctl's answer, when the new member's ID cannot be read from it", () => {
+                const result = runLaunch(tempDir("launch"), specOf({}), { FAKE_MEMBERS: STARTED, FAKE_ADDED_ID: "not-an-id" });
+                assert.equal(result.status, 1, result.stderr);
+                assert.match(result.stderr, /could not read the new member's ID and initial cluster from etcdctl's answer:\nMember\s+not-an-id added/);
+                assert.equal(result.calls.some((c) => c.includes("member promote")), false);
             });
 
             it("a learner that is never promoted: says every REPORT_EVERY_SECONDS what it waits for and why, gives up after WAIT_SECONDS with etcd's last error and log", () => {
