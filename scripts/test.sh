@@ -42,12 +42,5 @@ if [ "${1:-}" != "--unit" ]; then
     echo "== real etcd on local hosts"
     # One retry: a scenario on real processes can lose a race on a busy machine; a fault that
     # is real fails twice.
-    # The change scenarios (test/real/change.test.ts) run only on request (REAL_CHANGE=1): a
-    # joining learner is now and then never promoted (issue 4, still open), under load and once
-    # on a quiet machine; the scripts now say what they wait for, so a run shows why.
-    if [ "${REAL_CHANGE:-0}" = 1 ]; then
-        run_mocha --timeout 600000 --retries 1 'test/real/**/*.test.ts'
-    else
-        run_mocha --timeout 600000 --retries 1 'test/real/**/*.test.ts' --ignore 'test/real/change.test.ts'
-    fi
+    run_mocha --timeout 600000 --retries 1 'test/real/**/*.test.ts'
 fi
