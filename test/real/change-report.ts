@@ -41,7 +41,10 @@ export function recordChange(scenario: string, etcdVersion: string, report: Writ
 /** One line for the test's own output. */
 export function describeOutcome(outcome: ChangeOutcome): string {
     const errors = outcome.errors.length > 0 ? `; failed with: ${outcome.errors.join(" | ")}` : "";
-    return `${outcome.keysWritten} keys written, ${outcome.keysReadBack} read back, ${outcome.failedWrites} failed writes (${outcome.retries} retried attempts), longest stall ${outcome.longestStallMs} ms${errors}`;
+    // A write whose client gave up on a timeout may still have been committed: read back, not lost.
+    const committed = outcome.keysReadBack - outcome.keysWritten;
+    const committedAnyway = committed > 0 ? `, ${committed} of them committed after all (the client timed out; a timeout is not a refusal)` : "";
+    return `${outcome.keysWritten} keys written, ${outcome.keysReadBack} read back, ${outcome.failedWrites} failed writes${committedAnyway} (${outcome.retries} retried attempts), longest stall ${outcome.longestStallMs} ms${errors}`;
 }
 
 function table(rows: readonly ChangeOutcome[]): string {
