@@ -6,12 +6,12 @@ import * as assert from "assert";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { ClusterSpec, peerUrl, PKI_FILES } from "../../core";
-import { LocalCluster } from "../../local/cluster";
+import { buildClusterSpec, ClusterSpec, peerUrl, PKI_FILES, resolveSettings } from "../../core";
+import { LAUNCH_TIMEOUT_MS, LocalCluster } from "../../local/cluster";
 import { LocalHost } from "../../local/host";
 import { fingerprint, issueClientCertificate, issueClusterPki, KeyPair, launchFiles, renewMemberCertificates, servedCertificate, ClusterPki } from "../../local/pki";
 import { run, RunResult } from "../../local/process";
-import { prepareScenario } from "../../local/scenario";
+import { LOCAL_CONTEXT, memberAddresses, prepareScenario, ScenarioInput, scenarioSettings } from "../../local/scenario";
 import { describeOutcome, recordChange } from "./change-report";
 import { CLUSTER_OPTIONS, clusterName, scenarioInput, useWorkspace, VERSIONS } from "./support";
 import { assertOneAtATime, restartWindows } from "./restarts";
@@ -54,10 +54,11 @@ for (const version of VERSIONS) {
             const workspace = useWorkspace(`tls-${mode}-${version}`);
             let cluster: LocalCluster;
             let pki: ClusterPki;
+            let input: ScenarioInput;
 
             before(async function () {
                 this.timeout(240_000);
-                const input = { ...scenarioInput(workspace(), mode, version), clusterName: clusterName(`tls-${mode}`, version), tls: true };
+                input = { ...scenarioInput(workspace(), mode, version), clusterName: clusterName(`tls-${mode}`, version), tls: true };
                 const bare = await prepareScenario(input, CLUSTER_OPTIONS);
                 pki = issueClusterPki(path.join(workspace().dir, "pki"), bare.spec);
                 cluster = bare.withFiles(launchFiles(pki));
@@ -138,6 +139,36 @@ for (const version of VERSIONS) {
                 const outcome = recordChange("TLS certificate rotation", version, report, await readBack(cluster, prefix, report.written));
                 console.log(`      rotation: ${describeOutcome(outcome)}`);
                 assert.strictEqual(report.failed.length, 0, JSON.stringify(report.failed));
+            });
+
+            it("grows to five members and back over TLS: each new member's first launch (--bootstrap) asks the others' peer ports with its peer certificate, sees the running cluster, joins as a learner and is promoted; their leave scripts remove them", async function () {
+                this.timeout(3 * LAUNCH_TIMEOUT_MS + 120_000);
+                const settings = resolveSettings(input.clusterName, { ...scenarioSettings(input), memberCount: 5 }, LOCAL_CONTEXT);
+                const spec = buildClusterSpec(settings, memberAddresses(input.subnet, 5), "unused");
+                // The three members keep their certificates; the new ones get theirs from the same CA.
+                const issued = renewMemberCertificates(pki, path.join(workspace().dir, "pki", "grown"), spec);
+                const grownPki = { ...pki, members: new Map([...issued.members, ...pki.members]) };
+                const three = cluster;
+                const five = cluster.withSpec(settings, spec).withFiles(launchFiles(grownPki));
+                const added = five.members.slice(3);
+                await five.install(added);
+                const [created] = await Promise.all([five.launch(added, "create"), five.launch(five.members.slice(0, 3), "update")]);
+                cluster = five;
+                await five.healthGate();
+                for (const { stderr } of created) {
+                    assert.match(stderr, /no local data and the cluster is running: joining it/);
+                    assert.doesNotMatch(stderr, /forming the cluster/);
+                    assert.match(stderr, /promoted \S+ \([0-9a-f]+\) to voting member/);
+                }
+                assert.deepStrictEqual((await five.memberIds()).map((m) => [m.name, m.learner]), spec.members.map((m) => [m.name, false]));
+                for (const { stderr } of await five.leave(added)) {
+                    assert.match(stderr, /removed \S+ \([0-9a-f]+\) from the cluster/);
+                }
+                cluster = three.withFiles(launchFiles(grownPki));
+                pki = grownPki;
+                await cluster.launch(cluster.members, "update");
+                await cluster.healthGate();
+                assert.deepStrictEqual((await cluster.memberIds()).map((m) => [m.name, m.learner]), three.spec.members.map((m) => [m.name, false]));
             });
 
             it("enables authentication with core's auth script: no certificate is refused even with the password; a certificate naming no user needs the root password; the root client certificate still works; the script runs again", async function () {
