@@ -61,8 +61,12 @@ export const MEMBERSHIP_WAIT_SECONDS = 300;
  * Shell functions shared by the launch and leave scripts: etcdctl against the other members,
  * and the quorum check that every membership change and restart passes first.
  */
+function otherMembers(spec: ClusterSpec, member: MemberSpec): MemberSpec[] {
+    return spec.members.filter((m) => m.name !== member.name);
+}
+
 function membershipFunctions(spec: ClusterSpec, member: MemberSpec): string {
-    const others = spec.members.filter((m) => m.name !== member.name);
+    const others = otherMembers(spec, member);
     return [
         assignments({
             MEMBER_NAME: member.name,
@@ -270,7 +274,7 @@ export function renderLaunchScript(spec: ClusterSpec, member: MemberSpec, files:
         ]),
         membershipFunctions(spec, member),
         assignments({
-            OTHER_PEER_URLS: spec.members.filter((m) => m.name !== member.name).map((m) => peerUrl(spec, m)).join(","),
+            OTHER_PEER_URLS: otherMembers(spec, member).map((m) => peerUrl(spec, m)).join(","),
             DATA_DIR: spec.dataDir,
             JOIN_ENV_FILE: HOST_PATHS.joinEnvFile,
             LEAVE_SCRIPT: HOST_PATHS.leaveScript,
@@ -297,7 +301,7 @@ export function renderLaunchScript(spec: ClusterSpec, member: MemberSpec, files:
 # lists an earlier incarnation of it (a replaced host, a learner added before): it joins.
 # (HTTP/1.1: over TLS curl would offer HTTP/2, which etcd's peer port breaks off.)
 forming_or_waiting() {
-    local views peer_url view entry
+    local views peer_url view entry status=0
     views=$(mktemp -d)
     for peer_url in \${OTHER_PEER_URLS//,/ }; do
         curl -fsS --http1.1 --max-time 0.5 "\${peer_tls[@]}" -o "$views/\${peer_url//[^a-z0-9]/_}" "$peer_url/members" 2>/dev/null &
@@ -307,11 +311,12 @@ forming_or_waiting() {
         [ -s "$view" ] || continue
         entry=$(sed 's/},{/}\\n{/g' "$view" | grep -F "\\"$PEER_URL\\"" || true)
         if [ -z "$entry" ] || [[ $entry == *'"clientURLs"'* ]] || [[ $entry == *'"isLearner":true'* ]]; then
-            rm -rf "$views"
-            return 1
+            status=1 # a running cluster: join
+            break
         fi
     done
     rm -rf "$views"
+    return "$status"
 }
 
 # Starts or restarts ($1) etcd, which then runs with the files as written: no restart is owed.
