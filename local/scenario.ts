@@ -94,6 +94,15 @@ export function resolveScenario(input: ScenarioInput, discovery?: DiscoverySetti
 }
 
 /**
+ * `cluster` rendered again for the scenario's settings with `changes` (a flag, the member count):
+ * what the changed stack deploys to the same hosts (members new to it get fresh hosts).
+ */
+export function reshapeScenario(cluster: LocalCluster, input: ScenarioInput, changes: ClusterSettings): LocalCluster {
+    const settings = resolveSettings(input.clusterName, { ...scenarioSettings(input), ...changes }, LOCAL_CONTEXT);
+    return cluster.withSpec(settings, buildClusterSpec(settings, memberAddresses(input.subnet, settings.memberCount), "unused"));
+}
+
+/**
  * Validates the scenario's settings, starts the servers its mode needs and creates the hosts;
  * `bringUp()` on the result deploys it. Every process started records its PID under `dir`.
  */

@@ -6,11 +6,11 @@
 import * as assert from "assert";
 import { createHash } from "crypto";
 import * as fs from "fs";
-import { buildClusterSpec, clientEndpoints, ClusterSettings, ClusterSpec, HOST_PATHS, resolveSettings, ResolvedSettings } from "../../core";
+import { clientEndpoints, ClusterSettings, HOST_PATHS } from "../../core";
 import { LAUNCH_TIMEOUT_MS, LocalCluster, LocalMember } from "../../local/cluster";
 import { LocalHost } from "../../local/host";
 import { waitFor } from "../../local/process";
-import { LOCAL_CONTEXT, memberAddresses, prepareScenario, ScenarioInput, scenarioSettings } from "../../local/scenario";
+import { prepareScenario, reshapeScenario, ScenarioInput } from "../../local/scenario";
 import { Writer, WriterReport } from "../../local/writer";
 import { describeOutcome, recordChange } from "./change-report";
 import { assertOneAtATime, restartWindows } from "./restarts";
@@ -26,17 +26,6 @@ const HEALTH_TIMEOUT_MS = 60_000;
  */
 function scenarioTimeout(scriptPhases: number): number {
     return scriptPhases * LAUNCH_TIMEOUT_MS + 2 * HEALTH_TIMEOUT_MS;
-}
-
-/** The scenario's static settings with `changes` (a flag, the member count), and its spec on the subnet. */
-function rendered(input: ScenarioInput, changes: ClusterSettings): { settings: ResolvedSettings; spec: ClusterSpec } {
-    const settings = resolveSettings(input.clusterName, { ...scenarioSettings(input), ...changes }, LOCAL_CONTEXT);
-    return { settings, spec: buildClusterSpec(settings, memberAddresses(input.subnet, settings.memberCount), "unused") };
-}
-
-function reshaped(cluster: LocalCluster, input: ScenarioInput, changes: ClusterSettings): LocalCluster {
-    const { settings, spec } = rendered(input, changes);
-    return cluster.withSpec(settings, spec);
 }
 
 /** Index of the member that reports itself leader (plain `endpoint status`: its 5th column). */
@@ -190,7 +179,7 @@ for (const version of VERSIONS) {
         it("rolls a restart-requiring flag through three launch updates started at once: the lock allows one restart at a time, no failed write, no key lost", async function () {
             this.timeout(scenarioTimeout(1));
             changes = { extraFlags: { "snapshot-count": "5000" } };
-            const updated = reshaped(cluster, input, changes);
+            const updated = reshapeScenario(cluster, input, changes);
             const before = pids(cluster.members);
             const since = Date.now();
             const { report, result } = await scenario("rolling flag update", () => updated.launch(updated.members, "update"));
@@ -205,7 +194,7 @@ for (const version of VERSIONS) {
         it("scales 3 -> 5 -> 3: new members launched with --bootstrap join as learners, the others restart one at a time, the leave script removes two keeping quorum; no failed write, no key lost", async function () {
             this.timeout(scenarioTimeout(3));
             const three = cluster;
-            const five = reshaped(cluster, input, { ...changes, memberCount: 5 });
+            const five = reshapeScenario(cluster, input, { ...changes, memberCount: 5 });
             const added = five.members.slice(3);
             const { report, result } = await scenario("scale 3 -> 5 -> 3", async () => {
                 cluster = five;
@@ -215,7 +204,7 @@ for (const version of VERSIONS) {
                 await five.healthGate();
                 const atFive = await five.memberIds();
                 const left = await five.leave(added);
-                const back = reshaped(five, input, changes);
+                const back = reshapeScenario(five, input, changes);
                 cluster = back;
                 const restarted = await back.launch(back.members, "update");
                 await back.healthGate();
@@ -260,7 +249,7 @@ for (const version of VERSIONS) {
             const first = cluster.members[0];
             const firstPid = first.host.etcdPid();
             changes = { extraFlags: { "snapshot-count": "6000" } };
-            const updated = reshaped(cluster, input, changes);
+            const updated = reshapeScenario(cluster, input, changes);
             const { report, result: refusal } = await scenario("refused restart (a member down)", async (writer) => {
                 await cluster.systemctl([down], "stop");
                 const refusedAt = Date.now();

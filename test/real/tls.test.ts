@@ -6,12 +6,12 @@ import * as assert from "assert";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { buildClusterSpec, ClusterSpec, peerUrl, PKI_FILES, resolveSettings } from "../../core";
+import { ClusterSpec, peerUrl, PKI_FILES } from "../../core";
 import { LAUNCH_TIMEOUT_MS, LocalCluster } from "../../local/cluster";
 import { LocalHost } from "../../local/host";
 import { fingerprint, issueClientCertificate, issueClusterPki, KeyPair, launchFiles, renewMemberCertificates, servedCertificate, ClusterPki } from "../../local/pki";
 import { run, RunResult } from "../../local/process";
-import { LOCAL_CONTEXT, memberAddresses, prepareScenario, ScenarioInput, scenarioSettings } from "../../local/scenario";
+import { prepareScenario, reshapeScenario, ScenarioInput } from "../../local/scenario";
 import { describeOutcome, recordChange } from "./change-report";
 import { CLUSTER_OPTIONS, clusterName, scenarioInput, useWorkspace, VERSIONS } from "./support";
 import { assertOneAtATime, restartWindows } from "./restarts";
@@ -143,13 +143,13 @@ for (const version of VERSIONS) {
 
             it("grows to five members and back over TLS: each new member's first launch (--bootstrap) asks the others' peer ports with its peer certificate, sees the running cluster, joins as a learner and is promoted; their leave scripts remove them", async function () {
                 this.timeout(3 * LAUNCH_TIMEOUT_MS + 120_000);
-                const settings = resolveSettings(input.clusterName, { ...scenarioSettings(input), memberCount: 5 }, LOCAL_CONTEXT);
-                const spec = buildClusterSpec(settings, memberAddresses(input.subnet, 5), "unused");
+                const reshaped = reshapeScenario(cluster, input, { memberCount: 5 });
+                const spec = reshaped.spec;
                 // The three members keep their certificates; the new ones get theirs from the same CA.
                 const issued = renewMemberCertificates(pki, path.join(workspace().dir, "pki", "grown"), spec);
                 const grownPki = { ...pki, members: new Map([...issued.members, ...pki.members]) };
                 const three = cluster;
-                const five = cluster.withSpec(settings, spec).withFiles(launchFiles(grownPki));
+                const five = reshaped.withFiles(launchFiles(grownPki));
                 const added = five.members.slice(3);
                 await five.install(added);
                 const [created] = await Promise.all([five.launch(added, "create"), five.launch(five.members.slice(0, 3), "update")]);
