@@ -1,7 +1,8 @@
 // A local "host": a directory with private copies of the paths a member's scripts change (/etc,
-// /usr/local, /opt, /var/lib/etcd, /var/log, /run) and an empty /root, bind-mounted over the real ones in a private
-// mount namespace for each command. The install script then writes /usr/local/bin/etcd, the unit
-// and /etc/etcd/etcd.env exactly where it would on EC2, and useradd changes only this host's /etc.
+// /usr/local, /opt, /var/lib/etcd, /var/log, /run) and an empty /root, bind-mounted over the
+// real ones in a private mount namespace for each command. The install script then writes
+// /usr/local/bin/etcd, the unit and /etc/etcd/etcd.env exactly where it would on EC2, and
+// useradd changes only this host's /etc.
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
