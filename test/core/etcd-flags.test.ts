@@ -12,7 +12,7 @@ function lineOf(version: string): EtcdLine {
 describe("core/etcd-flags", () => {
     describe("embedded flag tables", () => {
         for (const version of REFERENCE_VERSIONS) {
-            it(`the ${lineOf(version)} table lists exactly the flags of the reference file v${version}.txt`, () => {
+            it(`the ${lineOf(version)} table lists exactly the flags of the vendored flag table v${version}.txt`, () => {
                 const embedded = [...ETCD_FLAGS[lineOf(version)]].sort();
                 const reference = [...referenceFlags(version)].sort();
                 assert.deepEqual(embedded, reference);
@@ -24,7 +24,7 @@ describe("core/etcd-flags", () => {
         });
     });
 
-    describe("rendered flags exist in the target release (read from the reference files)", () => {
+    describe("rendered flags exist in the target release (read from the vendored flag tables)", () => {
         for (const combination of COMBINATIONS) {
             const { refusal, settings, version, label } = combination;
             if (refusal) {

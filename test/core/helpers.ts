@@ -18,15 +18,15 @@ import {
     ValidationContext,
 } from "../../core";
 
-/** The shared reference material (etcd facts and flag tables), beside the repository. */
-export const REFERENCE_DIR = path.resolve(__dirname, "../../../shared/reference");
+/** The flag tables vendored into the repository (test/fixtures/etcd-flags/README.md says from where). */
+export const FLAG_TABLE_DIR = path.resolve(__dirname, "../fixtures/etcd-flags");
 
-/** The releases whose flag tables are in the reference directory, one per supported line. */
+/** The releases whose flag tables are vendored, one per supported line. */
 export const REFERENCE_VERSIONS = ["3.4.45", "3.5.33", "3.6.14", "3.7.1"] as const;
 
-/** Every flag the given release registers, read from the reference file (not the embedded table). */
+/** Every flag the given release registers, read from the vendored table (not the one embedded in core/). */
 export function referenceFlags(version: string): Set<string> {
-    const text = fs.readFileSync(path.join(REFERENCE_DIR, "etcd-flags", `v${version}.txt`), "utf8");
+    const text = fs.readFileSync(path.join(FLAG_TABLE_DIR, `v${version}.txt`), "utf8");
     return new Set(
         text
             .split("\n")
