@@ -12,5 +12,5 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 "$ROOT/scripts/bootstrap.sh"
 export PATH="$ROOT/.tools/node/bin:$ROOT/node_modules/.bin:$PATH"
-tsc --noEmit -p bench/tsconfig.json
+tsc --noEmit -p tsconfig.json
 TS_NODE_PROJECT="$ROOT/tsconfig.json" exec node --require ts-node/register/transpile-only bench/main.ts "$@"
