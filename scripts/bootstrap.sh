@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian machine (run as root): Debian's etcd
 # 3.4, dnsmasq, the etcd discovery server and shellcheck; etcd 3.5 from Debian trixie into a
-# cache (not over the system one); Node 22 from the npm registry; the npm dependencies.
-# Each step is skipped when its result is already there.
+# cache (not over the system one); etcd 3.6 and 3.7 built from the pinned modules in tools/etcd
+# (Go from the Go module proxy when the machine has none); Node 22 from the npm registry; the npm
+# dependencies. Each step is skipped when its result is already there.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOOLS="$ROOT/.tools"
 NODE_VERSION=22.23.3
 TRIXIE_ETCD_DIR="$TOOLS/etcd-3.5"
-APT_PACKAGES=(etcd-server etcd-client dnsmasq-base etcd-discovery shellcheck curl ca-certificates iproute2 util-linux systemd)
+# The etcd releases built from source: one pinned module per release under tools/etcd/v<version>.
+BUILT_ETCD_VERSIONS=(3.6.14 3.6.16 3.7.3)
+# Used only when the machine has no Go: tools/etcd's modules need Go 1.26 or newer.
+GO_TOOLCHAIN=go1.26.8
+APT_PACKAGES=(etcd-server etcd-client dnsmasq-base etcd-discovery shellcheck curl ca-certificates iproute2 util-linux systemd
+    unzip)
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 
@@ -57,6 +63,69 @@ fetch_trixie_etcd() {
     mv "$TRIXIE_ETCD_DIR.partial" "$TRIXIE_ETCD_DIR"
 }
 
+# A Go able to build tools/etcd: the one on PATH when it is 1.26 or newer, else the toolchain
+# module from the Go module proxy, unpacked into .tools/go.
+go_command() {
+    local go
+    for go in "$TOOLS/go/bin/go" "$(command -v go || true)"; do
+        [ -x "$go" ] || continue
+        if GOTOOLCHAIN=local "$go" version | grep -qE 'go1\.(2[6-9]|[3-9][0-9])'; then
+            printf '%s\n' "$go"
+            return 0
+        fi
+    done
+    log "fetching Go $GO_TOOLCHAIN from the Go module proxy into $TOOLS/go"
+    local zip="$TOOLS/go-toolchain.zip" unpacked="$TOOLS/go.partial"
+    curl -fsSL -o "$zip" "https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-$GO_TOOLCHAIN.linux-amd64.zip"
+    rm -rf "$unpacked"
+    unzip -q "$zip" -d "$unpacked"
+    chmod +x "$unpacked"/golang.org/toolchain@*/bin/* "$unpacked"/golang.org/toolchain@*/pkg/tool/*/*
+    mv "$unpacked"/golang.org/toolchain@* "$TOOLS/go"
+    rm -rf "$unpacked" "$zip"
+    printf '%s\n' "$TOOLS/go/bin/go"
+}
+
+# True when <dir> holds etcd, etcdctl and etcdutl that all report <version>.
+etcd_built() {
+    local dir=$1 version=$2
+    [ -x "$dir/etcd" ] && [ -x "$dir/etcdctl" ] && [ -x "$dir/etcdutl" ] || return 1
+    "$dir/etcd" --version 2>/dev/null | grep -qx "etcd Version: $version" &&
+        "$dir/etcdctl" version 2>/dev/null | grep -qx "etcdctl version: $version" &&
+        "$dir/etcdutl" version 2>/dev/null | grep -qx "etcdutl version: $version"
+}
+
+# Builds etcd, etcdctl and etcdutl of one release into .tools/etcd-<version> from its tools module
+# (go.mod and go.sum pin every module; -mod=readonly refuses anything else). One release at a time,
+# niced: the build takes the machine's cores for minutes when the Go caches are cold.
+build_etcd() {
+    local version=$1 go=$2
+    local module="$ROOT/tools/etcd/v$version" dir="$TOOLS/etcd-$version"
+    etcd_built "$dir" "$version" && return 0
+    log "building etcd $version from $module into $dir"
+    local started=$SECONDS
+    rm -rf "$dir.partial"
+    mkdir -p "$dir.partial"
+    local tool main
+    for tool in etcd etcdctl etcdutl; do
+        main="go.etcd.io/etcd/$tool/v3"
+        [ "$tool" = etcd ] && main="go.etcd.io/etcd/server/v3"
+        (cd "$module" && GOFLAGS=-mod=readonly nice -n 19 "$go" build -trimpath -o "$dir.partial/$tool" "$main")
+    done
+    etcd_built "$dir.partial" "$version" || { log "the build in $dir.partial does not report etcd $version"; exit 1; }
+    rm -rf "$dir"
+    mv "$dir.partial" "$dir"
+    log "built etcd $version in $((SECONDS - started)) s"
+}
+
+build_etcd_releases() {
+    local version go=""
+    for version in "${BUILT_ETCD_VERSIONS[@]}"; do
+        etcd_built "$TOOLS/etcd-$version" "$version" && continue
+        [ -n "$go" ] || go=$(go_command)
+        build_etcd "$version" "$go"
+    done
+}
+
 install_node22() {
     [ -x "$TOOLS/node/bin/node" ] && return 0
     log "installing Node $NODE_VERSION from the npm registry into $TOOLS/node"
@@ -75,6 +144,7 @@ install_npm_dependencies() {
 mkdir -p "$TOOLS"
 install_debian_packages
 fetch_trixie_etcd
+build_etcd_releases
 install_node22
 install_npm_dependencies
-log "ready: node $("$TOOLS/node/bin/node" --version), etcd $(etcd --version | head -1 | awk '{print $3}') and $("$TRIXIE_ETCD_DIR/usr/bin/etcd" --version | head -1 | awk '{print $3}')"
+log "ready: node $("$TOOLS/node/bin/node" --version), etcd $(etcd --version | head -1 | awk '{print $3}'), $("$TRIXIE_ETCD_DIR/usr/bin/etcd" --version | head -1 | awk '{print $3}') and ${BUILT_ETCD_VERSIONS[*]}"
