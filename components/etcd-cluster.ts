@@ -2,7 +2,6 @@ import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { createHash } from "crypto";
 import {
     buildClusterSpec,
     checkBootstrapPlan,
@@ -14,18 +13,30 @@ import {
     formatProblems,
     HostFile,
     HOST_PATHS,
-    memberCertificateSans,
     memberName,
     memberTlsFiles,
     placeholderAddresses,
+    renderAuthScript,
     renderDnsRecords,
     renderHealthGateScript,
-    renderAuthScript,
     renderLaunchScript,
     ResolvedSettings,
-    resolveSettings,
-    ClusterConfigError,
+    TokenInUse,
+    validateSettings,
 } from "../core";
+import {
+    discoveryRegistration,
+    healthGateTimeouts,
+    launchDependencies,
+    launchScriptsDigest,
+    memberCertificateRequest,
+    outboundUrls,
+    resourceArgsProblems,
+    subnetPerMember,
+    tokensInUse,
+    UBUNTU_AMI_OWNER,
+    ubuntuAmiNamePattern,
+} from "../core/deployment";
 import { EtcdDiscovery } from "./etcd-discovery";
 import { EtcdDns } from "./etcd-dns";
 import { EtcdMember, SshSettings } from "./etcd-member";
@@ -69,60 +80,46 @@ export class EtcdClusterConfigError extends pulumi.RunError {
     }
 }
 
-const CANONICAL_OWNER = "099720109477";
 /** First run: the only time a member may form a new cluster. */
 const LAUNCH_CREATE = "sudo bash -s -- --bootstrap";
 /** Later runs: restart on change, or join the running cluster; never form a second one. */
 const LAUNCH_UPDATE = "sudo bash -s";
 /** Before the member goes away (scale-in, destroy): leave the cluster if the rest keep quorum. */
 const LAUNCH_DELETE = `if [ -x ${HOST_PATHS.leaveScript} ]; then sudo ${HOST_PATHS.leaveScript}; fi`;
-const DEFAULT_HEALTH_TIMEOUT_SECONDS = 600;
 
-/** Tokens of the clusters this program has created, so a second cluster cannot reuse one. */
+/** Tokens of the clusters this program has created (token -> cluster name), so a second cluster cannot reuse one. */
 const tokensInThisProgram = new Map<string, string>();
 
-function problemsOfResourceArgs(args: EtcdClusterArgs): ConfigProblem[] {
-    const problems: ConfigProblem[] = [];
-    // (From other languages ssh arrives as one output, checked when it resolves.)
-    if (!pulumi.Output.isInstance(args.ssh) && (!args.ssh || args.ssh.privateKey === undefined)) {
-        problems.push({
-            setting: "ssh.privateKey",
-            value: undefined,
-            problem: "the remote commands that install and start etcd connect over SSH",
-            fix: "set the private key of the instances' login user (as a secret)",
-        });
-    }
-    if (args.subnetIds !== undefined && args.subnetIds.length === 0) {
-        problems.push({ setting: "subnetIds", value: [], problem: "no subnet to place members in", fix: "list one subnet per availability zone, or remove it to use the default VPC" });
-    }
-    if (args.subnetIds !== undefined && args.vpcId === undefined) {
-        problems.push({ setting: "vpcId", value: undefined, problem: "subnetIds were given without their VPC", fix: "set vpcId to the subnets' VPC" });
-    }
-    const timeout = args.healthTimeoutSeconds;
-    if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 30 || timeout > 3600)) {
-        problems.push({ setting: "healthTimeoutSeconds", value: timeout, problem: "must be a whole number of seconds from 30 to 3600", fix: "use the default 600" });
-    }
-    return problems;
+/** What validation needs besides the arguments. */
+export interface ValidateClusterArgsOptions {
+    /** Tokens other clusters already have (e.g. the clusters created earlier in this program). Default none. */
+    readonly tokensInUse?: readonly TokenInUse[];
 }
 
 /**
  * Every problem in the plain part of the arguments, found in one pass without creating
  * anything; `resolved` is set when there are none.
  */
-export function validateClusterArgs(name: string, args: EtcdClusterArgs): { problems: ConfigProblem[]; resolved?: ResolvedSettings } {
-    const resourceProblems = problemsOfResourceArgs(args ?? ({} as EtcdClusterArgs));
-    const tokensInUse = [
-        ...[...tokensInThisProgram].map(([token, owner]) => ({ token, owner: `cluster "${owner}" in this program` })),
-        ...(args?.reservedClusterTokens ?? []).map((token) => ({ token, owner: "another cluster (reservedClusterTokens)" })),
-    ];
-    let resolved: ResolvedSettings;
-    try {
-        resolved = resolveSettings(name, args ?? {}, { project: pulumi.getProject(), stack: pulumi.getStack(), tokensInUse });
-    } catch (error) {
-        if (!(error instanceof ClusterConfigError)) {
-            throw error;
-        }
-        return { problems: [...error.problems, ...resourceProblems] };
+export function validateClusterArgs(
+    name: string,
+    args: EtcdClusterArgs,
+    options: ValidateClusterArgsOptions = {},
+): { problems: ConfigProblem[]; resolved?: ResolvedSettings } {
+    const given = args ?? ({} as EtcdClusterArgs);
+    const resourceProblems = resourceArgsProblems({
+        // (From other languages ssh arrives as one output, checked when it resolves.)
+        sshPrivateKeyGiven: pulumi.Output.isInstance(given.ssh) || given.ssh?.privateKey !== undefined,
+        subnetCount: given.subnetIds?.length,
+        vpcGiven: given.vpcId !== undefined,
+        healthTimeoutSeconds: given.healthTimeoutSeconds,
+    });
+    const { problems: settingsProblems, resolved } = validateSettings(name, given, {
+        project: pulumi.getProject(),
+        stack: pulumi.getStack(),
+        tokensInUse: [...(options.tokensInUse ?? []), ...tokensInUse({ reserved: given.reservedClusterTokens })],
+    });
+    if (!resolved) {
+        return { problems: [...settingsProblems, ...resourceProblems] };
     }
     // The guide's invariants on the flags members would start with (addresses stand in).
     const problems = [...resourceProblems, ...checkBootstrapPlan(buildClusterSpec(resolved, placeholderAddresses(resolved.memberCount), "token"))];
@@ -134,11 +131,7 @@ function defaultSubnetPerMember(vpcId: pulumi.Input<string>, count: number, opts
     const ids = aws.ec2
         .getSubnetsOutput({ filters: [{ name: "vpc-id", values: [vpcId] }, { name: "default-for-az", values: ["true"] }] }, opts)
         .ids.apply((found) => [...found].sort());
-    return Array.from({ length: count }, (_, i) => ids.apply((sorted) => sorted[i % sorted.length]));
-}
-
-function digest(texts: string[]): string {
-    return createHash("sha256").update(texts.join("\0")).digest("hex");
+    return Array.from({ length: count }, (_, i) => ids.apply((sorted) => subnetPerMember(sorted, count)[i]));
 }
 
 /**
@@ -181,7 +174,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
     public readonly rootPassword: pulumi.Output<string>;
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { problems, resolved } = validateClusterArgs(name, args);
+        const { problems, resolved } = validateClusterArgs(name, args, { tokensInUse: tokensInUse({ program: tokensInThisProgram }) });
         if (!resolved) {
             throw new EtcdClusterConfigError(problems, formatProblems(`etcd cluster "${name}"`, problems));
         }
@@ -197,15 +190,17 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const arch = cpuArchitecture(settings.instanceType);
 
         const vpcId = args.vpcId !== undefined ? pulumi.output(args.vpcId) : aws.ec2.getVpcOutput({ default: true }, parent).id;
-        const subnetIds: pulumi.Input<string>[] = args.subnetIds ?? defaultSubnetPerMember(vpcId, settings.memberCount, parent);
+        const subnetIds: pulumi.Input<string>[] = args.subnetIds
+            ? subnetPerMember(args.subnetIds, settings.memberCount)
+            : defaultSubnetPerMember(vpcId, settings.memberCount, parent);
         const amiId =
             args.amiId ??
             aws.ec2.getAmiOutput(
                 {
-                    owners: [CANONICAL_OWNER],
+                    owners: [UBUNTU_AMI_OWNER],
                     mostRecent: true,
                     filters: [
-                        { name: "name", values: [`ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-${arch}-server-*`] },
+                        { name: "name", values: [ubuntuAmiNamePattern(arch)] },
                         { name: "virtualization-type", values: ["hvm"] },
                     ],
                 },
@@ -213,9 +208,6 @@ export class EtcdCluster extends pulumi.ComponentResource {
             ).id;
 
         const release = { version: settings.version, arch, mirrorBaseUrl: settings.mirrorBaseUrl, sha256: settings.etcdSha256 };
-        const outboundUrls = [settings.mirrorBaseUrl, ...(settings.discovery?.endpoints ?? []), settings.discovery?.serviceUrl, settings.discovery?.url].filter(
-            (url): url is string => url !== undefined,
-        );
         const network = new EtcdSecurityGroup(
             `${name}-network`,
             {
@@ -225,7 +217,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 clientSecurityGroupIds: args.clientSecurityGroupIds,
                 sshCidrs: [...settings.sshCidrs],
                 monitoringCidrs: [...settings.monitoringCidrs],
-                outboundUrls,
+                outboundUrls: outboundUrls(settings),
                 tags,
             },
             parent,
@@ -240,7 +232,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                         clusterName: name,
                         amiId,
                         instanceType: settings.instanceType,
-                        subnetId: subnetIds[i % subnetIds.length],
+                        subnetId: subnetIds[i],
                         securityGroupIds: [network.securityGroupId],
                         volumeSizeGiB: settings.volumeSizeGiB,
                         volumeType: settings.volumeType,
@@ -271,15 +263,16 @@ export class EtcdCluster extends pulumi.ComponentResource {
             parent,
         );
 
-        const needsToken = settings.discovery !== undefined && settings.discovery.url === undefined;
-        const discovery = needsToken
+        const registration = discoveryRegistration(settings);
+        const registrar = registration ? members[registration.member] : undefined;
+        const discovery = registrar
             ? new EtcdDiscovery(
                   `${name}-discovery`,
                   {
                       specForToken: (token) => specFor(placeholderAddresses(settings.memberCount), token),
                       registerSize: true,
-                      connection: members[0].connection,
-                      dependsOn: [members[0].installed],
+                      connection: registrar.connection,
+                      dependsOn: [registrar.installed],
                   },
                   parent,
               )
@@ -292,11 +285,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                   {
                       clusterName: name,
                       // Names from the placeholder spec; the IP SAN is the member's real address.
-                      members: staticSpec.members.map((member, i) => {
-                          const sans = memberCertificateSans(staticSpec, member);
-                          const ipAddresses = sans.ipAddresses.map((ip) => (ip === member.address ? members[i].privateIp : ip));
-                          return { name: member.name, dnsNames: [...sans.dnsNames], ipAddresses };
-                      }),
+                      members: staticSpec.members.map((member, i) => memberCertificateRequest(staticSpec, member, members[i].privateIp)),
                       validityHours: settings.certificateValidityDays * 24,
                       earlyRenewalHours: settings.certificateRenewalDays * 24,
                   },
@@ -318,11 +307,10 @@ export class EtcdCluster extends pulumi.ComponentResource {
                       .all([pki.caCertPem, pki.members[i].serverCertPem, pki.members[i].peerCertPem, pki.members[i].keyPem, pki.clientCertPem, pki.clientKeyPem])
                       .apply(([ca, serverCertPem, peerCertPem, keyPem, cert, key]) => memberTlsFiles(ca, { serverCertPem, peerCertPem, keyPem }, { cert, key }))
                 : pulumi.output([]);
-        // Members start only when their peers can find them: SRV records published (DNS mode),
-        // size registered (discovery). Static members need nothing but their peers' addresses.
+        const waitsFor = launchDependencies(settings);
         const startAfter: pulumi.Resource[] = [
-            ...(settings.mode === "dns" ? dns.recordResources : []),
-            ...(discovery?.registration ? [discovery.registration] : []),
+            ...(waitsFor.dnsRecords ? dns.recordResources : []),
+            ...(waitsFor.discoverySize && discovery?.registration ? [discovery.registration] : []),
         ];
         const launchScripts = members.map((_, i) =>
             pulumi.all([spec, tlsFiles(i)]).apply(([rendered, files]) => renderLaunchScript(rendered, rendered.members[i], files)),
@@ -352,17 +340,17 @@ export class EtcdCluster extends pulumi.ComponentResource {
                     },
                 ),
         );
-        const healthTimeout = args.healthTimeoutSeconds ?? DEFAULT_HEALTH_TIMEOUT_SECONDS;
+        const healthTimeout = healthGateTimeouts(args.healthTimeoutSeconds);
         const healthGate = new command.remote.Command(
             `${name}-health`,
             {
                 connection: members[0].connection,
                 create: "sudo bash -s",
-                stdin: spec.apply((rendered) => renderHealthGateScript(rendered, { timeoutSeconds: healthTimeout })),
+                stdin: spec.apply((rendered) => renderHealthGateScript(rendered, { timeoutSeconds: healthTimeout.scriptSeconds })),
                 // Any member's new configuration runs the gate again.
-                triggers: [pulumi.unsecret(pulumi.all(launchScripts).apply(digest))],
+                triggers: [pulumi.unsecret(pulumi.all(launchScripts).apply(launchScriptsDigest))],
             },
-            { parent: this, dependsOn: launches, customTimeouts: { create: `${healthTimeout + 120}s`, update: `${healthTimeout + 120}s` } },
+            { parent: this, dependsOn: launches, customTimeouts: { create: healthTimeout.commandTimeout, update: healthTimeout.commandTimeout } },
         );
 
         const rootPassword = settings.auth

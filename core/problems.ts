@@ -26,14 +26,3 @@ export function formatProblems(subject: string, problems: readonly ConfigProblem
     const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
     return [`${subject}: ${count} in the configuration, nothing was deployed:`, ...lines].join("\n");
 }
-
-/** Thrown when validation finds problems; carries every one of them. */
-export class ClusterConfigError extends Error {
-    constructor(
-        subject: string,
-        readonly problems: readonly ConfigProblem[],
-    ) {
-        super(formatProblems(subject, problems));
-        this.name = "ClusterConfigError";
-    }
-}

@@ -2,7 +2,7 @@
 // needs (dnsmasq, discovery), and the cluster's hosts, all on one loopback /24.
 import { randomBytes } from "crypto";
 import * as path from "path";
-import { buildClusterSpec, ClusterSettings, DiscoverySettings, isLoopback, renderDnsRecords, resolveSettings, ResolvedSettings } from "../core";
+import { buildClusterSpec, ClusterSettings, DiscoverySettings, formatProblems, isLoopback, renderDnsRecords, ResolvedSettings, validateSettings } from "../core";
 import { ClusterOptions, LocalCluster } from "./cluster";
 import { localRelease } from "./mirror";
 import { newDiscoveryUrl, startDiscoveryEtcd, startDiscoveryService, startDnsServer, v2RegistryUrl } from "./services";
@@ -88,9 +88,18 @@ async function discoverySettings(input: ScenarioInput, plan: AddressPlan, servic
     return { url: await newDiscoveryUrl(serviceUrl, MEMBER_COUNT), size: MEMBER_COUNT };
 }
 
-/** Validated settings of the scenario (throws core's ClusterConfigError, e.g. DNS without TLS on 3.4). */
+/** Settings validated as the component validates them; throws the problems' message (e.g. DNS without TLS on 3.4). */
+function validated(clusterName: string, settings: ClusterSettings): ResolvedSettings {
+    const { problems, resolved } = validateSettings(clusterName, settings, LOCAL_CONTEXT);
+    if (!resolved) {
+        throw new Error(formatProblems(`etcd cluster "${clusterName}"`, problems));
+    }
+    return resolved;
+}
+
+/** Validated settings of the scenario (throws when validation refuses them). */
 export function resolveScenario(input: ScenarioInput, discovery?: DiscoverySettings): ResolvedSettings {
-    return resolveSettings(input.clusterName, scenarioSettings(input, discovery), LOCAL_CONTEXT);
+    return validated(input.clusterName, scenarioSettings(input, discovery));
 }
 
 /**
@@ -98,7 +107,7 @@ export function resolveScenario(input: ScenarioInput, discovery?: DiscoverySetti
  * what the changed stack deploys to the same hosts (members new to it get fresh hosts).
  */
 export function reshapeScenario(cluster: LocalCluster, input: ScenarioInput, changes: ClusterSettings): LocalCluster {
-    const settings = resolveSettings(input.clusterName, { ...scenarioSettings(input), ...changes }, LOCAL_CONTEXT);
+    const settings = validated(input.clusterName, { ...scenarioSettings(input), ...changes });
     return cluster.withSpec(settings, buildClusterSpec(settings, memberAddresses(input.subnet, settings.memberCount), "unused"));
 }
 

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { ETCD_FLAGS } from "../../core/etcd-flags";
-import { EtcdLine, parseEtcdVersion, renderMemberFlags, resolveSettings } from "../../core";
-import { ACCEPTED, COMBINATIONS, configError, CONTEXT, REFERENCE_VERSIONS, referenceFlags, specOf } from "./helpers";
+import { EtcdLine, parseEtcdVersion, renderMemberFlags } from "../../core";
+import { ACCEPTED, COMBINATIONS, REFERENCE_VERSIONS, referenceFlags, refused, specOf } from "./helpers";
 
 function lineOf(version: string): EtcdLine {
     const parsed = parseEtcdVersion(version);
@@ -28,10 +28,9 @@ describe("core/etcd-flags", () => {
         for (const combination of COMBINATIONS) {
             const { refusal, settings, version, label } = combination;
             if (refusal) {
-                it(`${label}: refused by resolveSettings (${refusal.setting} = ${JSON.stringify(refusal.value)})`, () => {
-                    const error = configError(() => resolveSettings("orders", settings, CONTEXT));
+                it(`${label}: refused by validateSettings (${refusal.setting} = ${JSON.stringify(refusal.value)})`, () => {
                     assert.deepEqual(
-                        error.problems.map((p) => [p.setting, p.value]),
+                        refused(settings).problems.map((p) => [p.setting, p.value]),
                         [[refusal.setting, refusal.value]],
                     );
                 });

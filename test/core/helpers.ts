@@ -7,14 +7,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import {
     buildClusterSpec,
-    ClusterConfigError,
     ClusterSettings,
     ClusterSpec,
     ConfigProblem,
     EtcdFlag,
-    resolveSettings,
+    formatProblems,
     ResolvedSettings,
     parseEtcdVersion,
+    validateSettings,
     ValidationContext,
 } from "../../core";
 
@@ -43,8 +43,11 @@ export const ADDRESSES = ["10.0.1.10", "10.0.2.10", "10.0.3.10", "10.0.1.11", "1
 /** The token the cloud would generate for discovery mode. */
 export const DISCOVERY_TOKEN = "3e86b59982e49066c5d813af1c2e2579";
 
-export function resolve(settings: ClusterSettings, name = "orders"): ResolvedSettings {
-    return resolveSettings(name, settings, CONTEXT);
+/** The settings validated with defaults applied (fails, listing the problems, when refused). */
+export function resolve(settings: ClusterSettings, name = "orders", context: ValidationContext = CONTEXT): ResolvedSettings {
+    const { problems, resolved } = validateSettings(name, settings, context);
+    assert.ok(resolved, formatProblems(`etcd cluster "${name}"`, problems));
+    return resolved;
 }
 
 /** A ClusterSpec from settings, as the components build it once addresses are known. */
@@ -63,20 +66,12 @@ export function flagMap(flags: readonly EtcdFlag[]): Record<string, string> {
     return map;
 }
 
-/** Runs `fn`, asserts it throws a ClusterConfigError, and returns it. */
-export function configError(fn: () => unknown): ClusterConfigError {
-    try {
-        fn();
-    } catch (error) {
-        assert.ok(error instanceof ClusterConfigError, `expected a ClusterConfigError, got ${String(error)}`);
-        return error;
-    }
-    assert.fail("expected a ClusterConfigError, but nothing was thrown");
-}
-
-/** The problems resolveSettings reports for the settings (fails when it accepts them). */
-export function problemsOf(settings: ClusterSettings, name = "orders", context: ValidationContext = CONTEXT): readonly ConfigProblem[] {
-    return configError(() => resolveSettings(name, settings, context)).problems;
+/** What validation reports for settings it refuses, and the message the component would throw (fails when accepted). */
+export function refused(settings: ClusterSettings, name = "orders", context: ValidationContext = CONTEXT): { problems: readonly ConfigProblem[]; message: string } {
+    const { problems, resolved } = validateSettings(name, settings, context);
+    assert.equal(resolved, undefined, "expected the settings to be refused");
+    assert.ok(problems.length > 0, "a refusal names its problems");
+    return { problems, message: formatProblems(`etcd cluster "${name}"`, problems) };
 }
 
 /** Everything shellcheck says about a bash script (empty when clean). */

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { ClusterConfigError, formatProblems } from "../../core";
+import { formatProblems } from "../../core";
 
 describe("core/problems", () => {
     const problems = [
@@ -22,13 +22,5 @@ describe("core/problems", () => {
 
     it("says 1 problem in the singular", () => {
         assert.equal(formatProblems("x", problems.slice(0, 1)).split("\n")[0], "x: 1 problem in the configuration, nothing was deployed:");
-    });
-
-    it("ClusterConfigError carries the problems and the formatted message", () => {
-        const error = new ClusterConfigError("s", problems);
-        assert.ok(error instanceof Error);
-        assert.equal(error.name, "ClusterConfigError");
-        assert.deepEqual(error.problems, problems);
-        assert.equal(error.message, formatProblems("s", problems));
     });
 });

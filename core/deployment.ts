@@ -1,0 +1,136 @@
+// Decisions about deploying a validated cluster that do not depend on Pulumi: what the members
+// connect to outside the cluster, who makes and registers the discovery token, what each
+// member's launch waits for, where members are placed, and the checks of the arguments that
+// reference cloud resources. The component turns these into resources.
+import { createHash } from "crypto";
+import { CpuArchitecture } from "./install";
+import { ClusterSpec, memberCertificateSans, MemberSpec } from "./model";
+import { ConfigProblem } from "./problems";
+import { checkIntegerIn } from "./validate/checks";
+import { TokenInUse } from "./validate/membership";
+import { ResolvedSettings } from "./validate";
+
+/** Seconds the health gate waits for the cluster when `healthTimeoutSeconds` is not set. */
+export const DEFAULT_HEALTH_TIMEOUT_SECONDS = 600;
+
+/** Seconds a remote command may run beyond the health gate's own timeout before Pulumi stops it. */
+const HEALTH_COMMAND_GRACE_SECONDS = 120;
+
+/** Owner of the official Ubuntu images (Canonical). */
+export const UBUNTU_AMI_OWNER = "099720109477";
+
+/** Name pattern of the Ubuntu 24.04 LTS server images for an architecture. */
+export function ubuntuAmiNamePattern(arch: CpuArchitecture): string {
+    return `ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-${arch}-server-*`;
+}
+
+/**
+ * The URLs members connect to outside the cluster: the release mirror and the discovery service.
+ * The security group opens egress to their ports.
+ */
+export function outboundUrls(settings: Pick<ResolvedSettings, "mirrorBaseUrl" | "discovery">): string[] {
+    const discovery = settings.discovery;
+    return [settings.mirrorBaseUrl, ...(discovery?.endpoints ?? []), discovery?.serviceUrl, discovery?.url].filter(
+        (url): url is string => url !== undefined,
+    );
+}
+
+/**
+ * The package makes a discovery token (and registers the size under it) unless the user gave a
+ * ready discovery URL; the registration runs on this member, which has etcdctl and curl installed.
+ */
+export function discoveryRegistration(settings: Pick<ResolvedSettings, "discovery">): { readonly member: number } | undefined {
+    return settings.discovery !== undefined && settings.discovery.url === undefined ? { member: 0 } : undefined;
+}
+
+/** What a member's launch waits for besides its own install. */
+export interface LaunchDependencies {
+    /** The SRV and A records (DNS bootstrap reads them). */
+    readonly dnsRecords: boolean;
+    /** The token's size registration (discovery bootstrap: members join up to it). */
+    readonly discoverySize: boolean;
+}
+
+/**
+ * Members start only when their peers can find them: SRV records published (DNS mode), size
+ * registered (discovery with a token the package made). Static members need only addresses.
+ */
+export function launchDependencies(settings: Pick<ResolvedSettings, "mode" | "discovery">): LaunchDependencies {
+    return { dnsRecords: settings.mode === "dns", discoverySize: discoveryRegistration(settings) !== undefined };
+}
+
+/** The subnet of each member: the given subnets dealt in turn (one per zone spreads the members). */
+export function subnetPerMember<T>(subnets: readonly T[], memberCount: number): T[] {
+    return Array.from({ length: memberCount }, (_, i) => subnets[i % subnets.length]);
+}
+
+/** Changes when any member's launch script changes: the health gate runs again then. */
+export function launchScriptsDigest(scripts: readonly string[]): string {
+    return createHash("sha256").update(scripts.join("\0")).digest("hex");
+}
+
+/** How long the health gate may wait, and how long Pulumi lets its command run. */
+export function healthGateTimeouts(healthTimeoutSeconds: number | undefined): { readonly scriptSeconds: number; readonly commandTimeout: string } {
+    const scriptSeconds = healthTimeoutSeconds ?? DEFAULT_HEALTH_TIMEOUT_SECONDS;
+    return { scriptSeconds, commandTimeout: `${scriptSeconds + HEALTH_COMMAND_GRACE_SECONDS}s` };
+}
+
+/**
+ * Tokens a cluster must not take, with who holds them: the clusters created earlier in the same
+ * program (token -> cluster name) and tokens reserved for clusters elsewhere.
+ */
+export function tokensInUse(taken: { readonly program?: ReadonlyMap<string, string>; readonly reserved?: readonly string[] }): TokenInUse[] {
+    return [
+        ...[...(taken.program ?? [])].map(([token, owner]) => ({ token, owner: `cluster "${owner}" in this program` })),
+        ...(taken.reserved ?? []).map((token) => ({ token, owner: "another cluster (reservedClusterTokens)" })),
+    ];
+}
+
+/** The shape of the arguments that reference cloud resources, as far as it is known before deployment. */
+export interface ResourceArgsShape {
+    /** False when no SSH private key was given (unknown, so true, when SSH arrives as one output). */
+    readonly sshPrivateKeyGiven: boolean;
+    readonly subnetCount?: number;
+    readonly vpcGiven: boolean;
+    readonly healthTimeoutSeconds?: number;
+}
+
+export function resourceArgsProblems(args: ResourceArgsShape): ConfigProblem[] {
+    const problems: ConfigProblem[] = [];
+    if (!args.sshPrivateKeyGiven) {
+        problems.push({
+            setting: "ssh.privateKey",
+            value: undefined,
+            problem: "the remote commands that install and start etcd connect over SSH",
+            fix: "set the private key of the instances' login user (as a secret)",
+        });
+    }
+    if (args.subnetCount === 0) {
+        problems.push({ setting: "subnetIds", value: [], problem: "no subnet to place members in", fix: "list one subnet per availability zone, or remove it to use the default VPC" });
+    }
+    if (args.subnetCount !== undefined && !args.vpcGiven) {
+        problems.push({ setting: "vpcId", value: undefined, problem: "subnetIds were given without their VPC", fix: "set vpcId to the subnets' VPC" });
+    }
+    if (args.healthTimeoutSeconds !== undefined) {
+        checkIntegerIn(problems, "healthTimeoutSeconds", args.healthTimeoutSeconds, {
+            min: 30,
+            max: 3600,
+            problem: "must be a whole number of seconds from 30 to 3600",
+            fix: "use the default 600",
+        });
+    }
+    return problems;
+}
+
+/**
+ * A member's certificate request: names from the spec, and the member's own address as the
+ * deployment knows it (an output of its instance, say) where the spec has its placeholder.
+ */
+export function memberCertificateRequest<Address>(
+    spec: Pick<ClusterSpec, "mode" | "domain">,
+    member: Pick<MemberSpec, "name" | "address">,
+    address: Address,
+): { name: string; dnsNames: string[]; ipAddresses: (string | Address)[] } {
+    const sans = memberCertificateSans(spec, member);
+    return { name: member.name, dnsNames: [...sans.dnsNames], ipAddresses: sans.ipAddresses.map((ip) => (ip === member.address ? address : ip)) };
+}

@@ -1,0 +1,138 @@
+// Who the cluster is: its name, size, etcd release, bootstrap mode, security switches,
+// certificate lifetimes and the token its member and cluster IDs derive from.
+import { BOOTSTRAP_MODES, BootstrapMode } from "../model";
+import { ClusterSettings, DEFAULTS } from "../settings";
+import { DEFAULT_ETCD_VERSION, ETCD_LINES, EtcdVersion, parseEtcdVersion } from "../versions";
+import { checkIntegerIn, isInteger, Problems } from "./checks";
+
+export const MEMBER_COUNTS: readonly number[] = [1, 3, 5, 7];
+
+const CLUSTER_NAME = /^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/;
+const TOKEN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** A cluster token another cluster already has, and who that is (for the message). */
+export interface TokenInUse {
+    readonly token: string;
+    readonly owner: string;
+}
+
+export function checkClusterName(name: string, problems: Problems): void {
+    if (!CLUSTER_NAME.test(name)) {
+        problems.push({
+            setting: "name",
+            value: name,
+            problem: "cluster names become member names, DNS labels and AWS names",
+            fix: "use 1-40 lowercase letters, digits and inner hyphens, starting with a letter",
+        });
+    }
+}
+
+export function resolveMemberCount(settings: ClusterSettings, problems: Problems): number {
+    const count = settings.memberCount ?? DEFAULTS.memberCount;
+    if (!isInteger(count) || !MEMBER_COUNTS.includes(count)) {
+        problems.push({
+            setting: "memberCount",
+            value: count,
+            problem:
+                isInteger(count) && count % 2 === 0
+                    ? "an even member count tolerates no more failures than the odd count below it"
+                    : "etcd clusters are run with an odd number of members, at most 7",
+            fix: `use one of ${MEMBER_COUNTS.join(", ")} (3 for most clusters, 5 to survive two failures)`,
+        });
+        return DEFAULTS.memberCount;
+    }
+    return count;
+}
+
+export function resolveVersion(settings: ClusterSettings, problems: Problems): EtcdVersion {
+    const text = settings.etcdVersion ?? DEFAULT_ETCD_VERSION;
+    const version = typeof text === "string" ? parseEtcdVersion(text) : undefined;
+    if (!version) {
+        problems.push({
+            setting: "etcdVersion",
+            value: text,
+            problem: `not a supported etcd release (lines ${ETCD_LINES.join(", ")})`,
+            fix: `give a full release such as "${DEFAULT_ETCD_VERSION}"`,
+        });
+        return parseEtcdVersion(DEFAULT_ETCD_VERSION) as EtcdVersion;
+    }
+    return version;
+}
+
+export function resolveMode(settings: ClusterSettings, problems: Problems): BootstrapMode {
+    const mode = settings.bootstrapMode ?? DEFAULTS.bootstrapMode;
+    if (!BOOTSTRAP_MODES.includes(mode as BootstrapMode)) {
+        problems.push({
+            setting: "bootstrapMode",
+            value: mode,
+            problem: "unknown bootstrap mode",
+            fix: `use one of ${BOOTSTRAP_MODES.map((m) => `"${m}"`).join(", ")}`,
+        });
+        return "static";
+    }
+    return mode as BootstrapMode;
+}
+
+/** TLS and authentication; authentication needs TLS, or passwords travel in clear text. */
+export function resolveSecurity(settings: ClusterSettings, problems: Problems): { tls: boolean; auth: boolean } {
+    const tls = settings.tls ?? DEFAULTS.tls;
+    if (typeof tls !== "boolean") {
+        problems.push({ setting: "tls", value: tls, problem: "must be true or false", fix: "write tls: true (recommended) or tls: false" });
+    }
+    const auth = settings.auth ?? DEFAULTS.auth;
+    if (typeof auth !== "boolean") {
+        problems.push({ setting: "auth", value: auth, problem: "must be true or false", fix: "write auth: true or auth: false" });
+    } else if (auth && tls === false) {
+        problems.push({
+            setting: "auth",
+            value: true,
+            problem: "etcd authentication without TLS sends passwords and tokens in clear text",
+            fix: "set tls: true, or leave auth off",
+        });
+    }
+    return { tls, auth };
+}
+
+export function resolveCertificateDays(settings: ClusterSettings, problems: Problems): { certificateValidityDays: number; certificateRenewalDays: number } {
+    const certificateValidityDays = settings.certificateValidityDays ?? DEFAULTS.certificateValidityDays;
+    const certificateRenewalDays = settings.certificateRenewalDays ?? DEFAULTS.certificateRenewalDays;
+    const validityOk = checkIntegerIn(problems, "certificateValidityDays", certificateValidityDays, {
+        min: 1,
+        max: 3650,
+        problem: "must be a whole number of days from 1 to 3650",
+        fix: "use 365 (renewed by pulumi up before expiry)",
+    });
+    if (validityOk) {
+        checkIntegerIn(problems, "certificateRenewalDays", certificateRenewalDays, {
+            min: 1,
+            max: certificateValidityDays - 1,
+            problem: `must be a whole number of days from 1 to less than the validity (${certificateValidityDays})`,
+            fix: "use about a tenth of the validity, e.g. 30 for 365",
+        });
+    }
+    return { certificateValidityDays, certificateRenewalDays };
+}
+
+/** The `--initial-cluster-token`: well formed, and not one that another cluster already has. */
+export function resolveClusterToken(
+    clusterName: string,
+    settings: ClusterSettings,
+    context: { readonly project: string; readonly stack: string; readonly tokensInUse?: readonly TokenInUse[] },
+    problems: Problems,
+): string {
+    const clusterToken = settings.clusterToken ?? `${context.project}-${context.stack}-${clusterName}`;
+    if (typeof clusterToken !== "string" || !TOKEN.test(clusterToken)) {
+        problems.push({ setting: "clusterToken", value: clusterToken, problem: "must be 1-128 letters, digits, dots, underscores or hyphens", fix: "remove it to get the default <project>-<stack>-<cluster>" });
+    }
+    for (const taken of context.tokensInUse ?? []) {
+        if (taken.token === clusterToken) {
+            problems.push({
+                setting: "clusterToken",
+                value: clusterToken,
+                problem: `already used by ${taken.owner}; two clusters with one token and overlapping URLs get the same IDs and corrupt each other`,
+                fix: "give each cluster its own token, or remove the setting to get a unique default",
+            });
+        }
+    }
+    return clusterToken;
+}
