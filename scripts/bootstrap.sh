@@ -89,9 +89,10 @@ go_command() {
 etcd_built() {
     local dir=$1 version=$2
     [ -x "$dir/etcd" ] && [ -x "$dir/etcdctl" ] && [ -x "$dir/etcdutl" ] || return 1
-    "$dir/etcd" --version 2>/dev/null | grep -qx "etcd Version: $version" &&
-        "$dir/etcdctl" version 2>/dev/null | grep -qx "etcdctl version: $version" &&
-        "$dir/etcdutl" version 2>/dev/null | grep -qx "etcdutl version: $version"
+    # grep reads all (no -q): a tool cut off by SIGPIPE would fail the pipeline under pipefail.
+    "$dir/etcd" --version 2>/dev/null | grep -x "etcd Version: $version" >/dev/null &&
+        "$dir/etcdctl" version 2>/dev/null | grep -x "etcdctl version: $version" >/dev/null &&
+        "$dir/etcdutl" version 2>/dev/null | grep -x "etcdutl version: $version" >/dev/null
 }
 
 # Builds etcd, etcdctl and etcdutl of one release into .tools/etcd-<version> from its tools module
@@ -102,18 +103,23 @@ build_etcd() {
     local module="$ROOT/tools/etcd/v$version" dir="$TOOLS/etcd-$version"
     etcd_built "$dir" "$version" && return 0
     log "building etcd $version from $module into $dir"
-    local started=$SECONDS
-    rm -rf "$dir.partial"
-    mkdir -p "$dir.partial"
+    local started=$SECONDS partial
+    # Its own staging directory: two bootstraps at once (two test runs) do not share a half build.
+    partial=$(mktemp -d "$dir.partial.XXXXXX")
     local tool main
     for tool in etcd etcdctl etcdutl; do
         main="go.etcd.io/etcd/$tool/v3"
         [ "$tool" = etcd ] && main="go.etcd.io/etcd/server/v3"
-        (cd "$module" && GOFLAGS=-mod=readonly nice -n 19 "$go" build -trimpath -o "$dir.partial/$tool" "$main")
+        (cd "$module" && GOFLAGS=-mod=readonly nice -n 19 "$go" build -trimpath -o "$partial/$tool" "$main")
     done
-    etcd_built "$dir.partial" "$version" || { log "the build in $dir.partial does not report etcd $version"; exit 1; }
-    rm -rf "$dir"
-    mv "$dir.partial" "$dir"
+    etcd_built "$partial" "$version" || { log "the build in $partial does not report etcd $version"; exit 1; }
+    chmod 755 "$partial"
+    if etcd_built "$dir" "$version"; then
+        rm -rf "$partial"
+    else
+        rm -rf "$dir"
+        mv "$partial" "$dir"
+    fi
     log "built etcd $version in $((SECONDS - started)) s"
 }
 
@@ -147,4 +153,4 @@ fetch_trixie_etcd
 build_etcd_releases
 install_node22
 install_npm_dependencies
-log "ready: node $("$TOOLS/node/bin/node" --version), etcd $(etcd --version | head -1 | awk '{print $3}'), $("$TRIXIE_ETCD_DIR/usr/bin/etcd" --version | head -1 | awk '{print $3}') and ${BUILT_ETCD_VERSIONS[*]}"
+log "ready: node $("$TOOLS/node/bin/node" --version), etcd $(etcd --version | head -1 | awk '{print $3}') and $("$TRIXIE_ETCD_DIR/usr/bin/etcd" --version | head -1 | awk '{print $3}'), built ${BUILT_ETCD_VERSIONS[*]}"
