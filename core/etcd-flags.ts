@@ -1,5 +1,6 @@
-// Flags each etcd release line registers, copied from the flag tables of etcd 3.4.45,
-// 3.5.33, 3.6.14 and 3.7.1 (test/core/etcd-flags.test.ts keeps this in step with them).
+// Flags each etcd release line registers, copied from the flag tables of etcd 3.4.45, 3.5.33,
+// 3.6.16 (3.6.14's is the same) and 3.7.3 (test/core/etcd-flags.test.ts keeps this in step with
+// them; test/fixtures/etcd-flags/README.md says where each came from).
 // A flag missing from its line makes etcd refuse to start, so the renderer checks against it.
 import type { EtcdLine } from "./versions";
 
@@ -376,6 +377,7 @@ export const ETCD_FLAGS: Readonly<Record<EtcdLine, ReadonlySet<string>>> = {
         "corrupt-check-time",
         "cors",
         "data-dir",
+        "discovery",
         "discovery-cacert",
         "discovery-cert",
         "discovery-dial-timeout",
@@ -387,6 +389,7 @@ export const ETCD_FLAGS: Readonly<Record<EtcdLine, ReadonlySet<string>>> = {
         "discovery-keepalive-timeout",
         "discovery-key",
         "discovery-password",
+        "discovery-proxy",
         "discovery-request-timeout",
         "discovery-srv",
         "discovery-srv-name",
@@ -402,6 +405,7 @@ export const ETCD_FLAGS: Readonly<Record<EtcdLine, ReadonlySet<string>>> = {
         "enable-grpc-gateway",
         "enable-log-rotation",
         "enable-pprof",
+        "feature-gates",
         "force-new-cluster",
         "grpc-keepalive-interval",
         "grpc-keepalive-min-time",

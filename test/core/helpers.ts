@@ -21,8 +21,8 @@ import {
 /** The flag tables vendored into the repository (test/fixtures/etcd-flags/README.md says from where). */
 export const FLAG_TABLE_DIR = path.resolve(__dirname, "../fixtures/etcd-flags");
 
-/** The releases whose flag tables are vendored, one per supported line. */
-export const REFERENCE_VERSIONS = ["3.4.45", "3.5.33", "3.6.14", "3.7.1"] as const;
+/** The releases whose flag tables are vendored: one per supported line, and 3.6 twice (the default 3.6.14 and the newest). */
+export const REFERENCE_VERSIONS = ["3.4.45", "3.5.33", "3.6.14", "3.6.16", "3.7.3"] as const;
 
 /** Every flag the given release registers, read from the vendored table (not the one embedded in core/). */
 export function referenceFlags(version: string): Set<string> {
