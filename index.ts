@@ -21,7 +21,12 @@ function otherStacksTokens(): string[] {
         .readdirSync(dir)
         .filter((file) => /^Pulumi\..+\.yaml$/.test(file) && file !== `Pulumi.${stack}.yaml`)
         .flatMap((file) => {
-            const token = clusterTokenInStackFile(project, fs.readFileSync(path.join(dir, file), "utf8"));
+            let token: string | undefined;
+            try {
+                token = clusterTokenInStackFile(project, fs.readFileSync(path.join(dir, file), "utf8"));
+            } catch (error) {
+                throw new pulumi.RunError(`stacks/${file} is not valid YAML, so its clusterToken cannot be checked: ${(error as Error).message}`);
+            }
             return token ? [token] : [];
         });
 }

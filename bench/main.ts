@@ -4,6 +4,7 @@
 // BENCH_MAX_WAIT_MINUTES (how long to wait for another test suite to finish, 30).
 import * as fs from "fs";
 import * as path from "path";
+import { parseArgs } from "node:util";
 import { stopAll, stopAllAndRemove } from "../local/process";
 import { benchEvaluation } from "./eval-bench";
 import { benchGraph } from "./graph-bench";
@@ -27,16 +28,22 @@ function numberFromEnv(name: string, fallback: number): number {
     return value;
 }
 
-function selectedBenchmarks(args: readonly string[]): Benchmark[] {
-    if (args.length === 0) {
+function selectedBenchmarks(args: string[]): Benchmark[] {
+    const usage = `usage: scripts/bench.sh [--only ${BENCHMARKS.join(",")}]`;
+    let only: string | undefined;
+    try {
+        only = parseArgs({ args, options: { only: { type: "string" } } }).values.only;
+    } catch {
+        throw new Error(usage);
+    }
+    if (only === undefined) {
         return [...BENCHMARKS];
     }
-    const only = args[0] === "--only" && args.length === 2 ? args[1].split(",") : undefined;
-    const unknown = only?.filter((name) => !BENCHMARKS.includes(name as Benchmark));
-    if (!only || (unknown ?? []).length > 0) {
-        throw new Error(`usage: scripts/bench.sh [--only ${BENCHMARKS.join(",")}]`);
+    const names = only.split(",");
+    if (names.some((name) => !BENCHMARKS.includes(name as Benchmark))) {
+        throw new Error(usage);
     }
-    return only as Benchmark[];
+    return names as Benchmark[];
 }
 
 /** Part of a run: says what it does and how long it took. */
@@ -106,7 +113,7 @@ async function stopOnSignal(): Promise<never> {
     process.exit(130);
 }
 
-async function main(args: readonly string[]): Promise<void> {
+async function main(args: string[]): Promise<void> {
     const selected = selectedBenchmarks(args);
     // A run killed halfway leaves its members running: stop them (by their PID files) first.
     await stopAllAndRemove(BENCH_DIR);

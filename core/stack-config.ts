@@ -1,6 +1,7 @@
 // The program's stack configuration: every key Pulumi.yaml declares (type, description,
 // default), and reading raw config values into the component's arguments, collecting every
 // malformed value as a problem instead of stopping at the first.
+import { load } from "js-yaml";
 import { ConfigProblem } from "./problems";
 import { ClusterSettings, DiscoverySettings } from "./settings";
 
@@ -187,8 +188,18 @@ export function readStackConfig(lookup: (key: string) => string | undefined): { 
     };
 }
 
-/** The explicit `clusterToken` of each stack file (YAML text), for the shared-token check. */
+/**
+ * The explicit `clusterToken` of a stack file (its YAML text), for the shared-token check;
+ * undefined when the file sets none. Throws on text that is not YAML.
+ */
 export function clusterTokenInStackFile(project: string, yamlText: string): string | undefined {
-    const match = new RegExp(`^\\s+${project}:clusterToken:\\s*["']?([^"'\\s#]+)`, "m").exec(yamlText);
-    return match ? match[1] : undefined;
+    const doc: unknown = load(yamlText);
+    const config = isMap(doc) && isMap(doc.config) ? doc.config : {};
+    const token = config[`${project}:clusterToken`];
+    // A bare number in YAML is still the token Pulumi hands to the program as text.
+    return (typeof token === "string" && token !== "") || typeof token === "number" ? String(token) : undefined;
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
 }

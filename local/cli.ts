@@ -5,6 +5,7 @@ import * as dgram from "dgram";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
+import { parseArgs } from "node:util";
 import { clientUrl, DEFAULT_PORTS, peerUrl } from "../core";
 import { LocalCluster } from "./cluster";
 import { buildMirror, localRelease, releaseProblem, startMirror } from "./mirror";
@@ -29,35 +30,25 @@ interface Options {
 
 class UsageError extends Error {}
 
-function parseArgs(args: readonly string[]): Options {
-    let mode: Scenario = "static";
-    let line = "3.5";
-    let down = false;
-    for (let i = 0; i < args.length; i++) {
-        const value = args[i + 1];
-        switch (args[i]) {
-            case "--mode":
-                if (!MODES.includes(value as Scenario)) {
-                    throw new UsageError(`--mode takes one of ${MODES.join(", ")}, not ${value ?? "nothing"}`);
-                }
-                mode = value as Scenario;
-                i++;
-                break;
-            case "--version":
-                if (!(value in VERSIONS)) {
-                    throw new UsageError(`--version takes one of ${Object.keys(VERSIONS).join(", ")}, not ${value ?? "nothing"}`);
-                }
-                line = value;
-                i++;
-                break;
-            case "--down":
-                down = true;
-                break;
-            default:
-                throw new UsageError(`unknown argument ${args[i]}`);
-        }
+function parseOptions(args: string[]): Options {
+    let values: { mode?: string; version?: string; down?: boolean };
+    try {
+        values = parseArgs({
+            args,
+            options: { mode: { type: "string", default: "static" }, version: { type: "string", default: "3.5" }, down: { type: "boolean", default: false } },
+        }).values;
+    } catch (error) {
+        throw new UsageError((error as Error).message);
     }
-    return { mode, version: VERSIONS[line], down };
+    const { mode, version: line, down } = values;
+    if (!MODES.includes(mode as Scenario)) {
+        throw new UsageError(`--mode takes one of ${MODES.join(", ")}, not ${mode}`);
+    }
+    const version = line !== undefined && Object.hasOwn(VERSIONS, line) ? VERSIONS[line] : undefined;
+    if (version === undefined) {
+        throw new UsageError(`--version takes one of ${Object.keys(VERSIONS).join(", ")}, not ${line}`);
+    }
+    return { mode: mode as Scenario, version, down: down === true };
 }
 
 const say = (text: string) => console.log(text);
@@ -186,8 +177,8 @@ async function up(options: Options): Promise<void> {
     }
 }
 
-async function main(args: readonly string[]): Promise<number> {
-    const options = parseArgs(args);
+async function main(args: string[]): Promise<number> {
+    const options = parseOptions(args);
     if (options.down || anyRunning(STATE_DIR)) {
         if (!options.down) {
             say("a local cluster is running: stopping it (run the command again to start a new one)");

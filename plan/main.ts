@@ -1,6 +1,7 @@
 // scripts/plan.sh: `plan.sh <stack>...` prints the plans; `plan.sh --update` rewrites
 // plans/<stack>.md for every stack in stacks/ (the snapshots test/plan checks).
 import * as fs from "fs";
+import { parseArgs } from "node:util";
 import { planPath, planStack, PLANS_DIR } from "./plan";
 import { stackNames } from "./stack-file";
 
@@ -23,17 +24,24 @@ async function print(stacks: string[]): Promise<void> {
 
 async function main(args: string[]): Promise<void> {
     const known = stackNames();
-    if (args.length === 0 || args.some((arg) => arg.startsWith("-") && arg !== "--update")) {
-        throw new Error(`usage: scripts/plan.sh <stack>... | --update   (stacks: ${known.join(", ")})`);
+    const usage = `usage: scripts/plan.sh <stack>... | --update   (stacks: ${known.join(", ")})`;
+    let parsed: { values: { update?: boolean }; positionals: string[] };
+    try {
+        parsed = parseArgs({ args, options: { update: { type: "boolean" } }, allowPositionals: true });
+    } catch {
+        throw new Error(usage);
     }
-    if (args.includes("--update")) {
+    if (parsed.values.update) {
         return update();
     }
-    const unknown = args.filter((stack) => !known.includes(stack));
+    if (parsed.positionals.length === 0) {
+        throw new Error(usage);
+    }
+    const unknown = parsed.positionals.filter((stack) => !known.includes(stack));
     if (unknown.length > 0) {
         throw new Error(`no stack file for ${unknown.join(", ")} (stacks: ${known.join(", ")})`);
     }
-    return print(args);
+    return print(parsed.positionals);
 }
 
 main(process.argv.slice(2)).catch((error: Error) => {

@@ -79,18 +79,32 @@ describe("the program (index.ts)", () => {
         );
     });
 
-    it("refuses a cluster token that another stack's file already sets", async () => {
-        // The program reads the stack files beside it (the working directory, as under the CLI).
+    /** Runs `check` with the working directory in a copy of stacks/ changed by `edit` (the program reads the files beside it, as under the CLI). */
+    async function withStackFiles(edit: (dir: string) => void, check: () => Promise<void>): Promise<void> {
         const project = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-aws-stacks-"));
         fs.cpSync(path.join(ROOT, "stacks"), path.join(project, "stacks"), { recursive: true });
-        fs.appendFileSync(path.join(project, "stacks", "Pulumi.prod.yaml"), "  etcd-aws:clusterToken: etcd-prod-main\n");
+        edit(path.join(project, "stacks"));
         const cwd = process.cwd();
         process.chdir(project);
         try {
-            await assert.rejects(runStack("dev", { clusterToken: "etcd-prod-main" }), /clusterToken = "etcd-prod-main": already used by another cluster/);
+            await check();
         } finally {
             process.chdir(cwd);
             fs.rmSync(project, { recursive: true, force: true });
         }
+    }
+
+    it("refuses a cluster token that another stack's file already sets", async () => {
+        await withStackFiles(
+            (dir) => fs.appendFileSync(path.join(dir, "Pulumi.prod.yaml"), "  etcd-aws:clusterToken: etcd-prod-main\n"),
+            () => assert.rejects(runStack("dev", { clusterToken: "etcd-prod-main" }), /clusterToken = "etcd-prod-main": already used by another cluster/),
+        );
+    });
+
+    it("names another stack's file that is not YAML instead of skipping its token", async () => {
+        await withStackFiles(
+            (dir) => fs.writeFileSync(path.join(dir, "Pulumi.broken.yaml"), "config: [etcd-aws:clusterToken\n"),
+            () => assert.rejects(runStack("dev"), /stacks\/Pulumi\.broken\.yaml is not valid YAML, so its clusterToken cannot be checked/),
+        );
     });
 });

@@ -118,7 +118,21 @@ describe("core/stack-config", () => {
     it("clusterTokenInStackFile finds an explicit token, quoted or not", () => {
         assert.equal(clusterTokenInStackFile("etcd-aws", "config:\n  etcd-aws:clusterToken: prod-token-1\n"), "prod-token-1");
         assert.equal(clusterTokenInStackFile("etcd-aws", 'config:\n  etcd-aws:clusterToken: "prod-token-2" # pinned\n'), "prod-token-2");
+        assert.equal(clusterTokenInStackFile("etcd-aws", "config:\n  etcd-aws:clusterToken: 20261201\n"), "20261201");
         assert.equal(clusterTokenInStackFile("etcd-aws", "config:\n  etcd-aws:memberCount: 3\n"), undefined);
         assert.equal(clusterTokenInStackFile("etcd-aws", "config:\n  other:clusterToken: x\n"), undefined);
+    });
+
+    it("clusterTokenInStackFile reads the YAML, not lines that look like a token", () => {
+        // Only the config map counts, not text inside another value or a comment.
+        assert.equal(clusterTokenInStackFile("etcd-aws", "config:\n  etcd-aws:notes: |\n    etcd-aws:clusterToken: old\n"), undefined);
+        assert.equal(clusterTokenInStackFile("etcd-aws", "config:\n  # etcd-aws:clusterToken: old\n  etcd-aws:memberCount: 3\n"), undefined);
+        assert.equal(clusterTokenInStackFile("etcd-aws", "encryptionsalt: abc\n"), undefined);
+        assert.equal(clusterTokenInStackFile("etcd-aws", ""), undefined);
+        assert.equal(clusterTokenInStackFile("etcd-aws", 'config:\n  etcd-aws:clusterToken: ""\n'), undefined);
+    });
+
+    it("clusterTokenInStackFile refuses text that is not YAML", () => {
+        assert.throws(() => clusterTokenInStackFile("etcd-aws", "config: [unclosed\n"), /unexpected end|flow collection/);
     });
 });
