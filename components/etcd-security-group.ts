@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Ports, renderFirewallRules } from "../core";
+import { Ports, renderFirewallRules, SECURITY_GROUP_DESCRIPTION } from "../core";
 
 export interface EtcdSecurityGroupArgs {
     /** VPC the members run in. Required: the group belongs to one VPC. */
@@ -46,7 +46,7 @@ export class EtcdSecurityGroup extends pulumi.ComponentResource {
             `${name}-sg`,
             {
                 vpcId: args.vpcId,
-                description: "etcd members: clients 2379, peers 2380, metrics 2381",
+                description: SECURITY_GROUP_DESCRIPTION,
                 tags: { ...args.tags, Name: name },
             },
             { parent: this },

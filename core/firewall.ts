@@ -29,6 +29,12 @@ export interface FirewallInput {
     readonly outboundUrls: readonly string[];
 }
 
+/**
+ * The members' security group's description. Fixed text without ports or other settings: AWS
+ * replaces a security group whose description changes, which would cut every member off.
+ */
+export const SECURITY_GROUP_DESCRIPTION = "etcd cluster members: client, peer and metrics traffic";
+
 function cidrKey(cidr: string): string {
     return cidr.replace(/[./]/g, "-");
 }

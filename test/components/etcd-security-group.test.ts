@@ -60,4 +60,11 @@ describe("EtcdSecurityGroup", () => {
         const ingress = ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
         assert.deepEqual(ruleLines(ingress, "ingress"), ["ingress 2379-2379/tcp members", "ingress 2380-2380/tcp members"]);
     });
+
+    it("describes the group without ports, so changing a port does not replace it", async () => {
+        const [standard] = ofType(await runCluster({}), "aws:ec2/securityGroup:SecurityGroup");
+        const [moved] = ofType(await runCluster({ clientPort: 12379, peerPort: 12380, metricsPort: 12381 }), "aws:ec2/securityGroup:SecurityGroup");
+        assert.equal(standard?.inputs.description, "etcd cluster members: client, peer and metrics traffic");
+        assert.equal(moved?.inputs.description, standard?.inputs.description);
+    });
 });
