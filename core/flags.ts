@@ -7,9 +7,9 @@ import {
     clientUrl,
     MemberSpec,
     peerUrl,
-    PKI_FILES,
     scheme,
 } from "./model";
+import { PKI_FILES } from "./host-contract";
 import { isLoopback } from "./net";
 import { capabilitiesOf, EtcdLine } from "./versions";
 

@@ -16,7 +16,8 @@ export interface Ports {
     readonly metrics: number;
 }
 
-export const DEFAULT_PORTS: Ports = { client: 2379, peer: 2380, metrics: 2381 };
+// (Their defaults are part of the host contract; re-exported for the settings validation.)
+export { DEFAULT_PORTS } from "./host-contract";
 
 export interface MemberSpec {
     /** etcd member name (`--name`), also the host's DNS label. */
@@ -64,38 +65,6 @@ export interface ClusterSpec {
     readonly extraFlags: Readonly<Record<string, string>>;
     readonly members: readonly MemberSpec[];
 }
-
-/** Where the installed files live on a member host. One table, used by every renderer. */
-export const HOST_PATHS = {
-    binDir: "/usr/local/bin",
-    releasesDir: "/opt/etcd",
-    configDir: "/etc/etcd",
-    envFile: "/etc/etcd/etcd.env",
-    /** Written only when a member joins a running cluster: `--initial-cluster-state existing`. */
-    joinEnvFile: "/etc/etcd/join.env",
-    /** Removes the member from its cluster (run before the host goes away; operators can too). */
-    leaveScript: "/usr/local/sbin/etcd-aws-leave",
-    /**
-     * Present while the member's files are newer than its running etcd (a restart refused or
-     * interrupted); in /run, so a reboot, which starts etcd with the files, clears it.
-     */
-    restartPending: "/run/etcd-aws-restart-pending",
-    pkiDir: "/etc/etcd/pki",
-    unitFile: "/etc/systemd/system/etcd.service",
-    dataMount: "/var/lib/etcd",
-    dataDir: "/var/lib/etcd/data",
-} as const;
-
-/** TLS files on a member host; keys are 0600 and owned by the etcd user. */
-export const PKI_FILES = {
-    ca: `${HOST_PATHS.pkiDir}/ca.crt`,
-    serverCert: `${HOST_PATHS.pkiDir}/server.crt`,
-    serverKey: `${HOST_PATHS.pkiDir}/server.key`,
-    peerCert: `${HOST_PATHS.pkiDir}/peer.crt`,
-    peerKey: `${HOST_PATHS.pkiDir}/peer.key`,
-    clientCert: `${HOST_PATHS.pkiDir}/client.crt`,
-    clientKey: `${HOST_PATHS.pkiDir}/client.key`,
-} as const;
 
 export function memberName(clusterName: string, index: number): string {
     return `${clusterName}-${index}`;

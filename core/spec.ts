@@ -1,6 +1,7 @@
 // From validated settings and what the cloud assigned (addresses, the discovery token) to the
 // ClusterSpec every renderer takes.
-import { ClusterSpec, DiscoverySpec, HOST_PATHS, memberName } from "./model";
+import { HOST_PATHS } from "./host-contract";
+import { ClusterSpec, DiscoverySpec, memberName } from "./model";
 import { ResolvedSettings } from "./validate";
 
 /** The discovery token's URL on a v2 service (the package registers the size there). */

@@ -19,7 +19,7 @@ export interface ScriptSummary {
 }
 
 const HEREDOC_START = /(?<!<)<<(?!<)-?'?([A-Za-z_][A-Za-z0-9_]*)'?/;
-const WRITE = /^\s*(?:if\s+)?write_if_changed\s+(\S+)\s+(\S+)\s+(\S+)\s+<</;
+const WRITE = /^\s*(?:if\s+)?write_(?:if_changed|host_file)\s+(\S+)\s+(\S+)\s+(\S+)\s+<</;
 const ASSIGNMENT = /^([A-Z_][A-Z0-9_]*)='([^']*)'$/;
 
 function header(lines: string[]): string[] {

@@ -240,9 +240,9 @@ describe("EtcdCluster", () => {
         it("writes TLS keys 0600 owned by etcd and never puts them in the instance's userData", async () => {
             const run = await runCluster({ tls: true });
             const script: string = named(run, "test-etcd-0-launch").inputs.stdin;
-            assert.match(script, /write_if_changed \/etc\/etcd\/pki\/server\.key 0600 etcd:etcd/);
-            assert.match(script, /write_if_changed \/etc\/etcd\/pki\/peer\.key 0600 etcd:etcd/);
-            assert.match(script, /write_if_changed \/etc\/etcd\/pki\/client\.key 0600 etcd:etcd/);
+            assert.match(script, /write_host_file \/etc\/etcd\/pki\/server\.key 0600 etcd:etcd/);
+            assert.match(script, /write_host_file \/etc\/etcd\/pki\/peer\.key 0600 etcd:etcd/);
+            assert.match(script, /write_host_file \/etc\/etcd\/pki\/client\.key 0600 etcd:etcd/);
             for (const instance of ofType(run, INSTANCE)) {
                 assert.equal(instance.inputs.userData, undefined);
             }

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { createHash } from "node:crypto";
 import {
     cpuArchitecture,
+    HOST_PATHS,
     CpuArchitecture,
     EtcdVersion,
     InstallScriptInput,
@@ -14,7 +15,7 @@ import {
     renderInstallScript,
     renderSystemdUnit,
 } from "../../core";
-import { afterHeader, heredocBodies, runBash, shellcheck, systemdVerify, tempDir } from "./helpers";
+import { afterHeader, fakeBin, heredocBodies, runBash, shellcheck, systemdVerify, tempDir } from "./helpers";
 
 const GITHUB = "https://github.com/etcd-io/etcd/releases/download";
 const SHA = "0123456789abcdef".repeat(4);
@@ -91,6 +92,7 @@ describe("core/install", () => {
                 DATA_MOUNT: "/var/lib/etcd",
                 DATA_DIR: "/var/lib/etcd/data",
                 CONFIG_DIR: "/etc/etcd",
+                PKI_DIR: "/etc/etcd/pki",
                 BIN_DIR: "/usr/local/bin",
                 UNIT_FILE: "/etc/systemd/system/etcd.service",
             });
@@ -107,7 +109,7 @@ describe("core/install", () => {
             assert.deepEqual(bodies, [{ delimiter: "UNIT", body: renderSystemdUnit() }]);
         });
 
-        describe("install_release against a local mirror (file:// URLs)", () => {
+        describe("run against a temporary host root and a local mirror (file:// URLs)", () => {
             /** A mirror holding a fake release tarball and SHA256SUMS; returns its base URL and digest. */
             function mirror(sums?: (digest: string) => string): { base: string; digest: string } {
                 const root = tempDir("mirror");
@@ -125,31 +127,54 @@ describe("core/install", () => {
                 return { base: `file://${root}`, digest };
             }
 
-            /** The script up to its function definitions, with RELEASE_DIR in a temp dir, then install_release. */
-            function installRelease(base: string, sha256?: string): { status: number | null; stderr: string; releaseDir: string } {
+            /** Stand-ins for what needs root: useradd, systemctl, and install without its owner options. */
+            const FAKES = {
+                useradd: 'echo "useradd $*" >>"$FAKE_LOG"',
+                systemctl: 'echo "systemctl $*" >>"$FAKE_LOG"',
+                install: 'args=(); while [ "$#" -gt 0 ]; do case $1 in -o | -g) shift 2 ;; *) args+=("$1"); shift ;; esac; done; exec /usr/bin/install "${args[@]}"',
+            };
+            const ME = `${runBash("id -un").stdout.trim()}:${runBash("id -gn").stdout.trim()}`;
+
+            /** The whole install script against host root `root`; returns its result and the commands the stand-ins saw. */
+            function install(root: string, base: string, sha256?: string): { status: number | null; stderr: string; releaseDir: string; calls: string[] } {
+                const log = path.join(tempDir("calls"), "calls.log");
+                fs.writeFileSync(log, "");
                 const script = renderInstallScript(installInput("3.6.14", "amd64", { mirrorBaseUrl: base, sha256 }));
-                const releaseDir = path.join(tempDir("release"), "v3.6.14");
-                const definitions = script.slice(0, script.indexOf("\nensure_etcd_user\n")).replace(/^RELEASE_DIR='.*'$/m, `RELEASE_DIR='${releaseDir}'`);
-                const result = runBash(`${definitions}\ninstall_release`);
-                return { status: result.status, stderr: result.stderr, releaseDir };
+                const result = runBash(script, { ETCD_AWS_ROOT: root, ETCD_AWS_OWNER: ME, FAKE_LOG: log }, fakeBin(FAKES));
+                const calls = fs.readFileSync(log, "utf8").split("\n").filter((line) => line !== "");
+                return { status: result.status, stderr: result.stderr, releaseDir: path.join(root, HOST_PATHS.releasesDir, "v3.6.14"), calls };
             }
 
-            it("unpacks a release whose digest matches SHA256SUMS", () => {
+            it("unpacks a release whose digest matches SHA256SUMS, links its binaries, writes the unit, and changes nothing when run again", () => {
                 const { base } = mirror();
-                const result = installRelease(base);
+                const root = tempDir("host");
+                const result = install(root, base);
                 assert.equal(result.status, 0, result.stderr);
                 assert.deepEqual(fs.readdirSync(result.releaseDir).sort(), ["etcd", "etcdctl", "etcdutl"]);
                 assert.match(result.stderr, /installed etcd 3\.6\.14 in /);
+                for (const tool of ["etcd", "etcdctl", "etcdutl"]) {
+                    assert.equal(fs.readlinkSync(path.join(root, HOST_PATHS.binDir, tool)), path.join(result.releaseDir, tool));
+                }
+                assert.equal(fs.readFileSync(path.join(root, HOST_PATHS.unitFile), "utf8"), renderSystemdUnit());
+                for (const [dir, mode] of [[HOST_PATHS.dataDir, 0o700], [HOST_PATHS.configDir, 0o750], [HOST_PATHS.pkiDir, 0o750]] as const) {
+                    assert.equal(fs.statSync(path.join(root, dir)).mode & 0o777, mode, dir);
+                }
+                assert.ok(result.calls.includes("systemctl daemon-reload"), result.calls.join("\n"));
+                const again = install(root, base);
+                assert.equal(again.status, 0, again.stderr);
+                assert.match(again.stderr, /etcd 3\.6\.14 is already in /);
+                assert.doesNotMatch(again.stderr, /wrote |linked /);
+                assert.equal(again.calls.includes("systemctl daemon-reload"), false);
             });
 
             it("unpacks a release whose digest also matches the pinned sha256", () => {
                 const { base, digest } = mirror();
-                assert.equal(installRelease(base, digest).status, 0);
+                assert.equal(install(tempDir("host"), base, digest).status, 0);
             });
 
             it("refuses a release whose pinned sha256 differs from SHA256SUMS", () => {
                 const { base, digest } = mirror();
-                const result = installRelease(base, SHA);
+                const result = install(tempDir("host"), base, SHA);
                 assert.equal(result.status, 1);
                 assert.ok(result.stderr.includes(`SHA256SUMS says ${digest} but the pinned digest is ${SHA}; refusing to install`));
                 assert.equal(fs.existsSync(result.releaseDir), false);
@@ -157,7 +182,7 @@ describe("core/install", () => {
 
             it("refuses a tarball that does not match SHA256SUMS", () => {
                 const { base } = mirror(() => `${SHA}  etcd-v3.6.14-linux-amd64.tar.gz\n`);
-                const result = installRelease(base);
+                const result = install(tempDir("host"), base);
                 assert.equal(result.status, 1);
                 assert.ok(result.stderr.includes(`checksum mismatch for etcd-v3.6.14-linux-amd64.tar.gz (expected ${SHA}); refusing to install`));
                 assert.equal(fs.existsSync(result.releaseDir), false);
@@ -165,7 +190,7 @@ describe("core/install", () => {
 
             it("refuses a release whose SHA256SUMS has no line for the tarball", () => {
                 const { base } = mirror((digest) => `${digest}  etcd-v3.6.14-linux-arm64.tar.gz\n`);
-                const result = installRelease(base);
+                const result = install(tempDir("host"), base);
                 assert.equal(result.status, 1);
                 assert.ok(result.stderr.includes("SHA256SUMS of 3.6.14 has no line for etcd-v3.6.14-linux-amd64.tar.gz; refusing to install"));
             });

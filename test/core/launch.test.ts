@@ -4,13 +4,17 @@ import * as path from "node:path";
 import {
     ClusterSettings,
     ClusterSpec,
+    HOST_PATHS,
     HostFile,
+    MembershipWaits,
+    renderAuthScript,
     renderDiscoverySizeScript,
     renderEnvFile,
     renderHealthGateScript,
     renderLaunchScript,
     renderLeaveScript,
 } from "../../core";
+import { HOST_SCRIPTS_DIR } from "../../core/shell";
 import { afterHeader, DISCOVERY_TOKEN, fakeBin, heredocBodies, runBash, shellcheck, specOf, tempDir } from "./helpers";
 
 const FILES: HostFile[] = [
@@ -30,14 +34,19 @@ const CLUSTERS: [string, ClusterSettings][] = [
     ["3.7.1 discovery v3, tls", { etcdVersion: "3.7.1", bootstrapMode: "discovery", discovery: { endpoints: ["http://10.0.0.5:2379"] } }],
 ];
 
-/** Stand-ins for etcdctl, curl, systemctl and journalctl that log their arguments to $FAKE_LOG. */
+/**
+ * Stand-ins for etcdctl, curl, systemctl and journalctl that log their arguments to $FAKE_LOG.
+ * etcdctl answers with the JSON of -w json: FAKE_MEMBERS (member list), FAKE_LOCAL_STATUS
+ * (endpoint status of this member; unset: it is down), FAKE_ADDED (member add).
+ */
 const FAKE_TOOLS = {
     etcdctl: `echo "etcdctl $*" >>"$FAKE_LOG"
+if [ -n "\${ETCDCTL_CACERT:-}" ]; then echo "$ETCDCTL_CACERT $ETCDCTL_CERT $ETCDCTL_KEY" >>"$FAKE_LOG.tls"; fi
 case "$*" in
-    *"member list"*) [ -n "\${FAKE_MEMBERS:-}" ] || exit 1; printf '%b' "$FAKE_MEMBERS" ;;
+    *"member list"*) [ -n "\${FAKE_MEMBERS:-}" ] || exit 1; printf '%s' "$FAKE_MEMBERS" ;;
     *"--endpoints https://10.0.1.10:2379 "*"endpoint health"*) exit "\${FAKE_LOCAL_HEALTH:-0}" ;;
     *"endpoint health"*) exit "\${FAKE_HEALTH:-0}" ;;
-    *"endpoint status"*) if [ -n "\${FAKE_LOCAL_ID:-}" ]; then echo "https://10.0.1.10:2379, $FAKE_LOCAL_ID, 3.6.14, 20 kB, false, false, 2, 9, 9, "; else exit 1; fi ;;
+    *"endpoint status"*) if [ -n "\${FAKE_LOCAL_STATUS:-}" ]; then printf '%s' "$FAKE_LOCAL_STATUS"; else exit 1; fi ;;
     *" lock "*) if [ -n "\${FAKE_LOCK_FAILS_ONCE:-}" ] && [ ! -e "$FAKE_LOG.lock-failed" ]; then touch "$FAKE_LOG.lock-failed"; exit 1; fi
         echo "etcd-aws/membership/694d77a1c2e3f4b5"; exec sleep 30 ;;
     *"member promote"*) if [ -n "\${FAKE_PROMOTE_ERROR:-}" ]; then
@@ -46,7 +55,10 @@ case "$*" in
     *"member add"*) if [ -n "\${FAKE_ADD_REFUSALS:-}" ] && [ "$(cat "$FAKE_ADD_REFUSALS")" -gt 0 ]; then
         echo $(($(cat "$FAKE_ADD_REFUSALS") - 1)) >"$FAKE_ADD_REFUSALS"; echo "Error: etcdserver: unhealthy cluster" >&2; exit 1
     fi
-    printf 'Member %16s added to cluster cdf818194e3a8c32\n\nETCD_NAME="orders-0"\nETCD_INITIAL_CLUSTER="orders-1=https://10.0.2.10:2380,orders-2=https://10.0.3.10:2380,orders-0=https://10.0.1.10:2380"\nETCD_INITIAL_ADVERTISE_PEER_URLS="https://10.0.1.10:2380"\nETCD_INITIAL_CLUSTER_STATE="existing"\n' "\${FAKE_ADDED_ID:-1234abcd5678ef90}" ;;
+    printf '%s' "$FAKE_ADDED" ;;
+    *"role get"*) exit "\${FAKE_ROLE_MISSING:-0}" ;;
+    *"user get"*) [ -n "\${FAKE_USER:-}" ] || exit 1; printf '%s' "$FAKE_USER" ;;
+    *"user add"* | *"user passwd"*) cat >"$FAKE_LOG.password" ;;
     *" get "*) if [ -n "\${FAKE_SIZE:-}" ]; then printf '%s\\n' "$FAKE_SIZE"; fi ;;
     *" put "*) echo OK ;;
 esac`,
@@ -85,11 +97,17 @@ const PEERS = ["https://10.0.1.10:2380", "https://10.0.2.10:2380", "https://10.0
 const FORMED = peerMembers(PEERS.map((peer, i) => ({ name: `orders-${i}`, peer, started: true })));
 
 /** Runs a rendered script with the fake tools; returns its result and the commands they saw. */
-function runWithFakes(script: string, env: Record<string, string> = {}, args: string[] = []): { status: number | null; stdout: string; stderr: string; calls: string[] } {
+function runWithFakes(script: string, env: Record<string, string> = {}, args: string[] = []): { status: number | null; stdout: string; stderr: string; calls: string[]; tls: string[]; tlsLog: string } {
     const log = path.join(tempDir("calls"), "calls.log");
     fs.writeFileSync(log, "");
     const result = runBash(script, { FAKE_LOG: log, ...env }, fakeBin(FAKE_TOOLS), args);
-    return { ...result, calls: fs.readFileSync(log, "utf8").split("\n").filter((line) => line !== "") };
+    const lines = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((line) => line !== "") : []);
+    return { ...result, calls: lines(log), tls: lines(`${log}.tls`), tlsLog: `${log}.tls` };
+}
+
+/** The here-documents of the files a launch script writes (not the etcd_json helper it carries). */
+function memberFileBodies(script: string): { delimiter: string; body: string }[] {
+    return heredocBodies(script).filter((doc) => doc.delimiter.startsWith("ETCD_AWS_EOF"));
 }
 
 function settingsOf(script: string): Record<string, string> {
@@ -103,15 +121,76 @@ function assertStrictBash(script: string, firstLine: string): void {
     assert.equal(shellcheck(script), "");
 }
 
-function member(list: string[]): string {
-    return list.map((line) => `${line}\\n`).join("");
+/** A member as etcdctl's JSON lists it: IDs in decimal, no name or client URLs until it runs. */
+interface ListedMember {
+    readonly id: string;
+    readonly name?: string;
+    readonly peer: string;
+    readonly client?: string;
+    readonly learner?: boolean;
 }
 
-const STARTED = member([
-    "8e9e05c52164694d, started, orders-0, https://10.0.1.10:2380, https://10.0.1.10:2379, false",
-    "91bc3c398fb3c146, started, orders-1, https://10.0.2.10:2380, https://10.0.2.10:2379, false",
-    "fd422379fda50e48, started, orders-2, https://10.0.3.10:2380, https://10.0.3.10:2379, false",
+function listedJson(member: ListedMember): Record<string, unknown> {
+    return {
+        ID: BigInt(`0x${member.id}`).toString(),
+        ...(member.name ? { name: member.name } : {}),
+        peerURLs: [member.peer],
+        ...(member.client ? { clientURLs: [member.client] } : {}),
+        ...(member.learner ? { isLearner: true } : {}),
+    };
+}
+
+/** JSON with uint64 IDs as bare decimal numbers, as etcdctl prints them (beyond a double's precision). */
+function etcdJson(value: unknown): string {
+    return JSON.stringify(value).replace(/"ID":"(\d+)"/g, '"ID":$1').replace(/"member_id":"(\d+)"/g, '"member_id":$1');
+}
+
+/** `member list -w json`. */
+function memberList(members: ListedMember[]): string {
+    return etcdJson({ header: { cluster_id: "14841639068965178418", member_id: "10276657743932975437", raft_term: 2 }, members: members.map(listedJson) });
+}
+
+/** `endpoint status -w json` of this member (orders-0) with the given hex ID. */
+function localStatus(id: string): string {
+    return etcdJson([{ Endpoint: "https://10.0.1.10:2379", Status: { header: { member_id: BigInt(`0x${id}`).toString(), revision: 9 }, version: "3.6.14", leader: 1 } }]);
+}
+
+/** `member add orders-0 --learner -w json`: the two other members and the new learner. */
+function memberAdded(id: string): string {
+    const added: ListedMember = { id, peer: "https://10.0.1.10:2380", learner: true };
+    return etcdJson({
+        header: { member_id: "10276657743932975437" },
+        member: listedJson(added),
+        members: [
+            listedJson({ id: "91bc3c398fb3c146", name: "orders-1", peer: "https://10.0.2.10:2380", client: "https://10.0.2.10:2379" }),
+            listedJson({ id: "fd422379fda50e48", name: "orders-2", peer: "https://10.0.3.10:2380", client: "https://10.0.3.10:2379" }),
+            listedJson(added),
+        ],
+    });
+}
+
+const STARTED = memberList([
+    { id: "8e9e05c52164694d", name: "orders-0", peer: "https://10.0.1.10:2380", client: "https://10.0.1.10:2379" },
+    { id: "91bc3c398fb3c146", name: "orders-1", peer: "https://10.0.2.10:2380", client: "https://10.0.2.10:2379" },
+    { id: "fd422379fda50e48", name: "orders-2", peer: "https://10.0.3.10:2380", client: "https://10.0.3.10:2379" },
 ]);
+
+/** This user as owner:group, for files written below a test root. */
+const ME = `${runBash("id -un").stdout.trim()}:${runBash("id -gn").stdout.trim()}`;
+
+/** A temporary host root with the directories the install script leaves for the launch. */
+function hostRoot(): string {
+    const root = tempDir("host");
+    for (const dir of [HOST_PATHS.pkiDir, path.dirname(HOST_PATHS.leaveScript), path.dirname(HOST_PATHS.restartPending)]) {
+        fs.mkdirSync(path.join(root, dir), { recursive: true });
+    }
+    return root;
+}
+
+/** Runs host/<script> from the checkout, its settings (as a renderer wrote them) in the environment. */
+function runHostScript(script: string, settings: Record<string, string>, env: Record<string, string> = {}): ReturnType<typeof runWithFakes> {
+    return runWithFakes(`exec bash ${path.join(HOST_SCRIPTS_DIR, script)}`, { ...settings, ...env });
+}
 
 describe("core/launch", () => {
     describe("renderLaunchScript", () => {
@@ -127,75 +206,69 @@ describe("core/launch", () => {
             }
         }
 
-        it("writes the extra files in order, then the environment file, each with its mode and owner", () => {
+        it("writes the extra files in order, then the environment file, then the leave script, each with its mode and owner", () => {
             const spec = specOf({});
             const script = renderLaunchScript(spec, spec.members[0], FILES);
             assert.deepEqual(
-                [...script.matchAll(/^if write_if_changed (.*) <<'/gm)].map((m) => m[1]),
-                ["/etc/etcd/pki/ca.crt 0644 root:etcd", "/etc/etcd/pki/server.key 0600 etcd:etcd", "/etc/etcd/etcd.env 0640 root:etcd"],
+                [...script.matchAll(/^ {4}if write_host_file (.*) <<'/gm)].map((m) => m[1]),
+                ["/etc/etcd/pki/ca.crt 0644 root:etcd", "/etc/etcd/pki/server.key 0600 etcd:etcd", "/etc/etcd/etcd.env 0640 root:etcd", "/usr/local/sbin/etcd-aws-leave 0755 root:root"],
             );
             assert.deepEqual(
-                heredocBodies(script).map((doc) => doc.body),
-                [FILES[0].content, `${FILES[1].content}\n`, renderEnvFile(spec, spec.members[0])],
+                memberFileBodies(script).map((doc) => doc.body),
+                [FILES[0].content, `${FILES[1].content}\n`, renderEnvFile(spec, spec.members[0]), renderLeaveScript(spec, spec.members[0])],
             );
         });
 
         it("a file containing the heredoc delimiter as a line gets a longer delimiter and arrives intact", () => {
             const spec = specOf({});
             const content = "line\nETCD_AWS_EOF\nETCD_AWS_EOF_\nlast\n";
-            const docs = heredocBodies(renderLaunchScript(spec, spec.members[0], [{ path: "/etc/etcd/x", mode: "0600", owner: "etcd:etcd", content }]));
+            const docs = memberFileBodies(renderLaunchScript(spec, spec.members[0], [{ path: "/etc/etcd/x", mode: "0600", owner: "etcd:etcd", content }]));
             assert.deepEqual(docs[0], { delimiter: "ETCD_AWS_EOF__", body: content });
             assert.equal(docs[1].delimiter, "ETCD_AWS_EOF");
         });
 
         describe("run against a temporary host directory with fake etcdctl and systemctl", () => {
             const SYSTEMCTL = (call: string): boolean => call.startsWith("systemctl");
-            /** The launch script with its host paths moved under `dir` (owned by this user). */
-            function runLaunch(dir: string, spec: ClusterSpec, env: Record<string, string>, args: string[] = [], waits: Partial<Record<"WAIT_SECONDS" | "REPORT_EVERY_SECONDS", number>> = {}): ReturnType<typeof runWithFakes> {
-                const me = `${runBash("id -un").stdout.trim()}:${runBash("id -gn").stdout.trim()}`;
-                const script = Object.entries(waits)
-                    .reduce((text, [name, seconds]) => text.replace(new RegExp(`^${name}='\\d+'$`, "m"), `${name}='${seconds}'`), renderLaunchScript(spec, spec.members[0]))
-                    .replace("/etc/etcd/etcd.env 0640 root:etcd", `${dir}/etcd.env 0640 ${me}`)
-                    .replace("DATA_DIR='/var/lib/etcd/data'", `DATA_DIR='${dir}/data'`)
-                    .replace("JOIN_ENV_FILE='/etc/etcd/join.env'", `JOIN_ENV_FILE='${dir}/join.env'`)
-                    .replace("LEAVE_SCRIPT='/usr/local/sbin/etcd-aws-leave'", `LEAVE_SCRIPT='${dir}/leave'`)
-                    .replace("RESTART_PENDING='/run/etcd-aws-restart-pending'", `RESTART_PENDING='${dir}/restart-pending'`)
-                    .replace(/ 0755 root:root /, ` 0755 ${me} `)
-                    .replace(/0640 root:etcd <<JOIN/, `0640 ${me} <<JOIN`);
-                return runWithFakes(script, env, args);
+            /** The launch script run against the host root `dir` (its files owned by this user). */
+            function runLaunch(dir: string, spec: ClusterSpec, env: Record<string, string>, args: string[] = [], waits: MembershipWaits = {}): ReturnType<typeof runWithFakes> {
+                return runWithFakes(renderLaunchScript(spec, spec.members[0], [], waits), { ETCD_AWS_ROOT: dir, ETCD_AWS_OWNER: ME, FAKE_ADDED: memberAdded("1234abcd5678ef90"), ...env }, args);
             }
+            const dataDir = (dir: string) => path.join(dir, HOST_PATHS.dataDir, "member");
 
             it("first creation (--bootstrap), no data, no cluster answering: writes the env file and starts etcd", () => {
-                const dir = tempDir("launch");
+                const dir = hostRoot();
                 const spec = specOf({});
                 const result = runLaunch(dir, spec, {}, ["--bootstrap"]);
                 assert.equal(result.status, 0, result.stderr);
                 assert.deepEqual(result.calls.filter(SYSTEMCTL), ["systemctl enable --quiet etcd.service", "systemctl restart --no-block etcd.service"]);
-                assert.equal(fs.readFileSync(path.join(dir, "etcd.env"), "utf8"), renderEnvFile(spec, spec.members[0]));
-                assert.equal(fs.readFileSync(path.join(dir, "leave"), "utf8"), renderLeaveScript(spec, spec.members[0]));
+                assert.equal(fs.readFileSync(path.join(dir, HOST_PATHS.envFile), "utf8"), renderEnvFile(spec, spec.members[0]));
+                assert.equal(fs.readFileSync(path.join(dir, HOST_PATHS.leaveScript), "utf8"), renderLeaveScript(spec, spec.members[0]));
+                assert.equal(fs.statSync(path.join(dir, HOST_PATHS.leaveScript)).mode & 0o777, 0o755);
             });
 
             it("first creation starting late, after the others formed the cluster without it: starts with the bootstrap flags, does not join", () => {
                 const waiting = peerMembers(PEERS.map((peer, i) => ({ name: `orders-${i}`, peer, started: i > 0 })));
-                const result = runLaunch(tempDir("launch"), specOf({}), { FAKE_MEMBERS: STARTED, FAKE_PEER_MEMBERS: waiting }, ["--bootstrap"]);
+                const result = runLaunch(hostRoot(), specOf({}), { FAKE_MEMBERS: STARTED, FAKE_PEER_MEMBERS: waiting }, ["--bootstrap"]);
                 assert.equal(result.status, 0, result.stderr);
                 assert.match(result.stderr, /starting etcd: forming the cluster/);
                 assert.equal(result.calls.some((c) => /member (list|add|remove)| lock /.test(c)), false);
             });
 
             it("first creation when no other member answers: asks every other member's peer port at once, briefly, then forms the cluster", () => {
-                const result = runLaunch(tempDir("launch"), specOf({}), { FAKE_MEMBERS: STARTED }, ["--bootstrap"]);
+                const dir = hostRoot();
+                const result = runLaunch(dir, specOf({}), { FAKE_MEMBERS: STARTED }, ["--bootstrap"]);
                 assert.equal(result.status, 0, result.stderr);
                 const asked = result.calls.filter((c) => c.startsWith("curl"));
                 assert.deepEqual(asked.map((c) => c.split(" ").slice(-1)[0]).sort(), ["https://10.0.2.10:2380/members", "https://10.0.3.10:2380/members"]);
-                asked.forEach((c) => assert.match(c, /--http1\.1 --max-time 0\.5 --cacert \/etc\/etcd\/pki\/ca\.crt --cert \/etc\/etcd\/pki\/peer\.crt --key \/etc\/etcd\/pki\/peer\.key /));
+                const pki = path.join(dir, HOST_PATHS.pkiDir);
+                asked.forEach((c) => assert.ok(c.includes(`--http1.1 --max-time 0.5 --cacert ${pki}/ca.crt --cert ${pki}/peer.crt --key ${pki}/peer.key `), c));
                 assert.equal(result.calls.some((c) => c.includes("member list")), false);
                 assert.match(result.stderr, /starting etcd: forming the cluster/);
             });
 
             it("first creation while the others are forming (they list this member, none started): starts at once, without etcdctl", () => {
                 const forming = peerMembers(PEERS.map((peer, i) => ({ name: `orders-${i}`, peer })));
-                const result = runLaunch(tempDir("launch"), specOf({}), { FAKE_MEMBERS: STARTED, FAKE_PEER_MEMBERS: forming }, ["--bootstrap"]);
+                const result = runLaunch(hostRoot(), specOf({}), { FAKE_MEMBERS: STARTED, FAKE_PEER_MEMBERS: forming }, ["--bootstrap"]);
                 assert.equal(result.status, 0, result.stderr);
                 assert.equal(result.calls.some((c) => c.startsWith("etcdctl")), false, result.calls.join("\n"));
                 assert.match(result.stderr, /starting etcd: forming the cluster/);
@@ -208,25 +281,25 @@ describe("core/launch", () => {
             ];
             for (const [label, members] of joins) {
                 it(`first creation while a running cluster ${label}: joins it`, () => {
-                    const result = runLaunch(tempDir("launch"), specOf({ memberCount: 5 }), { FAKE_MEMBERS: STARTED, FAKE_PEER_MEMBERS: members }, ["--bootstrap"]);
+                    const result = runLaunch(hostRoot(), specOf({ memberCount: 5 }), { FAKE_MEMBERS: STARTED, FAKE_PEER_MEMBERS: members }, ["--bootstrap"]);
                     assert.equal(result.status, 0, result.stderr);
                     assert.match(result.stderr, /no local data and the cluster is running: joining it/);
-                    assert.ok(result.calls.some((c) => c.endsWith("member add orders-0 --peer-urls=https://10.0.1.10:2380 --learner")), result.calls.join("\n"));
+                    assert.ok(result.calls.some((c) => c.endsWith("member add orders-0 --peer-urls=https://10.0.1.10:2380 --learner -w json")), result.calls.join("\n"));
                 });
             }
 
             it("a later run with no data and no cluster answering refuses to form a second cluster", () => {
-                const result = runLaunch(tempDir("launch"), specOf({}), {});
+                const result = runLaunch(hostRoot(), specOf({}), {});
                 assert.equal(result.status, 1);
                 assert.match(result.stderr, /no local data and no other member answers: refusing to form a second cluster/);
                 assert.deepEqual(result.calls.filter(SYSTEMCTL), ["systemctl enable --quiet etcd.service"]);
             });
 
             it("with data and the same configuration: changes nothing, starts etcd only when it is down", () => {
-                const dir = tempDir("launch");
+                const dir = hostRoot();
                 const spec = specOf({});
                 runLaunch(dir, spec, {}, ["--bootstrap"]);
-                fs.mkdirSync(path.join(dir, "data", "member"), { recursive: true });
+                fs.mkdirSync(dataDir(dir), { recursive: true });
                 const running = runLaunch(dir, spec, { FAKE_ACTIVE: "0", FAKE_MEMBERS: STARTED });
                 assert.deepEqual(running.calls.filter(SYSTEMCTL), ["systemctl enable --quiet etcd.service", "systemctl is-active --quiet etcd.service"]);
                 assert.match(running.stderr, /etcd is running with this configuration already/);
@@ -235,10 +308,10 @@ describe("core/launch", () => {
             });
 
             it("with data and a changed configuration: takes the membership lock, checks every other member is healthy, restarts, waits until healthy", () => {
-                const dir = tempDir("launch");
+                const dir = hostRoot();
                 runLaunch(dir, specOf({}), {}, ["--bootstrap"]);
-                fs.mkdirSync(path.join(dir, "data", "member"), { recursive: true });
-                const changed = runLaunch(dir, specOf({ extraFlags: { "snapshot-count": "5000" } }), { FAKE_MEMBERS: STARTED, FAKE_LOCAL_ID: "8e9e05c52164694d" });
+                fs.mkdirSync(dataDir(dir), { recursive: true });
+                const changed = runLaunch(dir, specOf({ extraFlags: { "snapshot-count": "5000" } }), { FAKE_MEMBERS: STARTED, FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d") });
                 assert.equal(changed.status, 0, changed.stderr);
                 const calls = changed.calls;
                 const health = calls.findIndex((c) => c === "etcdctl --endpoints https://10.0.2.10:2379 --command-timeout=3s endpoint health");
@@ -249,12 +322,12 @@ describe("core/launch", () => {
             });
 
             it("retries the membership lock when etcdctl gives up at once (an endpoint still starting or a learner)", () => {
-                const dir = tempDir("launch");
+                const dir = hostRoot();
                 runLaunch(dir, specOf({}), {}, ["--bootstrap"]);
-                fs.mkdirSync(path.join(dir, "data", "member"), { recursive: true });
+                fs.mkdirSync(dataDir(dir), { recursive: true });
                 const result = runLaunch(dir, specOf({ extraFlags: { "snapshot-count": "5000" } }), {
                     FAKE_MEMBERS: STARTED,
-                    FAKE_LOCAL_ID: "8e9e05c52164694d",
+                    FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"),
                     FAKE_LOCK_FAILS_ONCE: "yes",
                 });
                 assert.equal(result.status, 0, result.stderr);
@@ -263,21 +336,21 @@ describe("core/launch", () => {
             });
 
             it("with data, a changed configuration and the other members unhealthy: refuses to restart", () => {
-                const dir = tempDir("launch");
+                const dir = hostRoot();
                 runLaunch(dir, specOf({}), {}, ["--bootstrap"]);
-                fs.mkdirSync(path.join(dir, "data", "member"), { recursive: true });
-                const refused = runLaunch(dir, specOf({ extraFlags: { "snapshot-count": "5000" } }), { FAKE_MEMBERS: STARTED, FAKE_LOCAL_ID: "8e9e05c52164694d", FAKE_HEALTH: "1" });
+                fs.mkdirSync(dataDir(dir), { recursive: true });
+                const refused = runLaunch(dir, specOf({ extraFlags: { "snapshot-count": "5000" } }), { FAKE_MEMBERS: STARTED, FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"), FAKE_HEALTH: "1" });
                 assert.equal(refused.status, 1);
                 assert.match(refused.stderr, /refusing to restart member 8e9e05c52164694d: only 0 of the other 2 members are healthy/);
                 assert.ok(!refused.calls.includes("systemctl restart --no-block etcd.service"));
             });
 
             it("a restart refused while another member was down stays owed: the same launch run again once the others are healthy restarts etcd", () => {
-                const dir = tempDir("launch");
+                const dir = hostRoot();
                 runLaunch(dir, specOf({}), {}, ["--bootstrap"]);
-                fs.mkdirSync(path.join(dir, "data", "member"), { recursive: true });
+                fs.mkdirSync(dataDir(dir), { recursive: true });
                 const changed = specOf({ extraFlags: { "snapshot-count": "5000" } });
-                const running = { FAKE_MEMBERS: STARTED, FAKE_LOCAL_ID: "8e9e05c52164694d", FAKE_ACTIVE: "0" };
+                const running = { FAKE_MEMBERS: STARTED, FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"), FAKE_ACTIVE: "0" };
                 assert.equal(runLaunch(dir, changed, { ...running, FAKE_HEALTH: "1" }).status, 1);
                 const again = runLaunch(dir, changed, running);
                 assert.equal(again.status, 0, again.stderr);
@@ -286,7 +359,7 @@ describe("core/launch", () => {
             });
 
             it("joining just after a restart: a member add that etcd refuses with \"unhealthy cluster\" is retried until accepted", () => {
-                const dir = tempDir("launch");
+                const dir = hostRoot();
                 const refusals = path.join(dir, "refusals");
                 fs.writeFileSync(refusals, "1");
                 const result = runLaunch(dir, specOf({}), { FAKE_MEMBERS: STARTED, FAKE_ADD_REFUSALS: refusals });
@@ -296,7 +369,7 @@ describe("core/launch", () => {
             });
 
             it("no data while the cluster runs: under the membership lock, removes the stale entry of its name, joins as a learner, promotes itself", () => {
-                const dir = tempDir("launch");
+                const dir = hostRoot();
                 const spec = specOf({ bootstrapMode: "discovery", discovery: { endpoints: ["http://10.9.0.5:2379"] } });
                 const result = runLaunch(dir, spec, { FAKE_MEMBERS: STARTED });
                 assert.equal(result.status, 0, result.stderr);
@@ -304,11 +377,11 @@ describe("core/launch", () => {
                 assert.deepEqual(etcdctl, [
                     "lock etcd-aws/membership",
                     "member remove 8e9e05c52164694d",
-                    "member add orders-0 --peer-urls=https://10.0.1.10:2380 --learner",
+                    "member add orders-0 --peer-urls=https://10.0.1.10:2380 --learner -w json",
                     "member promote 1234abcd5678ef90",
                 ]);
                 assert.equal(
-                    fs.readFileSync(path.join(dir, "join.env"), "utf8"),
+                    fs.readFileSync(path.join(dir, HOST_PATHS.joinEnvFile), "utf8"),
                     [
                         "# orders-0 joined a running cluster: these override the bootstrap settings in etcd.env.",
                         "ETCD_INITIAL_CLUSTER=orders-1=https://10.0.2.10:2380,orders-2=https://10.0.3.10:2380,orders-0=https://10.0.1.10:2380",
@@ -320,26 +393,49 @@ describe("core/launch", () => {
                 );
             });
 
-            it("reads a new member's ID that etcdctl pads to 16 columns (a leading zero nibble: 15 digits after two spaces) and promotes that ID", () => {
-                const result = runLaunch(tempDir("launch"), specOf({}), { FAKE_MEMBERS: STARTED, FAKE_ADDED_ID: "34abcd5678ef90a" });
+            it("reads the new member's decimal uint64 ID from etcdctl's JSON (one with a leading zero nibble) and promotes it by its hex ID", () => {
+                const result = runLaunch(hostRoot(), specOf({}), { FAKE_MEMBERS: STARTED, FAKE_ADDED: memberAdded("034abcd5678ef90a") });
                 assert.equal(result.status, 0, result.stderr);
                 assert.match(result.stderr, /added orders-0 as learner 34abcd5678ef90a\n/);
                 assert.ok(result.calls.some((c) => c.endsWith("member promote 34abcd5678ef90a")), result.calls.join("\n"));
             });
 
-            it("fails at once, showing etcdctl's answer, when the new member's ID cannot be read from it", () => {
-                const result = runLaunch(tempDir("launch"), specOf({}), { FAKE_MEMBERS: STARTED, FAKE_ADDED_ID: "not-an-id" });
-                assert.equal(result.status, 1, result.stderr);
-                assert.match(result.stderr, /could not read the new member's ID and initial cluster from etcdctl's answer:\nMember\s+not-an-id added/);
-                assert.equal(result.calls.some((c) => c.includes("member promote")), false);
+            for (const [label, answer] of [
+                ["is not JSON", "Member 34abcd5678ef90a added to cluster cdf818194e3a8c32"],
+                ["names no new member", '{"header":{"member_id":1},"members":[]}'],
+            ]) {
+                it(`fails at once, showing etcdctl's answer, when the new member's ID cannot be read from it (an answer that ${label})`, () => {
+                    const result = runLaunch(hostRoot(), specOf({}), { FAKE_MEMBERS: STARTED, FAKE_ADDED: answer });
+                    assert.equal(result.status, 1, result.stderr);
+                    assert.ok(result.stderr.includes(`could not read the new member's ID and initial cluster from etcdctl's answer:\n${answer}\n`), result.stderr);
+                    assert.equal(result.calls.some((c) => c.includes("member promote")), false);
+                });
+            }
+
+            it("the initial cluster a joining member starts with lists every member's peer URL, itself under its own name (from member add's JSON)", () => {
+                const dir = hostRoot();
+                const result = runLaunch(dir, specOf({}), { FAKE_MEMBERS: STARTED });
+                assert.equal(result.status, 0, result.stderr);
+                assert.match(fs.readFileSync(path.join(dir, HOST_PATHS.joinEnvFile), "utf8"), /^ETCD_INITIAL_CLUSTER=orders-1=https:\/\/10\.0\.2\.10:2380,orders-2=https:\/\/10\.0\.3\.10:2380,orders-0=https:\/\/10\.0\.1\.10:2380$/m);
+            });
+
+            it("removes a stale entry found by peer URL alone (a replaced host's learner, never named)", () => {
+                const stale = memberList([
+                    { id: "0a1b2c3d4e5f6071", peer: "https://10.0.1.10:2380", learner: true },
+                    { id: "91bc3c398fb3c146", name: "orders-1", peer: "https://10.0.2.10:2380", client: "https://10.0.2.10:2379" },
+                    { id: "fd422379fda50e48", name: "orders-2", peer: "https://10.0.3.10:2380", client: "https://10.0.3.10:2379" },
+                ]);
+                const result = runLaunch(hostRoot(), specOf({}), { FAKE_MEMBERS: stale });
+                assert.equal(result.status, 0, result.stderr);
+                assert.ok(result.calls.some((c) => c.endsWith("member remove a1b2c3d4e5f6071")), result.calls.join("\n"));
             });
 
             it("a learner that is never promoted: says every REPORT_EVERY_SECONDS what it waits for and why, gives up after WAIT_SECONDS with etcd's last error and log", () => {
-                const dir = tempDir("launch");
+                const dir = hostRoot();
                 const spec = specOf({});
                 const result = runLaunch(dir, spec, { FAKE_MEMBERS: STARTED, FAKE_PROMOTE_ERROR: "etcdserver: can only promote a learner member which is in sync with leader" }, [], {
-                    WAIT_SECONDS: 3,
-                    REPORT_EVERY_SECONDS: 1,
+                    waitSeconds: 3,
+                    reportEverySeconds: 1,
                 });
                 assert.equal(result.status, 1, result.stderr);
                 const waiting = "learner 1234abcd5678ef90 caught up and promoted";
@@ -360,15 +456,37 @@ describe("core/launch", () => {
 
         it("removes its own member through the others when they keep quorum, then stops etcd", () => {
             const spec = specOf({});
-            const result = runWithFakes(renderLeaveScript(spec, spec.members[0]), { FAKE_MEMBERS: STARTED, FAKE_LOCAL_ID: "8e9e05c52164694d" });
+            const result = runWithFakes(renderLeaveScript(spec, spec.members[0]), { FAKE_MEMBERS: STARTED, FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d") });
             assert.equal(result.status, 0, result.stderr);
             assert.ok(result.calls.includes("etcdctl --endpoints https://10.0.2.10:2379,https://10.0.3.10:2379 --command-timeout=5s member remove 8e9e05c52164694d"), result.calls.join("\n"));
             assert.deepEqual(result.calls.filter((c) => c.startsWith("systemctl")), ["systemctl disable --quiet etcd.service", "systemctl stop etcd.service"]);
         });
 
+        it("run from the checkout (host/etcd-aws-leave.sh with the rendered settings): the same removal", () => {
+            const spec = specOf({});
+            const result = runHostScript("etcd-aws-leave.sh", settingsOf(renderLeaveScript(spec, spec.members[0])), { FAKE_MEMBERS: STARTED, FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d") });
+            assert.equal(result.status, 0, result.stderr);
+            assert.ok(result.calls.includes("etcdctl --endpoints https://10.0.2.10:2379,https://10.0.3.10:2379 --command-timeout=5s member remove 8e9e05c52164694d"), result.calls.join("\n"));
+            assert.match(result.stderr, /etcd-leave: removed orders-0 \(8e9e05c52164694d\) from the cluster/);
+        });
+
+        it("with etcd down: finds its entry by name and peer URL both, so a namesake on another address is never removed", () => {
+            const spec = specOf({});
+            const namesake = memberList([
+                { id: "8e9e05c52164694d", name: "orders-0", peer: "https://10.0.9.10:2380", client: "https://10.0.9.10:2379" },
+                { id: "91bc3c398fb3c146", name: "orders-1", peer: "https://10.0.2.10:2380", client: "https://10.0.2.10:2379" },
+            ]);
+            const kept = runWithFakes(renderLeaveScript(spec, spec.members[0]), { FAKE_MEMBERS: namesake });
+            assert.equal(kept.status, 0, kept.stderr);
+            assert.match(kept.stderr, /orders-0 is not a member of a reachable cluster; nothing to remove/);
+            const removed = runWithFakes(renderLeaveScript(spec, spec.members[0]), { FAKE_MEMBERS: STARTED });
+            assert.equal(removed.status, 0, removed.stderr);
+            assert.ok(removed.calls.some((c) => c.endsWith("member remove 8e9e05c52164694d")), removed.calls.join("\n"));
+        });
+
         it("refuses when the remaining members would not have quorum", () => {
             const spec = specOf({});
-            const result = runWithFakes(renderLeaveScript(spec, spec.members[0]), { FAKE_MEMBERS: STARTED, FAKE_LOCAL_ID: "8e9e05c52164694d", FAKE_HEALTH: "1" });
+            const result = runWithFakes(renderLeaveScript(spec, spec.members[0]), { FAKE_MEMBERS: STARTED, FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"), FAKE_HEALTH: "1" });
             assert.equal(result.status, 1);
             assert.match(result.stderr, /refusing to remove member 8e9e05c52164694d: only 0 of the 2 members that would remain are healthy/);
             assert.ok(!result.calls.some((c) => c.includes("member remove")));
@@ -392,17 +510,25 @@ describe("core/launch", () => {
                 ENDPOINTS: "https://10.0.1.10:2379,https://10.0.2.10:2379,https://10.0.3.10:2379,https://10.0.1.11:2379,https://10.0.2.11:2379",
                 EXPECTED_MEMBERS: "5",
                 TIMEOUT_SECONDS: "300",
+                UNIT: "etcd.service",
+                CA_FILE: "/etc/etcd/pki/ca.crt",
+                CLIENT_CERT_FILE: "/etc/etcd/pki/client.crt",
+                CLIENT_KEY_FILE: "/etc/etcd/pki/client.key",
             });
-            const lines = script.split("\n");
-            for (const line of ["export ETCDCTL_CACERT=/etc/etcd/pki/ca.crt", "export ETCDCTL_CERT=/etc/etcd/pki/client.crt", "export ETCDCTL_KEY=/etc/etcd/pki/client.key", "export ETCDCTL_API=3"]) {
-                assert.ok(lines.includes(line), line);
-            }
+            const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 30 }), { FAKE_MEMBERS: STARTED });
+            assert.equal(result.status, 0, result.stderr);
+            assert.ok(result.tls.length > 0);
+            assert.deepEqual([...new Set(result.tls)], ["/etc/etcd/pki/ca.crt /etc/etcd/pki/client.crt /etc/etcd/pki/client.key"]);
         });
 
         it("dns without tls: plain http URLs by DNS name and no certificate variables", () => {
             const script = renderHealthGateScript(specOf({ bootstrapMode: "dns", tls: false }), { timeoutSeconds: 60 });
-            assert.equal(settingsOf(script).ENDPOINTS, "http://orders-0.orders.etcd.internal:2379,http://orders-1.orders.etcd.internal:2379,http://orders-2.orders.etcd.internal:2379");
-            assert.ok(!script.includes("ETCDCTL_CACERT"));
+            const settings = settingsOf(script);
+            assert.equal(settings.ENDPOINTS, "http://orders-0.orders.etcd.internal:2379,http://orders-1.orders.etcd.internal:2379,http://orders-2.orders.etcd.internal:2379");
+            assert.deepEqual([settings.CA_FILE, settings.CLIENT_CERT_FILE, settings.CLIENT_KEY_FILE], ["", "", ""]);
+            const result = runWithFakes(script, { FAKE_MEMBERS: STARTED });
+            assert.equal(result.status, 0, result.stderr);
+            assert.deepEqual(result.tls, []);
         });
 
         it("passes when every member is started and healthy", () => {
@@ -412,11 +538,25 @@ describe("core/launch", () => {
             assert.ok(result.calls.includes("etcdctl --endpoints https://10.0.1.10:2379,https://10.0.2.10:2379,https://10.0.3.10:2379 --command-timeout=5s endpoint health"));
         });
 
+        it("run from the checkout (host/etcd-aws-health-gate.sh with the rendered settings): passes the same way", () => {
+            const settings = settingsOf(renderHealthGateScript(specOf({}), { timeoutSeconds: 30 }));
+            const result = runHostScript("etcd-aws-health-gate.sh", settings, { FAKE_MEMBERS: STARTED });
+            assert.equal(result.status, 0, result.stderr);
+            assert.match(result.stderr, /etcd-health: all 3 members are healthy/);
+        });
+
+        it("run from the checkout without its settings: names the missing ones and changes nothing", () => {
+            const result = runHostScript("etcd-aws-health-gate.sh", { ENDPOINTS: "https://10.0.1.10:2379" });
+            assert.equal(result.status, 2);
+            assert.match(result.stderr, /etcd-health: missing settings: EXPECTED_MEMBERS TIMEOUT_SECONDS UNIT CA_FILE CLIENT_CERT_FILE CLIENT_KEY_FILE/);
+            assert.deepEqual(result.calls, []);
+        });
+
         it("does not pass while a member of the initial cluster has never published its client URLs", () => {
-            const members = member([
-                "8e9e05c52164694d, started, orders-0, https://10.0.1.10:2380, https://10.0.1.10:2379, false",
-                "91bc3c398fb3c146, started, orders-1, https://10.0.2.10:2380, https://10.0.2.10:2379, false",
-                "fd422379fda50e48, started, orders-2, https://10.0.3.10:2380, , false",
+            const members = memberList([
+                { id: "8e9e05c52164694d", name: "orders-0", peer: "https://10.0.1.10:2380", client: "https://10.0.1.10:2379" },
+                { id: "91bc3c398fb3c146", name: "orders-1", peer: "https://10.0.2.10:2380", client: "https://10.0.2.10:2379" },
+                { id: "fd422379fda50e48", name: "orders-2", peer: "https://10.0.3.10:2380" },
             ]);
             const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 0 }), { FAKE_MEMBERS: members });
             assert.equal(result.status, 1);
@@ -424,10 +564,10 @@ describe("core/launch", () => {
         });
 
         it("fails with the member list and logs when a member never starts", () => {
-            const members = member([
-                "8e9e05c52164694d, started, orders-0, https://10.0.1.10:2380, https://10.0.1.10:2379, false",
-                "91bc3c398fb3c146, started, orders-1, https://10.0.2.10:2380, https://10.0.2.10:2379, false",
-                "fd422379fda50e48, unstarted, , https://10.0.3.10:2380, , false",
+            const members = memberList([
+                { id: "8e9e05c52164694d", name: "orders-0", peer: "https://10.0.1.10:2380", client: "https://10.0.1.10:2379" },
+                { id: "91bc3c398fb3c146", name: "orders-1", peer: "https://10.0.2.10:2380", client: "https://10.0.2.10:2379" },
+                { id: "fd422379fda50e48", peer: "https://10.0.3.10:2380" },
             ]);
             const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 0 }), { FAKE_MEMBERS: members });
             assert.equal(result.status, 1);
@@ -455,6 +595,7 @@ describe("core/launch", () => {
 
         it("v3: the size key /_etcd/registry/<token>/_config/size on the discovery endpoints", () => {
             assert.deepEqual(settingsOf(renderDiscoverySizeScript(v3)), {
+                PROTOCOL: "v3",
                 ENDPOINTS: "http://10.0.10.10:2379,http://10.0.10.11:2379",
                 SIZE_KEY: `/_etcd/registry/${DISCOVERY_TOKEN}/_config/size`,
                 SIZE: "3",
@@ -462,7 +603,7 @@ describe("core/launch", () => {
         });
 
         it("v2: <service>/<token>/_config/size, no proxy unless set", () => {
-            assert.deepEqual(settingsOf(renderDiscoverySizeScript(v2)), { SIZE_URL: `${V2_SERVICE}/${DISCOVERY_TOKEN}/_config/size`, SIZE: "3", PROXY: "" });
+            assert.deepEqual(settingsOf(renderDiscoverySizeScript(v2)), { PROTOCOL: "v2", SIZE_URL: `${V2_SERVICE}/${DISCOVERY_TOKEN}/_config/size`, SIZE: "3", PROXY: "" });
             assert.equal(settingsOf(renderDiscoverySizeScript(v2proxy)).PROXY, "http://10.0.0.6:3128");
         });
 
@@ -505,6 +646,39 @@ describe("core/launch", () => {
             const other = runWithFakes(renderDiscoverySizeScript(v2), { FAKE_SIZE: "7" });
             assert.equal(other.status, 1);
             assert.match(other.stderr, /the token already has size 7, not 3/);
+        });
+
+        it("run from the checkout (host/etcd-aws-discovery-size.sh with the rendered settings): v2 reads the registered size from the keys API's JSON", () => {
+            const settings = settingsOf(renderDiscoverySizeScript(v2));
+            assert.equal(runHostScript("etcd-aws-discovery-size.sh", settings, { FAKE_SIZE: "3" }).calls.length, 1);
+            const other = runHostScript("etcd-aws-discovery-size.sh", settings, { FAKE_SIZE: "4" });
+            assert.equal(other.status, 1);
+            assert.match(other.stderr, /etcd-discovery: the token already has size 4, not 3/);
+        });
+    });
+
+    describe("renderAuthScript", () => {
+        const spec = specOf({});
+        const ROOT_USER = '{"header":{"member_id":10276657743932975437},"user":"root","roles":["root"]}';
+
+        it("is shellcheck-clean, set -euo pipefail after the header", () => {
+            assertStrictBash(renderAuthScript(spec, "s3cret"), "# Enables authentication on etcd cluster orders with user root.");
+        });
+
+        it("first run: adds role and user root (password on stdin, never an argument), grants the role, enables auth", () => {
+            const result = runWithFakes(renderAuthScript(spec, "it's s3cret"), { FAKE_ROLE_MISSING: "1" });
+            assert.equal(result.status, 0, result.stderr);
+            const verbs = result.calls.map((c) => c.replace(/^.*--command-timeout=10s /, ""));
+            assert.deepEqual(verbs, ["role get root", "role add root", "user get root", "user add root --interactive=false", "user get root -w json", "user grant-role root root", "auth enable"]);
+            assert.equal(fs.readFileSync(`${path.dirname(result.tlsLog)}/calls.log.password`, "utf8"), "it's s3cret\n");
+            assert.ok(!result.calls.some((c) => c.includes("s3cret")));
+        });
+
+        it("again: only sets the password; a user that has the role (read from etcdctl's JSON) is not granted it twice", () => {
+            const result = runWithFakes(renderAuthScript(spec, "s3cret"), { FAKE_USER: ROOT_USER });
+            assert.equal(result.status, 0, result.stderr);
+            const verbs = result.calls.map((c) => c.replace(/^.*--command-timeout=10s /, ""));
+            assert.deepEqual(verbs, ["role get root", "user get root", "user passwd root --interactive=false", "user get root -w json", "auth enable"]);
         });
     });
 });

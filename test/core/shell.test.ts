@@ -1,8 +1,18 @@
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { assignments, heredoc, scriptPrelude, shellQuote } from "../../core/shell";
+import { assignments, heredoc, hostScript, renderBundle, scriptPrelude, shellQuote } from "../../core/shell";
 import { bash, runBash, shellcheck, tempDir } from "./helpers";
+
+/** Runs a bundle as members do (`bash -s`, on stdin) from an empty directory, with an etcdctl that fails. */
+function spawnBundle(script: string): { status: number | null; stderr: string } {
+    const bin = tempDir("bin");
+    fs.writeFileSync(path.join(bin, "etcdctl"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, "journalctl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    const result = spawnSync("bash", ["-s"], { input: script, cwd: tempDir("elsewhere"), encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    return { status: result.status, stderr: result.stderr };
+}
 
 const TRICKY = ["plain", "it's", "two words", "$HOME `id` \"q\" \\n", "", "''", "a\nb"];
 
@@ -64,11 +74,12 @@ describe("core/shell", () => {
         const prelude = scriptPrelude("test", ["First line.", "Second line."]);
 
         it("starts with the shebang and header, then set -euo pipefail", () => {
-            assert.deepEqual(prelude.split("\n").slice(0, 5), [
+            assert.deepEqual(prelude.split("\n").slice(0, 6), [
                 "#!/usr/bin/env bash",
                 "# First line.",
                 "# Second line.",
-                "# Rendered by etcd-aws; safe to run again: each step checks before it changes anything.",
+                "# Rendered by etcd-aws from the scripts in its host/ directory; safe to run again: each step checks",
+                "# before it changes anything.",
                 "set -euo pipefail",
             ]);
         });
@@ -124,6 +135,60 @@ describe("core/shell", () => {
                 assert.equal(result.stdout, "");
                 assert.equal(fs.readFileSync(file, "utf8"), "A=1\n");
             });
+        });
+
+        describe("under_root, write_host_file and require_settings", () => {
+            it("under_root moves the named non-empty paths below ETCD_AWS_ROOT, and nothing without it", () => {
+                const script = `${prelude}\nA=/etc/etcd/etcd.env\nB=\nunder_root A B\nprintf '%s|%s' "$A" "$B"`;
+                assert.equal(runBash(script, { ETCD_AWS_ROOT: "/tmp/host" }).stdout, "/tmp/host/etc/etcd/etcd.env|");
+                assert.equal(runBash(script).stdout, "/etc/etcd/etcd.env|");
+            });
+
+            it("write_host_file writes a member path below ETCD_AWS_ROOT, owned by ETCD_AWS_OWNER when set", () => {
+                const root = tempDir("root");
+                fs.mkdirSync(path.join(root, "etc/etcd"), { recursive: true });
+                const result = runBash(`${prelude}\nwrite_host_file /etc/etcd/etcd.env 0640 root:no-such-group-etcd-aws <<'EOF'\nA=1\nEOF`, {
+                    ETCD_AWS_ROOT: root,
+                    ETCD_AWS_OWNER: `${bash("id -un").trim()}:${bash("id -gn").trim()}`,
+                });
+                assert.equal(result.status, 0, result.stderr);
+                assert.equal(fs.readFileSync(path.join(root, "etc/etcd/etcd.env"), "utf8"), "A=1\n");
+            });
+
+            it("require_settings exits 2 naming every unset setting; set but empty is set", () => {
+                const result = runBash(`${prelude}\nB=\nrequire_settings A B C\necho reached`);
+                assert.equal(result.status, 2);
+                assert.equal(result.stdout, "");
+                assert.match(result.stderr, /etcd-test: missing settings: A C\n$/);
+                assert.equal(runBash(`${prelude}\nA=1\nrequire_settings A\necho reached`).stdout, "reached\n");
+            });
+        });
+    });
+
+    describe("renderBundle", () => {
+        const bundle = renderBundle({
+            purpose: "health",
+            description: ["Test bundle."],
+            settings: { ENDPOINTS: "http://127.0.0.1:1", EXPECTED_MEMBERS: 1, TIMEOUT_SECONDS: 0, UNIT: "etcd.service", CA_FILE: "", CLIENT_CERT_FILE: "", CLIENT_KEY_FILE: "" },
+            readsJson: true,
+            definitions: ["# a definition\ndefined() { :; }"],
+            script: "etcd-aws-health-gate.sh",
+        });
+
+        it("is prelude, settings, the etcd_json helper, definitions, then the script, which no longer reads libraries from disk", () => {
+            const order = ["# ---- host/lib/common.sh", "# ---- settings", "ETCD_JSON_PY=$(cat <<'ETCD_JSON_PY'", "defined() { :; }", "# ---- host/etcd-aws-health-gate.sh"].map((line) =>
+                bundle.split("\n").indexOf(line),
+            );
+            assert.ok(order.every((index, i) => index >= 0 && (i === 0 || index > order[i - 1])), order.join(","));
+            assert.doesNotMatch(bundle, /^\s*source /m);
+            assert.ok(bundle.includes(hostScript("lib/etcd_json.py")));
+            assert.equal(shellcheck(bundle), "");
+        });
+
+        it("runs on its own, from a directory without host/: the etcd_json helper travels in it", () => {
+            const run = spawnBundle(bundle);
+            assert.equal(run.status, 1);
+            assert.match(run.stderr, /etcd-health: cluster did not become healthy within 0 s/);
         });
     });
 });

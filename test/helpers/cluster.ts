@@ -50,7 +50,7 @@ export async function constructionError(args: Partial<EtcdClusterArgs>, name = "
 /** The environment file a member's launch command writes, as flags. */
 export function launchFlags(run: MockRun, member: string): EtcdFlag[] {
     const script: string = named(run, `${member}-launch`).inputs.stdin;
-    const env = /write_if_changed \/etc\/etcd\/etcd\.env [^\n]*<<'(\w+)'\n([\s\S]*?)\n\1/.exec(script);
+    const env = /write_host_file \/etc\/etcd\/etcd\.env [^\n]*<<'(\w+)'\n([\s\S]*?)\n\1/.exec(script);
     if (!env) {
         throw new Error(`no env file in ${member}'s launch script`);
     }

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# etcd-aws leave: removes this member from its cluster through the other members (only when the
+# rest keep quorum, under the membership lock), then disables and stops etcd. Installed on each
+# member at /usr/local/sbin/etcd-aws-leave; runs before the host goes away, an operator can too.
+# Expects the settings of lib/membership.sh (MEMBER_NAME, PEER_URL, LOCAL_ENDPOINT, ...).
+set -euo pipefail
+LOG_TAG=leave
+if ! declare -F write_if_changed >/dev/null; then # run from a checkout: read the libraries
+    # shellcheck source-path=SCRIPTDIR
+    source "${BASH_SOURCE[0]%/*}/lib/common.sh"
+    # shellcheck source-path=SCRIPTDIR
+    source "${BASH_SOURCE[0]%/*}/lib/membership.sh"
+fi
+require_settings MEMBER_NAME PEER_URL LOCAL_ENDPOINT PEER_ENDPOINTS LOCK_KEY UNIT WAIT_SECONDS REPORT_EVERY_SECONDS
+
+id=$(local_member_id)
+list=$(member_list) || list=""
+if [ -z "$id" ] && [ -n "$list" ]; then
+    # etcd is down: find the entry by name and peer URL (both, so a namesake is never removed).
+    id=$(etcd_json member-ids both "$MEMBER_NAME" "$PEER_URL" <<<"$list" || true)
+fi
+
+leave_cluster() {
+    ensure_quorum_without "$id"
+    change_membership remove "$id" >/dev/null
+    log "removed $MEMBER_NAME ($id) from the cluster"
+}
+
+if [ -n "$id" ] && [ -n "$list" ] && etcd_json has-member "$id" <<<"$list"; then
+    with_cluster_lock leave_cluster
+else
+    log "$MEMBER_NAME is not a member of a reachable cluster; nothing to remove"
+fi
+systemctl disable --quiet "$UNIT" || true
+systemctl stop "$UNIT" || true

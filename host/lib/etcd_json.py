@@ -1,0 +1,113 @@
+"""Reads etcd's JSON answers for the etcd-aws host scripts: etcd_json.py COMMAND ARGS < json.
+
+etcdctl -w json prints member IDs as decimal uint64; `member remove` and `member promote` take
+them in hex, so every ID printed here is hex. Python's int keeps all 64 bits (jq would not).
+
+  local-id                 endpoint status: the ID of the member that answered
+  member-ids any|both NAME URL
+                           member list: IDs of members named NAME or (any) and (both) with
+                           peer URL URL
+  has-member ID            member list: exit 0 when member ID (hex) is listed
+  voters EXCLUDED_ID       member list: "ID started|unstarted CLIENT_URLS" per voting member but one
+  published                member list: how many members run (a name and client URLs)
+  added NAME               member add: the new member's ID, then its ETCD_INITIAL_CLUSTER
+  forming PEER_URL         peer /members: exit 0 when PEER_URL is listed as an initial member
+                           that never started (no client URLs, not a learner), 1 otherwise
+  has-role ROLE            user get: exit 0 when the user has ROLE
+  v2-value                 v2 keys API answer: the node's value (empty when none)
+"""
+import json
+import sys
+
+
+def hex_id(value):
+    return format(int(value), "x")
+
+
+def members(answer):
+    return answer.get("members") or []
+
+
+def local_id(answer):
+    print(hex_id(answer[0]["Status"]["header"]["member_id"]))
+
+
+def member_ids(answer, match, name, peer_url):
+    for member in members(answer):
+        named, reached = member.get("name") == name, peer_url in (member.get("peerURLs") or [])
+        if (named and reached) if match == "both" else (named or reached):
+            print(hex_id(member["ID"]))
+
+
+def has_member(answer, wanted):
+    return 0 if any(hex_id(m["ID"]) == wanted for m in members(answer)) else 1
+
+
+def voters(answer, excluded):
+    for member in members(answer):
+        if hex_id(member["ID"]) == excluded or member.get("isLearner"):
+            continue
+        status = "started" if member.get("name") else "unstarted"
+        print(hex_id(member["ID"]), status, ",".join(member.get("clientURLs") or []) or "-")
+
+
+def published(answer):
+    print(sum(1 for m in members(answer) if m.get("name") and m.get("clientURLs")))
+
+
+def added(answer, name):
+    new_id = answer["member"]["ID"]
+    # As etcdctl's own `member add` output: every member's peer URLs, the new one under NAME.
+    initial = [
+        f"{name if m['ID'] == new_id else m.get('name', '')}={url}"
+        for m in members(answer)
+        for url in m.get("peerURLs") or []
+    ]
+    if not initial:
+        raise ValueError("the answer lists no members")
+    print(hex_id(new_id))
+    print(",".join(initial))
+
+
+def forming(answer, peer_url):
+    listed = [m for m in answer if peer_url in (m.get("peerURLs") or [])]
+    if not listed or listed[0].get("clientURLs") or listed[0].get("isLearner"):
+        return 1
+    return 0
+
+
+def has_role(answer, role):
+    return 0 if role in (answer.get("roles") or []) else 1
+
+
+def v2_value(answer):
+    print((answer.get("node") or {}).get("value", ""))
+
+
+COMMANDS = {
+    "local-id": local_id,
+    "member-ids": member_ids,
+    "has-member": has_member,
+    "voters": voters,
+    "published": published,
+    "added": added,
+    "forming": forming,
+    "has-role": has_role,
+    "v2-value": v2_value,
+}
+
+
+def main(argv):
+    if len(argv) < 2 or argv[1] not in COMMANDS:
+        sys.stderr.write(__doc__)
+        return 2
+    try:
+        answer = json.load(sys.stdin)
+        return COMMANDS[argv[1]](answer, *argv[2:]) or 0
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as error:
+        sys.stderr.write(f"etcd_json {argv[1]}: unexpected answer: {error!r}\n")
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

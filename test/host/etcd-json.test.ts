@@ -1,0 +1,72 @@
+// host/lib/etcd_json.py, run directly: the host scripts' decisions read etcd's JSON through it.
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+
+const HELPER = path.resolve(__dirname, "../../host/lib/etcd_json.py");
+
+function etcdJson(args: string[], input: string): { status: number | null; stdout: string; stderr: string } {
+    const result = spawnSync("python3", [HELPER, ...args], { input, encoding: "utf8" });
+    assert.equal(result.error, undefined, `python3 could not run: ${String(result.error)}`);
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+// IDs as etcdctl prints them: decimal uint64, beyond a double's 53 bits (0xfd422379fda50e48 and
+// 0x034abcd5678ef90a, whose hex form has a leading zero nibble).
+const LIST = `{"header":{"cluster_id":14841639068965178418},"members":[
+ {"ID":18249187646912138824,"name":"orders-2","peerURLs":["https://10.0.3.10:2380"],"clientURLs":["https://10.0.3.10:2379"]},
+ {"ID":237209555141851402,"peerURLs":["https://10.0.1.10:2380"],"isLearner":true},
+ {"ID":10501334649042878790,"name":"orders-1","peerURLs":["https://10.0.2.10:2380"]}]}`;
+
+describe("host/lib/etcd_json.py", () => {
+    it("member IDs come out in hex, all 64 bits kept, without padding", () => {
+        assert.equal(etcdJson(["member-ids", "any", "orders-2", ""], LIST).stdout, "fd422379fda50e48\n");
+        assert.equal(etcdJson(["member-ids", "any", "", "https://10.0.1.10:2380"], LIST).stdout, "34abcd5678ef90a\n");
+        assert.equal(etcdJson(["local-id"], '[{"Endpoint":"x","Status":{"header":{"member_id":18249187646912138824}}}]').stdout, "fd422379fda50e48\n");
+    });
+
+    it("member-ids both: only an entry with the name and the peer URL", () => {
+        assert.equal(etcdJson(["member-ids", "both", "orders-2", "https://10.0.9.10:2380"], LIST).stdout, "");
+        assert.equal(etcdJson(["member-ids", "both", "orders-2", "https://10.0.3.10:2380"], LIST).stdout, "fd422379fda50e48\n");
+    });
+
+    it("voters: every voting member but the excluded one, learners left out, with its status and client URLs", () => {
+        assert.equal(etcdJson(["voters", "fd422379fda50e48"], LIST).stdout, "91bc3c398fb3c146 started -\n");
+        assert.equal(etcdJson(["voters", ""], LIST).stdout, "fd422379fda50e48 started https://10.0.3.10:2379\n91bc3c398fb3c146 started -\n");
+    });
+
+    it("published counts the members with a name and client URLs; has-member finds a hex ID", () => {
+        assert.equal(etcdJson(["published"], LIST).stdout, "1\n");
+        assert.equal(etcdJson(["has-member", "34abcd5678ef90a"], LIST).status, 0);
+        assert.equal(etcdJson(["has-member", "34abcd5678ef90b"], LIST).status, 1);
+    });
+
+    it("added: the new member's hex ID, then the initial cluster with the new member under its name", () => {
+        const answer = `{"header":{},"member":{"ID":237209555141851402,"peerURLs":["https://10.0.1.10:2380"],"isLearner":true},"members":[
+            {"ID":18249187646912138824,"name":"orders-2","peerURLs":["https://10.0.3.10:2380"]},
+            {"ID":237209555141851402,"peerURLs":["https://10.0.1.10:2380"],"isLearner":true}]}`;
+        assert.equal(etcdJson(["added", "orders-0"], answer).stdout, "34abcd5678ef90a\norders-2=https://10.0.3.10:2380,orders-0=https://10.0.1.10:2380\n");
+    });
+
+    it("forming: only an initial member that never started (no client URLs, not a learner)", () => {
+        const url = "https://10.0.1.10:2380";
+        assert.equal(etcdJson(["forming", url], `[{"id":1,"peerURLs":["${url}"],"name":"orders-0"}]`).status, 0);
+        assert.equal(etcdJson(["forming", url], `[{"id":1,"peerURLs":["${url}"],"name":"orders-0","clientURLs":["https://10.0.1.10:2379"]}]`).status, 1);
+        assert.equal(etcdJson(["forming", url], `[{"id":1,"peerURLs":["${url}"],"isLearner":true}]`).status, 1);
+        assert.equal(etcdJson(["forming", url], `[{"id":2,"peerURLs":["https://10.0.2.10:2380"]}]`).status, 1);
+    });
+
+    it("has-role and v2-value", () => {
+        assert.equal(etcdJson(["has-role", "root"], '{"user":"root","roles":["root"]}').status, 0);
+        assert.equal(etcdJson(["has-role", "root"], '{"user":"root"}').status, 1);
+        assert.equal(etcdJson(["v2-value"], '{"action":"get","node":{"key":"/k","value":"3"}}').stdout, "3\n");
+    });
+
+    it("an answer that is not what it expects: exit 3 with the reason, nothing on stdout", () => {
+        const result = etcdJson(["added", "orders-0"], "Member 34abcd5678ef90a added to cluster cdf818194e3a8c32");
+        assert.equal(result.status, 3);
+        assert.equal(result.stdout, "");
+        assert.match(result.stderr, /^etcd_json added: unexpected answer: /);
+        assert.equal(etcdJson(["no-such-command"], "{}").status, 2);
+    });
+});
