@@ -9,16 +9,20 @@ import { AddressInfo } from "net";
 import * as path from "path";
 import { REPO_ROOT } from "./paths";
 
-/** An etcd release available on this machine (scripts/bootstrap.sh installs both). */
+/** An etcd release available on this machine (scripts/bootstrap.sh installs or builds each). */
 export interface LocalRelease {
     readonly version: string;
     /** Directory holding etcd, etcdctl and, from 3.5, etcdutl. */
     readonly binDir: string;
 }
 
+/** The releases built from the pinned modules in tools/etcd (scripts/bootstrap.sh's BUILT_ETCD_VERSIONS). */
+const BUILT_VERSIONS = ["3.6.14", "3.6.16", "3.7.3"];
+
 const LOCAL_RELEASES: readonly LocalRelease[] = [
     { version: "3.4.23", binDir: "/usr/bin" },
     { version: "3.5.16", binDir: path.join(REPO_ROOT, ".tools/etcd-3.5/usr/bin") },
+    ...BUILT_VERSIONS.map((version) => ({ version, binDir: path.join(REPO_ROOT, `.tools/etcd-${version}`) })),
 ];
 
 /** The local release of a full version ("3.5.16") or a line ("3.5"). */

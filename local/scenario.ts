@@ -2,10 +2,21 @@
 // needs (dnsmasq, discovery), and the cluster's hosts, all on one loopback /24.
 import { randomBytes } from "crypto";
 import * as path from "path";
-import { buildClusterSpec, ClusterSettings, DiscoverySettings, formatProblems, isLoopback, renderDnsRecords, ResolvedSettings, validateSettings } from "../core";
+import {
+    buildClusterSpec,
+    capabilitiesOf,
+    ClusterSettings,
+    DiscoverySettings,
+    parseEtcdVersion,
+    formatProblems,
+    renderDnsRecords,
+    ResolvedSettings,
+    validateSettings,
+} from "../core";
+import { isLoopback } from "../core/net";
 import { ClusterOptions, LocalCluster } from "./cluster";
-import { localRelease } from "./mirror";
-import { newDiscoveryUrl, startDiscoveryEtcd, startDiscoveryService, startDnsServer, v2RegistryUrl } from "./services";
+import { LocalRelease, localRelease } from "./mirror";
+import { DiscoveryApi, newDiscoveryUrl, startDiscoveryEtcd, startDiscoveryService, startDnsServer, v2RegistryUrl } from "./services";
 
 /** The clustering guide's three mechanisms; discovery through a custom etcd or a public-style service. */
 export type Scenario = "static" | "dns" | "discovery" | "public-discovery";
@@ -51,7 +62,7 @@ export function addressPlan(subnet: string): AddressPlan {
 
 export interface ScenarioInput {
     readonly scenario: Scenario;
-    /** A local etcd release, "3.4.23" or "3.5.16". */
+    /** A local etcd release, e.g. "3.5.16" or "3.7.3". */
     readonly version: string;
     readonly clusterName: string;
     /** Work directory: hosts, servers' logs and PID files. */
@@ -75,17 +86,37 @@ export function scenarioSettings(input: ScenarioInput, discovery?: DiscoverySett
     };
 }
 
+function v3Discovery(version: string): boolean {
+    const parsed = parseEtcdVersion(version);
+    return parsed !== undefined && capabilitiesOf(parsed).v3Discovery;
+}
+
+/**
+ * The "discovery" scenario's settings over a custom discovery etcd at `etcdUrl`: v3 discovery
+ * (its client URL as the endpoint) where the release has it (3.6+), else v2 (its keys API).
+ */
+function customDiscovery(version: string, etcdUrl: string): DiscoverySettings {
+    return v3Discovery(version) ? { endpoints: [etcdUrl] } : { serviceUrl: v2RegistryUrl(etcdUrl) };
+}
+
+/** The release of the scenario's discovery etcd: the members' own, or 3.5 where a v2 API is needed past 3.5 (3.6 dropped --enable-v2). */
+function discoveryEtcdRelease(input: ScenarioInput, api: DiscoveryApi): LocalRelease {
+    return api === "v2" && v3Discovery(input.version) ? localRelease("3.5") : localRelease(input.version);
+}
+
 /** Starts the discovery servers the scenario needs and returns its discovery settings. */
 async function discoverySettings(input: ScenarioInput, plan: AddressPlan, servicesDir: string): Promise<DiscoverySettings | undefined> {
     if (input.scenario !== "discovery" && input.scenario !== "public-discovery") {
         return undefined;
     }
-    const etcdUrl = await startDiscoveryEtcd(servicesDir, plan.discoveryEtcd, localRelease(input.version));
+    // The public-style service (discovery.etcd.io) speaks v2 only.
+    const api: DiscoveryApi = input.scenario === "discovery" && v3Discovery(input.version) ? "v3" : "v2";
+    const etcdUrl = await startDiscoveryEtcd(servicesDir, plan.discoveryEtcd, discoveryEtcdRelease(input, api), api);
     if (input.scenario === "discovery") {
-        return { serviceUrl: v2RegistryUrl(etcdUrl) };
+        return customDiscovery(input.version, etcdUrl);
     }
     const serviceUrl = await startDiscoveryService(servicesDir, plan.discoveryService, etcdUrl);
-    return { url: await newDiscoveryUrl(serviceUrl, MEMBER_COUNT), size: MEMBER_COUNT };
+    return { protocol: "v2", url: await newDiscoveryUrl(serviceUrl, MEMBER_COUNT), size: MEMBER_COUNT };
 }
 
 /** Settings validated as the component validates them; throws the problems' message (e.g. DNS without TLS on 3.4). */

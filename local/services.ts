@@ -1,6 +1,6 @@
 // The servers a bootstrap mode needs besides the members: dnsmasq serving the cluster's rendered
-// DNS records (DNS SRV mode), a v2-enabled etcd playing the discovery cluster, and Debian's
-// discovery.etcd.io server in front of it (the public-style discovery service).
+// DNS records (DNS SRV mode), an etcd playing the discovery cluster (v2-enabled for v2 discovery),
+// and Debian's discovery.etcd.io server in front of a v2 one (the public-style discovery service).
 import { promises as dns } from "dns";
 import { DnsRecords } from "../core";
 import { checkAlive, startDaemon } from "./daemon";
@@ -63,18 +63,21 @@ async function answers(url: string): Promise<boolean> {
     }
 }
 
+/** What a discovery etcd serves: the v2 keys API (`--enable-v2`, 3.4 and 3.5 only) or the v3 API alone. */
+export type DiscoveryApi = "v2" | "v3";
+
 /**
- * A one-member etcd serving the v2 keys API (`--enable-v2`) on `address`, as the discovery
- * cluster. Returns its client URL.
+ * A one-member etcd on `address` as the discovery cluster, serving `api` (v2 discovery needs the
+ * v2 keys API; v3 discovery needs nothing beyond the v3 API). Returns its client URL.
  */
-export async function startDiscoveryEtcd(dir: string, address: string, release: LocalRelease): Promise<string> {
+export async function startDiscoveryEtcd(dir: string, address: string, release: LocalRelease, api: DiscoveryApi): Promise<string> {
     const clientUrl = `http://${address}:2379`;
     const peerUrl = `http://${address}:2380`;
     const daemon = startDaemon(dir, "discovery-etcd", [
         path.join(release.binDir, "etcd"),
         "--name=discovery",
         `--data-dir=${path.join(dir, "discovery-etcd.data")}`,
-        "--enable-v2=true",
+        ...(api === "v2" ? ["--enable-v2=true"] : []),
         `--listen-client-urls=${clientUrl}`,
         `--advertise-client-urls=${clientUrl}`,
         `--listen-peer-urls=${peerUrl}`,
@@ -82,9 +85,11 @@ export async function startDiscoveryEtcd(dir: string, address: string, release: 
         `--initial-cluster=discovery=${peerUrl}`,
         `--initial-cluster-token=discovery-${address}`,
     ]);
-    await waitFor(`the discovery etcd's v2 API at ${clientUrl}`, READY_TIMEOUT_MS, async () => {
+    // /health answers true once the member serves; /v2/keys/ only when the v2 API is on.
+    const probe = api === "v2" ? `${clientUrl}/v2/keys/` : `${clientUrl}/health`;
+    await waitFor(`the discovery etcd's ${api} API at ${clientUrl}`, READY_TIMEOUT_MS, async () => {
         checkAlive(daemon);
-        const response = await fetch(`${clientUrl}/v2/keys/`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+        const response = await fetch(probe, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
         return response?.ok ? true : undefined;
     });
     return clientUrl;

@@ -108,8 +108,10 @@ for (const version of VERSIONS) {
                 const refusal = logLine(log, /discovery: cluster is full/);
                 assert.ok(refusal, log);
 
-                const serviceUrl = cluster.settings.discovery?.serviceUrl;
-                const oversized = { ...scenarioSettings(input, { serviceUrl, size: MEMBER_COUNT }), memberCount: 5 };
+                // The same discovery (v2 serviceUrl up to 3.5, v3 endpoints from 3.6) for 5 members.
+                const { serviceUrl, endpoints } = cluster.settings.discovery ?? {};
+                const discovery = { serviceUrl, endpoints: endpoints && [...endpoints], size: MEMBER_COUNT };
+                const oversized = { ...scenarioSettings(input, discovery), memberCount: 5 };
                 const { problems, resolved } = validateSettings(input.clusterName, oversized, LOCAL_CONTEXT);
                 assert.equal(resolved, undefined);
                 assert.match(formatProblems(`etcd cluster "${input.clusterName}"`, problems), /member 4 on would fail with "discovery: cluster is full"/);

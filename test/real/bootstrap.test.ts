@@ -1,17 +1,24 @@
-// Real etcd 3.4.23 and 3.5.16 clusters deployed on local hosts from core's rendered artifacts, in
-// every bootstrap mode: they form, list every member with its advertised URLs, and serve v3.
+// Real etcd 3.4 to 3.7 clusters deployed on local hosts from core's rendered artifacts, in every
+// bootstrap mode (v2 discovery up to 3.5, v3 discovery from 3.6): they form, list every member
+// with its advertised URLs, and serve v3.
 import * as assert from "assert";
-import { clientUrl, EtcdVersion, parseEtcdVersion, renderDnsRecords } from "../../core";
+import * as path from "path";
+import { capabilitiesOf, clientUrl, EtcdVersion, parseEtcdVersion, renderDnsRecords } from "../../core";
 import { LocalCluster } from "../../local/cluster";
-import { waitFor } from "../../local/process";
+import { localRelease } from "../../local/mirror";
+import { runChecked, waitFor } from "../../local/process";
 import { addressPlan, createCluster, prepareScenario, resolveScenario, Scenario, SCENARIOS } from "../../local/scenario";
 import { lookupSrv } from "../../local/services";
 import { CLUSTER_OPTIONS, exitLog, logLine, scenarioInput, useWorkspace, VERSIONS } from "./support";
 import { recordTiming } from "./timings";
 
-/** etcd 3.4 drops plain-http `_etcd-server._tcp` records, and TLS is not part of this layer yet. */
+/**
+ * etcd 3.4 drops plain-http `_etcd-server._tcp` records, and TLS is not part of this layer yet;
+ * 3.7 has no v2 discovery, the only protocol of the public-style service.
+ */
 function supported(scenario: Scenario, version: string): boolean {
-    return !(scenario === "dns" && version.startsWith("3.4."));
+    const caps = capabilitiesOf(localVersion(version));
+    return !(scenario === "dns" && !caps.plainHttpSrvBootstrap) && !(scenario === "public-discovery" && !caps.v2Discovery);
 }
 
 function localVersion(text: string): EtcdVersion {
@@ -37,6 +44,15 @@ async function watchSees(cluster: LocalCluster, key: string, fromRevision: numbe
         watcher.kill("SIGTERM");
         await waitFor("the watch to stop", 5_000, () => (watcher.exitCode !== null || watcher.signalCode !== null ? true : undefined));
     }
+}
+
+/** Every key under `prefix` in the discovery etcd at `endpoint`, with its value (etcdctl's JSON has both in base64). */
+async function discoveryKeys(version: string, endpoint: string, prefix: string): Promise<Map<string, string>> {
+    const etcdctl = path.join(localRelease(version).binDir, "etcdctl");
+    const stdout = await runChecked([etcdctl, `--endpoints=${endpoint}`, "get", "--prefix", prefix, "--write-out=json"], { timeoutMs: 15_000 });
+    const decode = (text: string) => Buffer.from(text, "base64").toString();
+    const { kvs = [] } = JSON.parse(stdout) as { kvs?: { key: string; value: string }[] };
+    return new Map(kvs.map((kv) => [decode(kv.key), decode(kv.value)]));
 }
 
 async function revision(cluster: LocalCluster, index: number, key: string): Promise<number> {
@@ -93,6 +109,17 @@ for (const version of VERSIONS) {
                 assert.deepStrictEqual(cluster.members.map(({ host }) => host.etcdPid()), pids);
                 await cluster.healthGate();
             });
+
+            if (scenario === "discovery" && capabilitiesOf(localVersion(version)).v3Discovery) {
+                it("bootstrapped through v3 discovery: the discovery etcd holds the registered size 3 and the 3 members under /_etcd/registry/<token>", async () => {
+                    const discovery = cluster.spec.discovery;
+                    assert.strictEqual(discovery?.protocol, "v3");
+                    const registry = `/_etcd/registry/${discovery.token}/`;
+                    const keys = await discoveryKeys(version, discovery.endpoints?.[0] ?? "", registry);
+                    assert.strictEqual(keys.get(`${registry}_config/size`), "3");
+                    assert.strictEqual([...keys.keys()].filter((key) => key.startsWith(`${registry}members/`)).length, 3, [...keys.keys()].join("\n"));
+                });
+            }
 
             if (scenario === "dns") {
                 it("serves exactly the rendered server and client SRV records from dnsmasq", async () => {

@@ -8,8 +8,8 @@ import { LOCAL_DIR, MIRROR_DIR } from "../../local/paths";
 import { stopAllAndRemove, waitFor } from "../../local/process";
 import { Scenario, ScenarioInput } from "../../local/scenario";
 
-/** The local etcd releases every scenario runs on. */
-export const VERSIONS = ["3.4.23", "3.5.16"] as const;
+/** The local etcd releases every scenario runs on: Debian's 3.4 and 3.5, and the default and newest 3.6 and 3.7 built from tools/etcd. */
+export const VERSIONS = ["3.4.23", "3.5.16", "3.6.14", "3.6.16", "3.7.3"] as const;
 
 export const TEST_DIR = path.join(LOCAL_DIR, "real-etcd");
 
@@ -66,9 +66,9 @@ export function useWorkspace(name: string, mirrorOptions: MirrorOptions = {}): (
     };
 }
 
-/** A cluster name per scenario and version, e.g. "dns-v35" (names become tokens: unique per run). */
+/** A cluster name per scenario and release, e.g. "dns-v3-6-16" (names become tokens: unique per run, two 3.6 releases included). */
 export function clusterName(scenario: Scenario | string, version: string): string {
-    return `${scenario}-v${version.split(".").slice(0, 2).join("")}`;
+    return `${scenario}-v${version.replace(/\./g, "-")}`;
 }
 
 export function scenarioInput(workspace: Workspace, scenario: Scenario, version: string): ScenarioInput {
