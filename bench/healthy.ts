@@ -2,7 +2,8 @@
 // `pulumi up` waits for; it polls every 2 s) and a probe of the same condition every 100 ms over
 // etcd's HTTP endpoints (every member started and listed, every member's /health true), which
 // resolves the time finer than the gate can.
-import { ClusterSpec, scheme } from "../core";
+import { ClusterSpec } from "../core";
+import { scheme } from "../core/model";
 import { ClusterOptions, LocalCluster } from "../local/cluster";
 import { waitFor } from "../local/process";
 

@@ -9,6 +9,7 @@ import {
     ClusterSettings,
     ClusterSpec,
     ConfigProblem,
+    CpuArchitecture,
     cpuArchitecture,
     formatProblems,
     HostFile,
@@ -25,8 +26,10 @@ import {
     validateSettings,
 } from "../core";
 import {
+    CONTROL_MEMBER,
     discoveryRegistration,
     healthGateTimeouts,
+    LAUNCH_TIMEOUT,
     launchDependencies,
     launchScriptsDigest,
     memberCertificateRequest,
@@ -134,6 +137,23 @@ function defaultSubnetPerMember(vpcId: pulumi.Input<string>, count: number, opts
     return Array.from({ length: count }, (_, i) => ids.apply((sorted) => subnetPerMember(sorted, count)[i]));
 }
 
+/** The newest Ubuntu 24.04 LTS image from Canonical for the architecture. */
+function newestUbuntuAmi(arch: CpuArchitecture, opts: pulumi.InvokeOutputOptions): pulumi.Output<string> {
+    const filters = [
+        { name: "name", values: [ubuntuAmiNamePattern(arch)] },
+        { name: "virtualization-type", values: ["hvm"] },
+    ];
+    return aws.ec2.getAmiOutput({ owners: [UBUNTU_AMI_OWNER], mostRecent: true, filters }, opts).id;
+}
+
+/** The TLS files member `i` is given: the CA, its certificates and key, and the client pair. */
+function tlsFilesOf(pki: EtcdPki, i: number): pulumi.Output<HostFile[]> {
+    const member = pki.members[i];
+    return pulumi
+        .all([pki.caCertPem, member.serverCertPem, member.peerCertPem, member.keyPem, pki.clientCertPem, pki.clientKeyPem])
+        .apply(([ca, serverCertPem, peerCertPem, keyPem, cert, key]) => memberTlsFiles(ca, { serverCertPem, peerCertPem, keyPem }, { cert, key }));
+}
+
 /**
  * A production etcd cluster on EC2: members spread over availability zones, a security group
  * that opens etcd's ports to exactly who needs them, Route53 A and SRV records, mutual TLS,
@@ -193,19 +213,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const subnetIds: pulumi.Input<string>[] = args.subnetIds
             ? subnetPerMember(args.subnetIds, settings.memberCount)
             : defaultSubnetPerMember(vpcId, settings.memberCount, parent);
-        const amiId =
-            args.amiId ??
-            aws.ec2.getAmiOutput(
-                {
-                    owners: [UBUNTU_AMI_OWNER],
-                    mostRecent: true,
-                    filters: [
-                        { name: "name", values: [ubuntuAmiNamePattern(arch)] },
-                        { name: "virtualization-type", values: ["hvm"] },
-                    ],
-                },
-                parent,
-            ).id;
+        const amiId = args.amiId ?? newestUbuntuAmi(arch, parent);
 
         const release = { version: settings.version, arch, mirrorBaseUrl: settings.mirrorBaseUrl, sha256: settings.etcdSha256 };
         const network = new EtcdSecurityGroup(
@@ -301,19 +309,13 @@ export class EtcdCluster extends pulumi.ComponentResource {
             }
             return rendered;
         });
-        const tlsFiles = (i: number): pulumi.Output<HostFile[]> =>
-            pki
-                ? pulumi
-                      .all([pki.caCertPem, pki.members[i].serverCertPem, pki.members[i].peerCertPem, pki.members[i].keyPem, pki.clientCertPem, pki.clientKeyPem])
-                      .apply(([ca, serverCertPem, peerCertPem, keyPem, cert, key]) => memberTlsFiles(ca, { serverCertPem, peerCertPem, keyPem }, { cert, key }))
-                : pulumi.output([]);
         const waitsFor = launchDependencies(settings);
         const startAfter: pulumi.Resource[] = [
             ...(waitsFor.dnsRecords ? dns.recordResources : []),
             ...(waitsFor.discoverySize && discovery?.registration ? [discovery.registration] : []),
         ];
         const launchScripts = members.map((_, i) =>
-            pulumi.all([spec, tlsFiles(i)]).apply(([rendered, files]) => renderLaunchScript(rendered, rendered.members[i], files)),
+            pulumi.all([spec, pki ? tlsFilesOf(pki, i) : []]).apply(([rendered, files]) => renderLaunchScript(rendered, rendered.members[i], files)),
         );
         // Launches run in parallel, so creation takes as long for seven members as for one. On an
         // update each script restarts its member only under the cluster-wide membership lock and
@@ -336,15 +338,16 @@ export class EtcdCluster extends pulumi.ComponentResource {
                         dependsOn: [member.installed, ...startAfter],
                         // The script carries keys and tokens; keep whatever it prints out of plain state too.
                         additionalSecretOutputs: ["stdout", "stderr"],
-                        customTimeouts: { create: "10m", update: "10m", delete: "10m" },
+                        customTimeouts: { create: LAUNCH_TIMEOUT, update: LAUNCH_TIMEOUT, delete: LAUNCH_TIMEOUT },
                     },
                 ),
         );
+        const control = members[CONTROL_MEMBER];
         const healthTimeout = healthGateTimeouts(args.healthTimeoutSeconds);
         const healthGate = new command.remote.Command(
             `${name}-health`,
             {
-                connection: members[0].connection,
+                connection: control.connection,
                 create: "sudo bash -s",
                 stdin: spec.apply((rendered) => renderHealthGateScript(rendered, { timeoutSeconds: healthTimeout.scriptSeconds })),
                 // Any member's new configuration runs the gate again.
@@ -361,7 +364,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             new command.remote.Command(
                 `${name}-auth`,
                 {
-                    connection: members[0].connection,
+                    connection: control.connection,
                     create: "sudo bash -s",
                     stdin: pulumi.secret(pulumi.all([spec, rootPassword]).apply(([rendered, password]) => renderAuthScript(rendered, password))),
                     logging: "none",

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DNS_TTL_SECONDS, DnsRecords } from "../core";
+import { DnsRecords } from "../core";
+import { DNS_TTL_SECONDS } from "../core/dns";
 
 export interface EtcdDnsArgs {
     /** Domain of the members and SRV records, e.g. "prod.etcd.internal". Required. */

@@ -36,11 +36,20 @@ export function outboundUrls(settings: Pick<ResolvedSettings, "mirrorBaseUrl" | 
 }
 
 /**
+ * The member that runs the cluster-wide commands (discovery size registration, health gate,
+ * authentication): the first, which exists at every member count.
+ */
+export const CONTROL_MEMBER = 0;
+
+/** How long one member's launch may take (install done; joining waits for the membership lock). */
+export const LAUNCH_TIMEOUT = "10m";
+
+/**
  * The package makes a discovery token (and registers the size under it) unless the user gave a
- * ready discovery URL; the registration runs on this member, which has etcdctl and curl installed.
+ * ready discovery URL; the registration runs on the control member, which has etcdctl and curl.
  */
 export function discoveryRegistration(settings: Pick<ResolvedSettings, "discovery">): { readonly member: number } | undefined {
-    return settings.discovery !== undefined && settings.discovery.url === undefined ? { member: 0 } : undefined;
+    return settings.discovery !== undefined && settings.discovery.url === undefined ? { member: CONTROL_MEMBER } : undefined;
 }
 
 /** What a member's launch waits for besides its own install. */

@@ -8,7 +8,6 @@ import {
     ClusterSpec,
     clientUrl,
     HostFile,
-    MEMBERSHIP_WAIT_SECONDS,
     MemberSpec,
     peerUrl,
     PKI_FILES,
@@ -21,6 +20,7 @@ import {
     renderLaunchScript,
     ResolvedSettings,
 } from "../core";
+import { MEMBERSHIP_WAIT_SECONDS } from "../core/host-contract";
 import { HostOptions, LocalHost } from "./host";
 import { RunResult } from "./process";
 

@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
-import { DNS_TTL_SECONDS, renderDnsRecords, renderMemberFlags, srvServiceLabel } from "../../core";
+import { renderDnsRecords, renderMemberFlags } from "../../core";
+import { DNS_TTL_SECONDS, srvServiceLabel } from "../../core/dns";
 import { flagMap, specOf } from "./helpers";
 
 const A_RECORDS = [

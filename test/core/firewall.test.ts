@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
-import { DEFAULT_PORTS, FirewallInput, FirewallRule, renderFirewallRules, urlPort } from "../../core";
+import { DEFAULT_PORTS, FirewallInput, FirewallRule, renderFirewallRules } from "../../core";
+import { urlPort } from "../../core/firewall";
 
 const MEMBERS = { kind: "members" } as const;
 const WORLD = { kind: "cidr", cidr: "0.0.0.0/0" } as const;

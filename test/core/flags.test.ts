@@ -1,14 +1,10 @@
 import * as assert from "node:assert/strict";
 import {
     ClusterSpec,
-    envVarName,
-    initialCluster,
-    MANAGED_FLAGS,
-    parseEnvFile,
     renderEnvFile,
     renderMemberFlags,
-    unknownFlags,
 } from "../../core";
+import { envVarName, initialCluster, MANAGED_FLAGS, parseEnvFile, unknownFlags } from "../../core/flags";
 import { ACCEPTED, bash, bootstrapVariants, DISCOVERY_TOKEN, flagMap, REFERENCE_VERSIONS, specOf } from "./helpers";
 
 /** The flags every mode starts with, for member 0 of "orders" (10.0.1.10) advertising `host`. */

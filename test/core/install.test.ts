@@ -9,12 +9,12 @@ import {
     EtcdVersion,
     InstallScriptInput,
     parseEtcdVersion,
-    releaseTarball,
     releaseUrl,
     ReleaseSpec,
     renderInstallScript,
     renderSystemdUnit,
 } from "../../core";
+import { releaseTarball } from "../../core/install";
 import { afterHeader, fakeBin, heredocBodies, runBash, shellcheck, systemdVerify, tempDir } from "./helpers";
 
 const GITHUB = "https://github.com/etcd-io/etcd/releases/download";

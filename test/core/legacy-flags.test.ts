@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { checkLegacyFlag } from "../../core";
+import { checkLegacyFlag } from "../../core/legacy-flags";
 
 describe("core/legacy-flags", () => {
     it("renames -peer-heartbeat-interval and -peer-election-timeout (leading dashes ignored)", () => {

@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
-import { advertisedHost, clientEndpoints, clientUrl, HOST_PATHS, memberCertificateSans, memberHostName, memberName, peerUrl, PKI_FILES } from "../../core";
+import { clientEndpoints, clientUrl, HOST_PATHS, memberCertificateSans, memberName, peerUrl, PKI_FILES } from "../../core";
+import { advertisedHost, memberHostName } from "../../core/model";
 import { specOf } from "./helpers";
 
 describe("core/model", () => {

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { checkCidr, isDnsName, isIpv4, isLoopback, isWorldOpen } from "../../core";
+import { checkCidr, isDnsName, isIpv4, isLoopback, isWorldOpen } from "../../core/net";
 
 describe("core/net", () => {
     it("isIpv4 accepts dotted quads up to 255 without leading zeros", () => {

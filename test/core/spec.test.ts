@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
-import { buildClusterSpec, placeholderAddresses, v2DiscoveryUrl } from "../../core";
+import { buildClusterSpec, placeholderAddresses } from "../../core";
+import { v2DiscoveryUrl } from "../../core/spec";
 import { DISCOVERY_TOKEN, resolve, specOf } from "./helpers";
 
 describe("core/spec", () => {

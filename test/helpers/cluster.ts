@@ -2,7 +2,8 @@
 // the recorded graph.
 import * as path from "path";
 import type { EtcdClusterArgs } from "../../components";
-import { EtcdFlag, parseEnvFile } from "../../core";
+import { EtcdFlag } from "../../core";
+import { parseEnvFile } from "../../core/flags";
 import { MockRun, named, RecordedResource, runUnderMocks } from "../../plan/mock-engine";
 
 const ROOT = path.resolve(__dirname, "../..");
