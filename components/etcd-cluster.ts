@@ -13,7 +13,6 @@ import {
     cpuArchitecture,
     formatProblems,
     HostFile,
-    HOST_PATHS,
     memberName,
     memberTlsFiles,
     placeholderAddresses,
@@ -40,6 +39,7 @@ import {
     UBUNTU_AMI_OWNER,
     ubuntuAmiNamePattern,
 } from "../core/deployment";
+import { LAUNCH_COMMANDS, RUN_SCRIPT_COMMAND } from "../core/host-contract";
 import { EtcdDiscovery } from "./etcd-discovery";
 import { EtcdDns } from "./etcd-dns";
 import { EtcdMember, SshSettings } from "./etcd-member";
@@ -82,13 +82,6 @@ export class EtcdClusterConfigError extends pulumi.RunError {
         this.name = "EtcdClusterConfigError";
     }
 }
-
-/** First run: the only time a member may form a new cluster. */
-const LAUNCH_CREATE = "sudo bash -s -- --bootstrap";
-/** Later runs: restart on change, or join the running cluster; never form a second one. */
-const LAUNCH_UPDATE = "sudo bash -s";
-/** Before the member goes away (scale-in, destroy): leave the cluster if the rest keep quorum. */
-const LAUNCH_DELETE = `if [ -x ${HOST_PATHS.leaveScript} ]; then sudo ${HOST_PATHS.leaveScript}; fi`;
 
 /** Tokens of the clusters this program has created (token -> cluster name), so a second cluster cannot reuse one. */
 const tokensInThisProgram = new Map<string, string>();
@@ -328,9 +321,10 @@ export class EtcdCluster extends pulumi.ComponentResource {
                     `${names[i]}-launch`,
                     {
                         connection: member.connection,
-                        create: LAUNCH_CREATE,
-                        update: LAUNCH_UPDATE,
-                        delete: LAUNCH_DELETE,
+                        // Bootstrap only on creation; on update restart or join; leave before deletion.
+                        create: LAUNCH_COMMANDS.create,
+                        update: LAUNCH_COMMANDS.update,
+                        delete: LAUNCH_COMMANDS.delete,
                         stdin: pulumi.secret(launchScripts[i]),
                     },
                     {
@@ -348,7 +342,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             `${name}-health`,
             {
                 connection: control.connection,
-                create: "sudo bash -s",
+                create: RUN_SCRIPT_COMMAND,
                 stdin: spec.apply((rendered) => renderHealthGateScript(rendered, { timeoutSeconds: healthTimeout.scriptSeconds })),
                 // Any member's new configuration runs the gate again.
                 triggers: [pulumi.unsecret(pulumi.all(launchScripts).apply(launchScriptsDigest))],
@@ -365,7 +359,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 `${name}-auth`,
                 {
                     connection: control.connection,
-                    create: "sudo bash -s",
+                    create: RUN_SCRIPT_COMMAND,
                     stdin: pulumi.secret(pulumi.all([spec, rootPassword]).apply(([rendered, password]) => renderAuthScript(rendered, password))),
                     logging: "none",
                 },

@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ClusterSpec, renderDiscoverySizeScript } from "../core";
+import { RUN_SCRIPT_COMMAND } from "../core/host-contract";
 
 export interface EtcdDiscoveryArgs {
     /** The cluster's spec for a given token (the registration script is rendered from it). Required. */
@@ -33,7 +34,7 @@ export class EtcdDiscovery extends pulumi.ComponentResource {
                 `${name}-size`,
                 {
                     connection: args.connection,
-                    create: "sudo bash -s",
+                    create: RUN_SCRIPT_COMMAND,
                     stdin: pulumi.secret(this.token.apply((token) => renderDiscoverySizeScript(args.specForToken(token)))),
                     // The token is in the script; keep the command's output out of logs as well.
                     logging: "none",
