@@ -1,7 +1,7 @@
 // Packs the package the way `npm publish` would (npm pack runs `prepare`, the library build)
 // and installs the tarball into throwaway consumer programs. No registry is involved: the
 // tarball is unpacked where npm would put it, and its dependencies are this repository's own
-// installed @pulumi packages, linked in, so the consumer shares their single runtime.
+// installed packages (the @pulumi ones, js-yaml), linked in, so the consumer shares their single runtime.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -45,8 +45,10 @@ export function consumerWith(tarball: string, files: Record<string, string>): st
     const installed = path.join(dir, "node_modules", "etcd-aws");
     fs.mkdirSync(installed, { recursive: true });
     execFileSync("tar", ["-xzf", tarball, "-C", installed, "--strip-components=1"]);
-    for (const scope of ["@pulumi", "@types"]) {
-        fs.symlinkSync(path.join(NODE_MODULES, scope), path.join(dir, "node_modules", scope), "dir");
+    // The package's declared runtime dependencies (a scope such as @pulumi as one link) and @types.
+    const dependencies: string[] = Object.keys(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).dependencies);
+    for (const link of new Set(["@types", ...dependencies.map((name) => name.split("/")[0] as string)])) {
+        fs.symlinkSync(path.join(NODE_MODULES, link), path.join(dir, "node_modules", link), "dir");
     }
     for (const [name, content] of Object.entries(files)) {
         fs.writeFileSync(path.join(dir, name), content);
