@@ -171,7 +171,9 @@ async function up(options: Options): Promise<void> {
         printCluster(cluster, seconds, await cluster.endpointHealth());
     } catch (error) {
         const stopped = await stopAll(STATE_DIR);
-        throw new Error(`${(error as Error).message}\nstopped what had started (PIDs ${stopped.join(", ") || "none"}); logs are kept in ${STATE_DIR}`);
+        throw new Error(`${(error as Error).message}\nstopped what had started (PIDs ${stopped.join(", ") || "none"}); logs are kept in ${STATE_DIR}`, {
+            cause: error,
+        });
     } finally {
         await mirror.close();
     }

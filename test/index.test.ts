@@ -17,12 +17,17 @@ function runStack(stack: string, overrides: Record<string, string> = {}) {
 
 describe("the program (index.ts)", () => {
     it("declares every config key in Pulumi.yaml with its type, description and default", () => {
-        const project = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as any;
+        const project = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as {
+            stackConfigDir: string;
+            runtime: unknown;
+            config: Record<string, { type: string; description: string; default?: unknown }>;
+        };
         assert.equal(project.stackConfigDir, "stacks");
         assert.deepEqual(project.runtime, { name: "nodejs", options: { typescript: true } });
         assert.deepEqual(Object.keys(project.config), CONFIG_KEYS.map((k) => k.key));
         for (const key of CONFIG_KEYS) {
             const declared = project.config[key.key];
+            assert.ok(declared, key.key);
             assert.equal(declared.type, key.type, key.key);
             assert.ok(declared.description.length > 10, key.key);
             assert.deepEqual(declared.default, key.default, key.key);

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { strict as assert } from "assert";
-import { EtcdClusterConfigError } from "../../components";
+import { EtcdClusterConfigError, SshSettings } from "../../components";
 import { constructionError, flagMap, launchFlags, ofType, runCluster, runClusters } from "../helpers/cluster";
 import { named } from "../../plan/mock-engine";
 
@@ -66,7 +66,7 @@ describe("EtcdCluster", () => {
 
         it("accepts the SSH settings as one secret output, as other languages send them", async () => {
             const ssh = pulumi.secret({ privateKey: "k", user: "admin", bastion: { host: "bastion.example.com" } });
-            const run = await runCluster({ ssh: ssh as any });
+            const run = await runCluster({ ssh: ssh as unknown as SshSettings });
             const connection = named(run, "test-etcd-0-install").inputs.connection;
             assert.deepEqual([connection.host, connection.user, connection.proxy.host], ["10.0.1.10", "admin", "bastion.example.com"]);
             assert.equal(ofType(run, INSTANCE)[0].inputs.associatePublicIpAddress, false);
@@ -277,7 +277,7 @@ describe("EtcdCluster", () => {
                     { name: "blue", args: { clusterToken: "shared-token" } },
                     { name: "green", args: { clusterToken: "shared-token" } },
                 ]),
-                (error: any) => /clusterToken = "shared-token": already used by cluster "blue" in this program/.test(error.message),
+                (error: Error) => /clusterToken = "shared-token": already used by cluster "blue" in this program/.test(error.message),
             );
         });
 
@@ -287,8 +287,8 @@ describe("EtcdCluster", () => {
         });
 
         it("refuses a missing SSH key and an out-of-range health timeout", async () => {
-            const { error } = await constructionError({ ssh: {} as any, healthTimeoutSeconds: 5 });
-            assert.deepEqual(error.problems.map((p: any) => p.setting), ["ssh.privateKey", "healthTimeoutSeconds"]);
+            const { error } = await constructionError({ ssh: {} as SshSettings, healthTimeoutSeconds: 5 });
+            assert.deepEqual(error.problems.map((p: { setting: string }) => p.setting), ["ssh.privateKey", "healthTimeoutSeconds"]);
         });
     });
 
