@@ -1,4 +1,4 @@
-// Issue 4 on real etcd 3.4.23 and 3.5.16: a static 3-member cluster deployed from core's
+// Issue 4 on real etcd 3.4.23, 3.5.16 and 3.6.16: a static 3-member cluster deployed from core's
 // rendered scripts keeps quorum and every acknowledged key through faults and changes. The
 // scenarios run in turn on one cluster per version (each starts from three healthy members);
 // in each, a bounded writer runs before, during and after the change, and its keys are read
@@ -14,7 +14,7 @@ import { prepareScenario, reshapeScenario, ScenarioInput } from "../../local/sce
 import { Writer, WriterReport } from "../../local/writer";
 import { describeOutcome, recordChange } from "./change-report";
 import { assertOneAtATime, restartWindows } from "./restarts";
-import { CLUSTER_OPTIONS, clusterName, scenarioInput, useWorkspace, VERSIONS } from "./support";
+import { CHANGE_VERSIONS, CLUSTER_OPTIONS, clusterName, scenarioInput, useWorkspace } from "./support";
 import { localClient, readBack, waitForWrites, writeThrough } from "./writes";
 
 const HEALTH_TIMEOUT_MS = 60_000;
@@ -74,7 +74,7 @@ function stderrOf(results: readonly { stderr: string }[]): string {
     return results.map((result) => result.stderr).join("");
 }
 
-for (const version of VERSIONS) {
+for (const version of CHANGE_VERSIONS) {
     describe(`etcd ${version}: keeping quorum and every key through change (scenarios in turn on one 3-member cluster, a writer running)`, () => {
         const workspace = useWorkspace(`change-${version}`);
         let input: ScenarioInput;

@@ -1,4 +1,4 @@
-// Issue 5's TLS on real etcd 3.4.23 and 3.5.16: certificates made with openssl in the roles of
+// Issue 5's TLS on real etcd 3.4 to 3.7 (support.ts VERSIONS): certificates made with openssl in the roles of
 // components/etcd-pki.ts and with the SANs core computes, written by the launch scripts (their
 // files argument, at PKI_FILES) as the component does; static and DNS SRV bootstrap, client
 // certificate checks, file modes, a rotation under a writer, and etcd authentication.
