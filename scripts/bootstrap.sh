@@ -151,6 +151,7 @@ mkdir -p "$TOOLS"
 install_debian_packages
 fetch_trixie_etcd
 build_etcd_releases
+"$ROOT/scripts/build-pulumi.sh"
 install_node22
 install_npm_dependencies
 log "ready: node $("$TOOLS/node/bin/node" --version), etcd $(etcd --version | head -1 | awk '{print $3}') and $("$TRIXIE_ETCD_DIR/usr/bin/etcd" --version | head -1 | awk '{print $3}'), built ${BUILT_ETCD_VERSIONS[*]}"
