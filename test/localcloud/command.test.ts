@@ -1,0 +1,144 @@
+import * as assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { AddressInfo } from "node:net";
+import { Server, utils } from "ssh2";
+import {
+    LOCAL_COMMAND_DIFF,
+    localCommand,
+    REMOTE_COMMAND_DIFF,
+    remoteCommand,
+} from "../../localcloud/providers/command";
+import { privateKey } from "../../localcloud/providers/tls";
+import { itFollowsEachRow } from "./diff-table";
+
+const URN = "urn:pulumi:dev::p::command:local:Command::hello";
+
+/** An in-process SSH server on loopback that runs each exec with /bin/sh, taking one client key. */
+async function startSshServer(clientPublicKey: string): Promise<{ server: Server; port: number; envs: string[] }> {
+    const hostKey = (await privateKey.create({ algorithm: "ECDSA", ecdsaCurve: "P256" }, URN)).outputs;
+    const allowed = utils.parseKey(clientPublicKey);
+    if (allowed instanceof Error) throw allowed;
+    const envs: string[] = [];
+    const server = new Server({ hostKeys: [hostKey.privateKeyPem as string] }, (client) => {
+        client.on("authentication", (context) => {
+            const key = context.method === "publickey" ? context.key : undefined;
+            const ok = key && key.data.equals((Array.isArray(allowed) ? allowed[0] : allowed).getPublicSSH());
+            return ok ? context.accept() : context.reject(["publickey"]);
+        });
+        client.on("ready", () =>
+            client.on("session", (accept) => {
+                const session = accept();
+                const env: Record<string, string> = {};
+                session.on("env", (acceptEnv, _reject, info) => {
+                    env[info.key] = info.val;
+                    envs.push(info.key);
+                    acceptEnv?.();
+                });
+                session.on("exec", (acceptExec, _reject, info) => {
+                    const channel = acceptExec();
+                    const child = spawn("/bin/sh", ["-c", info.command], { env: { ...process.env, ...env } });
+                    channel.pipe(child.stdin);
+                    child.stdout.pipe(channel, { end: false });
+                    child.stderr.pipe(channel.stderr, { end: false });
+                    child.on("close", (code) => {
+                        channel.exit(code ?? 1);
+                        channel.end();
+                    });
+                });
+            }),
+        );
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return { server, port: (server.address() as AddressInfo).port, envs };
+}
+
+describe("localcloud/providers/command", () => {
+    describe("local.Command diff", () => itFollowsEachRow(localCommand, LOCAL_COMMAND_DIFF));
+    describe("remote.Command diff", () => itFollowsEachRow(remoteCommand, REMOTE_COMMAND_DIFF));
+
+    let directory: string;
+    beforeEach(() => (directory = fs.mkdtempSync(path.join(os.tmpdir(), "localcloud-command-"))));
+    afterEach(() => fs.rmSync(directory, { recursive: true, force: true }));
+
+    it("local.Command: create runs create with stdin, the id is the name plus 8 hex digits", async () => {
+        const { id, outputs } = await localCommand.create({ create: "cat; echo err >&2", stdin: "in\n" }, URN);
+        assert.match(id, /^hello[0-9a-f]{8}$/);
+        assert.deepEqual(outputs, { create: "cat; echo err >&2", stdin: "in\n", stdout: "in", stderr: "err" });
+    });
+
+    it("local.Command: update runs update (else create) with the previous outputs in the environment", async () => {
+        const olds = { inputs: { create: "echo one" }, outputs: { create: "echo one", stdout: "one", stderr: "" } };
+        const updated = await localCommand.update!("id", olds, {
+            create: "echo one",
+            update: 'echo "was $PULUMI_COMMAND_STDOUT"',
+        });
+        assert.equal(updated.stdout, "was one");
+        const recreated = await localCommand.update!("id", olds, { create: "echo two" });
+        assert.equal(recreated.stdout, "two");
+        const quiet = await localCommand.update!("id", olds, {
+            create: "echo x",
+            update: "echo $PULUMI_COMMAND_STDOUT",
+            addPreviousOutputInEnv: false,
+        });
+        assert.equal(quiet.stdout, "");
+    });
+
+    it("local.Command: delete runs the old delete with the old inputs; a failing command names its status", async () => {
+        const marker = path.join(directory, "deleted");
+        await localCommand.delete!("id", {
+            delete: `echo "$PULUMI_COMMAND_STDOUT" > deleted`,
+            dir: directory,
+            stdout: "bye",
+        });
+        assert.equal(fs.readFileSync(marker, "utf8"), "bye\n");
+        await assert.rejects(
+            localCommand.create({ create: "echo no; exit 3" }, URN),
+            /exit status 3: running "echo no; exit 3":\nno/,
+        );
+    });
+
+    it("remote.Command: create, update and delete run over SSH with stdin and the previous stdout as env", async () => {
+        const clientKey = (await privateKey.create({ algorithm: "ED25519" }, URN)).outputs;
+        const { server, port, envs } = await startSshServer(clientKey.publicKeyOpenssh as string);
+        try {
+            const connection = {
+                host: "127.0.0.1",
+                port,
+                user: "test",
+                privateKey: clientKey.privateKeyOpenssh,
+                dialErrorLimit: 1,
+            };
+            const marker = path.join(directory, "left");
+            const inputs = {
+                connection,
+                create: "cat",
+                stdin: "member-0",
+                delete: `echo "$PULUMI_COMMAND_STDOUT" > ${marker}`,
+            };
+            const { outputs } = await remoteCommand.create(inputs, URN);
+            assert.equal(outputs.stdout, "member-0");
+            const updated = await remoteCommand.update!(
+                "id",
+                { inputs, outputs },
+                { ...inputs, update: "echo $PULUMI_COMMAND_STDOUT-updated" },
+            );
+            assert.equal(updated.stdout, "member-0-updated");
+            assert.deepEqual(envs, ["PULUMI_COMMAND_STDOUT"]);
+            await remoteCommand.delete!("id", updated);
+            assert.equal(fs.readFileSync(marker, "utf8"), "member-0-updated\n");
+        } finally {
+            server.close();
+        }
+    });
+
+    it("remote.Command: a refused connection fails after dialErrorLimit attempts", async () => {
+        const connection = { host: "127.0.0.1", port: 1, user: "test", privateKey: "x", dialErrorLimit: 1 };
+        await assert.rejects(
+            remoteCommand.create({ connection, create: "true" }, URN),
+            /Dial: 1 failed attempts to 127\.0\.0\.1/,
+        );
+    });
+});
