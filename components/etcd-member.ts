@@ -54,6 +54,8 @@ export interface EtcdMemberArgs {
     kmsKeyId?: pulumi.Input<string>;
     /** The etcd release to install. Required. */
     release: ReleaseSpec;
+    /** The release's mirror URL can hold a credential: keep the install script secret. Default false. */
+    releaseIsSecret?: boolean;
     /** SSH access for the remote commands (an output when it comes from another language with its key secret). Required. */
     ssh: pulumi.Input<SshSettings>;
     /** Tags for the instance and its volumes. Default none. */
@@ -143,8 +145,10 @@ export class EtcdMember extends pulumi.ComponentResource {
             {
                 connection: this.connection,
                 create: "sudo bash -s",
-                stdin: dataVolumeId.apply((volumeId) =>
-                    renderInstallScript({ release: args.release, dataVolumeId: volumeId, memberName: args.memberName, clusterName: args.clusterName }),
+                stdin: (args.releaseIsSecret ? pulumi.secret : pulumi.output)(
+                    dataVolumeId.apply((volumeId) =>
+                        renderInstallScript({ release: args.release, dataVolumeId: volumeId, memberName: args.memberName, clusterName: args.clusterName }),
+                    ),
                 ),
             },
             { parent: this, dependsOn: [ready], customTimeouts: { create: "10m", update: "10m" } },
