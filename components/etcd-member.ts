@@ -3,6 +3,7 @@ import * as command from "@pulumi/command";
 import { remote } from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { ReleaseSpec, renderInstallScript } from "../core";
+import { DEFAULT_SSH_USER, RUN_SCRIPT_COMMAND } from "../core/host-contract";
 
 /** How the deployment reaches members over SSH. */
 export interface SshSettings {
@@ -116,7 +117,7 @@ export class EtcdMember extends pulumi.ComponentResource {
 
         this.connection = pulumi.secret(
             pulumi.all([ssh, this.instance.publicIp, this.instance.privateIp]).apply(([settings, publicIp, privateIp]) => {
-                const user = settings.user ?? "ubuntu";
+                const user = settings.user ?? DEFAULT_SSH_USER;
                 const bastion = settings.bastion;
                 return {
                     host: bastion === undefined ? publicIp : privateIp,
@@ -144,7 +145,7 @@ export class EtcdMember extends pulumi.ComponentResource {
             `${name}-install`,
             {
                 connection: this.connection,
-                create: "sudo bash -s",
+                create: RUN_SCRIPT_COMMAND,
                 stdin: (args.releaseIsSecret ? pulumi.secret : pulumi.output)(
                     dataVolumeId.apply((volumeId) =>
                         renderInstallScript({ release: args.release, dataVolumeId: volumeId, memberName: args.memberName, clusterName: args.clusterName }),

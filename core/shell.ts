@@ -86,8 +86,7 @@ export function scriptPrelude(purpose: string, description: readonly string[]): 
     return [
         "#!/usr/bin/env bash",
         ...description.map((line) => `# ${line}`),
-        "# Rendered by etcd-aws from the scripts in its host/ directory; safe to run again: each step checks",
-        "# before it changes anything.",
+        "# Rendered by etcd-aws from its host/*.sh; safe to run again: each step checks before it changes anything.",
         "set -euo pipefail",
         `LOG_TAG="${purpose}"`,
         "",

@@ -2,6 +2,7 @@
 // default), and reading raw config values into the component's arguments, collecting every
 // malformed value as a problem instead of stopping at the first.
 import { load } from "js-yaml";
+import { DEFAULT_PORTS, DEFAULT_SSH_USER } from "./host-contract";
 import { ConfigProblem } from "./problems";
 import { ClusterSettings, DiscoverySettings } from "./settings";
 
@@ -45,16 +46,16 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     { key: "mirrorBaseUrl", type: "string", default: "https://github.com/etcd-io/etcd/releases/download", description: "Base URL of the etcd release tarballs and SHA256SUMS." },
     { key: "etcdSha256", type: "string", default: "", description: "Expected SHA-256 of the release tarball; empty: SHA256SUMS only." },
     { key: "extraFlags", type: "array", default: [], description: "Extra etcd flags as name=value, e.g. snapshot-count=10000." },
-    { key: "clientPort", type: "integer", default: 2379, description: "etcd client port." },
-    { key: "peerPort", type: "integer", default: 2380, description: "etcd peer port." },
-    { key: "metricsPort", type: "integer", default: 2381, description: "etcd metrics port." },
+    { key: "clientPort", type: "integer", default: DEFAULT_PORTS.client, description: "etcd client port." },
+    { key: "peerPort", type: "integer", default: DEFAULT_PORTS.peer, description: "etcd peer port." },
+    { key: "metricsPort", type: "integer", default: DEFAULT_PORTS.metrics, description: "etcd metrics port." },
     { key: "discoveryProtocol", type: "string", default: "", description: "v3 (etcd 3.6+) or v2; empty: v3 where available." },
     { key: "discoveryEndpoints", type: "array", default: [], description: "v3 discovery: client URLs of the discovery etcd cluster." },
     { key: "discoveryServiceUrl", type: "string", default: "", description: "v2 discovery: keys URL the package registers a new token under." },
     { key: "discoveryUrl", type: "string", default: "", description: "v2 discovery: a ready token URL (needs discoverySize)." },
     { key: "discoverySize", type: "integer", default: 0, description: "Members the discovery token admits; 0: the member count." },
     { key: "discoveryProxy", type: "string", default: "", description: "v2 discovery: HTTP proxy for discovery traffic." },
-    { key: "sshUser", type: "string", default: "ubuntu", description: "SSH login user with sudo on the members." },
+    { key: "sshUser", type: "string", default: DEFAULT_SSH_USER, description: "SSH login user with sudo on the members." },
     { key: "sshKeyName", type: "string", default: "", description: "EC2 key pair installed on the members; empty: none." },
     { key: "sshPrivateKey", type: "string", secret: true, description: "Private key of sshUser (required; set with --secret)." },
     { key: "bastionHost", type: "string", default: "", description: "Bastion for members in private subnets; empty: connect to public IPs." },

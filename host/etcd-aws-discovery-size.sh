@@ -34,7 +34,6 @@ register_size() {
 
 if [ "$PROTOCOL" = v3 ]; then
     require_settings ENDPOINTS SIZE_KEY
-    export ETCDCTL_API=3
 else
     require_settings SIZE_URL PROXY
     curl_options=(-fsS --retry 5 --retry-connrefused)

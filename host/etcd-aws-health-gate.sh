@@ -14,7 +14,6 @@ fi
 require_settings ENDPOINTS EXPECTED_MEMBERS TIMEOUT_SECONDS UNIT CA_FILE CLIENT_CERT_FILE CLIENT_KEY_FILE
 under_root CA_FILE CLIENT_CERT_FILE CLIENT_KEY_FILE
 use_client_tls
-export ETCDCTL_API=3
 
 cluster_ready() {
     local members started

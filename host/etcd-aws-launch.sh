@@ -66,10 +66,8 @@ start_etcd() {
     systemctl "$1" --no-block "$UNIT"
 }
 
-# The environment file of a member that joined a running cluster ($1: its initial cluster).
-join_env() {
-    printf '# %s joined a running cluster: these override the bootstrap settings in etcd.env.\n' "$MEMBER_NAME"
-    printf 'ETCD_INITIAL_CLUSTER=%s\nETCD_INITIAL_CLUSTER_STATE=existing\n' "$1"
+# "NAME=" for each bootstrap-only variable: a joining member must not use them.
+blanked_bootstrap_variables() {
     local name
     for name in $BOOTSTRAP_ONLY_VARIABLES; do
         printf '%s=\n' "$name"
@@ -95,7 +93,12 @@ join_cluster() {
     fi
     { read -r id; read -r initial; } <<<"$new_member"
     log "added $MEMBER_NAME as learner $id"
-    write_if_changed "$JOIN_ENV_FILE" 0640 root:etcd < <(join_env "$initial") || true
+    write_if_changed "$JOIN_ENV_FILE" 0640 root:etcd <<JOIN || true
+# $MEMBER_NAME joined a running cluster: these override the bootstrap settings in etcd.env.
+ETCD_INITIAL_CLUSTER=$initial
+ETCD_INITIAL_CLUSTER_STATE=existing
+$(blanked_bootstrap_variables)
+JOIN
     start_etcd restart
     # Promotion succeeds once the learner has caught up with the leader.
     retry_until "learner $id caught up and promoted" peers member promote "$id"

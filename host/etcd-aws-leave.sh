@@ -2,7 +2,8 @@
 # etcd-aws leave: removes this member from its cluster through the other members (only when the
 # rest keep quorum, under the membership lock), then disables and stops etcd. Installed on each
 # member at /usr/local/sbin/etcd-aws-leave; runs before the host goes away, an operator can too.
-# Expects the settings of lib/membership.sh (MEMBER_NAME, PEER_URL, LOCAL_ENDPOINT, ...).
+# Expects the settings of lib/membership.sh (MEMBER_NAME, PEER_URL, LOCAL_ENDPOINT, ..., and the
+# client TLS files CA_FILE, CLIENT_CERT_FILE and CLIENT_KEY_FILE, empty without TLS).
 set -euo pipefail
 LOG_TAG=leave
 if ! declare -F write_if_changed >/dev/null; then # run from a checkout: read the libraries
@@ -11,7 +12,10 @@ if ! declare -F write_if_changed >/dev/null; then # run from a checkout: read th
     # shellcheck source-path=SCRIPTDIR
     source "${BASH_SOURCE[0]%/*}/lib/membership.sh"
 fi
-require_settings MEMBER_NAME PEER_URL LOCAL_ENDPOINT PEER_ENDPOINTS LOCK_KEY UNIT WAIT_SECONDS REPORT_EVERY_SECONDS
+require_settings MEMBER_NAME PEER_URL LOCAL_ENDPOINT PEER_ENDPOINTS LOCK_KEY UNIT WAIT_SECONDS REPORT_EVERY_SECONDS \
+    CA_FILE CLIENT_CERT_FILE CLIENT_KEY_FILE
+under_root CA_FILE CLIENT_CERT_FILE CLIENT_KEY_FILE
+use_client_tls
 
 id=$(local_member_id)
 list=$(member_list) || list=""

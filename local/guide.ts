@@ -1,11 +1,12 @@
 // The etcd clustering guide's hand-written static commands (infra0-infra2), run on local hosts:
 // the baseline the rendered deployments are timed against. etcd's defaults plus the flags a
 // static cluster cannot do without, started from a shell as an operator would.
+import { DEFAULT_PORTS, HOST_PATHS } from "../core/host-contract";
 import { LocalCluster } from "./cluster";
 
 /** The guide's command for infra<index>, with `addresses` in place of 10.0.1.10-12. */
 function guideCommand(addresses: readonly string[], index: number): string[] {
-    const peer = (address: string) => `http://${address}:2380`;
+    const peer = (address: string) => `http://${address}:${DEFAULT_PORTS.peer}`;
     const address = addresses[index];
     return [
         "etcd",
@@ -13,8 +14,8 @@ function guideCommand(addresses: readonly string[], index: number): string[] {
         "--initial-advertise-peer-urls", peer(address),
         "--listen-peer-urls", peer(address),
         // The guide adds http://127.0.0.1:2379; local hosts share one loopback, so it would collide.
-        "--listen-client-urls", `http://${address}:2379`,
-        "--advertise-client-urls", `http://${address}:2379`,
+        "--listen-client-urls", `http://${address}:${DEFAULT_PORTS.client}`,
+        "--advertise-client-urls", `http://${address}:${DEFAULT_PORTS.client}`,
         "--initial-cluster-token", "etcd-cluster-1",
         "--initial-cluster", addresses.map((a, i) => `infra${i}=${peer(a)}`).join(","),
         "--initial-cluster-state", "new",
@@ -23,7 +24,7 @@ function guideCommand(addresses: readonly string[], index: number): string[] {
 
 // Detached, with its PID recorded where clean-up looks (a simple command after "&", so $! is
 // etcd itself, not a subshell).
-const START_DETACHED = 'cd /var/lib/etcd || exit; setsid "$@" </dev/null >>/var/log/etcd.log 2>&1 & echo "$!" >/run/etcd.pid';
+const START_DETACHED = `cd ${HOST_PATHS.dataMount} || exit; setsid "$@" </dev/null >>${HOST_PATHS.logFile} 2>&1 & echo "$!" >${HOST_PATHS.pidFile}`;
 
 const START_TIMEOUT_MS = 30_000;
 

@@ -6,7 +6,7 @@
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { HOST_PATHS } from "../core";
+import { HOST_PATHS } from "../core/host-contract";
 import { isRunning, killRecorded, readPidFile, run, RunOptions, RunResult } from "./process";
 
 /**
@@ -21,17 +21,18 @@ const USR_LOCAL_DIRS = ["bin", "etc", "games", "include", "lib", "man", "sbin", 
 
 const SHIMS_DIR = path.join(__dirname, "shims");
 
+/** Where the systemctl and journalctl shims keep units, PIDs and output: the host contract's places. */
+const SHIM_ENVIRONMENT = {
+    ETCD_AWS_UNIT_DIR: HOST_PATHS.unitDir,
+    ETCD_AWS_PID_DIR: path.dirname(HOST_PATHS.pidFile),
+    ETCD_AWS_LOG_DIR: path.dirname(HOST_PATHS.logFile),
+};
+
 /** Root's PATH on Debian: /usr/local/sbin first, so the systemctl and journalctl shims win. */
 const HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-// Runs in the new mount namespace: bind the host's copies over the real paths, then the command.
-const ENTER_HOST = `set -euo pipefail
-root=$1
-shift
-for dir in ${PRIVATE_PATHS.join(" ")}; do
-    mount --bind "$root/$dir" "/$dir"
-done
-exec "$@"`;
+/** Runs in the new mount namespace: binds the host's copies over the real paths, then execs the command. */
+const ENTER_HOST = path.join(__dirname, "enter-host.sh");
 
 /** Account lines of the Debian etcd package's user, absent on a fresh EC2 machine. */
 const ACCOUNT_FILES = ["passwd", "group", "shadow", "gshadow"];
@@ -98,11 +99,11 @@ export class LocalHost {
     /** The argv that runs `command` on this host. */
     private enter(command: readonly string[]): string[] {
         // --norc: this bash starts before /root is the host's own (see PRIVATE_PATHS).
-        return ["unshare", "--mount", "--propagation", "private", "--", "bash", "--norc", "-c", ENTER_HOST, "enter-host", this.root, ...command];
+        return ["unshare", "--mount", "--propagation", "private", "--", "bash", "--norc", ENTER_HOST, this.root, PRIVATE_PATHS.join(" "), ...command];
     }
 
     private environment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-        return { PATH: HOST_PATH, HOME: "/root", LANG: "C.UTF-8", ...extra };
+        return { PATH: HOST_PATH, HOME: "/root", LANG: "C.UTF-8", ...SHIM_ENVIRONMENT, ...extra };
     }
 
     /** Runs a command on the host. */
@@ -122,19 +123,19 @@ export class LocalHost {
         return spawn(program, args, { env: this.environment(env), stdio: ["ignore", "pipe", "pipe"] });
     }
 
-    /** The real-filesystem path of a path on the host (e.g. /var/log/etcd.log). */
+    /** The real-filesystem path of a path on the host (e.g. HOST_PATHS.logFile). */
     hostPath(pathOnHost: string): string {
         return path.join(this.root, pathOnHost);
     }
 
     /** PID of the host's etcd as the systemctl stand-in recorded it. */
     etcdPid(): number | undefined {
-        return readPidFile(this.hostPath("/run/etcd.pid"));
+        return readPidFile(this.hostPath(HOST_PATHS.pidFile));
     }
 
     /** `kill -9` of the host's etcd (the recorded PID); returns it. The stand-in does not restart it. */
     async killEtcd(): Promise<number> {
-        const pid = await killRecorded(this.hostPath("/run/etcd.pid"));
+        const pid = await killRecorded(this.hostPath(HOST_PATHS.pidFile));
         if (pid === undefined) {
             throw new Error(`etcd is not running on ${this.name}`);
         }
@@ -154,7 +155,7 @@ export class LocalHost {
     /** The last lines etcd wrote (what journalctl shows on EC2). */
     etcdLog(lines = 20): string {
         try {
-            return fs.readFileSync(this.hostPath("/var/log/etcd.log"), "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+            return fs.readFileSync(this.hostPath(HOST_PATHS.logFile), "utf8").trimEnd().split("\n").slice(-lines).join("\n");
         } catch {
             return "(no etcd log)";
         }

@@ -2,6 +2,7 @@
 // resource tree, firewall rules, DNS records, each member's etcd flags and the systemd unit,
 // every resource's properties, lookups and outputs. Everything is sorted, so the same run gives
 // the same bytes and a changed setting changes only the lines that depend on it.
+import { HOST_PATHS } from "../core/host-contract";
 import { ASSUMED_DEFAULT_SUBNETS } from "./cloud-values";
 import { code, fenced, table } from "./markdown";
 import { MockRun, RecordedResource } from "./mock-engine";
@@ -19,7 +20,7 @@ const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
 const RECORD = "aws:route53/record:Record";
 const COMMAND = "command:remote:Command";
-const ENV_FILE = "/etc/etcd/etcd.env";
+const ENV_FILE = HOST_PATHS.envFile;
 
 /** "prod-etcd-10" after "prod-etcd-9": numbers compare as numbers. */
 function naturalCompare(a: string, b: string): number {
@@ -142,7 +143,7 @@ function memberSection(command: RecordedResource, files: WrittenFile[]): string 
 function unitSection(run: MockRun): string[] {
     const units = new Map<string, { file: WrittenFile; writers: string[] }>();
     for (const command of run.resources.filter((r) => r.type === COMMAND && typeof r.inputs.stdin === "string").sort(byNameThenType)) {
-        for (const file of summarizeScript(command.inputs.stdin).files.filter((f) => f.path.endsWith(".service"))) {
+        for (const file of summarizeScript(command.inputs.stdin).files.filter((f) => f.path === HOST_PATHS.unitFile)) {
             const key = `${file.path}\n${file.content}`;
             const entry = units.get(key) ?? { file, writers: [] };
             entry.writers.push(command.name);

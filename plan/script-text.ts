@@ -1,7 +1,8 @@
-// Reads back what a rendered bash script (core/install.ts, core/launch.ts) will do on a host:
-// its description, its settings block and the files it writes with write_if_changed. Only
-// the script's own top level counts: a heredoc body (a file's content, which may itself be a
-// script) is skipped, so a nested script's settings are not mistaken for the outer one's.
+// Reads back what a rendered script bundle (core/shell.ts renderBundle: settings, files, the text
+// of host/*.sh) will do on a host: its description, its settings block and the files it writes
+// with write_host_file / write_if_changed. Only the script's own top level counts: a heredoc body
+// (a file's content, which may itself be a script) is skipped, so a nested script's settings
+// are not mistaken for the outer one's.
 
 export interface WrittenFile {
     readonly path: string;

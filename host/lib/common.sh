@@ -10,6 +10,9 @@ ETCD_AWS_ROOT=${ETCD_AWS_ROOT:-}
 # ETCD_AWS_OWNER: the owner every written file gets instead of its own (tests not run as root).
 ETCD_AWS_OWNER=${ETCD_AWS_OWNER:-}
 
+# etcdctl 3.4 and later speak the v3 API by default, and 3.6 and later warn about the variable.
+unset ETCDCTL_API
+
 log() { printf '%s etcd-%s: %s\n' "$(date -u +%H:%M:%S)" "${LOG_TAG:-aws}" "$*" >&2; }
 
 # Fails unless every named setting is set (the rendered bundle sets them all; a direct run

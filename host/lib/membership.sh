@@ -7,8 +7,6 @@
 # member), LOCK_KEY, UNIT, WAIT_SECONDS, REPORT_EVERY_SECONDS; with TLS the ETCDCTL_CACERT,
 # ETCDCTL_CERT and ETCDCTL_KEY paths.
 
-export ETCDCTL_API=3
-
 # etcdctl against the other members (fails for a single-member cluster).
 peers() {
     [ -n "$PEER_ENDPOINTS" ] || return 1
@@ -20,19 +18,23 @@ member_list() {
     peers member list -w json 2>/dev/null
 }
 
-# "member add|remove ..." through the other members; prints etcdctl's output. etcd refuses these
-# with "unhealthy cluster" until its leader has been connected to the members for 5 s, as just
-# after any restart of a roll: that refusal is waited out (up to WAIT_SECONDS), others fail.
+# "member add|remove ..." through the other members; prints etcdctl's answer (its stdout: the
+# JSON with -w json; its warnings on stderr are not part of it). etcd refuses these with
+# "unhealthy cluster" until its leader has been connected to the members for 5 s, as just after
+# any restart of a roll: that refusal is waited out (up to WAIT_SECONDS), others fail.
 change_membership() {
-    local output deadline=$((SECONDS + WAIT_SECONDS))
-    until output=$(peers member "$@" 2>&1); do
-        if [[ $output != *"unhealthy cluster"* ]] || [ "$SECONDS" -ge "$deadline" ]; then
-            printf '%s\n' "$output" >&2
+    local answer errors deadline=$((SECONDS + WAIT_SECONDS))
+    answer=$(mktemp)
+    until errors=$(peers member "$@" 2>&1 >"$answer"); do
+        if [[ $errors != *"unhealthy cluster"* ]] || [ "$SECONDS" -ge "$deadline" ]; then
+            printf '%s\n' "$errors" >&2
+            rm -f "$answer"
             return 1
         fi
         sleep 1
     done
-    printf '%s\n' "$output"
+    cat "$answer"
+    rm -f "$answer"
 }
 
 # Counts the voting members other than $1 (hex ID), and those of them that answer a health

@@ -55,6 +55,7 @@ case "$*" in
     *"member add"*) if [ -n "\${FAKE_ADD_REFUSALS:-}" ] && [ "$(cat "$FAKE_ADD_REFUSALS")" -gt 0 ]; then
         echo $(($(cat "$FAKE_ADD_REFUSALS") - 1)) >"$FAKE_ADD_REFUSALS"; echo "Error: etcdserver: unhealthy cluster" >&2; exit 1
     fi
+    if [ -n "\${FAKE_ADD_WARNS:-}" ]; then echo '{"level":"warn","msg":"unrecognized environment variable"}' >&2; fi
     printf '%s' "$FAKE_ADDED" ;;
     *"role get"*) exit "\${FAKE_ROLE_MISSING:-0}" ;;
     *"user get"*) [ -n "\${FAKE_USER:-}" ] || exit 1; printf '%s' "$FAKE_USER" ;;
@@ -380,6 +381,9 @@ describe("core/launch", () => {
                     "member add orders-0 --peer-urls=https://10.0.1.10:2380 --learner -w json",
                     "member promote 1234abcd5678ef90",
                 ]);
+                const pki = path.join(dir, HOST_PATHS.pkiDir);
+                assert.deepEqual([...new Set(result.tls)], [`${pki}/ca.crt ${pki}/client.crt ${pki}/client.key`], "every etcdctl call has the client certificate");
+                assert.equal(result.tls.length, result.calls.filter((c) => c.startsWith("etcdctl")).length);
                 assert.equal(
                     fs.readFileSync(path.join(dir, HOST_PATHS.joinEnvFile), "utf8"),
                     [
@@ -411,6 +415,12 @@ describe("core/launch", () => {
                     assert.equal(result.calls.some((c) => c.includes("member promote")), false);
                 });
             }
+
+            it("reads member add's JSON from etcdctl's stdout alone: a warning it logs on stderr (etcdctl 3.6+) does not spoil it", () => {
+                const result = runLaunch(hostRoot(), specOf({}), { FAKE_MEMBERS: STARTED, FAKE_ADD_WARNS: "yes" });
+                assert.equal(result.status, 0, result.stderr);
+                assert.match(result.stderr, /added orders-0 as learner 1234abcd5678ef90\n/);
+            });
 
             it("the initial cluster a joining member starts with lists every member's peer URL, itself under its own name (from member add's JSON)", () => {
                 const dir = hostRoot();
@@ -460,6 +470,8 @@ describe("core/launch", () => {
             assert.equal(result.status, 0, result.stderr);
             assert.ok(result.calls.includes("etcdctl --endpoints https://10.0.2.10:2379,https://10.0.3.10:2379 --command-timeout=5s member remove 8e9e05c52164694d"), result.calls.join("\n"));
             assert.deepEqual(result.calls.filter((c) => c.startsWith("systemctl")), ["systemctl disable --quiet etcd.service", "systemctl stop etcd.service"]);
+            assert.deepEqual([...new Set(result.tls)], ["/etc/etcd/pki/ca.crt /etc/etcd/pki/client.crt /etc/etcd/pki/client.key"], "every etcdctl call has the client certificate");
+            assert.equal(result.tls.length, result.calls.filter((c) => c.startsWith("etcdctl")).length);
         });
 
         it("run from the checkout (host/etcd-aws-leave.sh with the rendered settings): the same removal", () => {

@@ -74,12 +74,11 @@ describe("core/shell", () => {
         const prelude = scriptPrelude("test", ["First line.", "Second line."]);
 
         it("starts with the shebang and header, then set -euo pipefail", () => {
-            assert.deepEqual(prelude.split("\n").slice(0, 6), [
+            assert.deepEqual(prelude.split("\n").slice(0, 5), [
                 "#!/usr/bin/env bash",
                 "# First line.",
                 "# Second line.",
-                "# Rendered by etcd-aws from the scripts in its host/ directory; safe to run again: each step checks",
-                "# before it changes anything.",
+                "# Rendered by etcd-aws from its host/*.sh; safe to run again: each step checks before it changes anything.",
                 "set -euo pipefail",
             ]);
         });

@@ -56,10 +56,12 @@ describe("the package as another program imports it (npm pack, install, tsc, the
         }));
     });
 
-    it("packs the built library with declarations and the changelog, and no sources, tests or tools", () => {
+    it("packs the built library with declarations, the host scripts it renders from and the changelog, and no sources, tests or tools", () => {
         assert.ok(files.includes("dist/lib.js") && files.includes("dist/lib.d.ts") && files.includes("dist/components/etcd-cluster.d.ts"));
         assert.ok(files.includes("CHANGELOG.md") && files.includes("package.json") && files.includes("README.md"));
-        const unexpected = files.filter((file) => !/^dist\/.+\.(js|d\.ts)$/.test(file) && !["CHANGELOG.md", "package.json", "README.md"].includes(file));
+        assert.ok(files.includes("host/etcd-aws-launch.sh") && files.includes("host/lib/membership.sh") && files.includes("host/lib/etcd_json.py"));
+        const hostScript = /^host\/(lib\/)?[\w-]+\.(sh|py)$/;
+        const unexpected = files.filter((file) => !/^dist\/.+\.(js|d\.ts)$/.test(file) && !hostScript.test(file) && !["CHANGELOG.md", "package.json", "README.md"].includes(file));
         assert.deepEqual(unexpected, []);
     });
 
