@@ -93,6 +93,9 @@ export function runLocal(
             if (code === 0) resolve({ stdout: trimNewline(stdout), stderr: trimNewline(stderr) });
             else reject(failure(command, signal ? `signal: ${signal}` : `exit status ${code}`, both));
         });
+        // A command that exits without reading its stdin closes the pipe: EPIPE then is no failure (Go's exec, which
+        // upstream uses, ignores it the same way); the exit status decides.
+        child.stdin.on("error", () => undefined);
         child.stdin.end((inputs.stdin as string | undefined) ?? "");
     });
 }

@@ -86,7 +86,7 @@ describe("localcloud/providers/command", () => {
         assert.equal(quiet.stdout, "");
     });
 
-    it("local.Command: delete runs the old delete with the old inputs; a failing command names its status", async () => {
+    it("local.Command: delete runs the old delete with the old inputs; a failure names the exit status", async () => {
         const marker = path.join(directory, "deleted");
         await localCommand.delete!("id", {
             delete: `echo "$PULUMI_COMMAND_STDOUT" > deleted`,

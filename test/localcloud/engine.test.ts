@@ -1,0 +1,113 @@
+// The real Pulumi engine (scripts/build-pulumi.sh) on a tiny program against the local random, tls and command
+// providers: up, a trigger change previewed as a replace with its reason, destroy running the old delete command.
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { installLocalProviders } from "../../localcloud/plugins";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const PULUMI = path.join(ROOT, ".tools", "pulumi", "bin", "pulumi");
+
+const PROGRAM = `
+const pulumi = require("@pulumi/pulumi");
+const random = require("@pulumi/random");
+const tls = require("@pulumi/tls");
+const command = require("@pulumi/command");
+const config = new pulumi.Config();
+const password = new random.RandomPassword("password", { length: 20, special: false });
+const key = new tls.PrivateKey("key", { algorithm: "ECDSA", ecdsaCurve: "P256" });
+const cert = new tls.SelfSignedCert("cert", {
+    privateKeyPem: key.privateKeyPem,
+    subject: { commonName: "engine test" },
+    validityPeriodHours: 24,
+    allowedUses: ["digital_signature"],
+});
+const hello = new command.local.Command("hello", {
+    create: "echo created",
+    delete: 'echo "deleted after $PULUMI_COMMAND_STDOUT" > deleted.txt',
+    triggers: [config.get("trigger") || "one"],
+});
+exports.password = password.result;
+exports.passwordLength = password.result.apply((result) => result.length);
+exports.certPem = cert.certPem;
+exports.stdout = hello.stdout;
+`;
+
+describe("localcloud: the real engine with the local providers", function () {
+    this.timeout(180_000);
+    let directory: string;
+    let env: NodeJS.ProcessEnv;
+
+    /** Runs the pulumi CLI in the program's directory; fails the test with its output when it fails. */
+    const pulumi = (...args: string[]): string => {
+        const run = spawnSync(PULUMI, [...args, "--non-interactive"], {
+            cwd: directory,
+            env,
+            encoding: "utf8",
+            timeout: 120_000,
+        });
+        assert.equal(run.status, 0, `pulumi ${args.join(" ")} failed:\n${run.stdout}\n${run.stderr}`);
+        return run.stdout;
+    };
+
+    before(function () {
+        if (!fs.existsSync(PULUMI)) {
+            console.log(`    skipped: ${PULUMI} is missing (scripts/bootstrap.sh builds it)`);
+            this.skip();
+        }
+        directory = fs.mkdtempSync(path.join(os.tmpdir(), "localcloud-engine-"));
+        const home = path.join(directory, "pulumi-home");
+        installLocalProviders(home);
+        fs.mkdirSync(path.join(directory, "state"));
+        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(directory, "node_modules"));
+        fs.writeFileSync(path.join(directory, "Pulumi.yaml"), "name: engine-test\nruntime: nodejs\n");
+        fs.writeFileSync(path.join(directory, "package.json"), '{ "name": "engine-test", "main": "index.js" }\n');
+        fs.writeFileSync(path.join(directory, "index.js"), PROGRAM);
+        env = {
+            ...process.env,
+            PATH: `${path.dirname(PULUMI)}:${path.dirname(process.execPath)}:${process.env.PATH}`,
+            PULUMI_HOME: home,
+            PULUMI_BACKEND_URL: `file://${path.join(directory, "state")}`,
+            PULUMI_CONFIG_PASSPHRASE: "engine-test",
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+            PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        };
+        pulumi("stack", "init", "dev", "--secrets-provider", "passphrase");
+    });
+
+    after(() => {
+        if (directory) fs.rmSync(directory, { recursive: true, force: true });
+    });
+
+    it("up creates every resource with the real outputs; the password stays secret in the stack", () => {
+        pulumi("up", "--yes", "--skip-preview");
+        const outputs = JSON.parse(pulumi("stack", "output", "--json", "--show-secrets"));
+        assert.equal(outputs.passwordLength, 20);
+        assert.match(outputs.password, /^[A-Za-z0-9]{20}$/);
+        assert.match(outputs.certPem, /^-----BEGIN CERTIFICATE-----\n/);
+        assert.equal(outputs.stdout, "created");
+        assert.equal(JSON.parse(pulumi("stack", "output", "--json")).password, "[secret]");
+    });
+
+    it("preview --diff --json of a trigger change shows the command replaced because of triggers, nothing else", () => {
+        pulumi("config", "set", "trigger", "two");
+        const preview = JSON.parse(pulumi("preview", "--diff", "--json")) as {
+            steps: { op: string; urn: string; replaceReasons?: string[]; diffReasons?: string[] }[];
+        };
+        const changed = preview.steps.filter((step) => step.op !== "same");
+        assert.deepEqual(
+            changed.map((step) => [step.op, step.urn.split("::").pop(), step.replaceReasons, step.diffReasons]),
+            [["replace", "hello", ["triggers"], ["triggers"]]],
+        );
+    });
+
+    it("destroy deletes everything and runs the command's old delete with its old outputs", () => {
+        pulumi("destroy", "--yes");
+        assert.equal(fs.readFileSync(path.join(directory, "deleted.txt"), "utf8"), "deleted after created\n");
+        const resources = JSON.parse(pulumi("stack", "export")).deployment.resources ?? [];
+        assert.deepEqual(resources, []);
+    });
+});
