@@ -4,11 +4,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { clusterTokenInStackFile, formatProblems, readStackConfig } from "./core";
+import { asStackProblem, unknownConfigKeys } from "./core/stack-config";
 import { EtcdCluster, EtcdClusterArgs, validateClusterArgs } from "./components";
 
 const project = pulumi.getProject();
 const stack = pulumi.getStack();
 const config = new pulumi.Config();
+// Keys that can hold a credential (CREDENTIAL_KEYS) are read in clear for validation only: the
+// cluster keeps every resource input they reach secret, whether or not they were set with --secret.
 const { config: stackConfig, problems } = readStackConfig((key) => config.get(key));
 
 /** Tokens set explicitly in the other stacks' files: a copied token would merge clusters. */
@@ -51,12 +54,19 @@ const args: EtcdClusterArgs = {
     tags: { "pulumi:project": project, "pulumi:stack": stack },
 };
 
-// Malformed values and bad settings are reported together, before anything is registered.
-const allProblems = [...problems, ...validateClusterArgs(stackConfig.clusterName, args).problems];
+// Unknown keys, malformed values and bad settings are reported together, in the stack's own
+// key names, before anything is registered.
+const validation = validateClusterArgs(stackConfig.clusterName, args);
+const allProblems = [
+    ...unknownConfigKeys(project, Object.keys(pulumi.runtime.allConfig())),
+    ...problems,
+    ...validation.problems.map(asStackProblem),
+];
 if (allProblems.length > 0) {
     throw new pulumi.RunError(formatProblems(`stack "${stack}"`, allProblems));
 }
 
+// Its warnings name settings the stack spells the same way (instanceType, subnetIds, tls, extraFlags).
 const cluster = new EtcdCluster(stackConfig.clusterName, args);
 
 export const clientEndpoints = cluster.clientEndpoints;

@@ -24,8 +24,12 @@ import {
     TokenInUse,
     validateSettings,
 } from "../core";
+import { checkKinds } from "../core/validate/arg-types";
 import {
+    BASTION_ARG_EXAMPLES,
+    BASTION_ARG_KINDS,
     CONTROL_MEMBER,
+    credentialSettingsGiven,
     discoveryRegistration,
     healthGateTimeouts,
     LAUNCH_TIMEOUT,
@@ -33,7 +37,13 @@ import {
     launchScriptsDigest,
     memberCertificateRequest,
     outboundUrls,
+    placementWarnings,
+    plaintextWarnings,
+    RESOURCE_ARG_EXAMPLES,
+    RESOURCE_ARG_KINDS,
     resourceArgsProblems,
+    SSH_ARG_EXAMPLES,
+    SSH_ARG_KINDS,
     subnetPerMember,
     tokensInUse,
     UBUNTU_AMI_OWNER,
@@ -75,6 +85,9 @@ export interface EtcdClusterArgs extends ClusterSettings {
     tags?: Record<string, string>;
 }
 
+/** What a refusal in the constructor says happened: this cluster's resources, not the program's. */
+const CLUSTER_NOT_CREATED = "no resource of this cluster was created";
+
 /** Thrown before any resource is registered when the arguments have problems; lists every one. */
 export class EtcdClusterConfigError extends pulumi.RunError {
     constructor(readonly problems: readonly ConfigProblem[], message: string) {
@@ -85,41 +98,70 @@ export class EtcdClusterConfigError extends pulumi.RunError {
 
 /** Tokens of the clusters this program has created (token -> cluster name), so a second cluster cannot reuse one. */
 const tokensInThisProgram = new Map<string, string>();
+/** Names of the clusters this program has created: a second cluster of one name would collide. */
+const namesInThisProgram = new Set<string>();
 
 /** What validation needs besides the arguments. */
 export interface ValidateClusterArgsOptions {
     /** Tokens other clusters already have (e.g. the clusters created earlier in this program). Default none. */
     readonly tokensInUse?: readonly TokenInUse[];
+    /** Names of the other clusters in this program. Default none. */
+    readonly namesInUse?: readonly string[];
+}
+
+/** What validateClusterArgs finds: every problem, the warnings, and the settings when there are no problems. */
+export interface ClusterArgsValidation {
+    problems: ConfigProblem[];
+    warnings: string[];
+    resolved?: ResolvedSettings;
+}
+
+const isDeferred = (value: unknown): boolean => pulumi.Output.isInstance(value) || value instanceof Promise;
+
+/** The arguments with every wrongly typed one refused (and dropped), down to the SSH bastion. */
+function checkArgKinds(args: EtcdClusterArgs, problems: ConfigProblem[]): EtcdClusterArgs {
+    const kept = checkKinds("", args, RESOURCE_ARG_KINDS, problems, isDeferred, RESOURCE_ARG_EXAMPLES);
+    if (kept.ssh === undefined || isDeferred(kept.ssh)) {
+        return kept;
+    }
+    const ssh = checkKinds("ssh.", kept.ssh, SSH_ARG_KINDS, problems, isDeferred, SSH_ARG_EXAMPLES);
+    const bastion = ssh.bastion && checkKinds("ssh.bastion.", ssh.bastion, BASTION_ARG_KINDS, problems, isDeferred, BASTION_ARG_EXAMPLES);
+    return { ...kept, ssh: { ...ssh, bastion } as SshSettings };
 }
 
 /**
  * Every problem in the plain part of the arguments, found in one pass without creating
- * anything; `resolved` is set when there are none.
+ * anything, and the warnings; `resolved` is set when there are no problems.
  */
-export function validateClusterArgs(
-    name: string,
-    args: EtcdClusterArgs,
-    options: ValidateClusterArgsOptions = {},
-): { problems: ConfigProblem[]; resolved?: ResolvedSettings } {
-    const given = args ?? ({} as EtcdClusterArgs);
+export function validateClusterArgs(name: string, args: EtcdClusterArgs, options: ValidateClusterArgsOptions = {}): ClusterArgsValidation {
+    const problems: ConfigProblem[] = [];
+    if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))) {
+        problems.push({ setting: "args", value: args, problem: `is ${Array.isArray(args) ? "a list" : typeof args}, not an object`, fix: "pass an object of settings" });
+    }
+    const given = checkArgKinds(problems.length === 0 && args ? args : ({} as EtcdClusterArgs), problems);
+    const ssh = isDeferred(given.ssh) ? undefined : given.ssh;
     const resourceProblems = resourceArgsProblems({
         // (From other languages ssh arrives as one output, checked when it resolves.)
-        sshPrivateKeyGiven: pulumi.Output.isInstance(given.ssh) || given.ssh?.privateKey !== undefined,
+        sshPrivateKeyGiven: isDeferred(given.ssh) || ssh?.privateKey !== undefined,
         subnetCount: given.subnetIds?.length,
         vpcGiven: given.vpcId !== undefined,
         healthTimeoutSeconds: given.healthTimeoutSeconds,
     });
-    const { problems: settingsProblems, resolved } = validateSettings(name, given, {
+    const settingsValidation = validateSettings(name, given, {
         project: pulumi.getProject(),
         stack: pulumi.getStack(),
         tokensInUse: [...(options.tokensInUse ?? []), ...tokensInUse({ reserved: given.reservedClusterTokens })],
+        namesInUse: options.namesInUse,
     });
+    const { resolved } = settingsValidation;
+    const warnings = [...settingsValidation.warnings];
     if (!resolved) {
-        return { problems: [...settingsProblems, ...resourceProblems] };
+        return { problems: [...problems, ...settingsValidation.problems, ...resourceProblems], warnings };
     }
+    warnings.push(...placementWarnings(name, resolved.memberCount, given.subnetIds?.length), ...plaintextWarnings(resolved, ssh?.bastion !== undefined));
     // The guide's invariants on the flags members would start with (addresses stand in).
-    const problems = [...resourceProblems, ...checkBootstrapPlan(buildClusterSpec(resolved, placeholderAddresses(resolved.memberCount), "token"))];
-    return problems.length > 0 ? { problems } : { problems, resolved };
+    problems.push(...resourceProblems, ...checkBootstrapPlan(buildClusterSpec(resolved, placeholderAddresses(resolved.memberCount), "token")));
+    return problems.length > 0 ? { problems, warnings } : { problems, warnings, resolved };
 }
 
 /** The default VPC's default subnet of each zone (one per zone), dealt to members in turn. */
@@ -187,14 +229,18 @@ export class EtcdCluster extends pulumi.ComponentResource {
     public readonly rootPassword: pulumi.Output<string>;
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { problems, resolved } = validateClusterArgs(name, args, { tokensInUse: tokensInUse({ program: tokensInThisProgram }) });
+        const { problems, warnings, resolved } = validateClusterArgs(name, args, {
+            tokensInUse: tokensInUse({ program: tokensInThisProgram }),
+            namesInUse: [...namesInThisProgram],
+        });
         if (!resolved) {
-            throw new EtcdClusterConfigError(problems, formatProblems(`etcd cluster "${name}"`, problems));
+            throw new EtcdClusterConfigError(problems, formatProblems(`etcd cluster "${name}"`, problems, CLUSTER_NOT_CREATED));
         }
         const settings = resolved;
         super("etcd-aws:index:EtcdCluster", name, {}, opts);
         tokensInThisProgram.set(settings.clusterToken, name);
-        for (const warning of settings.warnings) {
+        namesInThisProgram.add(name);
+        for (const warning of warnings) {
             pulumi.log.warn(warning, this);
         }
         const parent = { parent: this };
@@ -240,6 +286,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                         volumeIops: settings.volumeIops,
                         kmsKeyId: args.kmsKeyId,
                         release,
+                        releaseIsSecret: credentialSettingsGiven(args),
                         ssh: args.ssh,
                         tags,
                     },
@@ -298,7 +345,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             const rendered = specFor(ips, token);
             const problems = checkBootstrapPlan(rendered);
             if (problems.length > 0) {
-                throw new EtcdClusterConfigError(problems, formatProblems(`etcd cluster "${name}"`, problems));
+                throw new EtcdClusterConfigError(problems, formatProblems(`etcd cluster "${name}"`, problems, "the deployment stopped before any member started"));
             }
             return rendered;
         });

@@ -27,8 +27,9 @@ export class EtcdDiscovery extends pulumi.ComponentResource {
 
     constructor(name: string, args: EtcdDiscoveryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd-aws:index:EtcdDiscovery", name, {}, opts);
-        const id = new random.RandomId(`${name}-token`, { byteLength: 16 }, { parent: this });
-        this.token = pulumi.secret(id.hex);
+        // RandomPassword, not RandomId: its result is a secret in the state, RandomId's outputs never are.
+        const token = new random.RandomPassword(`${name}-token`, { length: 32, special: false, upper: false }, { parent: this });
+        this.token = pulumi.secret(token.result);
         if (args.registerSize) {
             this.registration = new command.remote.Command(
                 `${name}-size`,

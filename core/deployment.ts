@@ -6,6 +6,8 @@ import { createHash } from "crypto";
 import { CpuArchitecture } from "./install";
 import { ClusterSpec, memberCertificateSans, MemberSpec } from "./model";
 import { ConfigProblem } from "./problems";
+import { ClusterSettings } from "./settings";
+import { ArgKind } from "./validate/arg-types";
 import { checkIntegerIn } from "./validate/checks";
 import { TokenInUse } from "./validate/membership";
 import { ResolvedSettings } from "./validate";
@@ -33,6 +35,16 @@ export function outboundUrls(settings: Pick<ResolvedSettings, "mirrorBaseUrl" | 
     return [settings.mirrorBaseUrl, ...(discovery?.endpoints ?? []), discovery?.serviceUrl, discovery?.url].filter(
         (url): url is string => url !== undefined,
     );
+}
+
+/**
+ * Whether the settings hold a value that can carry a credential (a mirror or discovery URL with
+ * user:password, a ready discovery URL whose token admits members): every resource input such a
+ * value reaches is then secret, whether or not the user marked it so.
+ */
+export function credentialSettingsGiven(settings: ClusterSettings): boolean {
+    const discovery = settings.discovery;
+    return [settings.mirrorBaseUrl, discovery?.serviceUrl, discovery?.url, discovery?.proxy].some((value) => value !== undefined);
 }
 
 /**
@@ -93,6 +105,68 @@ export function tokensInUse(taken: { readonly program?: ReadonlyMap<string, stri
         ...[...(taken.program ?? [])].map(([token, owner]) => ({ token, owner: `cluster "${owner}" in this program` })),
         ...(taken.reserved ?? []).map((token) => ({ token, owner: "another cluster (reservedClusterTokens)" })),
     ];
+}
+
+/** The kinds of the component's arguments that are not settings (checked before anything reads them). */
+export const RESOURCE_ARG_KINDS: Readonly<Record<string, ArgKind>> = {
+    vpcId: "string",
+    subnetIds: "stringList",
+    clientSecurityGroupIds: "stringList",
+    ssh: "object",
+    zoneId: "string",
+    amiId: "string",
+    kmsKeyId: "string",
+    healthTimeoutSeconds: "number",
+    reservedClusterTokens: "stringList",
+    tags: "stringMap",
+};
+
+/** A valid value of each argument, for the fix of a wrongly typed one. */
+export const RESOURCE_ARG_EXAMPLES: Readonly<Record<string, unknown>> = {
+    vpcId: "vpc-0123456789abcdef0",
+    subnetIds: ["subnet-0123456789abcdef0"],
+    clientSecurityGroupIds: ["sg-0123456789abcdef0"],
+    zoneId: "Z0123456789ABCDEFGHIJ",
+    amiId: "ami-0123456789abcdef0",
+    healthTimeoutSeconds: 600,
+    reservedClusterTokens: ["orders-prod"],
+    tags: { team: "storage" },
+};
+export const SSH_ARG_EXAMPLES: Readonly<Record<string, unknown>> = { user: "ubuntu", keyName: "etcd-prod" };
+export const BASTION_ARG_EXAMPLES: Readonly<Record<string, unknown>> = { host: "bastion.example.com", user: "ubuntu", port: 22 };
+
+/** The kinds of the SSH settings and of their bastion. */
+export const SSH_ARG_KINDS: Readonly<Record<string, ArgKind>> = { user: "string", privateKey: "string", keyName: "string", bastion: "object" };
+export const BASTION_ARG_KINDS: Readonly<Record<string, ArgKind>> = { host: "string", user: "string", privateKey: "string", port: "number" };
+
+/**
+ * Members that would share a subnet, and so an availability zone: one warning saying which, and
+ * whether the cluster keeps its quorum when that zone fails.
+ */
+export function placementWarnings(clusterName: string, memberCount: number, subnetCount: number | undefined): string[] {
+    if (subnetCount === undefined || subnetCount === 0 || subnetCount >= memberCount) {
+        return [];
+    }
+    const crowded = Math.ceil(memberCount / subnetCount);
+    const sharing = Array.from({ length: memberCount }, (_, i) => i).filter((i) => i % subnetCount === 0).map((i) => `${clusterName}-${i}`);
+    const quorum = Math.floor(memberCount / 2) + 1;
+    const outcome = memberCount - crowded >= quorum ? "the rest keep quorum" : "the cluster loses its quorum";
+    return [
+        `subnetIds: ${memberCount} members in ${subnetCount} subnet${subnetCount === 1 ? "" : "s"} put ${sharing.join(", ")} in one subnet; ` +
+            `losing its zone takes ${crowded} of ${memberCount} members and ${outcome}. List ${memberCount} subnets in different availability zones`,
+    ];
+}
+
+/**
+ * Plaintext in a production-shaped cluster: five or more members, or members in private subnets
+ * behind a bastion. Such a cluster carries data someone depends on, so clear text is warned about.
+ */
+export function plaintextWarnings(settings: Pick<ResolvedSettings, "tls" | "memberCount">, bastion: boolean): string[] {
+    if (settings.tls || (settings.memberCount < 5 && !bastion)) {
+        return [];
+    }
+    const shape = settings.memberCount >= 5 ? `${settings.memberCount} members` : "members behind a bastion";
+    return [`tls: false in a production-shaped cluster (${shape}): keys, values and peer traffic cross the network in clear text; set tls: true`];
 }
 
 /** The shape of the arguments that reference cloud resources, as far as it is known before deployment. */

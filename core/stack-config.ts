@@ -14,7 +14,13 @@ export interface ConfigKey {
     readonly description: string;
     /** Default as Pulumi.yaml states it; "" and [] mean "not set" (the package's default applies). */
     readonly default?: string | number | boolean | readonly string[];
+    /** Always a secret: Pulumi refuses a value not set with --secret. */
     readonly secret?: boolean;
+    /**
+     * Can hold a credential (user:password in a URL, a token URL that admits members): the
+     * program reads it as a secret, so a value set with --secret stays one everywhere it goes.
+     */
+    readonly credential?: boolean;
 }
 
 export const CONFIG_KEYS: readonly ConfigKey[] = [
@@ -43,7 +49,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     { key: "volumeIops", type: "integer", default: 0, description: "Provisioned IOPS for io1/io2; 0: none." },
     { key: "kmsKeyId", type: "string", default: "", description: "KMS key for the volumes; empty: the account's default EBS key." },
     { key: "amiId", type: "string", default: "", description: "Member AMI; empty: newest Ubuntu 24.04 LTS from Canonical." },
-    { key: "mirrorBaseUrl", type: "string", default: "https://github.com/etcd-io/etcd/releases/download", description: "Base URL of the etcd release tarballs and SHA256SUMS." },
+    { key: "mirrorBaseUrl", type: "string", credential: true, default: "https://github.com/etcd-io/etcd/releases/download", description: "Base URL of the etcd release tarballs and SHA256SUMS." },
     { key: "etcdSha256", type: "string", default: "", description: "Expected SHA-256 of the release tarball; empty: SHA256SUMS only." },
     { key: "extraFlags", type: "array", default: [], description: "Extra etcd flags as name=value, e.g. snapshot-count=10000." },
     { key: "clientPort", type: "integer", default: DEFAULT_PORTS.client, description: "etcd client port." },
@@ -51,10 +57,10 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     { key: "metricsPort", type: "integer", default: DEFAULT_PORTS.metrics, description: "etcd metrics port." },
     { key: "discoveryProtocol", type: "string", default: "", description: "v3 (etcd 3.6+) or v2; empty: v3 where available." },
     { key: "discoveryEndpoints", type: "array", default: [], description: "v3 discovery: client URLs of the discovery etcd cluster." },
-    { key: "discoveryServiceUrl", type: "string", default: "", description: "v2 discovery: keys URL the package registers a new token under." },
-    { key: "discoveryUrl", type: "string", default: "", description: "v2 discovery: a ready token URL (needs discoverySize)." },
+    { key: "discoveryServiceUrl", type: "string", credential: true, default: "", description: "v2 discovery: keys URL the package registers a new token under." },
+    { key: "discoveryUrl", type: "string", credential: true, default: "", description: "v2 discovery: a ready token URL (needs discoverySize)." },
     { key: "discoverySize", type: "integer", default: 0, description: "Members the discovery token admits; 0: the member count." },
-    { key: "discoveryProxy", type: "string", default: "", description: "v2 discovery: HTTP proxy for discovery traffic." },
+    { key: "discoveryProxy", type: "string", credential: true, default: "", description: "v2 discovery: HTTP proxy for discovery traffic." },
     { key: "sshUser", type: "string", default: DEFAULT_SSH_USER, description: "SSH login user with sudo on the members." },
     { key: "sshKeyName", type: "string", default: "", description: "EC2 key pair installed on the members; empty: none." },
     { key: "sshPrivateKey", type: "string", secret: true, description: "Private key of sshUser (required; set with --secret)." },
@@ -113,7 +119,8 @@ function parseValue(spec: ConfigKey, raw: string, problems: ConfigProblem[]): Pa
 export function readStackConfig(lookup: (key: string) => string | undefined): { config: StackConfig; problems: ConfigProblem[] } {
     const problems: ConfigProblem[] = [];
     const values = new Map<string, Parsed>();
-    // Secrets are read by the program with getSecret, so they stay secret.
+    // Secrets are read by the program with getSecret, so they stay secret. Credentials are read
+    // here for validation; the program keeps whatever they reach secret (see CREDENTIAL_KEYS).
     for (const spec of CONFIG_KEYS.filter((key) => !key.secret)) {
         const raw = lookup(spec.key);
         values.set(spec.key, raw === undefined ? undefined : parseValue(spec, raw, problems));
@@ -187,6 +194,90 @@ export function readStackConfig(lookup: (key: string) => string | undefined): { 
         },
         problems,
     };
+}
+
+/** The keys that can hold a credential. */
+export const CREDENTIAL_KEYS: readonly string[] = CONFIG_KEYS.filter((spec) => spec.credential).map((spec) => spec.key);
+
+/** Edit distance (insertions, deletions, substitutions), case-insensitive. */
+function distance(a: string, b: string): number {
+    const [x, y] = [a.toLowerCase(), b.toLowerCase()];
+    let row = Array.from({ length: y.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= x.length; i++) {
+        const next = [i];
+        for (let j = 1; j <= y.length; j++) {
+            next.push(Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1)));
+        }
+        row = next;
+    }
+    return row[y.length];
+}
+
+/** The declared key nearest to `key`. */
+export function nearestKey(key: string): string {
+    return CONFIG_KEYS.map((spec) => spec.key).reduce((best, candidate) => (distance(key, candidate) < distance(key, best) ? candidate : best));
+}
+
+/**
+ * The project's keys in a stack's configuration (`<project>:<key>`, as `pulumi config` lists
+ * them) that the program does not declare: a typo would silently leave the default in place.
+ */
+export function unknownConfigKeys(project: string, fullKeys: readonly string[]): ConfigProblem[] {
+    const declared = new Set(CONFIG_KEYS.map((spec) => spec.key));
+    return fullKeys
+        .filter((full) => full.startsWith(`${project}:`) && !declared.has(full.slice(project.length + 1)))
+        .map((full) => {
+            const suggestion = `${project}:${nearestKey(full.slice(project.length + 1))}`;
+            return {
+                setting: full,
+                value: undefined,
+                problem: "is not a setting of this program, so its value would be ignored",
+                fix: `rename it to ${suggestion} if that is what you meant, or remove it`,
+            };
+        });
+}
+
+/** A component argument path and the stack key a user of the program types for it. */
+const STACK_KEYS_OF_ARGS: readonly (readonly [RegExp, string])[] = [
+    [/\bdiscovery\.protocol\b/g, "discoveryProtocol"],
+    [/\bdiscovery\.endpoints\b/g, "discoveryEndpoints"],
+    [/\bdiscovery\.serviceUrl\b/g, "discoveryServiceUrl"],
+    [/\bdiscovery\.url\b/g, "discoveryUrl"],
+    [/\bdiscovery\.size\b/g, "discoverySize"],
+    [/\bdiscovery\.proxy\b/g, "discoveryProxy"],
+    [/\bssh\.privateKey\b/g, "sshPrivateKey"],
+    [/\bssh\.user\b/g, "sshUser"],
+    [/\bssh\.keyName\b/g, "sshKeyName"],
+    [/\bssh\.bastion\.host\b/g, "bastionHost"],
+    [/\bssh\.bastion\.user\b/g, "bastionUser"],
+];
+
+function inStackKeys(text: string): string {
+    return STACK_KEYS_OF_ARGS.reduce((result, [path, key]) => result.replace(path, key), text);
+}
+
+/** The stack keys a problem's setting stands for: `name` is clusterName, `discovery` the discovery keys set. */
+function stackSetting(problem: ConfigProblem): string {
+    if (problem.setting === "name") {
+        return "clusterName";
+    }
+    const given = problem.value;
+    if (problem.setting === "discovery" && isMap(given)) {
+        return Object.keys(given)
+            .filter((field) => given[field] !== undefined)
+            .map((field) => inStackKeys(`discovery.${field}`))
+            .join("/");
+    }
+    const flag = /^extraFlags\.(.+)$/.exec(problem.setting);
+    return flag ? `extraFlags (${flag[1]})` : inStackKeys(problem.setting);
+}
+
+/**
+ * A problem found in the component's arguments, told to a user of the program: the stack keys
+ * they set (discoveryServiceUrl, clusterName) instead of the argument paths (discovery.serviceUrl, name).
+ */
+export function asStackProblem(problem: ConfigProblem): ConfigProblem {
+    return { ...problem, setting: stackSetting(problem), problem: inStackKeys(problem.problem), fix: inStackKeys(problem.fix) };
 }
 
 /**

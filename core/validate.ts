@@ -5,7 +5,8 @@ import { BootstrapMode, Ports } from "./model";
 import { ConfigProblem } from "./problems";
 import { ClusterSettings } from "./settings";
 import { EtcdVersion } from "./versions";
-import { Problems } from "./validate/checks";
+import { checkSettingKinds } from "./validate/arg-types";
+import { Problems, redactUrl } from "./validate/checks";
 import { ResolvedDiscovery, resolveDiscovery } from "./validate/discovery";
 import { resolveExtraFlags } from "./validate/extra-flags";
 import { resolveMachine, resolveRelease } from "./validate/machines";
@@ -50,8 +51,6 @@ export interface ResolvedSettings {
     readonly extraFlags: Readonly<Record<string, string>>;
     readonly ports: Ports;
     readonly discovery?: ResolvedDiscovery;
-    /** Notes for the user that are not errors (legacy flags translated, public access). */
-    readonly warnings: readonly string[];
 }
 
 /** Where the settings come from, for defaults and cross-cluster checks. */
@@ -60,34 +59,67 @@ export interface ValidationContext {
     readonly stack: string;
     /** Cluster tokens already taken by other clusters (other stacks' files, this program). */
     readonly tokensInUse?: readonly TokenInUse[];
+    /** Names of the other clusters of this program. */
+    readonly namesInUse?: readonly string[];
 }
 
 /** Every problem of the settings; `resolved` is set exactly when there are none. */
 export interface SettingsValidation {
     readonly problems: readonly ConfigProblem[];
+    /**
+     * Settings that work but weaken the cluster (public access, small instances, safety checks
+     * turned off) or were translated (etcd 0.4 flag names): one sentence each, naming the setting.
+     */
+    readonly warnings: readonly string[];
     readonly resolved?: ResolvedSettings;
 }
 
+/** The settings that can hold a credential, and whether their whole path is one (a ready discovery URL). */
+const CREDENTIAL_URLS: ReadonlyMap<string, boolean> = new Map([
+    ["mirrorBaseUrl", false],
+    ["discovery.serviceUrl", false],
+    ["discovery.url", true],
+    ["discovery.proxy", false],
+]);
+
+function redactedValue(setting: string, value: unknown): unknown {
+    const pathIsSecret = CREDENTIAL_URLS.get(setting);
+    if (pathIsSecret !== undefined) {
+        return redactUrl(value, pathIsSecret);
+    }
+    // The discovery settings as a whole, or several of them (discovery.serviceUrl/discovery.url).
+    if (setting.startsWith("discovery") && typeof value === "object" && value !== null && !Array.isArray(value)) {
+        return Object.fromEntries(Object.entries(value).map(([field, item]) => [field, redactedValue(`discovery.${field}`, item)]));
+    }
+    return value;
+}
+
+/** A problem as every message may show it: credentials in URL values masked (see redactUrl). */
+function withoutCredentials(problem: ConfigProblem): ConfigProblem {
+    return { ...problem, value: redactedValue(problem.setting, problem.value) };
+}
+
 /** Checks every setting and collects every problem; the settings with defaults when there are none. */
-export function validateSettings(clusterName: string, settings: ClusterSettings, context: ValidationContext): SettingsValidation {
+export function validateSettings(clusterName: string, given: ClusterSettings, context: ValidationContext): SettingsValidation {
     const problems: Problems = [];
     const warnings: string[] = [];
-    checkClusterName(clusterName, problems);
+    const settings = checkSettingKinds(given ?? {}, problems);
+    const nameTaken = checkClusterName(clusterName, context.namesInUse ?? [], problems);
     const memberCount = resolveMemberCount(settings, problems);
     const version = resolveVersion(settings, problems);
     const mode = resolveMode(settings, problems);
     const { tls, auth } = resolveSecurity(settings, problems);
     const certificateDays = resolveCertificateDays(settings, problems);
     const names = resolveNames(clusterName, settings, { mode, tls, version }, problems);
-    const clusterToken = resolveClusterToken(clusterName, settings, context, problems);
+    const clusterToken = resolveClusterToken(clusterName, settings, context, problems, nameTaken);
     const access = resolveAccess(settings, problems, warnings);
-    const machine = resolveMachine(settings, problems);
+    const machine = resolveMachine(settings, problems, warnings);
     const release = resolveRelease(settings, problems);
     const ports = resolvePorts(settings, problems);
     const extraFlags = resolveExtraFlags(settings, version, problems, warnings);
     const discovery = resolveDiscovery(settings, { mode, version, memberCount }, problems);
     if (problems.length > 0) {
-        return { problems };
+        return { problems: problems.map(withoutCredentials), warnings };
     }
     const resolved: ResolvedSettings = {
         clusterName,
@@ -105,7 +137,6 @@ export function validateSettings(clusterName: string, settings: ClusterSettings,
         extraFlags,
         ports,
         discovery,
-        warnings,
     };
-    return { problems, resolved };
+    return { problems, warnings, resolved };
 }

@@ -9,6 +9,12 @@ export const ETCD_LINES: readonly EtcdLine[] = ["3.4", "3.5", "3.6", "3.7"];
 /** A current 3.6 release: 3.6 is the newest line with a long support window. */
 export const DEFAULT_ETCD_VERSION = "3.6.14";
 
+/**
+ * The newest release of each line this package knows (its flag tables and capabilities are
+ * checked against them): a higher patch is not a release yet, and its download would fail.
+ */
+export const NEWEST_KNOWN_RELEASES: Readonly<Record<EtcdLine, string>> = { "3.4": "3.4.45", "3.5": "3.5.33", "3.6": "3.6.16", "3.7": "3.7.3" };
+
 export interface EtcdVersion {
     /** Normalised text without a leading "v", e.g. "3.6.14". */
     readonly text: string;
@@ -54,4 +60,10 @@ export function parseEtcdVersion(text: string): EtcdVersion | undefined {
 
 export function capabilitiesOf(version: EtcdVersion): EtcdCapabilities {
     return CAPABILITIES[version.line];
+}
+
+/** The newest known release of the version's line when the version's patch is above it. */
+export function beyondNewestKnown(version: EtcdVersion): string | undefined {
+    const newest = NEWEST_KNOWN_RELEASES[version.line];
+    return version.patch > (parseEtcdVersion(newest) as EtcdVersion).patch ? newest : undefined;
 }

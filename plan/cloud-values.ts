@@ -31,8 +31,8 @@ export function fakeCloudValues(): CloudValues {
                         ebsBlockDevices: (inputs.ebsBlockDevices ?? []).map((d: any, i: number) => ({ ...d, volumeId: `vol-${name}-${i}` })),
                     };
                 }
-                case "random:index/randomId:RandomId":
-                    return { hex: `${name.replace(/[^a-f0-9]/g, "").padEnd(32, "0").slice(0, 32)}`, b64Std: "", dec: "" };
+                case "random:index/randomPassword:RandomPassword":
+                    return { result: `${name.replace(/[^a-z0-9]/g, "").padEnd(32, "0").slice(0, 32)}` };
                 case "aws:route53/zone:Zone":
                     return { zoneId: `Z-${name}` };
                 case "tls:index/privateKey:PrivateKey":
@@ -71,7 +71,6 @@ const RESOURCE_KINDS: Record<string, string> = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "egress rule",
     "aws:route53/zone:Zone": "zone",
     "aws:route53/record:Record": "record",
-    "random:index/randomId:RandomId": "random ID",
     "random:index/randomPassword:RandomPassword": "random password",
     "tls:index/privateKey:PrivateKey": "private key",
     "tls:index/selfSignedCert:SelfSignedCert": "certificate",
@@ -103,8 +102,6 @@ export function placeholderCloudValues(): CloudValues {
                         publicIp: of("public IP"),
                         ebsBlockDevices: (inputs.ebsBlockDevices ?? []).map((d: any) => ({ ...d, volumeId: of(`${d.deviceName} volume ID`) })),
                     };
-                case "random:index/randomId:RandomId":
-                    return { hex: of("hex"), b64Std: of("base64"), dec: of("decimal") };
                 case "random:index/randomPassword:RandomPassword":
                     return { result: of("result") };
                 case "aws:route53/zone:Zone":

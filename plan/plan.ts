@@ -3,7 +3,7 @@
 import * as path from "path";
 import { runProgram } from "./mock-engine";
 import { renderPlan } from "./render";
-import { readStackFile, SECRET_PLACEHOLDER } from "./stack-file";
+import { readStackFile, SECRET_PLACEHOLDER, secretStandIn } from "./stack-file";
 
 export const PLANS_DIR = path.resolve(__dirname, "..", "plans");
 
@@ -26,9 +26,8 @@ export async function planStack(stack: string, overrides: Record<string, string>
         const key = entry.key.replace(/^etcd-aws:/, "");
         return entry.key.startsWith("etcd-aws:") && key in overrides && !entry.secret ? { ...entry, value: overrides[key] } : entry;
     });
-    const config = Object.fromEntries(
-        entries.filter((entry) => entry.key.startsWith("etcd-aws:")).map((entry) => [entry.key.slice("etcd-aws:".length), entry.secret ? SECRET_PLACEHOLDER : entry.value]),
-    );
+    const own = entries.filter((entry) => entry.key.startsWith("etcd-aws:")).map((entry) => ({ ...entry, key: entry.key.slice("etcd-aws:".length) }));
+    const config = Object.fromEntries(own.map((entry) => [entry.key, entry.secret ? secretStandIn(entry.key) : entry.value]));
     const run = await runProgram({ stack, config, secretConfigKeys: secretKeys, values: "placeholders" });
     return renderPlan({ stack, config: entries, run });
 }

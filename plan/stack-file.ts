@@ -3,6 +3,7 @@
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
+import { CREDENTIAL_KEYS } from "../core/stack-config";
 
 const ROOT = path.resolve(__dirname, "..");
 const PROJECT = "etcd-aws";
@@ -17,6 +18,15 @@ export interface StackFile {
 }
 
 export const SECRET_PLACEHOLDER = "<secret>";
+
+/**
+ * What the program runs with for an encrypted key the plan cannot read: a URL for the keys that
+ * must be one (so the stack validates, as it does with the real value), else the placeholder.
+ * The cluster keeps whatever these reach secret, so the plan shows `<secret>` there.
+ */
+export function secretStandIn(key: string): string {
+    return CREDENTIAL_KEYS.includes(key) ? `https://secret.invalid/${SECRET_PLACEHOLDER}` : SECRET_PLACEHOLDER;
+}
 
 export function stackFilePath(stack: string): string {
     return path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`);

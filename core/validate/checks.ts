@@ -37,3 +37,23 @@ export function isHttpUrl(text: unknown): text is string {
         return false;
     }
 }
+
+/**
+ * A URL setting's value as a message may show it: the password (or a lone user name, which
+ * can be a token), the query and, where the path is the credential (a ready discovery URL),
+ * the path replaced by ***. Scheme, host and port stay, so the user sees which URL is meant.
+ */
+export function redactUrl(value: unknown, pathIsSecret = false): unknown {
+    if (typeof value !== "string") {
+        return value;
+    }
+    let url: URL;
+    try {
+        url = new URL(value);
+    } catch {
+        return value.replace(/[^/@]*@/, "***@");
+    }
+    const userinfo = url.username === "" && url.password === "" ? "" : url.password === "" ? "***@" : `${url.username}:***@`;
+    const path = pathIsSecret && url.pathname !== "/" ? "/***" : url.pathname === "/" && !value.endsWith("/") ? "" : url.pathname;
+    return `${url.protocol}//${userinfo}${url.host}${path}${url.search === "" ? "" : "?***"}`;
+}

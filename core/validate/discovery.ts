@@ -29,7 +29,7 @@ function resolveProtocol(discovery: DiscoverySettings, version: EtcdVersion, pro
             setting: "discovery.protocol",
             value: protocol,
             problem: `etcd ${version.text} has no v3 discovery (--discovery-token arrived in 3.6)`,
-            fix: 'use protocol "v2" with a v2 discovery service, or etcd 3.6+',
+            fix: 'set discovery.protocol to "v2" with a v2 discovery service, or use etcd 3.6+',
         });
     }
     if (protocol === "v2" && !caps.v2Discovery) {
@@ -37,7 +37,7 @@ function resolveProtocol(discovery: DiscoverySettings, version: EtcdVersion, pro
             setting: "discovery.protocol",
             value: protocol,
             problem: `etcd ${version.text} removed v2 discovery (--discovery <url>)`,
-            fix: 'use protocol "v3" with discovery.endpoints of a discovery etcd cluster',
+            fix: 'set discovery.protocol to "v3" with discovery.endpoints of a discovery etcd cluster',
         });
     }
     return protocol;
@@ -99,14 +99,14 @@ function checkV3Fields(discovery: DiscoverySettings, problems: Problems): void {
 
 function checkV2Fields(discovery: DiscoverySettings, problems: Problems): void {
     if (discovery.endpoints !== undefined) {
-        problems.push({ setting: "discovery.endpoints", value: discovery.endpoints, problem: "is a v3 discovery setting", fix: 'remove it, or use protocol "v3" (etcd 3.6+)' });
+        problems.push({ setting: "discovery.endpoints", value: discovery.endpoints, problem: "is a v3 discovery setting", fix: 'remove it, or set discovery.protocol to "v3" (etcd 3.6+)' });
     }
     if ((discovery.serviceUrl === undefined) === (discovery.url === undefined)) {
         problems.push({
             setting: "discovery.serviceUrl/discovery.url",
             value: { serviceUrl: discovery.serviceUrl, url: discovery.url },
             problem: "v2 discovery needs exactly one of them",
-            fix: "give serviceUrl (the package registers a new token there) or url (a ready token URL with its size)",
+            fix: "give discovery.serviceUrl (the package registers a new token there) or discovery.url (a ready token URL, with discovery.size)",
         });
     }
     for (const field of V2_FIELDS) {
@@ -129,7 +129,7 @@ export function resolveDiscovery(
                 setting: "discovery",
                 value: given,
                 problem: `discovery settings conflict with bootstrapMode "${mode}" (etcd refuses two bootstrap methods at once)`,
-                fix: 'remove discovery, or set bootstrapMode: "discovery"',
+                fix: 'remove the discovery settings, or set bootstrapMode to "discovery"',
             });
         }
         return undefined;

@@ -31,6 +31,45 @@ function flagProblem(name: string, version: EtcdVersion): { problem: string; fix
     return undefined;
 }
 
+/** A flag value etcd reads as true (a bare flag is given as ""). */
+function isOn(value: string): boolean {
+    return value === "" || value.toLowerCase() === "true";
+}
+
+/**
+ * Flags that switch off one of etcd's own safety checks, from the vendored flag tables: the
+ * value that does it, and why that is refused.
+ */
+const UNSAFE_FLAGS: Readonly<Record<string, { readonly unsafe: (value: string) => boolean; readonly problem: string }>> = {
+    "unsafe-no-fsync": { unsafe: isOn, problem: "etcd stops syncing its write-ahead log to disk, so a power loss or crash loses acknowledged writes" },
+    "force-new-cluster": { unsafe: isOn, problem: "every restart would drop the other members and make this member a cluster of one, splitting the cluster" },
+    "strict-reconfig-check": { unsafe: (value) => !isOn(value), problem: "etcd would accept membership changes that cost the cluster its quorum" },
+    "peer-skip-client-san-verification": { unsafe: isOn, problem: "peers would accept any certificate of the CA, whatever address it was issued for" },
+    "experimental-peer-skip-client-san-verification": { unsafe: isOn, problem: "peers would accept any certificate of the CA, whatever address it was issued for" },
+    "auto-tls": { unsafe: isOn, problem: "clients would get self-signed certificates nobody can verify" },
+    "peer-auto-tls": { unsafe: isOn, problem: "peers would use self-signed certificates nobody verifies, so anyone could join" },
+    "discovery-insecure-skip-tls-verify": { unsafe: isOn, problem: "members would trust any discovery server, so a stranger could hand them peers" },
+    "tls-min-version": { unsafe: (value) => value === "TLS1.0" || value === "TLS1.1", problem: "TLS 1.0 and 1.1 are broken and refused by current clients" },
+};
+
+/** Flags whose value turns off a check etcd can do for data safety: allowed, with a warning. */
+const WEAKENING_FLAGS: Readonly<Record<string, { readonly weak: (value: string) => boolean; readonly warning: string }>> = {
+    "experimental-initial-corrupt-check": {
+        weak: (value) => !isOn(value),
+        warning: "members will not compare their data with their peers' before serving",
+    },
+    "feature-gates": {
+        weak: (value) => /(^|,)\s*(InitialCorruptCheck|CompactHashCheck)\s*=\s*false/i.test(value),
+        warning: "it turns off a corruption check (InitialCorruptCheck or CompactHashCheck)",
+    },
+    "enable-pprof": { weak: isOn, warning: "anyone who reaches the client port can read profiling data of the members" },
+};
+
+/** The table's own entry for a flag name (never an inherited property such as "constructor"). */
+function entryOf<T>(table: Readonly<Record<string, T>>, name: string): T | undefined {
+    return Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
+}
+
 function checkElectionTiming(flags: Record<string, string>, problems: Problems): void {
     const heartbeat = Number(flags["heartbeat-interval"] ?? 100);
     const election = Number(flags["election-timeout"] ?? 1000);
@@ -71,6 +110,15 @@ export function resolveExtraFlags(settings: ClusterSettings, version: EtcdVersio
         if (refusal) {
             problems.push({ setting, value, ...refusal });
             continue;
+        }
+        const unsafe = entryOf(UNSAFE_FLAGS, name);
+        if (unsafe?.unsafe(value)) {
+            problems.push({ setting, value, problem: unsafe.problem, fix: `remove ${name} from extraFlags` });
+            continue;
+        }
+        const weakening = entryOf(WEAKENING_FLAGS, name);
+        if (weakening?.weak(value)) {
+            warnings.push(`extraFlags: ${name}=${value}: ${weakening.warning}; remove it unless you mean it`);
         }
         result[name] = value;
     }

@@ -6,13 +6,34 @@ const VOLUME_TYPES = ["gp3", "gp2", "io1", "io2"];
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 
+/**
+ * Why an instance type is below etcd's hardware guide (2 vCPUs and 4 GiB or more for a small
+ * cluster, steady CPU for its heartbeats), or undefined.
+ */
+function belowHardwareGuide(instanceType: string): string | undefined {
+    const [family, size] = instanceType.split(".");
+    if (["nano", "micro", "small"].includes(size)) {
+        return `${instanceType} is below the 2 vCPUs and 4 GiB of memory etcd's hardware guide asks for`;
+    }
+    if (family === "t2") {
+        return "t2 instances run out of CPU credits under steady load; etcd then misses heartbeats and elects leaders over and over";
+    }
+    return undefined;
+}
+
 export function resolveMachine(
     settings: ClusterSettings,
     problems: Problems,
+    warnings: string[],
 ): { instanceType: string; volumeSizeGiB: number; volumeType: string; volumeIops?: number } {
     const instanceType = settings.instanceType ?? DEFAULTS.instanceType;
     if (typeof instanceType !== "string" || !INSTANCE_TYPE.test(instanceType)) {
         problems.push({ setting: "instanceType", value: instanceType, problem: "is not an EC2 instance type", fix: 'write e.g. "t3.medium" or "m6i.large"' });
+    } else {
+        const below = belowHardwareGuide(instanceType);
+        if (below !== undefined) {
+            warnings.push(`instanceType: ${below}; use "${DEFAULTS.instanceType}" or larger (e.g. "m6i.large")`);
+        }
     }
     const volumeSizeGiB = settings.volumeSizeGiB ?? DEFAULTS.volumeSizeGiB;
     checkIntegerIn(problems, "volumeSizeGiB", volumeSizeGiB, {

@@ -2,7 +2,7 @@
 // certificate lifetimes and the token its member and cluster IDs derive from.
 import { BOOTSTRAP_MODES, BootstrapMode } from "../model";
 import { ClusterSettings, DEFAULTS } from "../settings";
-import { DEFAULT_ETCD_VERSION, ETCD_LINES, EtcdVersion, parseEtcdVersion } from "../versions";
+import { beyondNewestKnown, DEFAULT_ETCD_VERSION, ETCD_LINES, EtcdVersion, parseEtcdVersion } from "../versions";
 import { checkIntegerIn, isInteger, Problems } from "./checks";
 
 export const MEMBER_COUNTS: readonly number[] = [1, 3, 5, 7];
@@ -16,15 +16,27 @@ export interface TokenInUse {
     readonly owner: string;
 }
 
-export function checkClusterName(name: string, problems: Problems): void {
-    if (!CLUSTER_NAME.test(name)) {
+/** A valid name no other cluster of the program has; returns whether the name is taken. */
+export function checkClusterName(name: string, namesInUse: readonly string[], problems: Problems): boolean {
+    if (typeof name !== "string" || !CLUSTER_NAME.test(name)) {
         problems.push({
             setting: "name",
             value: name,
             problem: "cluster names become member names, DNS labels and AWS names",
             fix: "use 1-40 lowercase letters, digits and inner hyphens, starting with a letter",
         });
+        return false;
     }
+    const taken = namesInUse.includes(name);
+    if (taken) {
+        problems.push({
+            setting: "name",
+            value: name,
+            problem: `another cluster in this program is already named "${name}"; their resources, member names and private zones would collide`,
+            fix: `give this cluster its own name, e.g. "${name}-2"`,
+        });
+    }
+    return taken;
 }
 
 export function resolveMemberCount(settings: ClusterSettings, problems: Problems): number {
@@ -55,6 +67,15 @@ export function resolveVersion(settings: ClusterSettings, problems: Problems): E
             fix: `give a full release such as "${DEFAULT_ETCD_VERSION}"`,
         });
         return parseEtcdVersion(DEFAULT_ETCD_VERSION) as EtcdVersion;
+    }
+    const newest = beyondNewestKnown(version);
+    if (newest !== undefined) {
+        problems.push({
+            setting: "etcdVersion",
+            value: text,
+            problem: `etcd ${version.text} is not a release: the newest ${version.line} release this package knows is ${newest}`,
+            fix: `use "${newest}" (or a newer etcd-aws that knows the release)`,
+        });
     }
     return version;
 }
@@ -119,8 +140,13 @@ export function resolveClusterToken(
     settings: ClusterSettings,
     context: { readonly project: string; readonly stack: string; readonly tokensInUse?: readonly TokenInUse[] },
     problems: Problems,
+    nameTaken = false,
 ): string {
     const clusterToken = settings.clusterToken ?? `${context.project}-${context.stack}-${clusterName}`;
+    if (nameTaken && settings.clusterToken === undefined) {
+        // The default token follows the name: the name's problem is the one to fix.
+        return clusterToken;
+    }
     if (typeof clusterToken !== "string" || !TOKEN.test(clusterToken)) {
         problems.push({ setting: "clusterToken", value: clusterToken, problem: "must be 1-128 letters, digits, dots, underscores or hyphens", fix: "remove it to get the default <project>-<stack>-<cluster>" });
     }

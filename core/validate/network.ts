@@ -33,6 +33,47 @@ export function resolveNames(
     return { domain, srvName: settings.srvName };
 }
 
+const PUBLIC_ACCESS_FIX = "list only the networks that need access, or set allowPublicAccess: true if you really mean it";
+
+/** The addresses a valid IPv4 CIDR covers, as an inclusive range of 32-bit numbers. */
+function cidrRange(cidr: string): [number, number] {
+    const [address, prefix] = cidr.split("/");
+    const start = address.split(".").reduce((value, octet) => value * 256 + Number(octet), 0);
+    return [start, start + 2 ** (32 - Number(prefix)) - 1];
+}
+
+/** True when the CIDRs together cover every IPv4 address (0.0.0.0/1 and 128.0.0.0/1, say). */
+function coversEveryAddress(cidrs: readonly string[]): boolean {
+    let next = 0;
+    for (const [start, end] of cidrs.map(cidrRange).sort((a, b) => a[0] - b[0])) {
+        if (start > next) {
+            return false;
+        }
+        next = Math.max(next, end + 1);
+    }
+    return next === 2 ** 32;
+}
+
+/** Why a valid CIDR admits the internet, or undefined. No private network is larger than a /8. */
+function publicReach(cidr: string): string | undefined {
+    const prefix = Number(cidr.split("/")[1]);
+    if (isWorldOpen(cidr)) {
+        return "opens etcd's ports to the whole internet";
+    }
+    return prefix < 8 ? `admits ${(2 ** (32 - prefix)).toLocaleString("en")} addresses, most of them on the internet` : undefined;
+}
+
+function cidrProblem(cidr: unknown): string | undefined {
+    if (typeof cidr !== "string") {
+        return "is not a string";
+    }
+    if (cidr.includes(":")) {
+        return /\/0+$/.test(cidr) ? "opens etcd's ports to the whole IPv6 internet (and the rules take IPv4 CIDRs only)" : "is IPv6; the rules take IPv4 CIDRs only";
+    }
+    const check = checkCidr(cidr);
+    return check.ok ? undefined : check.reason;
+}
+
 function resolveCidrs(setting: string, cidrs: unknown, allowPublic: boolean, problems: Problems): string[] {
     if (cidrs === undefined) {
         return [];
@@ -43,24 +84,24 @@ function resolveCidrs(setting: string, cidrs: unknown, allowPublic: boolean, pro
     }
     const valid: string[] = [];
     cidrs.forEach((cidr, i) => {
-        const check = typeof cidr === "string" ? checkCidr(cidr) : { ok: false as const, reason: "is not a string" };
-        if (!check.ok) {
-            problems.push({ setting: `${setting}[${i}]`, value: cidr, problem: `${check.reason}`, fix: "give an IPv4 CIDR with zero host bits" });
-        } else if (isWorldOpen(cidr) && !allowPublic) {
-            problems.push({
-                setting: `${setting}[${i}]`,
-                value: cidr,
-                problem: "opens etcd's ports to the whole internet",
-                fix: "list the networks that need access, or set allowPublicAccess: true if you really mean it",
-            });
+        const malformed = cidrProblem(cidr);
+        const reach = malformed === undefined ? publicReach(cidr) : undefined;
+        if (malformed !== undefined) {
+            problems.push({ setting: `${setting}[${i}]`, value: cidr, problem: malformed, fix: "give an IPv4 CIDR with zero host bits, e.g. 10.0.0.0/16" });
+        } else if (reach !== undefined && !allowPublic) {
+            problems.push({ setting: `${setting}[${i}]`, value: cidr, problem: reach, fix: PUBLIC_ACCESS_FIX });
         } else {
             valid.push(cidr);
         }
     });
+    if (!allowPublic && valid.length > 1 && coversEveryAddress(valid)) {
+        problems.push({ setting, value: cidrs, problem: "together these CIDRs admit every IPv4 address, as 0.0.0.0/0 would", fix: PUBLIC_ACCESS_FIX });
+        return [];
+    }
     return valid;
 }
 
-/** The networks let in on the client, SSH and metrics ports; 0.0.0.0/0 only when explicitly allowed. */
+/** The networks let in on the client, SSH and metrics ports; the internet only when explicitly allowed. */
 export function resolveAccess(
     settings: ClusterSettings,
     problems: Problems,
@@ -70,8 +111,11 @@ export function resolveAccess(
     const clientCidrs = resolveCidrs("clientCidrs", settings.clientCidrs, allowPublicAccess, problems);
     const sshCidrs = resolveCidrs("sshCidrs", settings.sshCidrs, allowPublicAccess, problems);
     const monitoringCidrs = resolveCidrs("monitoringCidrs", settings.monitoringCidrs, allowPublicAccess, problems);
-    if (allowPublicAccess && [...clientCidrs, ...sshCidrs, ...monitoringCidrs].some(isWorldOpen)) {
-        warnings.push("allowPublicAccess: 0.0.0.0/0 is allowed on an etcd port; anyone on the internet can reach it");
+    const lists = { clientCidrs, sshCidrs, monitoringCidrs };
+    for (const [setting, cidrs] of Object.entries(lists)) {
+        if (allowPublicAccess && (cidrs.some((cidr) => publicReach(cidr) !== undefined) || coversEveryAddress(cidrs))) {
+            warnings.push(`allowPublicAccess: ${setting} lets the internet reach an etcd port; anyone can try to connect`);
+        }
     }
     return { clientCidrs, sshCidrs, monitoringCidrs, allowPublicAccess };
 }

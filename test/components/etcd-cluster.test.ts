@@ -123,7 +123,7 @@ describe("EtcdCluster", () => {
                 const run = await runCluster({ bootstrapMode: "discovery", etcdVersion, discovery: { endpoints: ["http://10.9.0.5:2379"] } });
                 const flags = flagMap(launchFlags(run, "test-etcd-0"));
                 const token = run.outputs["test-etcd.discoveryToken"] as string;
-                assert.match(token, /^[0-9a-f]{32}$/);
+                assert.match(token, /^[0-9a-z]{32}$/);
                 assert.equal(flags["discovery-token"], token);
                 assert.equal(flags["discovery-endpoints"], "http://10.9.0.5:2379");
                 assert.equal(flags.discovery, undefined);
@@ -148,7 +148,7 @@ describe("EtcdCluster", () => {
             const url = "https://discovery.example.com/6c007a14875d53d9bf0ef5a6fc0257c8";
             const run = await runCluster({ bootstrapMode: "discovery", etcdVersion: "3.5.16", discovery: { url, size: 3 } });
             assert.equal(flagMap(launchFlags(run, "test-etcd-0")).discovery, url);
-            assert.equal(ofType(run, "random:index/randomId:RandomId").length, 0);
+            assert.equal(ofType(run, "random:index/randomPassword:RandomPassword").length, 0);
             assert.equal(run.resources.some((r) => r.name === "test-etcd-discovery-size"), false);
         });
 
@@ -266,7 +266,7 @@ describe("EtcdCluster", () => {
             for (const setting of ["memberCount", "etcdVersion", "clientCidrs[0]", "discovery", "extraFlags.initial-cluster", "subnetIds", "vpcId"]) {
                 assert.ok(settings.includes(setting), `${setting} in ${settings.join(", ")}`);
             }
-            assert.match(error.message, /^etcd cluster "test-etcd": \d+ problems in the configuration, nothing was deployed:/);
+            assert.match(error.message, /^etcd cluster "test-etcd": \d+ problems in the configuration, no resource of this cluster was created:/);
             assert.match(error.message, /memberCount = 4: an even member count tolerates no more failures than the odd count below it\. Fix: use one of 1, 3, 5, 7/);
             assert.deepEqual(run?.resources, []);
         });

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { ClusterSettings, DEFAULT_ETCD_VERSION, MEMBER_COUNTS, ValidationContext } from "../../core";
+import { ClusterSettings, DEFAULT_ETCD_VERSION, MEMBER_COUNTS, validateSettings, ValidationContext } from "../../core";
 import { CONTEXT, refused, resolve } from "./helpers";
 
 interface InvalidRow {
@@ -19,6 +19,13 @@ interface InvalidRow {
 /** Settings given with a wrong type on purpose (as a YAML stack file can). */
 function raw(settings: Record<string, unknown>): ClusterSettings {
     return settings as ClusterSettings;
+}
+
+/** The warnings of settings that validate. */
+function warningsOf(settings: ClusterSettings): readonly string[] {
+    const { problems, warnings } = validateSettings("orders", settings, CONTEXT);
+    assert.deepEqual(problems, []);
+    return warnings;
 }
 
 const V2_SERVICE = "http://10.0.0.5:2379/v2/keys/_etcd/registry";
@@ -45,8 +52,8 @@ const INVALID: readonly InvalidRow[] = [
         name: 'memberCount "3" (a string)',
         settings: raw({ memberCount: "3" }),
         problems: [["memberCount", "3"]],
-        problem: "odd number of members",
-        fix: "use one of 1, 3, 5, 7",
+        problem: "is a string where a number belongs",
+        fix: "write a number for memberCount, e.g. 3, or remove it for the default",
     },
     // versions
     ...["3.3.0", "3.8.1", "latest", "3.6", "3.6.x", "4.0.0"].map((version) => ({
@@ -68,8 +75,8 @@ const INVALID: readonly InvalidRow[] = [
         name: 'tls "yes" (not a boolean)',
         settings: raw({ tls: "yes" }),
         problems: [["tls", "yes"]],
-        problem: "must be true or false",
-        fix: "write tls: true (recommended) or tls: false",
+        problem: "is a string where true or false belongs",
+        fix: "write true or false for tls, e.g. true",
     },
     {
         name: "dns bootstrap without tls on etcd 3.4 (plain-http SRV records are dropped)",
@@ -84,14 +91,14 @@ const INVALID: readonly InvalidRow[] = [
         settings: { bootstrapMode: "discovery", etcdVersion: version, discovery: { protocol: "v3", endpoints: V3_ENDPOINTS } },
         problems: [["discovery.protocol", "v3"]] as const,
         problem: `etcd ${version} has no v3 discovery (--discovery-token arrived in 3.6)`,
-        fix: 'use protocol "v2" with a v2 discovery service, or etcd 3.6+',
+        fix: 'set discovery.protocol to "v2" with a v2 discovery service, or use etcd 3.6+',
     })),
     {
         name: "discovery v2 on etcd 3.7",
         settings: { bootstrapMode: "discovery", etcdVersion: "3.7.1", discovery: { protocol: "v2", serviceUrl: V2_SERVICE } },
         problems: [["discovery.protocol", "v2"]],
         problem: "etcd 3.7.1 removed v2 discovery (--discovery <url>)",
-        fix: 'use protocol "v3" with discovery.endpoints',
+        fix: 'set discovery.protocol to "v3" with discovery.endpoints',
     },
     {
         name: "a v2 serviceUrl on etcd 3.7, where the protocol defaults to v3",
@@ -145,21 +152,22 @@ const INVALID: readonly InvalidRow[] = [
         settings: { bootstrapMode: mode, discovery: { endpoints: V3_ENDPOINTS } },
         problems: [["discovery", { endpoints: V3_ENDPOINTS }]] as const,
         problem: `discovery settings conflict with bootstrapMode "${mode}" (etcd refuses two bootstrap methods at once)`,
-        fix: 'remove discovery, or set bootstrapMode: "discovery"',
+        fix: 'remove the discovery settings, or set bootstrapMode to "discovery"',
     })),
     {
         name: "v2 discovery with both serviceUrl and url",
         settings: { bootstrapMode: "discovery", etcdVersion: "3.5.33", discovery: { serviceUrl: V2_SERVICE, url: `${V2_SERVICE}/abc`, size: 3 } },
-        problems: [["discovery.serviceUrl/discovery.url", { serviceUrl: V2_SERVICE, url: `${V2_SERVICE}/abc` }]],
+        // The ready URL's path is its token, so the message masks it.
+        problems: [["discovery.serviceUrl/discovery.url", { serviceUrl: V2_SERVICE, url: "http://10.0.0.5:2379/***" }]],
         problem: "v2 discovery needs exactly one of them",
-        fix: "give serviceUrl (the package registers a new token there) or url (a ready token URL with its size)",
+        fix: "give discovery.serviceUrl (the package registers a new token there) or discovery.url (a ready token URL, with discovery.size)",
     },
     {
         name: "v2 discovery with neither serviceUrl nor url",
         settings: { bootstrapMode: "discovery", etcdVersion: "3.5.33", discovery: {} },
         problems: [["discovery.serviceUrl/discovery.url", { serviceUrl: undefined, url: undefined }]],
         problem: "v2 discovery needs exactly one of them",
-        fix: "give serviceUrl",
+        fix: "give discovery.serviceUrl",
     },
     {
         name: "v2 discovery with a serviceUrl that is not a URL",
@@ -173,7 +181,7 @@ const INVALID: readonly InvalidRow[] = [
         settings: { bootstrapMode: "discovery", etcdVersion: "3.5.33", discovery: { serviceUrl: V2_SERVICE, endpoints: V3_ENDPOINTS } },
         problems: [["discovery.endpoints", V3_ENDPOINTS]],
         problem: "is a v3 discovery setting",
-        fix: 'remove it, or use protocol "v3" (etcd 3.6+)',
+        fix: 'remove it, or set discovery.protocol to "v3" (etcd 3.6+)',
     },
     {
         name: "v3 discovery with a v2 proxy",
@@ -232,8 +240,8 @@ const INVALID: readonly InvalidRow[] = [
         name: "clientCidrs given as one string instead of a list",
         settings: raw({ clientCidrs: "10.0.0.0/8" }),
         problems: [["clientCidrs", "10.0.0.0/8"]],
-        problem: "must be a list of CIDRs",
-        fix: 'write e.g. ["10.0.0.0/16"]',
+        problem: "is a string where a list of strings belongs",
+        fix: 'write a list of strings for clientCidrs, e.g. ["10.0.0.0/16"]',
     },
     ...(["clientCidrs", "sshCidrs", "monitoringCidrs"] as const).map((setting) => ({
         name: `0.0.0.0/0 in ${setting} without allowPublicAccess`,
@@ -304,8 +312,8 @@ const INVALID: readonly InvalidRow[] = [
         name: 'clientPort "2379" (a string)',
         settings: raw({ clientPort: "2379" }),
         problems: [["clientPort", "2379"]],
-        problem: "ports must be integers",
-        fix: "use the default or another free port",
+        problem: "is a string where a number belongs",
+        fix: "write a number for clientPort, e.g. 2379",
     },
     {
         name: "metricsPort 22 (SSH)",
@@ -382,8 +390,8 @@ const INVALID: readonly InvalidRow[] = [
         name: "extraFlags given as a list",
         settings: raw({ extraFlags: ["snapshot-count=10000"] }),
         problems: [["extraFlags", ["snapshot-count=10000"]]],
-        problem: "must be a map of flag name to value",
-        fix: 'write e.g. {"snapshot-count": "10000"}',
+        problem: "is a list where a map of names to values belongs",
+        fix: 'write a map of names to values for extraFlags, e.g. {"snapshot-count":"10000"}',
     },
     // etcd 0.4 flags
     ...[
@@ -602,7 +610,7 @@ describe("core/validate", () => {
             assert.equal(resolved.etcdSha256, undefined);
             assert.deepEqual(resolved.extraFlags, {});
             assert.equal(resolved.discovery, undefined);
-            assert.deepEqual(resolved.warnings, []);
+            assert.deepEqual(warningsOf({}), []);
         });
 
         it("accepts every member count of MEMBER_COUNTS (1, 3, 5, 7)", () => {
@@ -645,9 +653,9 @@ describe("core/validate", () => {
         });
 
         it("renames etcd 0.4's -peer-heartbeat-interval and -peer-election-timeout, with a warning each", () => {
-            const resolved = resolve({ extraFlags: { "-peer-heartbeat-interval": "200", "-peer-election-timeout": "2000" } });
-            assert.deepEqual(resolved.extraFlags, { "heartbeat-interval": "200", "election-timeout": "2000" });
-            assert.deepEqual(resolved.warnings, [
+            const settings = { extraFlags: { "-peer-heartbeat-interval": "200", "-peer-election-timeout": "2000" } };
+            assert.deepEqual(resolve(settings).extraFlags, { "heartbeat-interval": "200", "election-timeout": "2000" });
+            assert.deepEqual(warningsOf(settings), [
                 `extraFlags: etcd 0.4's "-peer-heartbeat-interval" is now "--heartbeat-interval"; using that`,
                 `extraFlags: etcd 0.4's "-peer-election-timeout" is now "--election-timeout"; using that`,
             ]);
@@ -661,9 +669,9 @@ describe("core/validate", () => {
         });
 
         it("accepts 0.0.0.0/0 with allowPublicAccess, and warns", () => {
-            const resolved = resolve({ allowPublicAccess: true, clientCidrs: ["0.0.0.0/0"] });
-            assert.deepEqual(resolved.clientCidrs, ["0.0.0.0/0"]);
-            assert.deepEqual(resolved.warnings, ["allowPublicAccess: 0.0.0.0/0 is allowed on an etcd port; anyone on the internet can reach it"]);
+            const settings = { allowPublicAccess: true, clientCidrs: ["0.0.0.0/0"] };
+            assert.deepEqual(resolve(settings).clientCidrs, ["0.0.0.0/0"]);
+            assert.deepEqual(warningsOf(settings), ["allowPublicAccess: clientCidrs lets the internet reach an etcd port; anyone can try to connect"]);
         });
 
         it("accepts experimental flags on 3.6 (deprecated there, removed in 3.7)", () => {

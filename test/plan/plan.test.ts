@@ -48,7 +48,7 @@ describe("offline plan (scripts/plan.sh)", () => {
     it("shows deploy-time values as placeholders and secret inputs as <secret>", async () => {
         const plan = await planOnce("staging");
         assert.match(plan, /ETCD_INITIAL_ADVERTISE_PEER_URLS='https:\/\/<instance staging-etcd-0 private IP>:2380'/);
-        assert.match(plan, /ETCD_DISCOVERY_TOKEN='<random ID staging-etcd-discovery-token hex>'/);
+        assert.match(plan, /ETCD_DISCOVERY_TOKEN='<random password staging-etcd-discovery-token result>'/);
         assert.doesNotMatch(plan, /10\.0\.\d+\.10|BEGIN [A-Z ]*PRIVATE KEY|-id\b/);
         const commands = plan.match(/^### command:remote:Command /gm) ?? [];
         assert.equal((plan.match(/^connection: <secret>$/gm) ?? []).length, commands.length);

@@ -4,6 +4,7 @@
 import { strict as assert } from "assert";
 import fc from "fast-check";
 import type { EtcdClusterArgs } from "../../components";
+import { NEWEST_KNOWN_RELEASES } from "../../core/versions";
 import { constructionError, runCluster } from "../helpers/cluster";
 import { securityChecklist } from "../helpers/security-checklist";
 
@@ -20,7 +21,7 @@ const FIELDS: readonly Field[] = [
     { name: "memberCount", valid: fc.constantFrom(1, 3, 5, 7), invalid: fc.constantFrom(0, 2, 4, 6, 8, -1, 1.5, 9) },
     {
         name: "etcdVersion",
-        valid: fc.tuple(fc.constantFrom("3.5", "3.6", "3.7"), fc.nat(40)).map(([line, patch]) => `${line}.${patch}`),
+        valid: fc.constantFrom("3.5", "3.6", "3.7").chain((line) => fc.nat(Number(NEWEST_KNOWN_RELEASES[line].split(".")[2])).map((patch) => `${line}.${patch}`)),
         invalid: fc.constantFrom("3.3.0", "4.0.0", "latest", "3.6", "v3", ""),
     },
     { name: "bootstrapMode", valid: fc.constantFrom("static", "dns"), invalid: fc.constantFrom("gossip", "", "STATIC", "srv") },
