@@ -23,6 +23,13 @@ export interface DiffRule {
     property: string;
     change: "replace" | "update";
     source: string;
+    /**
+     * For an object or a list (set) of objects: only a change of these fields forces the replacement (terraform's
+     * ForceNew on nested attributes); a change of any other field updates in place.
+     */
+    fields?: string[];
+    /** A replace row that replaces only when this holds (terraform's customdiff.ForceNewIf / ModifyPlan). */
+    replaceIf?: (olds: Properties, news: Properties) => boolean;
 }
 
 /** What a diff decided: the changed properties, and which of them force a replacement. */
@@ -80,12 +87,27 @@ function canonical(value: unknown): string {
  * pulumi-go-provider's infer and on terraform attributes without RequiresReplace / ForceNew.
  */
 export function diffByTable(table: DiffRule[], olds: Properties, news: Properties): DiffResult {
-    const replacing = new Set(table.filter((row) => row.change === "replace").map((row) => row.property));
+    const rows = new Map(table.map((row) => [row.property, row]));
     const names = [...new Set([...Object.keys(olds), ...Object.keys(news)])].sort();
     const diffs = names.filter(
         (name) => containsUnknown(news[name]) || canonical(olds[name]) !== canonical(news[name]),
     );
-    return { diffs, replaces: diffs.filter((name) => replacing.has(name)) };
+    const replaces = diffs.filter((name) => {
+        const row = rows.get(name);
+        if (row?.change !== "replace") return false;
+        if (row.replaceIf && !row.replaceIf(olds, news)) return false;
+        return !row.fields || containsUnknown(news[name]) || nestedFieldsDiffer(olds[name], news[name], row.fields);
+    });
+    return { diffs, replaces };
+}
+
+/** True when the given fields of an object, or of the objects of a list compared as a set, differ. */
+function nestedFieldsDiffer(old: unknown, now: unknown, fields: string[]): boolean {
+    const projection = (value: unknown): string[] =>
+        (Array.isArray(value) ? value : value === undefined || value === null ? [] : [value])
+            .map((item) => canonical(Object.fromEntries(fields.map((field) => [field, (item as Properties)?.[field]]))))
+            .sort();
+    return canonical(projection(old)) !== canonical(projection(now));
 }
 
 /** The resource type token of a URN (`urn:pulumi:stack::project::parent$type::name`). */

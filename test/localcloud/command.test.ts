@@ -56,8 +56,8 @@ async function startSshServer(clientPublicKey: string): Promise<{ server: Server
 }
 
 describe("localcloud/providers/command", () => {
-    describe("local.Command diff", () => itFollowsEachRow(localCommand, LOCAL_COMMAND_DIFF));
-    describe("remote.Command diff", () => itFollowsEachRow(remoteCommand, REMOTE_COMMAND_DIFF));
+    describe("local.Command diff", () => itFollowsEachRow(localCommand.diff, LOCAL_COMMAND_DIFF));
+    describe("remote.Command diff", () => itFollowsEachRow(remoteCommand.diff, REMOTE_COMMAND_DIFF));
 
     let directory: string;
     beforeEach(() => (directory = fs.mkdtempSync(path.join(os.tmpdir(), "localcloud-command-"))));

@@ -14,9 +14,9 @@ import { itFollowsEachRow } from "./diff-table";
 const URN = "urn:pulumi:dev::p::random:index/randomPassword:RandomPassword::pw";
 
 describe("localcloud/providers/random", () => {
-    describe("RandomPassword diff", () => itFollowsEachRow(randomPassword, PASSWORD_DIFF));
-    describe("RandomBytes diff", () => itFollowsEachRow(randomBytes, BYTES_DIFF));
-    describe("RandomId diff", () => itFollowsEachRow(randomId, ID_DIFF));
+    describe("RandomPassword diff", () => itFollowsEachRow(randomPassword.diff, PASSWORD_DIFF));
+    describe("RandomBytes diff", () => itFollowsEachRow(randomBytes.diff, BYTES_DIFF));
+    describe("RandomId diff", () => itFollowsEachRow(randomId.diff, ID_DIFF));
 
     it("RandomPassword creates a result of the length and classes asked, its bcrypt hash and the id none", async () => {
         const inputs = { ...randomPassword.defaults, length: 32, special: false };

@@ -28,6 +28,16 @@ describe("localcloud/providers/server diffByTable", () => {
         assert.deepEqual(diffByTable(TABLE, { note: "x" }, { other: "y" }), { diffs: ["note", "other"], replaces: [] });
     });
 
+    it("with nested fields, compares a list of objects as a set: reordering is an update, a field change replaces", () => {
+        const table: DiffRule[] = [{ property: "disks", change: "replace", source: "test", fields: ["size"] }];
+        const olds = { disks: [{ size: 1, tag: "a" }, { size: 2 }] };
+        assert.deepEqual(diffByTable(table, olds, { disks: [{ size: 2 }, { size: 1, tag: "b" }] }), {
+            diffs: ["disks"],
+            replaces: [],
+        });
+        assert.deepEqual(diffByTable(table, olds, { disks: [{ size: 3 }, { size: 1 }] }).replaces, ["disks"]);
+    });
+
     it("treats a value unknown at preview (even nested) as changed", () => {
         assert.equal(containsUnknown({ list: [UNKNOWN] }), true);
         assert.deepEqual(diffByTable(TABLE, { size: 1 }, { size: UNKNOWN }), { diffs: ["size"], replaces: ["size"] });

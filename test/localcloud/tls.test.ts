@@ -20,10 +20,10 @@ const HOUR = 3600_000;
 const FRESH = { validityEndTime: new Date(Date.now() + 1000 * HOUR).toISOString(), earlyRenewalHours: 1 };
 
 describe("localcloud/providers/tls", () => {
-    describe("PrivateKey diff", () => itFollowsEachRow(privateKey, PRIVATE_KEY_DIFF));
-    describe("SelfSignedCert diff", () => itFollowsEachRow(selfSignedCert, SELF_SIGNED_CERT_DIFF, FRESH));
-    describe("CertRequest diff", () => itFollowsEachRow(certRequest, CERT_REQUEST_DIFF));
-    describe("LocallySignedCert diff", () => itFollowsEachRow(locallySignedCert, LOCALLY_SIGNED_CERT_DIFF, FRESH));
+    describe("PrivateKey diff", () => itFollowsEachRow(privateKey.diff, PRIVATE_KEY_DIFF));
+    describe("SelfSignedCert diff", () => itFollowsEachRow(selfSignedCert.diff, SELF_SIGNED_CERT_DIFF, FRESH));
+    describe("CertRequest diff", () => itFollowsEachRow(certRequest.diff, CERT_REQUEST_DIFF));
+    describe("LocallySignedCert diff", () => itFollowsEachRow(locallySignedCert.diff, LOCALLY_SIGNED_CERT_DIFF, FRESH));
 
     describe("early renewal (common_cert.go modifyPlanIfCertificateReadyForRenewal)", () => {
         const now = new Date("2026-12-01T12:00:00Z");

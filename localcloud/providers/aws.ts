@@ -1,0 +1,201 @@
+// The diff side of the local `aws` provider (@pulumi/aws 7.x, a bridge of hashicorp/terraform-provider-aws): per
+// resource type the package uses (or issue 12's fixed graph will use), which input changes replace and which update,
+// each row read from the terraform-provider-aws source file it cites (ForceNew / RequiresReplace / ForceNewIf).
+// Inputs without a row update in place. The create/delete emulation (an instance as a local host, ...) builds on it.
+import { diffByTable, DiffResult, DiffRule, OldState, Properties } from "./server";
+
+const EC2 = "hashicorp/terraform-provider-aws internal/service/ec2";
+const ROUTE53 = "hashicorp/terraform-provider-aws internal/service/route53";
+
+function rows(change: DiffRule["change"], source: string, properties: string[]): DiffRule[] {
+    return properties.map((property) => ({ property, change, source }));
+}
+
+const INSTANCE = `${EC2}/ec2_instance.go`;
+
+/** aws_instance's user_data(_base64): customdiff.ForceNewIf user_data_replace_on_change. */
+const userDataReplaceOnChange = (_olds: Properties, news: Properties): boolean => news.userDataReplaceOnChange === true;
+
+/** aws_instance (ec2_instance.go ResourceInstance's schema and CustomizeDiff). */
+export const INSTANCE_DIFF: DiffRule[] = [
+    ...rows("replace", INSTANCE, [
+        "ami",
+        "associatePublicIpAddress",
+        "availabilityZone",
+        "ebsOptimized",
+        "ephemeralBlockDevices",
+        "hibernation",
+        "hostId",
+        "ipv6AddressCount",
+        "ipv6Addresses",
+        "keyName",
+        "launchTemplate",
+        "placementGroup",
+        "placementPartitionNumber",
+        "privateDnsNameOptions",
+        "privateIp",
+        "securityGroups",
+        "subnetId",
+        "tenancy",
+    ]),
+    {
+        property: "cpuOptions",
+        change: "replace",
+        source: INSTANCE,
+        fields: ["amdSevSnp", "coreCount", "threadsPerCore"],
+    },
+    {
+        property: "ebsBlockDevices",
+        change: "replace",
+        source: INSTANCE,
+        fields: [
+            "deleteOnTermination",
+            "deviceName",
+            "encrypted",
+            "iops",
+            "kmsKeyId",
+            "snapshotId",
+            "throughput",
+            "volumeSize",
+            "volumeType",
+        ],
+    },
+    { property: "enclaveOptions", change: "replace", source: INSTANCE, fields: ["enabled"] },
+    {
+        property: "networkInterfaces",
+        change: "replace",
+        source: INSTANCE,
+        fields: ["deleteOnTermination", "deviceIndex", "networkCardIndex", "networkInterfaceId"],
+    },
+    // "For the root volume, you can only modify ... volume size, volume type, and the Delete on Termination flag."
+    { property: "rootBlockDevice", change: "replace", source: INSTANCE, fields: ["encrypted", "kmsKeyId"] },
+    { property: "userData", change: "replace", source: INSTANCE, replaceIf: userDataReplaceOnChange },
+    { property: "userDataBase64", change: "replace", source: INSTANCE, replaceIf: userDataReplaceOnChange },
+    ...rows("update", INSTANCE, [
+        "instanceType",
+        "vpcSecurityGroupIds",
+        "tags",
+        "userDataReplaceOnChange",
+        "metadataOptions",
+        "monitoring",
+        "disableApiStop",
+        "disableApiTermination",
+        "iamInstanceProfile",
+        "sourceDestCheck",
+        "secondaryPrivateIps",
+        "creditSpecification",
+        "maintenanceOptions",
+        "instanceInitiatedShutdownBehavior",
+        "volumeTags",
+    ]),
+];
+
+const VOLUME = `${EC2}/ebs_volume.go`;
+
+/** aws_ebs_volume: size, type, iops and throughput are modified in place (ModifyVolume); the rest replaces. */
+export const VOLUME_DIFF: DiffRule[] = [
+    ...rows("replace", VOLUME, [
+        "availabilityZone",
+        "encrypted",
+        "kmsKeyId",
+        "multiAttachEnabled",
+        "outpostArn",
+        "snapshotId",
+    ]),
+    ...rows("update", VOLUME, [
+        "size",
+        "type",
+        "iops",
+        "throughput",
+        "tags",
+        "finalSnapshot",
+        "volumeInitializationRate",
+    ]),
+];
+
+const ATTACHMENT = `${EC2}/ebs_volume_attachment.go`;
+
+/** aws_volume_attachment: device, instance and volume are ForceNew; Update is a no-op for the flags. */
+export const VOLUME_ATTACHMENT_DIFF: DiffRule[] = [
+    ...rows("replace", ATTACHMENT, ["deviceName", "instanceId", "volumeId"]),
+    ...rows("update", ATTACHMENT, ["forceDetach", "skipDestroy", "stopInstanceBeforeDetaching"]),
+];
+
+const SECURITY_GROUP = `${EC2}/vpc_security_group.go`;
+
+/** aws_security_group: description, name, name_prefix, vpc_id are ForceNew; inline rules update. */
+export const SECURITY_GROUP_DIFF: DiffRule[] = [
+    ...rows("replace", SECURITY_GROUP, ["description", "name", "namePrefix", "vpcId"]),
+    ...rows("update", SECURITY_GROUP, ["ingress", "egress", "tags", "revokeRulesOnDelete"]),
+];
+
+const RULE = `${EC2}/vpc_security_group_ingress_rule.go (resourceSecurityGroupRule, shared by the egress rule)`;
+
+/** The source inputs of a security group rule: exactly one is set (ConfigValidators ExactlyOneOf). */
+const RULE_SOURCES = ["cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId"];
+
+/** ModifyPlan: "When you modify a rule, you cannot change the rule's source type" - a new source kind replaces. */
+const sourceKindChanged = (olds: Properties, news: Properties): boolean =>
+    RULE_SOURCES.find((name) => olds[name] !== undefined) !== RULE_SOURCES.find((name) => news[name] !== undefined);
+
+/** aws_vpc_security_group_ingress_rule / _egress_rule: the group replaces, the rest is ModifySecurityGroupRules. */
+export const SECURITY_GROUP_RULE_DIFF: DiffRule[] = [
+    { property: "securityGroupId", change: "replace", source: RULE },
+    ...RULE_SOURCES.map((property): DiffRule => ({
+        property,
+        change: "replace",
+        source: RULE,
+        replaceIf: sourceKindChanged,
+    })),
+    ...rows("update", RULE, ["description", "fromPort", "toPort", "ipProtocol", "tags"]),
+];
+
+const ZONE = `${ROUTE53}/zone.go`;
+
+/** aws_route53_zone: name and delegation_set_id are ForceNew; comment, VPC associations and tags update. */
+export const ZONE_DIFF: DiffRule[] = [
+    ...rows("replace", ZONE, ["name", "delegationSetId"]),
+    ...rows("update", ZONE, ["comment", "vpcs", "forceDestroy", "tags"]),
+];
+
+const RECORD = `${ROUTE53}/record.go`;
+
+/** aws_route53_record: name and zone_id are ForceNew; records, ttl, type, aliases and policies are UPSERTed. */
+export const RECORD_DIFF: DiffRule[] = [
+    ...rows("replace", RECORD, ["name", "zoneId"]),
+    ...rows("update", RECORD, [
+        "records",
+        "ttl",
+        "type",
+        "aliases",
+        "setIdentifier",
+        "allowOverwrite",
+        "healthCheckId",
+        "weightedRoutingPolicies",
+        "failoverRoutingPolicies",
+        "latencyRoutingPolicies",
+        "geolocationRoutingPolicies",
+        "geoproximityRoutingPolicy",
+        "cidrRoutingPolicy",
+        "multivalueAnswerRoutingPolicy",
+    ]),
+];
+
+/** The diff table of each resource type, by type token. */
+export const AWS_DIFF_TABLES: Record<string, DiffRule[]> = {
+    "aws:ec2/instance:Instance": INSTANCE_DIFF,
+    "aws:ebs/volume:Volume": VOLUME_DIFF,
+    "aws:ec2/volumeAttachment:VolumeAttachment": VOLUME_ATTACHMENT_DIFF,
+    "aws:ec2/securityGroup:SecurityGroup": SECURITY_GROUP_DIFF,
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": SECURITY_GROUP_RULE_DIFF,
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": SECURITY_GROUP_RULE_DIFF,
+    "aws:route53/zone:Zone": ZONE_DIFF,
+    "aws:route53/record:Record": RECORD_DIFF,
+};
+
+/** The AWS provider's diff of one resource of type `token`. */
+export function awsDiff(token: string, olds: OldState, news: Properties): DiffResult {
+    const table = AWS_DIFF_TABLES[token];
+    if (!table) throw new Error(`local aws provider: no diff table for ${token}`);
+    return diffByTable(table, olds.inputs, news);
+}
