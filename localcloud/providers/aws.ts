@@ -1,6 +1,7 @@
 // The diff side of the local `aws` provider (@pulumi/aws 7.x, a bridge of hashicorp/terraform-provider-aws): per
 // resource type the package uses (or issue 12's fixed graph will use), which input changes replace and which update,
-// each row read from the terraform-provider-aws source file it cites (ForceNew / RequiresReplace / ForceNewIf).
+// each row read from the terraform-provider-aws source file it cites (ForceNew / RequiresReplace / ForceNewIf), at the
+// commit named (the stored versions read; inputs newer than them, e.g. aws 7's per-resource `region`, have no row).
 // Inputs without a row update in place. The create/delete emulation (an instance as a local host, ...) builds on it.
 import { diffByTable, DiffResult, DiffRule, OldState, Properties } from "./server";
 
@@ -11,7 +12,7 @@ function rows(change: DiffRule["change"], source: string, properties: string[]):
     return properties.map((property) => ({ property, change, source }));
 }
 
-const INSTANCE = `${EC2}/ec2_instance.go`;
+const INSTANCE = `${EC2}/ec2_instance.go@0015dfcd`;
 
 /** aws_instance's user_data(_base64): customdiff.ForceNewIf user_data_replace_on_change. */
 const userDataReplaceOnChange = (_olds: Properties, news: Properties): boolean => news.userDataReplaceOnChange === true;
@@ -90,7 +91,7 @@ export const INSTANCE_DIFF: DiffRule[] = [
     ]),
 ];
 
-const VOLUME = `${EC2}/ebs_volume.go`;
+const VOLUME = `${EC2}/ebs_volume.go@0073593e`;
 
 /** aws_ebs_volume: size, type, iops and throughput are modified in place (ModifyVolume); the rest replaces. */
 export const VOLUME_DIFF: DiffRule[] = [
@@ -113,7 +114,7 @@ export const VOLUME_DIFF: DiffRule[] = [
     ]),
 ];
 
-const ATTACHMENT = `${EC2}/ebs_volume_attachment.go`;
+const ATTACHMENT = `${EC2}/ebs_volume_attachment.go@0620f2a6`;
 
 /** aws_volume_attachment: device, instance and volume are ForceNew; Update is a no-op for the flags. */
 export const VOLUME_ATTACHMENT_DIFF: DiffRule[] = [
@@ -121,7 +122,7 @@ export const VOLUME_ATTACHMENT_DIFF: DiffRule[] = [
     ...rows("update", ATTACHMENT, ["forceDetach", "skipDestroy", "stopInstanceBeforeDetaching"]),
 ];
 
-const SECURITY_GROUP = `${EC2}/vpc_security_group.go`;
+const SECURITY_GROUP = `${EC2}/vpc_security_group.go@01606926`;
 
 /** aws_security_group: description, name, name_prefix, vpc_id are ForceNew; inline rules update. */
 export const SECURITY_GROUP_DIFF: DiffRule[] = [
@@ -129,7 +130,7 @@ export const SECURITY_GROUP_DIFF: DiffRule[] = [
     ...rows("update", SECURITY_GROUP, ["ingress", "egress", "tags", "revokeRulesOnDelete"]),
 ];
 
-const RULE = `${EC2}/vpc_security_group_ingress_rule.go (resourceSecurityGroupRule, shared by the egress rule)`;
+const RULE = `${EC2}/vpc_security_group_ingress_rule.go@00a32209 (its schema; egress_rule.go@050ac111 embeds it)`;
 
 /** The source inputs of a security group rule: exactly one is set (ConfigValidators ExactlyOneOf). */
 const RULE_SOURCES = ["cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId"];
@@ -150,7 +151,7 @@ export const SECURITY_GROUP_RULE_DIFF: DiffRule[] = [
     ...rows("update", RULE, ["description", "fromPort", "toPort", "ipProtocol", "tags"]),
 ];
 
-const ZONE = `${ROUTE53}/zone.go`;
+const ZONE = `${ROUTE53}/zone.go@036631a1`;
 
 /** aws_route53_zone: name and delegation_set_id are ForceNew; comment, VPC associations and tags update. */
 export const ZONE_DIFF: DiffRule[] = [
@@ -158,7 +159,7 @@ export const ZONE_DIFF: DiffRule[] = [
     ...rows("update", ZONE, ["comment", "vpcs", "forceDestroy", "tags"]),
 ];
 
-const RECORD = `${ROUTE53}/record.go`;
+const RECORD = `${ROUTE53}/record.go@00655c16`;
 
 /** aws_route53_record: name and zone_id are ForceNew; records, ttl, type, aliases and policies are UPSERTed. */
 export const RECORD_DIFF: DiffRule[] = [

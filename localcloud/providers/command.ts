@@ -9,7 +9,7 @@ import { Client, ClientChannel, ConnectConfig } from "ssh2";
 import { diffByTable, DiffRule, Properties, ProviderSpec, ResourceType, serveProvider } from "./server";
 import { providerVersion } from "../plugins";
 
-const UPSTREAM = "pulumi/pulumi-command provider/pkg/provider";
+const UPSTREAM = "pulumi/pulumi-command v1.2.1 provider/pkg/provider";
 
 /** common/inputs.go ResourceInputs: `triggers` has provider:"replaceOnChanges"; create/update/delete do not. */
 const COMMON_DIFF: DiffRule[] = [

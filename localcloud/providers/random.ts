@@ -6,7 +6,7 @@ import bcrypt from "bcryptjs";
 import { diffByTable, DiffRule, Properties, ProviderSpec, ResourceType, serveProvider } from "./server";
 import { providerVersion } from "../plugins";
 
-const UPSTREAM = "hashicorp/terraform-provider-random internal/provider";
+const UPSTREAM = "hashicorp/terraform-provider-random v3.9.0 internal/provider";
 
 /** Every input of random_password / random_string carries RequiresReplace (keepers: ...IfValuesNotNull). */
 export const PASSWORD_DIFF: DiffRule[] = [

@@ -22,7 +22,8 @@ x509.cryptoProvider.set(crypto.webcrypto as unknown as Parameters<typeof x509.cr
 type CryptoKey = crypto.webcrypto.CryptoKey;
 type Algorithm = crypto.webcrypto.Algorithm;
 
-const UPSTREAM = "hashicorp/terraform-provider-tls internal/provider";
+// v4.2.1 is the commit pulumi-tls 5.x bridges (its provider/go.mod: terraform-provider-tls ...-857b38cda3fc).
+const UPSTREAM = "hashicorp/terraform-provider-tls v4.2.1 internal/provider";
 
 function rows(change: DiffRule["change"], file: string, properties: string[]): DiffRule[] {
     return properties.map((property) => ({ property, change, source: `${UPSTREAM}/${file}` }));
@@ -323,6 +324,28 @@ const rfc3339 = (date: Date): string => date.toISOString().replace(/\.000Z$/, "Z
 
 const CERT_DEFAULTS = { earlyRenewalHours: 0, isCaCertificate: false, setSubjectKeyId: false };
 
+/** A new certificate's id (its serial in decimal, as upstream) and outputs; `algorithm` names the key's algorithm. */
+function issued(inputs: Properties, certificate: x509.X509Certificate, serial: bigint, algorithm: Properties) {
+    return {
+        id: serial.toString(),
+        outputs: {
+            ...inputs,
+            certPem: `${certificate.toString("pem")}\n`,
+            ...algorithm,
+            validityStartTime: rfc3339(certificate.notBefore),
+            validityEndTime: rfc3339(certificate.notAfter),
+            readyForRenewal: false,
+        },
+    };
+}
+
+/** Update (earlyRenewalHours only): the new inputs over the old outputs, not due for renewal (else a replace). */
+const updateCertificate: ResourceType["update"] = async (_id, olds, news) => ({
+    ...olds.outputs,
+    ...news,
+    readyForRenewal: false,
+});
+
 /** Refresh: a certificate inside its early-renewal window reports readyForRenewal (modifyStateIf...). */
 function readCertificate(_id: string, outputs: Properties): Properties {
     return readyForRenewal(outputs, outputs.earlyRenewalHours, new Date())
@@ -353,19 +376,9 @@ export const selfSignedCert: ResourceType = {
             signingAlgorithm: algorithm,
             extensions,
         });
-        return {
-            id: serial.toString(),
-            outputs: {
-                ...inputs,
-                certPem: `${certificate.toString("pem")}\n`,
-                keyAlgorithm: name,
-                validityStartTime: rfc3339(notBefore),
-                validityEndTime: rfc3339(notAfter),
-                readyForRenewal: false,
-            },
-        };
+        return issued(inputs, certificate, serial, { keyAlgorithm: name });
     },
-    update: async (_id, olds, news) => ({ ...olds.outputs, ...news, readyForRenewal: false }),
+    update: updateCertificate,
     read: readCertificate,
 };
 
@@ -411,19 +424,9 @@ export const locallySignedCert: ResourceType = {
                 ...(requested ? [requested] : []),
             ],
         });
-        return {
-            id: serial.toString(),
-            outputs: {
-                ...inputs,
-                certPem: `${certificate.toString("pem")}\n`,
-                caKeyAlgorithm: ca.name,
-                validityStartTime: rfc3339(notBefore),
-                validityEndTime: rfc3339(notAfter),
-                readyForRenewal: false,
-            },
-        };
+        return issued(inputs, certificate, serial, { caKeyAlgorithm: ca.name });
     },
-    update: async (_id, olds, news) => ({ ...olds.outputs, ...news, readyForRenewal: false }),
+    update: updateCertificate,
     read: readCertificate,
 };
 
