@@ -277,7 +277,19 @@ function stackSetting(problem: ConfigProblem): string {
  * they set (discoveryServiceUrl, clusterName) instead of the argument paths (discovery.serviceUrl, name).
  */
 export function asStackProblem(problem: ConfigProblem): ConfigProblem {
-    return { ...problem, setting: stackSetting(problem), problem: inStackKeys(problem.problem), fix: inStackKeys(problem.fix) };
+    return { setting: stackSetting(problem), value: stackValue(problem), problem: inStackKeys(problem.problem), fix: inStackKeys(problem.fix) };
+}
+
+/** Discovery settings shown as the stack keys that hold them: one key's value, or the keys with theirs. */
+function stackValue(problem: ConfigProblem): unknown {
+    const given = problem.value;
+    if (!problem.setting.startsWith("discovery") || !isMap(given)) {
+        return given;
+    }
+    const entries = Object.entries(given)
+        .filter(([, value]) => value !== undefined)
+        .map(([field, value]) => [inStackKeys(`discovery.${field}`), value]);
+    return entries.length === 1 ? entries[0][1] : Object.fromEntries(entries);
 }
 
 /**
