@@ -123,14 +123,18 @@ function toStruct(properties: Properties): structProto.Struct {
     return structProto.Struct.fromJavaScript(JSON.parse(JSON.stringify(properties)));
 }
 
-/** The detailed diff entry of one changed property, as the engine renders it. */
-function propertyDiff(name: string, olds: Properties, news: Properties, replace: boolean): providerProto.PropertyDiff {
+/**
+ * The detailed diff entry of one changed property, as the engine renders it. A property that is no input (a computed
+ * reason such as tls's readyForRenewal) is an output diff: an update of its old output value.
+ */
+function propertyDiff(name: string, olds: OldState, news: Properties, replace: boolean): providerProto.PropertyDiff {
     const kinds = providerProto.PropertyDiff.Kind;
     const entry = new providerProto.PropertyDiff();
-    if (olds[name] === undefined) entry.setKind(replace ? kinds.ADD_REPLACE : kinds.ADD);
-    else if (news[name] === undefined) entry.setKind(replace ? kinds.DELETE_REPLACE : kinds.DELETE);
+    const isInput = name in olds.inputs || name in news;
+    if (isInput && olds.inputs[name] === undefined) entry.setKind(replace ? kinds.ADD_REPLACE : kinds.ADD);
+    else if (isInput && news[name] === undefined) entry.setKind(replace ? kinds.DELETE_REPLACE : kinds.DELETE);
     else entry.setKind(replace ? kinds.UPDATE_REPLACE : kinds.UPDATE);
-    entry.setInputdiff(true);
+    entry.setInputdiff(isInput);
     return entry;
 }
 
@@ -196,7 +200,7 @@ export function serveProvider(spec: ProviderSpec): void {
                 .setReplacesList(replaces)
                 .setHasdetaileddiff(true);
             for (const name of diffs) {
-                response.getDetaileddiffMap().set(name, propertyDiff(name, olds.inputs, news, replaces.includes(name)));
+                response.getDetaileddiffMap().set(name, propertyDiff(name, olds, news, replaces.includes(name)));
             }
             return response;
         }),

@@ -24,6 +24,14 @@ const cert = new tls.SelfSignedCert("cert", {
     validityPeriodHours: 24,
     allowedUses: ["digital_signature"],
 });
+// Inside its early-renewal window from the start: every preview after up replaces it (tls's readyForRenewal).
+const due = new tls.SelfSignedCert("due", {
+    privateKeyPem: key.privateKeyPem,
+    subject: { commonName: "due for renewal" },
+    validityPeriodHours: 1,
+    earlyRenewalHours: 2,
+    allowedUses: ["digital_signature"],
+});
 const hello = new command.local.Command("hello", {
     create: "echo created",
     delete: 'echo "deleted after $PULUMI_COMMAND_STDOUT" > deleted.txt',
@@ -92,15 +100,21 @@ describe("localcloud: the real engine with the local providers", function () {
         assert.equal(JSON.parse(pulumi("stack", "output", "--json")).password, "[secret]");
     });
 
-    it("preview --diff --json of a trigger change shows the command replaced because of triggers, nothing else", () => {
+    it("preview --diff --json: a trigger change replaces the command, a due certificate is renewed, nothing else", () => {
         pulumi("config", "set", "trigger", "two");
         const preview = JSON.parse(pulumi("preview", "--diff", "--json")) as {
             steps: { op: string; urn: string; replaceReasons?: string[]; diffReasons?: string[] }[];
         };
-        const changed = preview.steps.filter((step) => step.op !== "same");
+        const name = (urn: string) => urn.split("::").pop() as string;
+        const changed = preview.steps
+            .filter((step) => step.op !== "same")
+            .sort((a, b) => name(a.urn).localeCompare(name(b.urn)));
         assert.deepEqual(
-            changed.map((step) => [step.op, step.urn.split("::").pop(), step.replaceReasons, step.diffReasons]),
-            [["replace", "hello", ["triggers"], ["triggers"]]],
+            changed.map((step) => [step.op, name(step.urn), step.replaceReasons, step.diffReasons]),
+            [
+                ["replace", "due", ["readyForRenewal"], ["readyForRenewal"]],
+                ["replace", "hello", ["triggers"], ["triggers"]],
+            ],
         );
     });
 
