@@ -17,7 +17,7 @@ export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /**
  * One row of a resource type's diff table: what a change of `property` does on the real provider, and the
- * upstream source file (and the attribute there) that says so.
+ * upstream source file (with the release or commit read) that says so.
  */
 export interface DiffRule {
     property: string;
@@ -115,10 +115,12 @@ export function typeOfUrn(urn: string): string {
     return urn.split("::")[2].split("$").pop() as string;
 }
 
+/** A protobuf Struct from the engine as a plain object ({} when absent). */
 function toProperties(struct: structProto.Struct | undefined): Properties {
     return struct ? (struct.toJavaScript() as Properties) : {};
 }
 
+/** A plain object as a protobuf Struct (through JSON, which drops undefined values Struct would refuse). */
 function toStruct(properties: Properties): structProto.Struct {
     return structProto.Struct.fromJavaScript(JSON.parse(JSON.stringify(properties)));
 }
@@ -138,6 +140,7 @@ function propertyDiff(name: string, olds: OldState, news: Properties, replace: b
     return entry;
 }
 
+/** Any resource request: each names the resource by URN. */
 type Request = {
     getUrn(): string;
 };
