@@ -164,11 +164,19 @@ export function validateClusterArgs(name: string, args: EtcdClusterArgs, options
     return problems.length > 0 ? { problems, warnings } : { problems, warnings, resolved };
 }
 
-/** The default VPC's default subnet of each zone (one per zone), dealt to members in turn. */
-function defaultSubnetPerMember(vpcId: pulumi.Input<string>, count: number, opts: pulumi.InvokeOutputOptions): pulumi.Output<string>[] {
+/**
+ * The default VPC's default subnet of each zone (one per zone), dealt to members in turn; with
+ * fewer zones than members, a warning once the lookup says how many there are.
+ */
+function defaultSubnetPerMember(name: string, cluster: pulumi.Resource, vpcId: pulumi.Input<string>, count: number): pulumi.Output<string>[] {
     const ids = aws.ec2
-        .getSubnetsOutput({ filters: [{ name: "vpc-id", values: [vpcId] }, { name: "default-for-az", values: ["true"] }] }, opts)
-        .ids.apply((found) => [...found].sort());
+        .getSubnetsOutput({ filters: [{ name: "vpc-id", values: [vpcId] }, { name: "default-for-az", values: ["true"] }] }, { parent: cluster })
+        .ids.apply((found) => {
+            for (const warning of placementWarnings(name, count, found.length, "the default VPC's default subnets")) {
+                pulumi.log.warn(warning, cluster);
+            }
+            return [...found].sort();
+        });
     return Array.from({ length: count }, (_, i) => ids.apply((sorted) => subnetPerMember(sorted, count)[i]));
 }
 
@@ -251,7 +259,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const vpcId = args.vpcId !== undefined ? pulumi.output(args.vpcId) : aws.ec2.getVpcOutput({ default: true }, parent).id;
         const subnetIds: pulumi.Input<string>[] = args.subnetIds
             ? subnetPerMember(args.subnetIds, settings.memberCount)
-            : defaultSubnetPerMember(vpcId, settings.memberCount, parent);
+            : defaultSubnetPerMember(name, this, vpcId, settings.memberCount);
         const amiId = args.amiId ?? newestUbuntuAmi(arch, parent);
 
         const release = { version: settings.version, arch, mirrorBaseUrl: settings.mirrorBaseUrl, sha256: settings.etcdSha256 };

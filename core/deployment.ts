@@ -143,7 +143,12 @@ export const BASTION_ARG_KINDS: Readonly<Record<string, ArgKind>> = { host: "str
  * Members that would share a subnet, and so an availability zone: one warning saying which, and
  * whether the cluster keeps its quorum when that zone fails.
  */
-export function placementWarnings(clusterName: string, memberCount: number, subnetCount: number | undefined): string[] {
+export function placementWarnings(
+    clusterName: string,
+    memberCount: number,
+    subnetCount: number | undefined,
+    source = "subnetIds",
+): string[] {
     if (subnetCount === undefined || subnetCount === 0 || subnetCount >= memberCount) {
         return [];
     }
@@ -152,7 +157,7 @@ export function placementWarnings(clusterName: string, memberCount: number, subn
     const quorum = Math.floor(memberCount / 2) + 1;
     const outcome = memberCount - crowded >= quorum ? "the rest keep quorum" : "the cluster loses its quorum";
     return [
-        `subnetIds: ${memberCount} members in ${subnetCount} subnet${subnetCount === 1 ? "" : "s"} put ${sharing.join(", ")} in one subnet; ` +
+        `${source}: ${memberCount} members in ${subnetCount} subnet${subnetCount === 1 ? "" : "s"} put ${sharing.join(", ")} in one subnet; ` +
             `losing its zone takes ${crowded} of ${memberCount} members and ${outcome}. List ${memberCount} subnets in different availability zones`,
     ];
 }

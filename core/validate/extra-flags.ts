@@ -86,10 +86,6 @@ function checkElectionTiming(flags: Record<string, string>, problems: Problems):
 export function resolveExtraFlags(settings: ClusterSettings, version: EtcdVersion, problems: Problems, warnings: string[]): Record<string, string> {
     const given = settings.extraFlags ?? {};
     const result: Record<string, string> = {};
-    if (typeof given !== "object" || Array.isArray(given)) {
-        problems.push({ setting: "extraFlags", value: given, problem: "must be a map of flag name to value", fix: 'write e.g. {"snapshot-count": "10000"}' });
-        return result;
-    }
     for (const [rawName, value] of Object.entries(given)) {
         const setting = `extraFlags.${rawName}`;
         const legacy = checkLegacyFlag(rawName);

@@ -27,7 +27,7 @@ export function resolveMachine(
     warnings: string[],
 ): { instanceType: string; volumeSizeGiB: number; volumeType: string; volumeIops?: number } {
     const instanceType = settings.instanceType ?? DEFAULTS.instanceType;
-    if (typeof instanceType !== "string" || !INSTANCE_TYPE.test(instanceType)) {
+    if (!INSTANCE_TYPE.test(instanceType)) {
         problems.push({ setting: "instanceType", value: instanceType, problem: "is not an EC2 instance type", fix: 'write e.g. "t3.medium" or "m6i.large"' });
     } else {
         const below = belowHardwareGuide(instanceType);

@@ -58,7 +58,7 @@ export function resolveMemberCount(settings: ClusterSettings, problems: Problems
 
 export function resolveVersion(settings: ClusterSettings, problems: Problems): EtcdVersion {
     const text = settings.etcdVersion ?? DEFAULT_ETCD_VERSION;
-    const version = typeof text === "string" ? parseEtcdVersion(text) : undefined;
+    const version = parseEtcdVersion(text);
     if (!version) {
         problems.push({
             setting: "etcdVersion",
@@ -97,13 +97,8 @@ export function resolveMode(settings: ClusterSettings, problems: Problems): Boot
 /** TLS and authentication; authentication needs TLS, or passwords travel in clear text. */
 export function resolveSecurity(settings: ClusterSettings, problems: Problems): { tls: boolean; auth: boolean } {
     const tls = settings.tls ?? DEFAULTS.tls;
-    if (typeof tls !== "boolean") {
-        problems.push({ setting: "tls", value: tls, problem: "must be true or false", fix: "write tls: true (recommended) or tls: false" });
-    }
     const auth = settings.auth ?? DEFAULTS.auth;
-    if (typeof auth !== "boolean") {
-        problems.push({ setting: "auth", value: auth, problem: "must be true or false", fix: "write auth: true or auth: false" });
-    } else if (auth && tls === false) {
+    if (auth && !tls) {
         problems.push({
             setting: "auth",
             value: true,
@@ -147,7 +142,7 @@ export function resolveClusterToken(
         // The default token follows the name: the name's problem is the one to fix.
         return clusterToken;
     }
-    if (typeof clusterToken !== "string" || !TOKEN.test(clusterToken)) {
+    if (!TOKEN.test(clusterToken)) {
         problems.push({ setting: "clusterToken", value: clusterToken, problem: "must be 1-128 letters, digits, dots, underscores or hyphens", fix: "remove it to get the default <project>-<stack>-<cluster>" });
     }
     for (const taken of context.tokensInUse ?? []) {

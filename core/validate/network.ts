@@ -15,7 +15,7 @@ export function resolveNames(
     problems: Problems,
 ): { domain: string; srvName?: string } {
     const domain = settings.domain ?? `${clusterName}.etcd.internal`;
-    if (typeof domain !== "string" || !isDnsName(domain) || !domain.includes(".")) {
+    if (!isDnsName(domain) || !domain.includes(".")) {
         problems.push({ setting: "domain", value: domain, problem: "is not a lowercase DNS domain with at least two labels", fix: 'write e.g. "etcd.prod.internal"' });
     }
     if (settings.srvName !== undefined && !SRV_NAME.test(settings.srvName)) {
@@ -63,10 +63,7 @@ function publicReach(cidr: string): string | undefined {
     return prefix < 8 ? `admits ${(2 ** (32 - prefix)).toLocaleString("en")} addresses, most of them on the internet` : undefined;
 }
 
-function cidrProblem(cidr: unknown): string | undefined {
-    if (typeof cidr !== "string") {
-        return "is not a string";
-    }
+function cidrProblem(cidr: string): string | undefined {
     if (cidr.includes(":")) {
         return /\/0+$/.test(cidr) ? "opens etcd's ports to the whole IPv6 internet (and the rules take IPv4 CIDRs only)" : "is IPv6; the rules take IPv4 CIDRs only";
     }
@@ -74,12 +71,9 @@ function cidrProblem(cidr: unknown): string | undefined {
     return check.ok ? undefined : check.reason;
 }
 
-function resolveCidrs(setting: string, cidrs: unknown, allowPublic: boolean, problems: Problems): string[] {
+/** The valid CIDRs of a list (its type checked by arg-types). */
+function resolveCidrs(setting: string, cidrs: readonly string[] | undefined, allowPublic: boolean, problems: Problems): string[] {
     if (cidrs === undefined) {
-        return [];
-    }
-    if (!Array.isArray(cidrs)) {
-        problems.push({ setting, value: cidrs, problem: "must be a list of CIDRs", fix: 'write e.g. ["10.0.0.0/16"]' });
         return [];
     }
     const valid: string[] = [];

@@ -202,6 +202,15 @@ describe("validation that thinks like an operator (validateClusterArgs)", () => 
         assert.match(run.warnings[1], /^subnetIds: 3 members in 1 subnet put test-etcd-0, test-etcd-1, test-etcd-2 in one subnet/);
     });
 
+    it("warns at deploy time when the default VPC has fewer default subnets (zones) than members", async () => {
+        const run = await runCluster({ memberCount: 5 });
+        assert.deepEqual(run.warnings, [
+            "the default VPC's default subnets: 5 members in 3 subnets put test-etcd-0, test-etcd-3 in one subnet; " +
+                "losing its zone takes 2 of 5 members and the rest keep quorum. List 5 subnets in different availability zones",
+        ]);
+        assert.deepEqual((await runCluster({})).warnings, []);
+    });
+
     it("a second cluster of one name is refused before any of its resources, naming the name and not the token", async () => {
         const { runClusters } = await import("../helpers/cluster");
         const error = await runClusters([
