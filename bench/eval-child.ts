@@ -6,8 +6,8 @@ import type { EvaluationSample } from "./eval-bench";
 async function main(members: number, clusters: number): Promise<EvaluationSample> {
     const loadStarted = performance.now();
     // Everything a program loads before it runs: the SDK, the providers, the package.
-    require("../components");
-    const { runClusters } = require("./mock-clusters") as typeof import("./mock-clusters");
+    await import("../components");
+    const { runClusters } = await import("./mock-clusters");
     const loadMs = performance.now() - loadStarted;
     const rssAfterLoadMiB = process.memoryUsage.rss() / 2 ** 20;
     const { run, evaluationMs } = await runClusters({ memberCount: members }, clusters);

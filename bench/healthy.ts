@@ -21,10 +21,10 @@ export interface HealthyTimes {
     readonly gateSeconds: number;
 }
 
-async function getJson(url: string, init: RequestInit = {}): Promise<any> {
+async function getJson<T>(url: string, init: RequestInit = {}): Promise<T | undefined> {
     try {
         const response = await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-        return response.ok ? await response.json() : undefined;
+        return response.ok ? ((await response.json()) as T) : undefined;
     } catch {
         return undefined;
     }
@@ -32,12 +32,12 @@ async function getJson(url: string, init: RequestInit = {}): Promise<any> {
 
 /** The health gate's condition: every member listed with a name (started), each one healthy. */
 async function clusterHealthy(urls: readonly string[]): Promise<boolean> {
-    const list = await getJson(`${urls[0]}/v3/cluster/member/list`, { method: "POST", body: "{}" });
-    const started = ((list?.members ?? []) as { name?: string }[]).filter((member) => member.name).length;
+    const list = await getJson<{ members?: { name?: string }[] }>(`${urls[0]}/v3/cluster/member/list`, { method: "POST", body: "{}" });
+    const started = (list?.members ?? []).filter((member) => member.name).length;
     if (started !== urls.length) {
         return false;
     }
-    const health = await Promise.all(urls.map((url) => getJson(`${url}/health`)));
+    const health = await Promise.all(urls.map((url) => getJson<{ health?: string }>(`${url}/health`)));
     return health.every((answer) => answer?.health === "true");
 }
 

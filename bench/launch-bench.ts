@@ -52,7 +52,7 @@ export async function withLogs<T>(cluster: { logs(): string }, use: () => Promis
     try {
         return await use();
     } catch (error) {
-        throw new Error(`${(error as Error).message}\n${cluster.logs()}`);
+        throw new Error(`${(error as Error).message}\n${cluster.logs()}`, { cause: error });
     }
 }
 

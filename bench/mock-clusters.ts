@@ -33,6 +33,7 @@ export async function runClusters(args: Partial<EtcdClusterArgs>, count: number)
             return register(...request);
         };
         // Loaded here: runUnderMocks makes the component's module (its token registry) fresh per run.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a synchronous load inside the run
         const { EtcdCluster } = require(path.join(ROOT, "components")) as typeof import("../components");
         started = performance.now();
         for (let i = 0; i < count; i++) {
