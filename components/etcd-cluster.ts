@@ -402,7 +402,13 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 // Any member's new configuration runs the gate again.
                 triggers: [pulumi.unsecret(pulumi.all(launchScripts).apply(launchScriptsDigest))],
             },
-            { parent: this, dependsOn: launches, customTimeouts: { create: healthTimeout.commandTimeout, update: healthTimeout.commandTimeout } },
+            {
+                parent: this,
+                dependsOn: launches,
+                // On failure it prints etcd's last log lines, which name the discovery token and URL.
+                additionalSecretOutputs: ["stdout", "stderr"],
+                customTimeouts: { create: healthTimeout.commandTimeout, update: healthTimeout.commandTimeout },
+            },
         );
 
         const rootPassword = settings.auth

@@ -29,6 +29,7 @@ const flags = (extraFlags: Record<string, string>, etcdVersion = "3.6.16"): Part
 const REFUSED: readonly Row[] = [
     // access open to the world, in any form
     { name: "0.0.0.0/0 on the client port", args: { clientCidrs: ["0.0.0.0/0"] }, setting: "clientCidrs[0]", says: "whole internet", fix: "list only the networks", fixed: { clientCidrs: ["10.0.0.0/16"] } },
+    { name: "an IPv6 network on SSH", args: { sshCidrs: ["2001:db8::/32"] }, setting: "sshCidrs[0]", says: "is IPv6; the rules take IPv4 CIDRs only", fix: "give an IPv4 CIDR", fixed: { sshCidrs: ["10.0.0.0/16"] } },
     { name: "::/0 on SSH", args: { sshCidrs: ["::/0"] }, setting: "sshCidrs[0]", says: "whole IPv6 internet", fix: "e.g. 10.0.0.0/16", fixed: { sshCidrs: ["10.0.0.0/16"] } },
     {
         name: "every /8 of the address space together on metrics",
@@ -194,6 +195,12 @@ describe("validation that thinks like an operator (validateClusterArgs)", () => 
             assert.deepEqual(fixed.warnings, []);
         });
     }
+
+    it("refuses arguments that are not an object, naming them; an object validates", () => {
+        const { problems } = validateClusterArgs("orders", "memberCount=3" as unknown as EtcdClusterArgs);
+        assert.deepEqual(problems[0], { setting: "args", value: "memberCount=3", problem: "is string, not an object", fix: "pass an object of settings" });
+        assert.deepEqual(validate({}).problems, []);
+    });
 
     it("the component logs its warnings through pulumi.log.warn", async () => {
         const run = await runCluster({ instanceType: "t3.micro", ...VPC, subnetIds: subnets(1) });
