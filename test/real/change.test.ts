@@ -28,11 +28,25 @@ function scenarioTimeout(scriptPhases: number): number {
     return scriptPhases * LAUNCH_TIMEOUT_MS + 2 * HEALTH_TIMEOUT_MS;
 }
 
-/** Index of the member that reports itself leader (plain `endpoint status`: its 5th column). */
+/** What `endpoint status -w json` says of one member (its plain table gained columns in 3.6). */
+interface MemberStatus {
+    readonly header: { readonly member_id: number };
+    readonly leader: number;
+    readonly errors?: readonly string[];
+}
+
+async function memberStatus(cluster: LocalCluster, index: number): Promise<MemberStatus> {
+    const { stdout } = await cluster.etcdctl(index, ["endpoint", "status", "--write-out=json"]);
+    // IDs are uint64 and parse as rounded numbers: the same ID rounds alike, so they still compare.
+    const [endpoint] = JSON.parse(stdout) as { Status: MemberStatus }[];
+    return endpoint.Status;
+}
+
+/** Index of the member that reports itself leader. */
 async function leaderIndex(cluster: LocalCluster): Promise<number> {
-    const statuses = await Promise.all(cluster.members.map((_, index) => cluster.etcdctl(index, ["endpoint", "status"])));
-    const index = statuses.findIndex((status) => status.stdout.split(", ")[4] === "true");
-    assert.ok(index >= 0, statuses.map((s) => s.stdout).join(""));
+    const statuses = await Promise.all(cluster.members.map((_, index) => memberStatus(cluster, index)));
+    const index = statuses.findIndex((status) => status.leader === status.header.member_id);
+    assert.ok(index >= 0, JSON.stringify(statuses));
     return index;
 }
 
@@ -139,8 +153,8 @@ for (const version of CHANGE_VERSIONS) {
                     () => "",
                     (error: Error) => error.message,
                 );
-                // The ERRORS column of the survivor's status (the last field of the plain output).
-                const status = (await cluster.etcdctl(0, ["endpoint", "status"])).stdout.trim().split(", ").pop();
+                // The errors the survivor's status reports.
+                const status = ((await memberStatus(cluster, 0)).errors ?? []).join("; ");
                 await cluster.launch(stopped, "update");
                 await cluster.healthGate();
                 return { put, status };
