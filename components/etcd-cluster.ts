@@ -42,6 +42,7 @@ import {
     RESOURCE_ARG_EXAMPLES,
     RESOURCE_ARG_KINDS,
     resourceArgsProblems,
+    sharedZoneWarnings,
     SSH_ARG_EXAMPLES,
     SSH_ARG_KINDS,
     subnetPerMember,
@@ -180,6 +181,16 @@ function defaultSubnetPerMember(name: string, cluster: pulumi.Resource, vpcId: p
     return Array.from({ length: count }, (_, i) => ids.apply((sorted) => subnetPerMember(sorted, count)[i]));
 }
 
+/** Warns once the subnets' zones are known if members in different subnets share a zone. */
+function warnOnSharedZones(name: string, cluster: pulumi.Resource, subnetIds: pulumi.Input<string>[]): void {
+    const zones = subnetIds.map((id) => aws.ec2.getSubnetOutput({ id }, { parent: cluster }).availabilityZone);
+    pulumi.all(zones).apply((known) => {
+        for (const warning of sharedZoneWarnings(name, known)) {
+            pulumi.log.warn(warning, cluster);
+        }
+    });
+}
+
 /** The newest Ubuntu 24.04 LTS image from Canonical for the architecture. */
 function newestUbuntuAmi(arch: CpuArchitecture, opts: pulumi.InvokeOutputOptions): pulumi.Output<string> {
     const filters = [
@@ -260,6 +271,10 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const subnetIds: pulumi.Input<string>[] = args.subnetIds
             ? subnetPerMember(args.subnetIds, settings.memberCount)
             : defaultSubnetPerMember(name, this, vpcId, settings.memberCount);
+        if (args.subnetIds && args.subnetIds.length >= settings.memberCount) {
+            // Fewer subnets than members were warned about already; here each member has its own.
+            warnOnSharedZones(name, this, subnetIds);
+        }
         const amiId = args.amiId ?? newestUbuntuAmi(arch, parent);
 
         const release = { version: settings.version, arch, mirrorBaseUrl: settings.mirrorBaseUrl, sha256: settings.etcdSha256 };

@@ -152,13 +152,33 @@ export function placementWarnings(
     if (subnetCount === undefined || subnetCount === 0 || subnetCount >= memberCount) {
         return [];
     }
-    const crowded = Math.ceil(memberCount / subnetCount);
     const sharing = Array.from({ length: memberCount }, (_, i) => i).filter((i) => i % subnetCount === 0).map((i) => `${clusterName}-${i}`);
-    const quorum = Math.floor(memberCount / 2) + 1;
-    const outcome = memberCount - crowded >= quorum ? "the rest keep quorum" : "the cluster loses its quorum";
     return [
         `${source}: ${memberCount} members in ${subnetCount} subnet${subnetCount === 1 ? "" : "s"} put ${sharing.join(", ")} in one subnet; ` +
-            `losing its zone takes ${crowded} of ${memberCount} members and ${outcome}. List ${memberCount} subnets in different availability zones`,
+            `${zoneLoss(sharing.length, memberCount)}. List ${memberCount} subnets in different availability zones`,
+    ];
+}
+
+/** What losing a zone that holds `lost` of the members does to the cluster. */
+function zoneLoss(lost: number, memberCount: number): string {
+    const quorum = Math.floor(memberCount / 2) + 1;
+    return `losing its zone takes ${lost} of ${memberCount} members and ${memberCount - lost >= quorum ? "the rest keep quorum" : "the cluster loses its quorum"}`;
+}
+
+/**
+ * Members whose distinct subnets lie in one availability zone (only the cloud knows a subnet's
+ * zone): a warning naming the zone and the members, given each member's zone in member order.
+ */
+export function sharedZoneWarnings(clusterName: string, zones: readonly string[]): string[] {
+    const byZone = new Map<string, string[]>();
+    zones.forEach((zone, i) => byZone.set(zone, [...(byZone.get(zone) ?? []), `${clusterName}-${i}`]));
+    const [zone, members] = [...byZone].reduce((most, entry) => (entry[1].length > most[1].length ? entry : most));
+    if (members.length < 2) {
+        return [];
+    }
+    return [
+        `subnetIds: the subnets of ${members.join(", ")} are all in ${zone}; ${zoneLoss(members.length, zones.length)}. ` +
+            `List subnets in ${zones.length} different availability zones`,
     ];
 }
 

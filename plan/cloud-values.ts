@@ -56,6 +56,11 @@ export function fakeCloudValues(): CloudValues {
                     return { ids: ["subnet-c", "subnet-a", "subnet-b"] };
                 case "aws:ec2/getAmi:getAmi":
                     return { id: `ami-${amiNamePattern(inputs).includes("arm64") ? "arm64" : "amd64"}` };
+                case "aws:ec2/getSubnet:getSubnet": {
+                    // "subnet-zone<x>-..." lies in zone eu-west-1<x>; any other subnet in a zone of its own.
+                    const zone = /^subnet-zone([a-z])-/.exec(String(inputs.id))?.[1];
+                    return { availabilityZone: zone ? `eu-west-1${zone}` : `zone of ${inputs.id}` };
+                }
                 default:
                     return {};
             }
@@ -127,6 +132,8 @@ export function placeholderCloudValues(): CloudValues {
                     return { ids: Array.from({ length: ASSUMED_DEFAULT_SUBNETS }, (_, i) => `<default subnet of zone ${i + 1}>`) };
                 case "aws:ec2/getAmi:getAmi":
                     return { id: `<newest AMI ${amiNamePattern(inputs)}>` };
+                case "aws:ec2/getSubnet:getSubnet":
+                    return { availabilityZone: `<zone of ${inputs.id}>` };
                 default:
                     return {};
             }

@@ -218,6 +218,16 @@ describe("validation that thinks like an operator (validateClusterArgs)", () => 
         assert.deepEqual((await runCluster({})).warnings, []);
     });
 
+    it("warns at deploy time when members in different subnets share an availability zone, and not otherwise", async () => {
+        const shared = await runCluster({ ...VPC, subnetIds: ["subnet-zonea-1", "subnet-zonea-2", "subnet-zoneb-1"] });
+        assert.deepEqual(shared.warnings, [
+            "subnetIds: the subnets of test-etcd-0, test-etcd-1 are all in eu-west-1a; losing its zone takes 2 of 3 members and the cluster loses its quorum. " +
+                "List subnets in 3 different availability zones",
+        ]);
+        const spread = await runCluster({ ...VPC, subnetIds: ["subnet-zonea-1", "subnet-zoneb-1", "subnet-zonec-1"] });
+        assert.deepEqual(spread.warnings, []);
+    });
+
     it("a second cluster of one name is refused before any of its resources, naming the name and not the token", async () => {
         const { runClusters } = await import("../helpers/cluster");
         const error = await runClusters([
