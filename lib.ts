@@ -4,7 +4,7 @@
 // inference supports. The building blocks are in "etcd-aws/components", the configuration core
 // in "etcd-aws/core".
 export { EtcdCluster, EtcdClusterConfigError, validateClusterArgs } from "./components/etcd-cluster";
-export type { EtcdClusterArgs, ValidateClusterArgsOptions } from "./components/etcd-cluster";
+export type { ClusterArgsValidation, EtcdClusterArgs, ValidateClusterArgsOptions } from "./components/etcd-cluster";
 export type { BastionSettings, SshSettings } from "./components/etcd-member";
 export type { ConfigProblem } from "./core/problems";
 export type { TokenInUse } from "./core/validate";
