@@ -151,8 +151,15 @@ export class EtcdMember extends pulumi.ComponentResource {
                         renderInstallScript({ release: args.release, dataVolumeId: volumeId, memberName: args.memberName, clusterName: args.clusterName }),
                     ),
                 ),
+                // The script logs the download URL, which then holds the credential.
+                logging: args.releaseIsSecret ? "none" : undefined,
             },
-            { parent: this, dependsOn: [ready], customTimeouts: { create: "10m", update: "10m" } },
+            {
+                parent: this,
+                dependsOn: [ready],
+                additionalSecretOutputs: args.releaseIsSecret ? ["stdout", "stderr"] : [],
+                customTimeouts: { create: "10m", update: "10m" },
+            },
         );
         this.registerOutputs({ privateIp: this.privateIp });
     }

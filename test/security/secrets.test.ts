@@ -91,6 +91,8 @@ describe("secrets stay secret (marker scan of every stack)", () => {
         it(`${variant.name}: no marker or generated secret in a plain output, a plain input or a warning`, async () => {
             const run = await runProgram({ stack: variant.stack, config: variant.config, secretConfigKeys: secretKeys });
             assert.ok(run.resources.length > 20, "the stack deployed");
+            const installs = run.resources.filter((r) => r.name.endsWith("-install"));
+            assert.deepEqual(installs.map((r) => [r.secretInputs.has("stdin"), r.inputs.logging]), installs.map(() => [true, "none"]), "installs from the credential mirror");
             const items = secretsChecklist(run);
             console.log(formatChecklist(`secrets: ${variant.name}`, items));
             assert.deepEqual(items.filter((item) => !item.pass), []);
