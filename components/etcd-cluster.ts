@@ -396,6 +396,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                         update: LAUNCH_COMMANDS.update,
                         delete: LAUNCH_COMMANDS.delete,
                         stdin: pulumi.secret(launchScripts[i]),
+                        addPreviousOutputInEnv: false,
                     },
                     {
                         parent: this,
@@ -416,6 +417,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 stdin: spec.apply((rendered) => renderHealthGateScript(rendered, { timeoutSeconds: healthTimeout.scriptSeconds })),
                 // Any member's new configuration runs the gate again.
                 triggers: [pulumi.unsecret(pulumi.all(launchScripts).apply(launchScriptsDigest))],
+                addPreviousOutputInEnv: false,
             },
             {
                 parent: this,
@@ -438,6 +440,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                     create: RUN_SCRIPT_COMMAND,
                     stdin: pulumi.secret(pulumi.all([spec, rootPassword]).apply(([rendered, password]) => renderAuthScript(rendered, password))),
                     logging: "none",
+                    addPreviousOutputInEnv: false,
                 },
                 { parent: this, dependsOn: [healthGate], additionalSecretOutputs: ["stdout", "stderr"] },
             );

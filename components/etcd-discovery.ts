@@ -39,6 +39,7 @@ export class EtcdDiscovery extends pulumi.ComponentResource {
                     stdin: pulumi.secret(this.token.apply((token) => renderDiscoverySizeScript(args.specForToken(token)))),
                     // The token is in the script; keep the command's output out of logs as well.
                     logging: "none",
+                    addPreviousOutputInEnv: false,
                 },
                 { parent: this, dependsOn: args.dependsOn, additionalSecretOutputs: ["stdout", "stderr"] },
             );

@@ -121,6 +121,16 @@ describe("secrets stay secret (marker scan of every stack)", () => {
         assert.ok(run.secretOutputs.has("discoveryToken"));
     });
 
+    it("the cluster's own commands pass no previous output in the environment (addPreviousOutputInEnv: false)", async () => {
+        const config = { ...readStackFile("prod").config, sshPrivateKey: MARKED.sshPrivateKey };
+        const run = await runProgram({ stack: "prod", config, secretConfigKeys: ["sshPrivateKey"] });
+        const commands = run.resources.filter((r) => r.type === "command:remote:Command" && /-(launch|health|auth)$/.test(r.name));
+        assert.equal(commands.length, 7);
+        assert.deepEqual(commands.filter((c) => c.inputs.addPreviousOutputInEnv !== false).map((c) => c.name), []);
+        const staging = await runProgram({ stack: "staging", config: { ...readStackFile("staging").config, sshPrivateKey: MARKED.sshPrivateKey }, secretConfigKeys: ["sshPrivateKey"] });
+        assert.equal(staging.resources.find((r) => r.name === "staging-etcd-discovery-size")?.inputs.addPreviousOutputInEnv, false);
+    });
+
     it("a refusal's message masks the credential in a URL it shows, in the stack's key names", () => {
         const settings = readStackConfig((key) =>
             ({ bootstrapMode: "discovery", etcdVersion: "3.5.33", discoveryProtocol: "v2", discoveryUrl: `ftp://discovery.example.com/${MARK}`, mirrorBaseUrl: `ftp://m:${MARK}@x` })[key],
