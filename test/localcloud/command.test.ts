@@ -1,59 +1,17 @@
 import * as assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { AddressInfo } from "node:net";
-import { Server, utils } from "ssh2";
 import {
     LOCAL_COMMAND_DIFF,
     localCommand,
     REMOTE_COMMAND_DIFF,
     remoteCommand,
 } from "../../localcloud/providers/command";
-import { privateKey } from "../../localcloud/providers/tls";
 import { itFollowsEachRow } from "./diff-table";
+import { clientKey, startSshServer } from "./ssh-server";
 
 const URN = "urn:pulumi:dev::p::command:local:Command::hello";
-
-/** An in-process SSH server on loopback that runs each exec with /bin/sh, taking one client key. */
-async function startSshServer(clientPublicKey: string): Promise<{ server: Server; port: number; envs: string[] }> {
-    const hostKey = (await privateKey.create({ algorithm: "ECDSA", ecdsaCurve: "P256" }, URN)).outputs;
-    const allowed = utils.parseKey(clientPublicKey);
-    if (allowed instanceof Error) throw allowed;
-    const envs: string[] = [];
-    const server = new Server({ hostKeys: [hostKey.privateKeyPem as string] }, (client) => {
-        client.on("authentication", (context) => {
-            const key = context.method === "publickey" ? context.key : undefined;
-            const ok = key && key.data.equals((Array.isArray(allowed) ? allowed[0] : allowed).getPublicSSH());
-            return ok ? context.accept() : context.reject(["publickey"]);
-        });
-        client.on("ready", () =>
-            client.on("session", (accept) => {
-                const session = accept();
-                const env: Record<string, string> = {};
-                session.on("env", (acceptEnv, _reject, info) => {
-                    env[info.key] = info.val;
-                    envs.push(info.key);
-                    acceptEnv?.();
-                });
-                session.on("exec", (acceptExec, _reject, info) => {
-                    const channel = acceptExec();
-                    const child = spawn("/bin/sh", ["-c", info.command], { env: { ...process.env, ...env } });
-                    channel.pipe(child.stdin);
-                    child.stdout.pipe(channel, { end: false });
-                    child.stderr.pipe(channel.stderr, { end: false });
-                    child.on("close", (code) => {
-                        channel.exit(code ?? 1);
-                        channel.end();
-                    });
-                });
-            }),
-        );
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    return { server, port: (server.address() as AddressInfo).port, envs };
-}
 
 describe("localcloud/providers/command", () => {
     describe("local.Command diff", () => itFollowsEachRow(localCommand.diff, LOCAL_COMMAND_DIFF));
@@ -101,14 +59,14 @@ describe("localcloud/providers/command", () => {
     });
 
     it("remote.Command: create, update and delete run over SSH with stdin and the previous stdout as env", async () => {
-        const clientKey = (await privateKey.create({ algorithm: "ED25519" }, URN)).outputs;
-        const { server, port, envs } = await startSshServer(clientKey.publicKeyOpenssh as string);
+        const key = await clientKey();
+        const { server, port, envs } = await startSshServer(key.publicKeyOpenssh);
         try {
             const connection = {
                 host: "127.0.0.1",
                 port,
                 user: "test",
-                privateKey: clientKey.privateKeyOpenssh,
+                privateKey: key.privateKeyOpenssh,
                 dialErrorLimit: 1,
             };
             const marker = path.join(directory, "left");

@@ -1,11 +1,14 @@
 // The real Pulumi engine (scripts/build-pulumi.sh) on a tiny program against the local random, tls and command
-// providers: up, a trigger change previewed as a replace with its reason, destroy running the old delete command.
+// providers (remote.Command over SSH to an in-process server): up, a trigger change previewed as a replace with its
+// reason, destroy running the old delete commands.
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { Server } from "ssh2";
 import { installLocalProviders } from "../../localcloud/plugins";
+import { clientKey, startSshServer } from "./ssh-server";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const PULUMI = path.join(ROOT, ".tools", "pulumi", "bin", "pulumi");
@@ -37,7 +40,19 @@ const hello = new command.local.Command("hello", {
     delete: 'echo "deleted after $PULUMI_COMMAND_STDOUT" > deleted.txt',
     triggers: [config.get("trigger") || "one"],
 });
+const remote = new command.remote.Command("remote", {
+    connection: {
+        host: "127.0.0.1",
+        port: Number(process.env.ENGINE_TEST_SSH_PORT),
+        user: "test",
+        privateKey: process.env.ENGINE_TEST_SSH_KEY,
+        dialErrorLimit: 1,
+    },
+    create: "echo remote-created",
+    delete: 'echo "$PULUMI_COMMAND_STDOUT" > "' + process.env.ENGINE_TEST_DIR + '/remote-deleted.txt"',
+});
 exports.password = password.result;
+exports.remoteStdout = remote.stdout;
 exports.passwordLength = password.result.apply((result) => result.length);
 exports.certPem = cert.certPem;
 exports.stdout = hello.stdout;
@@ -48,19 +63,25 @@ describe("localcloud: the real engine with the local providers", function () {
     let directory: string;
     let env: NodeJS.ProcessEnv;
 
-    /** Runs the pulumi CLI in the program's directory; fails the test with its output when it fails. */
-    const pulumi = (...args: string[]): string => {
-        const run = spawnSync(PULUMI, [...args, "--non-interactive"], {
-            cwd: directory,
-            env,
-            encoding: "utf8",
-            timeout: 120_000,
-        });
-        assert.equal(run.status, 0, `pulumi ${args.join(" ")} failed:\n${run.stdout}\n${run.stderr}`);
-        return run.stdout;
-    };
+    let sshServer: Server | undefined;
 
-    before(function () {
+    /** Runs the pulumi CLI in the program's directory (not blocking: the SSH server runs in this process). */
+    const pulumi = (...args: string[]): Promise<string> =>
+        new Promise((resolve, reject) => {
+            const child = spawn(PULUMI, [...args, "--non-interactive"], { cwd: directory, env, timeout: 120_000 });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (chunk: Buffer) => (stdout += chunk));
+            child.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
+            child.on("error", reject);
+            child.on("close", (code) =>
+                code === 0
+                    ? resolve(stdout)
+                    : reject(new Error(`pulumi ${args.join(" ")}: ${code}\n${stdout}\n${stderr}`)),
+            );
+        });
+
+    before(async function () {
         if (!fs.existsSync(PULUMI)) {
             console.log(`    skipped: ${PULUMI} is missing (scripts/bootstrap.sh builds it)`);
             this.skip();
@@ -73,8 +94,14 @@ describe("localcloud: the real engine with the local providers", function () {
         fs.writeFileSync(path.join(directory, "Pulumi.yaml"), "name: engine-test\nruntime: nodejs\n");
         fs.writeFileSync(path.join(directory, "package.json"), '{ "name": "engine-test", "main": "index.js" }\n');
         fs.writeFileSync(path.join(directory, "index.js"), PROGRAM);
+        const key = await clientKey();
+        const ssh = await startSshServer(key.publicKeyOpenssh);
+        sshServer = ssh.server;
         env = {
             ...process.env,
+            ENGINE_TEST_SSH_PORT: String(ssh.port),
+            ENGINE_TEST_SSH_KEY: key.privateKeyOpenssh,
+            ENGINE_TEST_DIR: directory,
             PATH: `${path.dirname(PULUMI)}:${path.dirname(process.execPath)}:${process.env.PATH}`,
             PULUMI_HOME: home,
             PULUMI_BACKEND_URL: `file://${path.join(directory, "state")}`,
@@ -83,26 +110,28 @@ describe("localcloud: the real engine with the local providers", function () {
             PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         };
-        pulumi("stack", "init", "dev", "--secrets-provider", "passphrase");
+        await pulumi("stack", "init", "dev", "--secrets-provider", "passphrase");
     });
 
     after(() => {
+        sshServer?.close();
         if (directory) fs.rmSync(directory, { recursive: true, force: true });
     });
 
-    it("up creates every resource with the real outputs; the password stays secret in the stack", () => {
-        pulumi("up", "--yes", "--skip-preview");
-        const outputs = JSON.parse(pulumi("stack", "output", "--json", "--show-secrets"));
+    it("up creates every resource with the real outputs; the password stays secret in the stack", async () => {
+        await pulumi("up", "--yes", "--skip-preview");
+        const outputs = JSON.parse(await pulumi("stack", "output", "--json", "--show-secrets"));
         assert.equal(outputs.passwordLength, 20);
         assert.match(outputs.password, /^[A-Za-z0-9]{20}$/);
         assert.match(outputs.certPem, /^-----BEGIN CERTIFICATE-----\n/);
         assert.equal(outputs.stdout, "created");
-        assert.equal(JSON.parse(pulumi("stack", "output", "--json")).password, "[secret]");
+        assert.equal(outputs.remoteStdout, "remote-created");
+        assert.equal(JSON.parse(await pulumi("stack", "output", "--json")).password, "[secret]");
     });
 
-    it("preview --diff --json: a trigger change replaces the command, a due certificate is renewed, nothing else", () => {
-        pulumi("config", "set", "trigger", "two");
-        const preview = JSON.parse(pulumi("preview", "--diff", "--json")) as {
+    it("preview --diff --json: a new trigger replaces the command, a due certificate is renewed, no more", async () => {
+        await pulumi("config", "set", "trigger", "two");
+        const preview = JSON.parse(await pulumi("preview", "--diff", "--json")) as {
             steps: { op: string; urn: string; replaceReasons?: string[]; diffReasons?: string[] }[];
         };
         const name = (urn: string) => urn.split("::").pop() as string;
@@ -118,10 +147,11 @@ describe("localcloud: the real engine with the local providers", function () {
         );
     });
 
-    it("destroy deletes everything and runs the command's old delete with its old outputs", () => {
-        pulumi("destroy", "--yes");
+    it("destroy deletes all, running each old delete command (over SSH too) with its old outputs", async () => {
+        await pulumi("destroy", "--yes");
         assert.equal(fs.readFileSync(path.join(directory, "deleted.txt"), "utf8"), "deleted after created\n");
-        const resources = JSON.parse(pulumi("stack", "export")).deployment.resources ?? [];
+        assert.equal(fs.readFileSync(path.join(directory, "remote-deleted.txt"), "utf8"), "remote-created\n");
+        const resources = JSON.parse(await pulumi("stack", "export")).deployment.resources ?? [];
         assert.deepEqual(resources, []);
     });
 });

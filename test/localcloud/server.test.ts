@@ -28,7 +28,7 @@ describe("localcloud/providers/server diffByTable", () => {
         assert.deepEqual(diffByTable(TABLE, { note: "x" }, { other: "y" }), { diffs: ["note", "other"], replaces: [] });
     });
 
-    it("with nested fields, compares a list of objects as a set: reordering is an update, a field change replaces", () => {
+    it("nested fields: a list of objects is a set, reordering it updates, a change of a field replaces", () => {
         const table: DiffRule[] = [{ property: "disks", change: "replace", source: "test", fields: ["size"] }];
         const olds = { disks: [{ size: 1, tag: "a" }, { size: 2 }] };
         assert.deepEqual(diffByTable(table, olds, { disks: [{ size: 2 }, { size: 1, tag: "b" }] }), {
