@@ -137,6 +137,8 @@ export class EtcdMember extends pulumi.ComponentResource {
             {
                 connection: this.connection.apply((c) => ({ ...c, dialErrorLimit: -1, perDialTimeout: 15 })),
                 create: "cloud-init status --wait >/dev/null 2>&1 || true; echo ready",
+                // Ubuntu's sshd refuses the PULUMI_COMMAND_* variables (a warning on every update).
+                addPreviousOutputInEnv: false,
             },
             { parent: this, customTimeouts: { create: "15m" } },
         );
@@ -146,6 +148,7 @@ export class EtcdMember extends pulumi.ComponentResource {
             {
                 connection: this.connection,
                 create: RUN_SCRIPT_COMMAND,
+                addPreviousOutputInEnv: false,
                 stdin: (args.releaseIsSecret ? pulumi.secret : pulumi.output)(
                     dataVolumeId.apply((volumeId) =>
                         renderInstallScript({ release: args.release, dataVolumeId: volumeId, memberName: args.memberName, clusterName: args.clusterName }),
