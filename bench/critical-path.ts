@@ -60,9 +60,14 @@ function childrenByParent(resources: readonly GraphResource[]): Map<string, Grap
  * for every custom resource below it. A dependency name shared by a custom resource and a
  * component means the custom resource (the SDK sends custom resources' URNs, components expanded).
  */
-export function operationGraph(resources: readonly GraphResource[], isComponent: (type: string) => boolean): OperationGraph {
+export function operationGraph(
+    resources: readonly GraphResource[],
+    isComponent: (type: string) => boolean,
+): OperationGraph {
     const children = childrenByParent(resources);
-    const customByName = new Map(resources.filter((r) => !isComponent(r.type)).map((r) => [r.name, resourceKey(r.type, r.name)]));
+    const customByName = new Map(
+        resources.filter((r) => !isComponent(r.type)).map((r) => [r.name, resourceKey(r.type, r.name)]),
+    );
     const componentsByName = new Map(resources.filter((r) => isComponent(r.type)).map((r) => [r.name, r]));
     const operationsBelow = (component: GraphResource): string[] =>
         (children.get(resourceKey(component.type, component.name)) ?? []).flatMap((child) =>
@@ -81,7 +86,12 @@ export function operationGraph(resources: readonly GraphResource[], isComponent:
     };
     const operations = resources
         .filter((r) => !isComponent(r.type))
-        .map((r): Operation => ({ key: resourceKey(r.type, r.name), name: r.name, type: r.type, dependsOn: [...new Set([...r.dependencies].flatMap(resolve))] }));
+        .map((r): Operation => ({
+            key: resourceKey(r.type, r.name),
+            name: r.name,
+            type: r.type,
+            dependsOn: [...new Set([...r.dependencies].flatMap(resolve))],
+        }));
     return new Map(operations.map((operation) => [operation.key, operation]));
 }
 
@@ -150,7 +160,12 @@ export function graphShape(graph: OperationGraph): GraphShape {
     const [widest, names] = [...atStep].reduce((best, entry) =>
         entry[1].length > best[1].length || (entry[1].length === best[1].length && entry[0] < best[0]) ? entry : best,
     );
-    return { operations: graph.size, chainLength: chain.length, chain, widestStep: { step: widest, width: names.length, names } };
+    return {
+        operations: graph.size,
+        chainLength: chain.length,
+        chain,
+        widestStep: { step: widest, width: names.length, names },
+    };
 }
 
 /** For each operation, the members (by index) whose instance it is or waits for, directly or not. */
@@ -158,7 +173,13 @@ function membersReached(graph: OperationGraph, members: readonly MemberEnds[]): 
     const reached = new Map<string, Set<number>>();
     for (const operation of topologicalOrder(graph)) {
         const own = members.findIndex((member) => member.instance === operation.key);
-        reached.set(operation.key, new Set([...(own >= 0 ? [own] : []), ...operation.dependsOn.flatMap((d) => [...(reached.get(d) as Set<number>)])]));
+        reached.set(
+            operation.key,
+            new Set([
+                ...(own >= 0 ? [own] : []),
+                ...operation.dependsOn.flatMap((d) => [...(reached.get(d) as Set<number>)]),
+            ]),
+        );
     }
     return reached;
 }
@@ -170,12 +191,16 @@ function membersReached(graph: OperationGraph, members: readonly MemberEnds[]): 
  */
 export function oneMemberAfterAnother(graph: OperationGraph, members: readonly MemberEnds[]): OperationGraph {
     const reached = membersReached(graph, members);
-    const waitsForMemberAfter = (index: number, key: string) => [...(reached.get(key) as Set<number>)].some((member) => member > index);
+    const waitsForMemberAfter = (index: number, key: string) =>
+        [...(reached.get(key) as Set<number>)].some((member) => member > index);
     const serialized = new Map<string, Operation>();
     for (const operation of graph.values()) {
         const index = members.findIndex((member) => member.instance === operation.key);
         const launchOf = members.findIndex((member) => member.launch === operation.key);
-        const kept = launchOf >= 0 ? operation.dependsOn.filter((key) => !waitsForMemberAfter(launchOf, key)) : operation.dependsOn;
+        const kept =
+            launchOf >= 0
+                ? operation.dependsOn.filter((key) => !waitsForMemberAfter(launchOf, key))
+                : operation.dependsOn;
         const previousLaunch = index > 0 ? [members[index - 1].launch] : [];
         serialized.set(operation.key, { ...operation, dependsOn: [...kept, ...previousLaunch] });
     }

@@ -57,17 +57,29 @@ const CHILD_TIMEOUT_MS = 120_000;
 
 async function sampleInChild(shape: ProgramShape): Promise<ChildSample> {
     const started = performance.now();
-    const stdout = await runChecked([process.execPath, "--require", "ts-node/register/transpile-only", CHILD, String(shape.members), String(shape.clusters)], {
-        timeoutMs: CHILD_TIMEOUT_MS,
-        env: { ...process.env, TS_NODE_PROJECT: path.join(__dirname, "..", "tsconfig.json") },
-    });
+    const stdout = await runChecked(
+        [
+            process.execPath,
+            "--require",
+            "ts-node/register/transpile-only",
+            CHILD,
+            String(shape.members),
+            String(shape.clusters),
+        ],
+        {
+            timeoutMs: CHILD_TIMEOUT_MS,
+            env: { ...process.env, TS_NODE_PROJECT: path.join(__dirname, "..", "tsconfig.json") },
+        },
+    );
     return { ...(JSON.parse(stdout) as EvaluationSample), processMs: performance.now() - started };
 }
 
 function summarize(shape: ProgramShape, samples: readonly ChildSample[]): EvaluationRow {
     const resources = new Set(samples.map((s) => s.resources));
     if (resources.size !== 1) {
-        throw new Error(`${shape.clusters} x ${shape.members} members registered a varying number of resources: ${[...resources].join(", ")}`);
+        throw new Error(
+            `${shape.clusters} x ${shape.members} members registered a varying number of resources: ${[...resources].join(", ")}`,
+        );
     }
     const of = (pick: (s: ChildSample) => number) => median(samples.map(pick));
     return {
@@ -90,14 +102,23 @@ function fits(rows: readonly EvaluationRow[], x: (row: EvaluationRow) => number)
     };
 }
 
-export async function benchEvaluation(rounds: number, alone: Alone): Promise<{ rows: EvaluationRow[]; growth: EvaluationGrowth }> {
+export async function benchEvaluation(
+    rounds: number,
+    alone: Alone,
+): Promise<{ rows: EvaluationRow[]; growth: EvaluationGrowth }> {
     const samples = await interleaved(PROGRAM_SHAPES, rounds, (shape) => alone(() => sampleInChild(shape)));
     const rows = PROGRAM_SHAPES.map((shape) => summarize(shape, samples.get(shape) ?? []));
     return {
         rows,
         growth: {
-            byMembers: fits(rows.filter((row) => row.clusters === 1), (row) => row.members),
-            byClusters: fits(rows.filter((row) => row.members === 3), (row) => row.clusters),
+            byMembers: fits(
+                rows.filter((row) => row.clusters === 1),
+                (row) => row.members,
+            ),
+            byClusters: fits(
+                rows.filter((row) => row.members === 3),
+                (row) => row.clusters,
+            ),
             byResources: fits(rows, (row) => row.resources),
         },
     };

@@ -11,7 +11,13 @@ async function main(members: number, clusters: number): Promise<EvaluationSample
     const loadMs = performance.now() - loadStarted;
     const rssAfterLoadMiB = process.memoryUsage.rss() / 2 ** 20;
     const { run, evaluationMs } = await runClusters({ memberCount: members }, clusters);
-    return { loadMs, evaluationMs, resources: run.resources.length, rssAfterLoadMiB, peakRssMiB: process.resourceUsage().maxRSS / 2 ** 10 };
+    return {
+        loadMs,
+        evaluationMs,
+        resources: run.resources.length,
+        rssAfterLoadMiB,
+        peakRssMiB: process.resourceUsage().maxRSS / 2 ** 10,
+    };
 }
 
 const [members, clusters] = process.argv.slice(2).map(Number);

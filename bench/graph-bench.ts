@@ -2,7 +2,14 @@
 // and member count, next to the same resources deployed one member after another.
 import type { EtcdClusterArgs } from "../components";
 import { memberName } from "../core";
-import { GraphShape, graphShape, MemberEnds, oneMemberAfterAnother, operationGraph, resourceKey } from "./critical-path";
+import {
+    GraphShape,
+    graphShape,
+    MemberEnds,
+    oneMemberAfterAnother,
+    operationGraph,
+    resourceKey,
+} from "./critical-path";
 import { benchClusterName, runClusters } from "./mock-clusters";
 
 export const MEMBER_COUNTS = [1, 3, 5, 7] as const;

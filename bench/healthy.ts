@@ -32,7 +32,10 @@ async function getJson<T>(url: string, init: RequestInit = {}): Promise<T | unde
 
 /** The health gate's condition: every member listed with a name (started), each one healthy. */
 async function clusterHealthy(urls: readonly string[]): Promise<boolean> {
-    const list = await getJson<{ members?: { name?: string }[] }>(`${urls[0]}/v3/cluster/member/list`, { method: "POST", body: "{}" });
+    const list = await getJson<{ members?: { name?: string }[] }>(`${urls[0]}/v3/cluster/member/list`, {
+        method: "POST",
+        body: "{}",
+    });
     const started = (list?.members ?? []).filter((member) => member.name).length;
     if (started !== urls.length) {
         return false;
@@ -49,7 +52,9 @@ export function clientUrlsByAddress(spec: ClusterSpec): string[] {
 async function probeUntilHealthy(spec: ClusterSpec, timeoutMs: number): Promise<void> {
     const urls = clientUrlsByAddress(spec);
     // (waitFor polls every 100 ms.)
-    await waitFor(`cluster ${spec.clusterName} healthy`, timeoutMs, async () => ((await clusterHealthy(urls)) ? true : undefined));
+    await waitFor(`cluster ${spec.clusterName} healthy`, timeoutMs, async () =>
+        (await clusterHealthy(urls)) ? true : undefined,
+    );
 }
 
 /** Starts the members with `start`, then times the probe and the gate, run side by side. */

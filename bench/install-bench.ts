@@ -51,12 +51,18 @@ export function tracedPhases(stderr: string): Record<string, number> {
 
 async function timedInstall(cluster: LocalCluster): Promise<InstallSample> {
     const { host, member } = cluster.members[0];
-    const script = renderInstallScript({ release: cluster.release, memberName: member.name, clusterName: cluster.spec.clusterName });
+    const script = renderInstallScript({
+        release: cluster.release,
+        memberName: member.name,
+        clusterName: cluster.spec.clusterName,
+    });
     const started = performance.now();
     const result = await host.runScript(`${TRACE}${script}`, { timeoutMs: INSTALL_TIMEOUT_MS });
     const seconds = (performance.now() - started) / 1000;
     if (result.code !== 0) {
-        throw new Error(`install on ${member.name} ${result.timedOut ? "timed out" : `exited with ${result.code}`}:\n${result.stderr}`);
+        throw new Error(
+            `install on ${member.name} ${result.timedOut ? "timed out" : `exited with ${result.code}`}:\n${result.stderr}`,
+        );
     }
     return { seconds, phases: tracedPhases(result.stderr) };
 }
@@ -72,20 +78,60 @@ export interface InstallRow {
     readonly samples: readonly InstallSample[];
 }
 
-function summarize(version: string, state: InstallRow["state"], samples: readonly InstallSample[], failed: readonly string[]): InstallRow {
+function summarize(
+    version: string,
+    state: InstallRow["state"],
+    samples: readonly InstallSample[],
+    failed: readonly string[],
+): InstallRow {
     const phases = Object.fromEntries(PHASE_NAMES.map((name) => [name, median(samples.map((s) => s.phases[name]))]));
-    return { version, state, runs: samples.length, failures: failed, seconds: median(samples.map((s) => s.seconds)), phases, samples };
+    return {
+        version,
+        state,
+        runs: samples.length,
+        failures: failed,
+        seconds: median(samples.map((s) => s.seconds)),
+        phases,
+        samples,
+    };
 }
 
 export async function benchInstall(rounds: number, mirrorBaseUrl: string, alone: Alone): Promise<InstallRow[]> {
-    const results = await measureInWorkDirs("install", LOCAL_VERSIONS, (version) => version, rounds, alone, async (version, dir) => {
-        const cluster = staticCluster({ scenario: "static", version, clusterName: "bench-install", dir, subnet: benchSubnet(SUBNET_SLOT), mirrorBaseUrl });
-        const cold = await timedInstall(cluster);
-        return { cold, warm: await timedInstall(cluster) };
-    });
+    const results = await measureInWorkDirs(
+        "install",
+        LOCAL_VERSIONS,
+        (version) => version,
+        rounds,
+        alone,
+        async (version, dir) => {
+            const cluster = staticCluster({
+                scenario: "static",
+                version,
+                clusterName: "bench-install",
+                dir,
+                subnet: benchSubnet(SUBNET_SLOT),
+                mirrorBaseUrl,
+            });
+            const cold = await timedInstall(cluster);
+            return { cold, warm: await timedInstall(cluster) };
+        },
+    );
     return LOCAL_VERSIONS.flatMap((version) => {
         const outcomes = results.get(version) ?? [];
         const ok = successes(outcomes);
-        return [summarize(version, "cold", ok.map((r) => r.cold), failures(outcomes)), summarize(version, "warm", ok.map((r) => r.warm), failures(outcomes))];
+        return [
+            summarize(
+                version,
+                "cold",
+                ok.map((r) => r.cold),
+                failures(outcomes),
+            ),
+            summarize(
+                version,
+                "warm",
+                ok.map((r) => r.warm),
+                failures(outcomes),
+            ),
+        ];
     });
 }

@@ -31,15 +31,28 @@ export const LAUNCH_CONFIGS: readonly LaunchConfig[] = LOCAL_VERSIONS.flatMap((v
 export function benchInput(config: LaunchConfig, dir: string, slot: number, mirrorBaseUrl: string): ScenarioInput {
     const scenario = config.deployment === GUIDE ? "static" : config.deployment;
     const line = config.version.split(".").slice(0, 2).join("");
-    return { scenario, version: config.version, clusterName: `bench-${shortName(config)}-v${line}`, dir, subnet: benchSubnet(slot), mirrorBaseUrl };
+    return {
+        scenario,
+        version: config.version,
+        clusterName: `bench-${shortName(config)}-v${line}`,
+        dir,
+        subnet: benchSubnet(slot),
+        mirrorBaseUrl,
+    };
 }
 
 /** Fresh hosts with etcd installed, then the members started and timed until healthy. */
-export async function startCluster(config: LaunchConfig, input: ScenarioInput): Promise<{ cluster: LocalCluster; times: HealthyTimes }> {
+export async function startCluster(
+    config: LaunchConfig,
+    input: ScenarioInput,
+): Promise<{ cluster: LocalCluster; times: HealthyTimes }> {
     if (config.deployment === GUIDE) {
         const cluster = staticCluster(input);
         await cluster.install();
-        return { cluster, times: await withLogs(cluster, () => timeToHealthy(cluster, () => startGuideMembers(cluster))) };
+        return {
+            cluster,
+            times: await withLogs(cluster, () => timeToHealthy(cluster, () => startGuideMembers(cluster))),
+        };
     }
     const cluster = await prepareScenario(input, LOCAL_CLUSTER_OPTIONS);
     await cluster.install();
@@ -68,9 +81,19 @@ export function configLabel(config: LaunchConfig): string {
 }
 
 export async function benchLaunch(rounds: number, mirrorBaseUrl: string, alone: Alone): Promise<LaunchRow[]> {
-    const results = await measureInWorkDirs("launch", LAUNCH_CONFIGS, configLabel, rounds, alone, async (config, dir) => {
-        const { times } = await startCluster(config, benchInput(config, dir, LAUNCH_CONFIGS.indexOf(config), mirrorBaseUrl));
-        return times;
-    });
+    const results = await measureInWorkDirs(
+        "launch",
+        LAUNCH_CONFIGS,
+        configLabel,
+        rounds,
+        alone,
+        async (config, dir) => {
+            const { times } = await startCluster(
+                config,
+                benchInput(config, dir, LAUNCH_CONFIGS.indexOf(config), mirrorBaseUrl),
+            );
+            return times;
+        },
+    );
     return LAUNCH_CONFIGS.map((config) => summaryRow(config, results.get(config) ?? []));
 }

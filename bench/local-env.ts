@@ -69,12 +69,20 @@ export function measureInWorkDirs<C, T>(
     measure: (configuration: C, dir: string) => Promise<T>,
 ): Promise<Map<C, Outcome<T>[]>> {
     return interleaved(configurations, rounds, (configuration, round) =>
-        alone(() => outcome(() => inWorkDir(`${part}/${label(configuration)}-r${round}`, (dir) => measure(configuration, dir)))),
+        alone(() =>
+            outcome(() => inWorkDir(`${part}/${label(configuration)}-r${round}`, (dir) => measure(configuration, dir))),
+        ),
     );
 }
 
 /** Fresh hosts, nothing installed, of a static cluster on the input's addresses. */
 export function staticCluster(input: ScenarioInput): LocalCluster {
     const settings = resolveScenario({ ...input, scenario: "static" });
-    return LocalCluster.create(input.dir, settings, buildClusterSpec(settings, addressPlan(input.subnet).members, "unused"), {}, LOCAL_CLUSTER_OPTIONS);
+    return LocalCluster.create(
+        input.dir,
+        settings,
+        buildClusterSpec(settings, addressPlan(input.subnet).members, "unused"),
+        {},
+        LOCAL_CLUSTER_OPTIONS,
+    );
 }

@@ -69,11 +69,19 @@ async function runBenchmarks(selected: readonly Benchmark[]): Promise<Results> {
     const quiet = alone(maxWaitMs, noise);
     const machine = describeMachine();
     const graph = selected.includes("graph") ? await step("1. critical path of pulumi up", benchGraph) : undefined;
-    const evaluation = selected.includes("evaluation") ? await step(`2. program evaluation under mocks (${runs} runs each)`, () => benchEvaluation(runs, quiet)) : undefined;
+    const evaluation = selected.includes("evaluation")
+        ? await step(`2. program evaluation under mocks (${runs} runs each)`, () => benchEvaluation(runs, quiet))
+        : undefined;
     const local = await withMirror(async (mirror) => ({
-        launch: selected.includes("launch") ? await step(`3. launch to healthy (${runs} runs each)`, () => benchLaunch(runs, mirror, quiet)) : undefined,
-        install: selected.includes("install") ? await step(`4. install script (${runs} runs each)`, () => benchInstall(runs, mirror, quiet)) : undefined,
-        perf: selected.includes("perf") ? await step(`5. etcdctl check perf (${perfRuns} runs each)`, () => benchPerf(perfRuns, mirror, quiet)) : undefined,
+        launch: selected.includes("launch")
+            ? await step(`3. launch to healthy (${runs} runs each)`, () => benchLaunch(runs, mirror, quiet))
+            : undefined,
+        install: selected.includes("install")
+            ? await step(`4. install script (${runs} runs each)`, () => benchInstall(runs, mirror, quiet))
+            : undefined,
+        perf: selected.includes("perf")
+            ? await step(`5. etcdctl check perf (${perfRuns} runs each)`, () => benchPerf(perfRuns, mirror, quiet))
+            : undefined,
     }));
     return {
         measuredAt: new Date(started).toISOString(),

@@ -23,11 +23,19 @@ export function failures<T>(outcomes: readonly Outcome<T>[]): string[] {
 export type Medians<T> = { readonly [K in keyof T as T[K] extends number ? K : never]: number };
 
 /** A configuration with its runs: how many succeeded, why the others failed, each figure's median, every sample. */
-export type SummaryRow<C, T> = C & Medians<T> & { readonly runs: number; readonly failures: readonly string[]; readonly samples: readonly T[] };
+export type SummaryRow<C, T> = C &
+    Medians<T> & { readonly runs: number; readonly failures: readonly string[]; readonly samples: readonly T[] };
 
-export function summaryRow<C extends object, T extends object>(configuration: C, outcomes: readonly Outcome<T>[]): SummaryRow<C, T> {
+export function summaryRow<C extends object, T extends object>(
+    configuration: C,
+    outcomes: readonly Outcome<T>[],
+): SummaryRow<C, T> {
     const samples = successes(outcomes);
-    const figures = Object.keys(samples[0] ?? {}).filter((key) => typeof (samples[0] as Record<string, unknown>)[key] === "number");
-    const medians = Object.fromEntries(figures.map((key) => [key, median(samples.map((s) => (s as Record<string, number>)[key]))])) as Medians<T>;
+    const figures = Object.keys(samples[0] ?? {}).filter(
+        (key) => typeof (samples[0] as Record<string, unknown>)[key] === "number",
+    );
+    const medians = Object.fromEntries(
+        figures.map((key) => [key, median(samples.map((s) => (s as Record<string, number>)[key]))]),
+    ) as Medians<T>;
     return { ...configuration, ...medians, runs: samples.length, failures: failures(outcomes), samples };
 }

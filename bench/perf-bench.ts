@@ -45,7 +45,10 @@ export function parseCheckPerf(output: string): PerfSample {
 
 async function checkPerf(endpoints: readonly string[]): Promise<PerfSample> {
     const etcdctl = path.join(localRelease(PERF_VERSION).binDir, "etcdctl");
-    const result = await run([etcdctl, `--endpoints=${endpoints.join(",")}`, "check", "perf", "--load=s"], { timeoutMs: CHECK_TIMEOUT_MS, env: { ETCDCTL_API: "3" } });
+    const result = await run([etcdctl, `--endpoints=${endpoints.join(",")}`, "check", "perf", "--load=s"], {
+        timeoutMs: CHECK_TIMEOUT_MS,
+        env: { ETCDCTL_API: "3" },
+    });
     if (result.timedOut) {
         throw new Error(`check perf did not finish within ${CHECK_TIMEOUT_MS / 1000} s`);
     }
@@ -57,7 +60,10 @@ export type PerfRow = SummaryRow<LaunchConfig, PerfSample> & { readonly passes: 
 
 export async function benchPerf(rounds: number, mirrorBaseUrl: string, alone: Alone): Promise<PerfRow[]> {
     const results = await measureInWorkDirs("perf", PERF_CONFIGS, configLabel, rounds, alone, async (config, dir) => {
-        const { cluster } = await startCluster(config, benchInput(config, dir, PERF_CONFIGS.indexOf(config), mirrorBaseUrl));
+        const { cluster } = await startCluster(
+            config,
+            benchInput(config, dir, PERF_CONFIGS.indexOf(config), mirrorBaseUrl),
+        );
         return withLogs(cluster, () => checkPerf(clientUrlsByAddress(cluster.spec)));
     });
     return PERF_CONFIGS.map((config) => {

@@ -41,7 +41,9 @@ async function waitForQuietMachine(maxWaitMs: number): Promise<number> {
     if (running.length === 0) {
         return 0;
     }
-    console.log(`  waiting for the test suite running as PID ${running.join(", ")} to finish (waiting at most ${Math.round(maxWaitMs / 1000)} s)`);
+    console.log(
+        `  waiting for the test suite running as PID ${running.join(", ")} to finish (waiting at most ${Math.round(maxWaitMs / 1000)} s)`,
+    );
     const started = Date.now();
     await waitFor("other test suites to finish", maxWaitMs, async () => {
         await new Promise((resolve) => setTimeout(resolve, 5_000));

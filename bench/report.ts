@@ -46,7 +46,10 @@ function graphVerdict(rows: readonly GraphRow[]): Verdict {
         const lengths = [...new Set(rows.filter((row) => row.mode === mode).map((row) => row.ours.chainLength))];
         const naive = rows.filter((row) => row.mode === mode).map((row) => row.oneAfterAnother.chainLength);
         const met = lengths.length === 1 && lengths[0] <= TARGET_CHAIN[mode].length;
-        return { met, text: `${mode}: ${lengths.join("/")} (target ${TARGET_CHAIN[mode].length}; one after another ${naive.join(", ")})` };
+        return {
+            met,
+            text: `${mode}: ${lengths.join("/")} (target ${TARGET_CHAIN[mode].length}; one after another ${naive.join(", ")})`,
+        };
     });
     return {
         benchmark: "1. critical path of pulumi up",
@@ -65,7 +68,12 @@ function evaluationVerdict(evaluation: NonNullable<Results["evaluation"]>): Verd
         target: `linear in the resources registered, small constant (line fit R² >= ${LINEAR_R2})`,
         measured:
             `${fit.slope.toFixed(2)} ms per resource + ${ms(fit.intercept)} (R² ${fit.r2.toFixed(3)}); peak RSS ${(memory.slope * 1024).toFixed(0)} KiB per resource + ${mib(memory.intercept)} (R² ${memory.r2.toFixed(3)}); ` +
-            extremes.map((row) => `${row.clusters} x ${row.members} members: ${ms(row.evaluationMs)}, ${mib(row.peakRssMiB)}`).join("; "),
+            extremes
+                .map(
+                    (row) =>
+                        `${row.clusters} x ${row.members} members: ${ms(row.evaluationMs)}, ${mib(row.peakRssMiB)}`,
+                )
+                .join("; "),
         met: fit.r2 >= LINEAR_R2,
     };
 }
@@ -85,7 +93,9 @@ function launchVerdict(rows: readonly LaunchRow[]): Verdict {
     return {
         benchmark: "3. launch to healthy, local hosts",
         target: `ours / guide's hand-written commands <= ${LAUNCH_RATIO_TARGET}`,
-        measured: ratios.map(({ row, probe, gate }) => `${row.deployment} ${row.version}: ${ratio(probe)} (gate ${ratio(gate)})`).join("; "),
+        measured: ratios
+            .map(({ row, probe, gate }) => `${row.deployment} ${row.version}: ${ratio(probe)} (gate ${ratio(gate)})`)
+            .join("; "),
         met: ratios.every(({ probe, gate }) => probe <= LAUNCH_RATIO_TARGET && gate <= LAUNCH_RATIO_TARGET),
     };
 }
@@ -99,7 +109,10 @@ function installVerdict(rows: readonly InstallRow[]): Verdict {
 }
 
 export function throughputRatio(rows: readonly PerfRow[]): number {
-    const [ours, guide] = [rows.find((row) => row.deployment !== GUIDE), rows.find((row) => row.deployment === GUIDE)] as PerfRow[];
+    const [ours, guide] = [
+        rows.find((row) => row.deployment !== GUIDE),
+        rows.find((row) => row.deployment === GUIDE),
+    ] as PerfRow[];
     return ours.writesPerSecond / guide.writesPerSecond;
 }
 
@@ -125,7 +138,10 @@ export function verdicts(results: Results): Verdict[] {
 
 export function summaryTable(results: Results): string {
     const met = (v: Verdict) => (v.met === undefined ? "-" : v.met ? "met" : "**missed**");
-    return table(["benchmark", "target", "measured (medians)", ""], verdicts(results).map((v) => [v.benchmark, v.target, v.measured, met(v)]));
+    return table(
+        ["benchmark", "target", "measured (medians)", ""],
+        verdicts(results).map((v) => [v.benchmark, v.target, v.measured, met(v)]),
+    );
 }
 
 export function machineTable(machine: Machine): string {
@@ -137,7 +153,10 @@ export function machineTable(machine: Machine): string {
             ["OS, kernel", `${machine.os}, Linux ${machine.kernel}`],
             ["node", machine.node],
             ["etcd", machine.etcd.join("<br>")],
-            ["code", `commit ${machine.commit}${machine.uncommitted.length > 0 ? ` plus uncommitted changes to ${machine.uncommitted.join(", ")}` : ""}`],
+            [
+                "code",
+                `commit ${machine.commit}${machine.uncommitted.length > 0 ? ` plus uncommitted changes to ${machine.uncommitted.join(", ")}` : ""}`,
+            ],
         ],
     );
 }
@@ -176,7 +195,16 @@ function graphSection(rows: readonly GraphRow[]): string {
 
 function evaluationSection(evaluation: NonNullable<Results["evaluation"]>): string {
     const rows = table(
-        ["clusters x members", "resources", "runs", "process (start to exit)", "load", "evaluation", "peak RSS", "peak above loaded"],
+        [
+            "clusters x members",
+            "resources",
+            "runs",
+            "process (start to exit)",
+            "load",
+            "evaluation",
+            "peak RSS",
+            "peak above loaded",
+        ],
         evaluation.rows.map((row) => [
             `${row.clusters} x ${row.members}`,
             String(row.resources),
@@ -214,7 +242,16 @@ function launchSection(rows: readonly LaunchRow[]): string {
         "Three members on local hosts (own mount namespace and loopback address each), etcd installed by core's install script from the local mirror. The clock starts when the members are started (our launch scripts, or the guide's commands from a shell) and stops when the cluster is healthy: every member listed as started and answering /health, probed every 100 ms; and when core's health gate (polling every 2 s, what `pulumi up` waits for) passes, run at the same time.",
         "",
         table(
-            ["etcd", "deployment", "runs", "start commands returned", "healthy (probe)", "health gate passed", "ours / guide (probe)", "ours / guide (gate)"],
+            [
+                "etcd",
+                "deployment",
+                "runs",
+                "start commands returned",
+                "healthy (probe)",
+                "health gate passed",
+                "ours / guide (probe)",
+                "ours / guide (gate)",
+            ],
             rows.map((row) => [
                 row.version,
                 row.deployment,
@@ -239,7 +276,13 @@ function installSection(rows: readonly InstallRow[]): string {
         "",
         table(
             ["etcd", "state", "runs", "total", ...PHASE_NAMES],
-            rows.map((row) => [row.version, row.state, String(row.runs), seconds(row.seconds), ...PHASE_NAMES.map((name) => seconds(row.phases[name]))]),
+            rows.map((row) => [
+                row.version,
+                row.state,
+                String(row.runs),
+                seconds(row.seconds),
+                ...PHASE_NAMES.map((name) => seconds(row.phases[name])),
+            ]),
         ),
     ].join("\n");
 }
@@ -267,7 +310,9 @@ function perfSection(rows: readonly PerfRow[], perfRuns: number): string {
 }
 
 function failureSection(results: Results): string {
-    const failed = [...(results.launch ?? []), ...(results.install ?? []), ...(results.perf ?? [])].flatMap((row) => row.failures.map((f) => `- ${f.split("\n")[0]}`));
+    const failed = [...(results.launch ?? []), ...(results.install ?? []), ...(results.perf ?? [])].flatMap((row) =>
+        row.failures.map((f) => `- ${f.split("\n")[0]}`),
+    );
     return failed.length > 0 ? ["## Failed runs", "", ...failed].join("\n") : "";
 }
 

@@ -32,7 +32,11 @@ export function linearFit(points: readonly { x: number; y: number }[]): LinearFi
  * Runs every configuration once per round: forward on even rounds, backward on odd ones, so a
  * drift in the machine's speed during the run weighs on every configuration alike.
  */
-export async function interleaved<C, R>(configurations: readonly C[], rounds: number, measure: (configuration: C, round: number) => Promise<R>): Promise<Map<C, R[]>> {
+export async function interleaved<C, R>(
+    configurations: readonly C[],
+    rounds: number,
+    measure: (configuration: C, round: number) => Promise<R>,
+): Promise<Map<C, R[]>> {
     const results = new Map<C, R[]>(configurations.map((c) => [c, []]));
     for (let round = 0; round < rounds; round++) {
         const order = round % 2 === 0 ? configurations : [...configurations].reverse();

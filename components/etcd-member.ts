@@ -82,7 +82,12 @@ export class EtcdMember extends pulumi.ComponentResource {
 
     constructor(name: string, args: EtcdMemberArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd-aws:index:EtcdMember", name, {}, opts);
-        const tags = { ...args.tags, Name: args.memberName, "etcd-aws:cluster": args.clusterName, "etcd-aws:member": args.memberName };
+        const tags = {
+            ...args.tags,
+            Name: args.memberName,
+            "etcd-aws:cluster": args.clusterName,
+            "etcd-aws:member": args.memberName,
+        };
         // Read through an output: from other languages the settings arrive as one (their key is secret).
         const ssh = pulumi.output(args.ssh);
         this.instance = new aws.ec2.Instance(
@@ -96,7 +101,14 @@ export class EtcdMember extends pulumi.ComponentResource {
                 keyName: pulumi.unsecret(ssh.apply((settings) => settings.keyName)),
                 associatePublicIpAddress: pulumi.unsecret(ssh.apply((settings) => settings.bastion === undefined)),
                 metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
-                rootBlockDevice: { encrypted: true, kmsKeyId: args.kmsKeyId, volumeType: "gp3", volumeSize: 16, deleteOnTermination: true, tags },
+                rootBlockDevice: {
+                    encrypted: true,
+                    kmsKeyId: args.kmsKeyId,
+                    volumeType: "gp3",
+                    volumeSize: 16,
+                    deleteOnTermination: true,
+                    tags,
+                },
                 ebsBlockDevices: [
                     {
                         deviceName: DATA_DEVICE,
@@ -116,19 +128,26 @@ export class EtcdMember extends pulumi.ComponentResource {
         this.privateIp = this.instance.privateIp;
 
         this.connection = pulumi.secret(
-            pulumi.all([ssh, this.instance.publicIp, this.instance.privateIp]).apply(([settings, publicIp, privateIp]) => {
-                const user = settings.user ?? DEFAULT_SSH_USER;
-                const bastion = settings.bastion;
-                return {
-                    host: bastion === undefined ? publicIp : privateIp,
-                    user,
-                    privateKey: settings.privateKey,
-                    proxy:
-                        bastion === undefined
-                            ? undefined
-                            : { host: bastion.host, user: bastion.user ?? user, privateKey: bastion.privateKey ?? settings.privateKey, port: bastion.port ?? 22 },
-                };
-            }),
+            pulumi
+                .all([ssh, this.instance.publicIp, this.instance.privateIp])
+                .apply(([settings, publicIp, privateIp]) => {
+                    const user = settings.user ?? DEFAULT_SSH_USER;
+                    const bastion = settings.bastion;
+                    return {
+                        host: bastion === undefined ? publicIp : privateIp,
+                        user,
+                        privateKey: settings.privateKey,
+                        proxy:
+                            bastion === undefined
+                                ? undefined
+                                : {
+                                      host: bastion.host,
+                                      user: bastion.user ?? user,
+                                      privateKey: bastion.privateKey ?? settings.privateKey,
+                                      port: bastion.port ?? 22,
+                                  },
+                    };
+                }),
         );
 
         // A booting instance refuses connections for a while: retry without limit, bounded in time.
@@ -142,7 +161,9 @@ export class EtcdMember extends pulumi.ComponentResource {
             },
             { parent: this, customTimeouts: { create: "15m" } },
         );
-        const dataVolumeId = this.instance.ebsBlockDevices.apply((devices) => devices.find((d) => d.deviceName === DATA_DEVICE)?.volumeId ?? "");
+        const dataVolumeId = this.instance.ebsBlockDevices.apply(
+            (devices) => devices.find((d) => d.deviceName === DATA_DEVICE)?.volumeId ?? "",
+        );
         this.installed = new remote.Command(
             `${name}-install`,
             {
@@ -151,7 +172,12 @@ export class EtcdMember extends pulumi.ComponentResource {
                 addPreviousOutputInEnv: false,
                 stdin: (args.releaseIsSecret ? pulumi.secret : pulumi.output)(
                     dataVolumeId.apply((volumeId) =>
-                        renderInstallScript({ release: args.release, dataVolumeId: volumeId, memberName: args.memberName, clusterName: args.clusterName }),
+                        renderInstallScript({
+                            release: args.release,
+                            dataVolumeId: volumeId,
+                            memberName: args.memberName,
+                            clusterName: args.clusterName,
+                        }),
                     ),
                 ),
                 // The script logs the download URL, which then holds the credential.

@@ -110,6 +110,10 @@ export class EtcdPki extends pulumi.ComponentResource {
         this.caCertPem = ca.certPem;
         this.clientCertPem = sign("client", clientRequest, ["client_auth"]).certPem;
         this.clientKeyPem = pulumi.secret(clientKey.privateKeyPem);
-        this.registerOutputs({ caCertPem: this.caCertPem, clientCertPem: this.clientCertPem, clientKeyPem: this.clientKeyPem });
+        this.registerOutputs({
+            caCertPem: this.caCertPem,
+            clientCertPem: this.clientCertPem,
+            clientKeyPem: this.clientKeyPem,
+        });
     }
 }

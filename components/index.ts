@@ -1,5 +1,11 @@
 // The library: components another Pulumi program imports, with their Args types.
-export { EtcdCluster, EtcdClusterArgs, EtcdClusterConfigError, validateClusterArgs, ValidateClusterArgsOptions } from "./etcd-cluster";
+export {
+    EtcdCluster,
+    EtcdClusterArgs,
+    EtcdClusterConfigError,
+    validateClusterArgs,
+    ValidateClusterArgsOptions,
+} from "./etcd-cluster";
 export { EtcdDiscovery, EtcdDiscoveryArgs } from "./etcd-discovery";
 export { EtcdDns, EtcdDnsArgs } from "./etcd-dns";
 export { BastionSettings, EtcdMember, EtcdMemberArgs, SshSettings } from "./etcd-member";

@@ -63,7 +63,12 @@ export function checkBootstrapPlan(spec: ClusterSpec): ConfigProblem[] {
     const names = plans.map(({ flags }) => flagValue(flags, "name") ?? "");
     const duplicates = names.filter((name, i) => names.indexOf(name) !== i);
     if (duplicates.length > 0) {
-        problems.push({ setting: "members[].name", value: names, problem: `member names repeat (${[...new Set(duplicates)].join(", ")})`, fix: "give every member its own name" });
+        problems.push({
+            setting: "members[].name",
+            value: names,
+            problem: `member names repeat (${[...new Set(duplicates)].join(", ")})`,
+            fix: "give every member its own name",
+        });
     }
 
     const tokens = new Set(plans.map(({ flags }) => flagValue(flags, "initial-cluster-token")));
@@ -84,7 +89,9 @@ export function checkBootstrapPlan(spec: ClusterSpec): ConfigProblem[] {
         }
     });
 
-    const initialClusters = new Set(plans.map(({ flags }) => flagValue(flags, "initial-cluster")).filter((v) => v !== undefined));
+    const initialClusters = new Set(
+        plans.map(({ flags }) => flagValue(flags, "initial-cluster")).filter((v) => v !== undefined),
+    );
     if (initialClusters.size > 1) {
         problems.push({
             setting: "members[].initial-cluster",

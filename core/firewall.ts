@@ -54,24 +54,72 @@ export function renderFirewallRules(input: FirewallInput): FirewallRule[] {
     const unique = (cidrs: readonly string[]): string[] => [...new Set(cidrs)];
     const members = { kind: "members" } as const;
     const rules: FirewallRule[] = [
-        { key: "peer-from-members", direction: "ingress", port: ports.peer, peer: members, description: "etcd peers (raft) from members" },
-        { key: "client-from-members", direction: "ingress", port: ports.client, peer: members, description: "etcd clients from members (health checks, membership changes)" },
+        {
+            key: "peer-from-members",
+            direction: "ingress",
+            port: ports.peer,
+            peer: members,
+            description: "etcd peers (raft) from members",
+        },
+        {
+            key: "client-from-members",
+            direction: "ingress",
+            port: ports.client,
+            peer: members,
+            description: "etcd clients from members (health checks, membership changes)",
+        },
     ];
     for (const cidr of unique(input.clientCidrs)) {
-        rules.push({ key: `client-from-${cidrKey(cidr)}`, direction: "ingress", port: ports.client, peer: { kind: "cidr", cidr }, description: `etcd clients from ${cidr}` });
+        rules.push({
+            key: `client-from-${cidrKey(cidr)}`,
+            direction: "ingress",
+            port: ports.client,
+            peer: { kind: "cidr", cidr },
+            description: `etcd clients from ${cidr}`,
+        });
     }
     for (let index = 0; index < input.clientSecurityGroupCount; index++) {
-        rules.push({ key: `client-from-sg-${index}`, direction: "ingress", port: ports.client, peer: { kind: "securityGroup", index }, description: `etcd clients from client security group ${index}` });
+        rules.push({
+            key: `client-from-sg-${index}`,
+            direction: "ingress",
+            port: ports.client,
+            peer: { kind: "securityGroup", index },
+            description: `etcd clients from client security group ${index}`,
+        });
     }
     for (const cidr of unique(input.sshCidrs)) {
-        rules.push({ key: `ssh-from-${cidrKey(cidr)}`, direction: "ingress", port: 22, peer: { kind: "cidr", cidr }, description: `SSH from ${cidr}` });
+        rules.push({
+            key: `ssh-from-${cidrKey(cidr)}`,
+            direction: "ingress",
+            port: 22,
+            peer: { kind: "cidr", cidr },
+            description: `SSH from ${cidr}`,
+        });
     }
     for (const cidr of unique(input.monitoringCidrs)) {
-        rules.push({ key: `metrics-from-${cidrKey(cidr)}`, direction: "ingress", port: ports.metrics, peer: { kind: "cidr", cidr }, description: `metrics scrapes from ${cidr}` });
+        rules.push({
+            key: `metrics-from-${cidrKey(cidr)}`,
+            direction: "ingress",
+            port: ports.metrics,
+            peer: { kind: "cidr", cidr },
+            description: `metrics scrapes from ${cidr}`,
+        });
     }
     rules.push(
-        { key: "peer-to-members", direction: "egress", port: ports.peer, peer: members, description: "etcd peers (raft) to members" },
-        { key: "client-to-members", direction: "egress", port: ports.client, peer: members, description: "etcd clients to members" },
+        {
+            key: "peer-to-members",
+            direction: "egress",
+            port: ports.peer,
+            peer: members,
+            description: "etcd peers (raft) to members",
+        },
+        {
+            key: "client-to-members",
+            direction: "egress",
+            port: ports.client,
+            peer: members,
+            description: "etcd clients to members",
+        },
     );
     const outboundPorts = [...new Set([443, ...input.outboundUrls.map(urlPort)])].sort((a, b) => a - b);
     for (const port of outboundPorts) {
@@ -80,7 +128,10 @@ export function renderFirewallRules(input: FirewallInput): FirewallRule[] {
             direction: "egress",
             port,
             peer: { kind: "cidr", cidr: "0.0.0.0/0" },
-            description: port === 443 ? "HTTPS out (etcd release download, AWS APIs)" : `out to port ${port} (release mirror or discovery service)`,
+            description:
+                port === 443
+                    ? "HTTPS out (etcd release download, AWS APIs)"
+                    : `out to port ${port} (release mirror or discovery service)`,
         });
     }
     return rules;

@@ -1,14 +1,7 @@
 // The etcd flags of each member, rendered from the cluster's shape as the clustering guide
 // prescribes, and the environment file that carries them to etcd (ETCD_<FLAG> variables).
 import { ETCD_FLAGS } from "./etcd-flags";
-import {
-    advertisedHost,
-    ClusterSpec,
-    clientUrl,
-    MemberSpec,
-    peerUrl,
-    scheme,
-} from "./model";
+import { advertisedHost, ClusterSpec, clientUrl, MemberSpec, peerUrl, scheme } from "./model";
 import { PKI_FILES } from "./host-contract";
 import { isLoopback } from "./net";
 import { capabilitiesOf, EtcdLine } from "./versions";
@@ -142,7 +135,9 @@ export function renderMemberFlags(spec: ClusterSpec, member: MemberSpec): EtcdFl
 }
 
 function applyOverrides(flags: EtcdFlag[], overrides: Readonly<Record<string, string>>): EtcdFlag[] {
-    const result = flags.map((flag) => (flag.name in overrides ? { name: flag.name, value: overrides[flag.name] } : flag));
+    const result = flags.map((flag) =>
+        flag.name in overrides ? { name: flag.name, value: overrides[flag.name] } : flag,
+    );
     const present = new Set(flags.map((flag) => flag.name));
     for (const name of Object.keys(overrides).sort()) {
         if (!present.has(name)) {

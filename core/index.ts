@@ -8,7 +8,13 @@
 export { DEFAULTS } from "./settings";
 export type { ClusterSettings, DiscoverySettings } from "./settings";
 export { MEMBER_COUNTS, validateSettings } from "./validate";
-export type { ResolvedDiscovery, ResolvedSettings, SettingsValidation, TokenInUse, ValidationContext } from "./validate";
+export type {
+    ResolvedDiscovery,
+    ResolvedSettings,
+    SettingsValidation,
+    TokenInUse,
+    ValidationContext,
+} from "./validate";
 export { formatProblems } from "./problems";
 export type { ConfigProblem } from "./problems";
 export { CONFIG_KEYS, clusterTokenInStackFile, readStackConfig } from "./stack-config";
@@ -18,7 +24,15 @@ export type { EtcdCapabilities, EtcdLine, EtcdVersion } from "./versions";
 
 // The cluster's shape: members, names and URLs, and the checks of the flags they start with.
 export { BOOTSTRAP_MODES, clientEndpoints, clientUrl, memberCertificateSans, memberName, peerUrl } from "./model";
-export type { BootstrapMode, CertificateSans, ClusterSpec, DiscoveryProtocol, DiscoverySpec, MemberSpec, Ports } from "./model";
+export type {
+    BootstrapMode,
+    CertificateSans,
+    ClusterSpec,
+    DiscoveryProtocol,
+    DiscoverySpec,
+    MemberSpec,
+    Ports,
+} from "./model";
 export { buildClusterSpec, placeholderAddresses } from "./spec";
 export { checkBootstrapPlan } from "./bootstrap-check";
 export { DEFAULT_PORTS, HOST_PATHS, PKI_FILES } from "./host-contract";

@@ -1,7 +1,15 @@
 // The launch and leave scripts of one member (host/etcd-aws-launch.sh, host/etcd-aws-leave.sh
 // and host/lib/membership.sh): their settings, and the files the launch writes.
 import { envVarName, renderEnvFile, renderMemberFlags } from "./flags";
-import { BOOTSTRAP_ARG, ETCD_UNIT, HOST_PATHS, MEMBERSHIP_LOCK_KEY, MEMBERSHIP_WAIT_SECONDS, PKI_FILES, REPORT_EVERY_SECONDS } from "./host-contract";
+import {
+    BOOTSTRAP_ARG,
+    ETCD_UNIT,
+    HOST_PATHS,
+    MEMBERSHIP_LOCK_KEY,
+    MEMBERSHIP_WAIT_SECONDS,
+    PKI_FILES,
+    REPORT_EVERY_SECONDS,
+} from "./host-contract";
 import { ClusterSpec, clientUrl, MemberSpec, peerUrl, scheme } from "./model";
 import { heredoc, renderBundle, shellFunction } from "./shell";
 
@@ -21,8 +29,17 @@ export interface MemberCertificatePems {
 }
 
 /** The TLS files a member's launch script writes, at PKI_FILES (keys 0600, all owned by etcd). */
-export function memberTlsFiles(ca: string, member: MemberCertificatePems, client: { cert: string; key: string }): HostFile[] {
-    const file = (path: string, content: string, mode = "0644"): HostFile => ({ path, content, mode, owner: "etcd:etcd" });
+export function memberTlsFiles(
+    ca: string,
+    member: MemberCertificatePems,
+    client: { cert: string; key: string },
+): HostFile[] {
+    const file = (path: string, content: string, mode = "0644"): HostFile => ({
+        path,
+        content,
+        mode,
+        owner: "etcd:etcd",
+    });
     return [
         file(PKI_FILES.ca, ca),
         file(PKI_FILES.serverCert, member.serverCertPem),
@@ -35,7 +52,9 @@ export function memberTlsFiles(ca: string, member: MemberCertificatePems, client
 }
 
 /** The TLS file settings of a script that runs etcdctl (all empty without TLS). */
-export function clientTlsSettings(spec: Pick<ClusterSpec, "tls">): Record<"CA_FILE" | "CLIENT_CERT_FILE" | "CLIENT_KEY_FILE", string> {
+export function clientTlsSettings(
+    spec: Pick<ClusterSpec, "tls">,
+): Record<"CA_FILE" | "CLIENT_CERT_FILE" | "CLIENT_KEY_FILE", string> {
     return {
         CA_FILE: spec.tls ? PKI_FILES.ca : "",
         CLIENT_CERT_FILE: spec.tls ? PKI_FILES.clientCert : "",
@@ -44,7 +63,13 @@ export function clientTlsSettings(spec: Pick<ClusterSpec, "tls">): Record<"CA_FI
 }
 
 /** Flags that only matter when a cluster forms; a member joining a running one drops them. */
-const BOOTSTRAP_ONLY_FLAGS = ["discovery", "discovery-srv", "discovery-srv-name", "discovery-token", "discovery-endpoints"];
+const BOOTSTRAP_ONLY_FLAGS = [
+    "discovery",
+    "discovery-srv",
+    "discovery-srv-name",
+    "discovery-token",
+    "discovery-endpoints",
+];
 
 function otherMembers(spec: ClusterSpec, member: MemberSpec): MemberSpec[] {
     return spec.members.filter((m) => m.name !== member.name);
@@ -59,7 +84,11 @@ export interface MembershipWaits {
 }
 
 /** The settings of host/lib/membership.sh for one member. */
-function membershipSettings(spec: ClusterSpec, member: MemberSpec, waits: MembershipWaits = {}): Record<string, string | number> {
+function membershipSettings(
+    spec: ClusterSpec,
+    member: MemberSpec,
+    waits: MembershipWaits = {},
+): Record<string, string | number> {
     return {
         MEMBER_NAME: member.name,
         PEER_URL: peerUrl(spec, member),
@@ -83,7 +112,9 @@ function membershipSettings(spec: ClusterSpec, member: MemberSpec, waits: Member
 export function renderLeaveScript(spec: ClusterSpec, member: MemberSpec, waits: MembershipWaits = {}): string {
     return renderBundle({
         purpose: "leave",
-        description: [`Removes etcd member ${member.name} from cluster ${spec.clusterName}, keeping quorum, then stops it.`],
+        description: [
+            `Removes etcd member ${member.name} from cluster ${spec.clusterName}, keeping quorum, then stops it.`,
+        ],
         settings: membershipSettings(spec, member, waits),
         libraries: ["lib/membership.sh"],
         readsJson: true,
@@ -101,14 +132,33 @@ function writeFile(file: HostFile, then: string): string {
  * (host/etcd-aws-launch.sh says how). Run with --bootstrap only on first creation: without it
  * the script never forms a second cluster. Running it again changes nothing.
  */
-export function renderLaunchScript(spec: ClusterSpec, member: MemberSpec, files: readonly HostFile[] = [], waits: MembershipWaits = {}): string {
+export function renderLaunchScript(
+    spec: ClusterSpec,
+    member: MemberSpec,
+    files: readonly HostFile[] = [],
+    waits: MembershipWaits = {},
+): string {
     const flags = renderMemberFlags(spec, member);
-    const envFile: HostFile = { path: HOST_PATHS.envFile, mode: "0640", owner: "root:etcd", content: renderEnvFile(spec, member) };
-    const leaveScript: HostFile = { path: HOST_PATHS.leaveScript, mode: "0755", owner: "root:root", content: renderLeaveScript(spec, member, waits) };
-    const writes = shellFunction("write_member_files", "The member's files; a changed one owes a restart (the leave script does not).", [
-        ...[...files, envFile].map((file) => writeFile(file, 'touch "$RESTART_PENDING"')),
-        writeFile(leaveScript, ":"),
-    ]);
+    const envFile: HostFile = {
+        path: HOST_PATHS.envFile,
+        mode: "0640",
+        owner: "root:etcd",
+        content: renderEnvFile(spec, member),
+    };
+    const leaveScript: HostFile = {
+        path: HOST_PATHS.leaveScript,
+        mode: "0755",
+        owner: "root:root",
+        content: renderLeaveScript(spec, member, waits),
+    };
+    const writes = shellFunction(
+        "write_member_files",
+        "The member's files; a changed one owes a restart (the leave script does not).",
+        [
+            ...[...files, envFile].map((file) => writeFile(file, 'touch "$RESTART_PENDING"')),
+            writeFile(leaveScript, ":"),
+        ],
+    );
     return renderBundle({
         purpose: "launch",
         description: [

@@ -3,8 +3,7 @@
 // and -peers/-peers-file carry no member names, so those are refused with their successor named.
 
 export type LegacyFlagCheck =
-    | { kind: "renamed"; successor: string }
-    | { kind: "refused"; problem: string; fix: string };
+    { kind: "renamed"; successor: string } | { kind: "refused"; problem: string; fix: string };
 
 const RENAMED: Readonly<Record<string, string>> = {
     "peer-heartbeat-interval": "heartbeat-interval",

@@ -110,7 +110,10 @@ export interface CertificateSans {
  * 127.0.0.1 (clients on the host), and in DNS mode the SRV domain itself, which etcd checks
  * peers against.
  */
-export function memberCertificateSans(spec: Pick<ClusterSpec, "mode" | "domain">, member: Pick<MemberSpec, "name" | "address">): CertificateSans {
+export function memberCertificateSans(
+    spec: Pick<ClusterSpec, "mode" | "domain">,
+    member: Pick<MemberSpec, "name" | "address">,
+): CertificateSans {
     return {
         dnsNames: [memberHostName(spec, member), "localhost", ...(spec.mode === "dns" ? [spec.domain] : [])],
         ipAddresses: [member.address, "127.0.0.1"],

@@ -62,7 +62,9 @@ const HOST_SCRIPT_NAMES: readonly HostScript[] = [
     "lib/etcd_json.py",
 ];
 
-const HOST_SCRIPT_TEXT = new Map(HOST_SCRIPT_NAMES.map((name) => [name, fs.readFileSync(path.join(HOST_SCRIPTS_DIR, name), "utf8")]));
+const HOST_SCRIPT_TEXT = new Map(
+    HOST_SCRIPT_NAMES.map((name) => [name, fs.readFileSync(path.join(HOST_SCRIPTS_DIR, name), "utf8")]),
+);
 
 /** The text of a file in host/, as shipped. */
 export function hostScript(name: HostScript): string {
@@ -74,7 +76,9 @@ const SOURCE_LIBRARIES = /^if ! declare -F write_if_changed >\/dev\/null; then.*
 
 /** A host file's text as a part of a bundle: its shebang and library loading dropped, a line saying where it comes from. */
 function bundlePart(name: HostScript): string {
-    const text = hostScript(name).replace(/^#!.*\n/, "").replace(SOURCE_LIBRARIES, "");
+    const text = hostScript(name)
+        .replace(/^#!.*\n/, "")
+        .replace(SOURCE_LIBRARIES, "");
     return `# ---- host/${name}\n${text.endsWith("\n") ? text : `${text}\n`}`;
 }
 
@@ -117,7 +121,9 @@ export function renderBundle(input: BundleInput): string {
         "# ---- settings",
         assignments(input.settings),
         "",
-        ...(input.readsJson ? [`ETCD_JSON_PY=$(cat ${heredoc(hostScript("lib/etcd_json.py"), "ETCD_JSON_PY")}\n)`, ""] : []),
+        ...(input.readsJson
+            ? [`ETCD_JSON_PY=$(cat ${heredoc(hostScript("lib/etcd_json.py"), "ETCD_JSON_PY")}\n)`, ""]
+            : []),
         ...(input.definitions ?? []).map((text) => `${text}\n`),
         ...(input.libraries ?? []).map(bundlePart),
         bundlePart(input.script),

@@ -20,7 +20,14 @@ function discoverySpec(settings: ResolvedSettings, token: string): DiscoverySpec
     if (discovery.url !== undefined) {
         // A ready URL carries its own token; the package's token is not used.
         const readyToken = discovery.url.replace(/\/+$/, "").split("/").pop() ?? "";
-        return { protocol: "v2", token: readyToken, size: discovery.size, url: discovery.url, proxy: discovery.proxy, registerSize: false };
+        return {
+            protocol: "v2",
+            token: readyToken,
+            size: discovery.size,
+            url: discovery.url,
+            proxy: discovery.proxy,
+            registerSize: false,
+        };
     }
     return {
         protocol: "v2",
@@ -36,7 +43,11 @@ function discoverySpec(settings: ResolvedSettings, token: string): DiscoverySpec
  * The cluster as renderers see it. `addresses[i]` is member i's private IP; `discoveryToken` is
  * the cluster's token (used in discovery mode only).
  */
-export function buildClusterSpec(settings: ResolvedSettings, addresses: readonly string[], discoveryToken: string): ClusterSpec {
+export function buildClusterSpec(
+    settings: ResolvedSettings,
+    addresses: readonly string[],
+    discoveryToken: string,
+): ClusterSpec {
     if (addresses.length !== settings.memberCount) {
         throw new Error(`expected ${settings.memberCount} member addresses, got ${addresses.length}`);
     }

@@ -35,7 +35,11 @@ function parseOptions(args: string[]): Options {
     try {
         values = parseArgs({
             args,
-            options: { mode: { type: "string", default: "static" }, version: { type: "string", default: "3.5" }, down: { type: "boolean", default: false } },
+            options: {
+                mode: { type: "string", default: "static" },
+                version: { type: "string", default: "3.5" },
+                down: { type: "boolean", default: false },
+            },
         }).values;
     } catch (error) {
         throw new UsageError((error as Error).message);
@@ -74,7 +78,9 @@ function portProblem(address: string, port: number, protocol: "tcp" | "udp"): Pr
 
 /** Every address:port the mode's servers will listen on. */
 function listeners(mode: Scenario, plan: AddressPlan): [string, number, "tcp" | "udp"][] {
-    const members = plan.members.flatMap((address) => Object.values(DEFAULT_PORTS).map((port): [string, number, "tcp"] => [address, port, "tcp"]));
+    const members = plan.members.flatMap((address) =>
+        Object.values(DEFAULT_PORTS).map((port): [string, number, "tcp"] => [address, port, "tcp"]),
+    );
     const dns: [string, number, "tcp" | "udp"][] = [
         [plan.dns, 53, "udp"],
         [plan.dns, 53, "tcp"],
@@ -89,7 +95,8 @@ function listeners(mode: Scenario, plan: AddressPlan): [string, number, "tcp" | 
 /** The scenario's settings as the bring-up will validate them (the mirror's port is not known yet). */
 function validationProblem(options: Options, plan: AddressPlan): string | undefined {
     const input = scenarioInput(options, `http://${MIRROR_ADDRESS}`);
-    const discovery = options.mode === "discovery" ? { serviceUrl: v2RegistryUrl(`http://${plan.discoveryEtcd}:2379`) } : undefined;
+    const discovery =
+        options.mode === "discovery" ? { serviceUrl: v2RegistryUrl(`http://${plan.discoveryEtcd}:2379`) } : undefined;
     try {
         resolveScenario(input, discovery);
         return undefined;
@@ -99,7 +106,14 @@ function validationProblem(options: Options, plan: AddressPlan): string | undefi
 }
 
 function scenarioInput(options: Options, mirrorBaseUrl: string): ScenarioInput {
-    return { scenario: options.mode, version: options.version, clusterName: CLUSTER_NAME, dir: STATE_DIR, subnet: SUBNET, mirrorBaseUrl };
+    return {
+        scenario: options.mode,
+        version: options.version,
+        clusterName: CLUSTER_NAME,
+        dir: STATE_DIR,
+        subnet: SUBNET,
+        mirrorBaseUrl,
+    };
 }
 
 /** What would stop the cluster from coming up, each with its fix. */
@@ -130,14 +144,20 @@ async function preflight(options: Options, plan: AddressPlan): Promise<string[]>
 
 async function down(): Promise<void> {
     const stopped = await stopAllAndRemove(STATE_DIR);
-    say(stopped.length > 0 ? `stopped the local cluster (PIDs ${stopped.join(", ")}) and removed ${STATE_DIR}` : "no local cluster is running");
+    say(
+        stopped.length > 0
+            ? `stopped the local cluster (PIDs ${stopped.join(", ")}) and removed ${STATE_DIR}`
+            : "no local cluster is running",
+    );
 }
 
 function printCluster(cluster: LocalCluster, seconds: number, health: readonly string[]): void {
     const { spec } = cluster;
     const endpoints = cluster.members.map(({ member }) => `http://${member.address}:${spec.ports.client}`).join(",");
     const etcdctl = path.join(localRelease(spec.version.text).binDir, "etcdctl");
-    say(`\netcd ${spec.version.text} cluster "${spec.clusterName}" is up: ${spec.mode} bootstrap, healthy ${seconds.toFixed(2)} s after the launch scripts started.`);
+    say(
+        `\netcd ${spec.version.text} cluster "${spec.clusterName}" is up: ${spec.mode} bootstrap, healthy ${seconds.toFixed(2)} s after the launch scripts started.`,
+    );
     say("members:");
     for (const { member } of cluster.members) {
         say(`  ${member.name}  ${member.address}  client ${clientUrl(spec, member)}  peer ${peerUrl(spec, member)}`);
@@ -145,7 +165,9 @@ function printCluster(cluster: LocalCluster, seconds: number, health: readonly s
     say("health:");
     health.forEach((line) => say(`  ${line}`));
     if (spec.mode === "dns") {
-        say(`  (the names resolve through dnsmasq at ${addressPlan(SUBNET).dns}, the hosts' nameserver; from here use the addresses)`);
+        say(
+            `  (the names resolve through dnsmasq at ${addressPlan(SUBNET).dns}, the hosts' nameserver; from here use the addresses)`,
+        );
     }
     say("use it:");
     say(`  ETCDCTL_API=3 ${etcdctl} --endpoints ${endpoints} member list`);
@@ -166,14 +188,20 @@ async function up(options: Options): Promise<void> {
     say(`serving it at ${mirror.baseUrl} while the members install etcd ${options.version}`);
     try {
         say(`preparing ${options.mode} bootstrap on ${plan.members.join(", ")}`);
-        const cluster = await prepareScenario(scenarioInput(options, mirror.baseUrl), { echo: process.stdout, healthTimeoutSeconds: 60 });
+        const cluster = await prepareScenario(scenarioInput(options, mirror.baseUrl), {
+            echo: process.stdout,
+            healthTimeoutSeconds: 60,
+        });
         const seconds = await cluster.bringUp();
         printCluster(cluster, seconds, await cluster.endpointHealth());
     } catch (error) {
         const stopped = await stopAll(STATE_DIR);
-        throw new Error(`${(error as Error).message}\nstopped what had started (PIDs ${stopped.join(", ") || "none"}); logs are kept in ${STATE_DIR}`, {
-            cause: error,
-        });
+        throw new Error(
+            `${(error as Error).message}\nstopped what had started (PIDs ${stopped.join(", ") || "none"}); logs are kept in ${STATE_DIR}`,
+            {
+                cause: error,
+            },
+        );
     } finally {
         await mirror.close();
     }

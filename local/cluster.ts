@@ -67,7 +67,13 @@ export class LocalCluster {
     ) {}
 
     /** Fresh hosts under `<dir>/hosts/<member>` for the spec's members. */
-    static create(dir: string, settings: ResolvedSettings, spec: ClusterSpec, hostOptions: HostOptions, options: ClusterOptions): LocalCluster {
+    static create(
+        dir: string,
+        settings: ResolvedSettings,
+        spec: ClusterSpec,
+        hostOptions: HostOptions,
+        options: ClusterOptions,
+    ): LocalCluster {
         const members = spec.members.map((member) => ({ member, host: createHost(dir, member, hostOptions) }));
         return new LocalCluster(settings, spec, members, dir, hostOptions, options);
     }
@@ -78,13 +84,24 @@ export class LocalCluster {
      */
     withSpec(settings: ResolvedSettings, spec: ClusterSpec): LocalCluster {
         const hosts = new Map(this.members.map(({ member, host }) => [member.name, host]));
-        const members = spec.members.map((member) => ({ member, host: hosts.get(member.name) ?? createHost(this.dir, member, this.hostOptions) }));
+        const members = spec.members.map((member) => ({
+            member,
+            host: hosts.get(member.name) ?? createHost(this.dir, member, this.hostOptions),
+        }));
         return new LocalCluster(settings, spec, members, this.dir, this.hostOptions, this.options, this.memberFiles);
     }
 
     /** The same deployment whose launch scripts write these files (as the component passes its certificates). */
     withFiles(memberFiles: MemberFiles): LocalCluster {
-        return new LocalCluster(this.settings, this.spec, this.members, this.dir, this.hostOptions, this.options, memberFiles);
+        return new LocalCluster(
+            this.settings,
+            this.spec,
+            this.members,
+            this.dir,
+            this.hostOptions,
+            this.options,
+            memberFiles,
+        );
     }
 
     /** Another host rendered from the same spec but not in it (a member beyond the plan). */
@@ -93,10 +110,21 @@ export class LocalCluster {
     }
 
     get release(): ReleaseSpec {
-        return { version: this.settings.version, arch: "amd64", mirrorBaseUrl: this.settings.mirrorBaseUrl, sha256: this.settings.etcdSha256 };
+        return {
+            version: this.settings.version,
+            arch: "amd64",
+            mirrorBaseUrl: this.settings.mirrorBaseUrl,
+            sha256: this.settings.etcdSha256,
+        };
     }
 
-    private async runScript(target: LocalMember, what: string, script: string, timeoutMs: number, args: readonly string[] = []): Promise<RunResult> {
+    private async runScript(
+        target: LocalMember,
+        what: string,
+        script: string,
+        timeoutMs: number,
+        args: readonly string[] = [],
+    ): Promise<RunResult> {
         const result = await target.host.runScript(script, { timeoutMs, echo: this.options.echo }, args);
         if (result.code !== 0) {
             const why = result.timedOut ? `timed out after ${timeoutMs / 1000} s` : `exited with ${result.code}`;
@@ -112,7 +140,11 @@ export class LocalCluster {
                 this.runScript(
                     target,
                     "install",
-                    renderInstallScript({ release: this.release, memberName: target.member.name, clusterName: this.spec.clusterName }),
+                    renderInstallScript({
+                        release: this.release,
+                        memberName: target.member.name,
+                        clusterName: this.spec.clusterName,
+                    }),
                     INSTALL_TIMEOUT_MS,
                 ),
             ),
@@ -122,7 +154,12 @@ export class LocalCluster {
     /** Registers the discovery size from the first member, as the component does after its install. */
     async registerDiscoverySize(): Promise<void> {
         if (this.spec.discovery?.registerSize) {
-            await this.runScript(this.members[0], "discovery size registration", renderDiscoverySizeScript(this.spec), SCRIPT_TIMEOUT_MS);
+            await this.runScript(
+                this.members[0],
+                "discovery size registration",
+                renderDiscoverySizeScript(this.spec),
+                SCRIPT_TIMEOUT_MS,
+            );
         }
     }
 
@@ -131,23 +168,40 @@ export class LocalCluster {
      * creation (members start etcd and return at once), without it on later runs (restart one
      * member keeping quorum, or join the running cluster).
      */
-    async launch(targets: readonly LocalMember[] = this.members, phase: "create" | "update" = "create"): Promise<RunResult[]> {
+    async launch(
+        targets: readonly LocalMember[] = this.members,
+        phase: "create" | "update" = "create",
+    ): Promise<RunResult[]> {
         const args = phase === "create" ? ["--bootstrap"] : [];
         return Promise.all(
             targets.map((target) =>
-                this.runScript(target, "launch", renderLaunchScript(this.spec, target.member, this.memberFiles(target.member)), LAUNCH_TIMEOUT_MS, args),
+                this.runScript(
+                    target,
+                    "launch",
+                    renderLaunchScript(this.spec, target.member, this.memberFiles(target.member)),
+                    LAUNCH_TIMEOUT_MS,
+                    args,
+                ),
             ),
         );
     }
 
     /** The leave script the launch installed, on each host at once (as Pulumi deletes launch commands). */
     async leave(targets: readonly LocalMember[]): Promise<RunResult[]> {
-        return Promise.all(targets.map((target) => this.runScript(target, "leave", `exec ${HOST_PATHS.leaveScript}\n`, LAUNCH_TIMEOUT_MS)));
+        return Promise.all(
+            targets.map((target) =>
+                this.runScript(target, "leave", `exec ${HOST_PATHS.leaveScript}\n`, LAUNCH_TIMEOUT_MS),
+            ),
+        );
     }
 
     /** `systemctl <verb> etcd.service` on each host, as an operator (or a crash and reboot) would. */
     async systemctl(targets: readonly LocalMember[], verb: "start" | "stop"): Promise<void> {
-        await Promise.all(targets.map((target) => this.runScript(target, `systemctl ${verb}`, `systemctl ${verb} etcd.service\n`, SCRIPT_TIMEOUT_MS)));
+        await Promise.all(
+            targets.map((target) =>
+                this.runScript(target, `systemctl ${verb}`, `systemctl ${verb} etcd.service\n`, SCRIPT_TIMEOUT_MS),
+            ),
+        );
     }
 
     /**
@@ -176,7 +230,9 @@ export class LocalCluster {
 
     /** core's auth script on the first member, as the component runs it after the health gate. */
     async enableAuth(rootPassword: string): Promise<string> {
-        return (await this.runScript(this.members[0], "auth", renderAuthScript(this.spec, rootPassword), SCRIPT_TIMEOUT_MS)).stderr;
+        return (
+            await this.runScript(this.members[0], "auth", renderAuthScript(this.spec, rootPassword), SCRIPT_TIMEOUT_MS)
+        ).stderr;
     }
 
     /**
@@ -198,7 +254,9 @@ export class LocalCluster {
 
     /** Each member's last etcd log lines, for a failure report. */
     logs(lines = 15): string {
-        return this.members.map(({ member, host }) => `--- ${member.name} (${host.address}) etcd log:\n${host.etcdLog(lines)}`).join("\n");
+        return this.members
+            .map(({ member, host }) => `--- ${member.name} (${host.address}) etcd log:\n${host.etcdLog(lines)}`)
+            .join("\n");
     }
 
     /**
@@ -208,7 +266,9 @@ export class LocalCluster {
     async etcdctl(index: number, args: readonly string[]): Promise<RunResult> {
         const { host, member } = this.members[index];
         const command = ["etcdctl", `--endpoints=${clientUrl(this.spec, member)}`, "--command-timeout=10s", ...args];
-        const tls = this.spec.tls ? { ETCDCTL_CACERT: PKI_FILES.ca, ETCDCTL_CERT: PKI_FILES.clientCert, ETCDCTL_KEY: PKI_FILES.clientKey } : {};
+        const tls = this.spec.tls
+            ? { ETCDCTL_CACERT: PKI_FILES.ca, ETCDCTL_CERT: PKI_FILES.clientCert, ETCDCTL_KEY: PKI_FILES.clientKey }
+            : {};
         const result = await host.exec(command, { timeoutMs: ETCDCTL_TIMEOUT_MS, env: { ETCDCTL_API: "3", ...tls } });
         if (result.code !== 0) {
             throw new Error(`${command.join(" ")} on ${host.name} failed:\n${result.stderr}${result.stdout}`);
@@ -242,7 +302,11 @@ export class LocalCluster {
 
     /** The member list the spec prescribes: every member with the URLs it advertises. */
     expectedMemberList(): ListedMember[] {
-        return this.spec.members.map((member) => ({ name: member.name, peerURLs: [peerUrl(this.spec, member)], clientURLs: [clientUrl(this.spec, member)] }));
+        return this.spec.members.map((member) => ({
+            name: member.name,
+            peerURLs: [peerUrl(this.spec, member)],
+            clientURLs: [clientUrl(this.spec, member)],
+        }));
     }
 
     /** `etcdctl endpoint health` of each member from its own host; throws for an unhealthy one. */

@@ -10,15 +10,23 @@ function guideCommand(addresses: readonly string[], index: number): string[] {
     const address = addresses[index];
     return [
         "etcd",
-        "--name", `infra${index}`,
-        "--initial-advertise-peer-urls", peer(address),
-        "--listen-peer-urls", peer(address),
+        "--name",
+        `infra${index}`,
+        "--initial-advertise-peer-urls",
+        peer(address),
+        "--listen-peer-urls",
+        peer(address),
         // The guide adds http://127.0.0.1:2379; local hosts share one loopback, so it would collide.
-        "--listen-client-urls", `http://${address}:${DEFAULT_PORTS.client}`,
-        "--advertise-client-urls", `http://${address}:${DEFAULT_PORTS.client}`,
-        "--initial-cluster-token", "etcd-cluster-1",
-        "--initial-cluster", addresses.map((a, i) => `infra${i}=${peer(a)}`).join(","),
-        "--initial-cluster-state", "new",
+        "--listen-client-urls",
+        `http://${address}:${DEFAULT_PORTS.client}`,
+        "--advertise-client-urls",
+        `http://${address}:${DEFAULT_PORTS.client}`,
+        "--initial-cluster-token",
+        "etcd-cluster-1",
+        "--initial-cluster",
+        addresses.map((a, i) => `infra${i}=${peer(a)}`).join(","),
+        "--initial-cluster-state",
+        "new",
     ];
 }
 
@@ -37,7 +45,9 @@ export async function startGuideMembers(cluster: LocalCluster): Promise<void> {
     const addresses = cluster.members.map(({ member }) => member.address);
     await Promise.all(
         cluster.members.map(async ({ host }, index) => {
-            const result = await host.exec(["bash", "-c", START_DETACHED, "start", ...guideCommand(addresses, index)], { timeoutMs: START_TIMEOUT_MS });
+            const result = await host.exec(["bash", "-c", START_DETACHED, "start", ...guideCommand(addresses, index)], {
+                timeoutMs: START_TIMEOUT_MS,
+            });
             if (result.code !== 0) {
                 throw new Error(`starting infra${index} on ${host.name} failed:\n${result.stderr}`);
             }

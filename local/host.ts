@@ -90,7 +90,10 @@ export class LocalHost {
         for (const name of ACCOUNT_FILES) {
             const file = path.join(this.root, "etc", name);
             if (fs.existsSync(file)) {
-                const kept = fs.readFileSync(file, "utf8").split("\n").filter((line) => !line.startsWith("etcd:"));
+                const kept = fs
+                    .readFileSync(file, "utf8")
+                    .split("\n")
+                    .filter((line) => !line.startsWith("etcd:"));
                 fs.writeFileSync(file, kept.join("\n"));
             }
         }
@@ -99,7 +102,19 @@ export class LocalHost {
     /** The argv that runs `command` on this host. */
     private enter(command: readonly string[]): string[] {
         // --norc: this bash starts before /root is the host's own (see PRIVATE_PATHS).
-        return ["unshare", "--mount", "--propagation", "private", "--", "bash", "--norc", ENTER_HOST, this.root, PRIVATE_PATHS.join(" "), ...command];
+        return [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "bash",
+            "--norc",
+            ENTER_HOST,
+            this.root,
+            PRIVATE_PATHS.join(" "),
+            ...command,
+        ];
     }
 
     private environment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -112,7 +127,11 @@ export class LocalHost {
     }
 
     /** Runs a rendered script on the host as the deployment does (`bash -s -- <args>`, script on stdin). */
-    async runScript(script: string, options: Omit<RunOptions, "stdin">, args: readonly string[] = []): Promise<RunResult> {
+    async runScript(
+        script: string,
+        options: Omit<RunOptions, "stdin">,
+        args: readonly string[] = [],
+    ): Promise<RunResult> {
         return this.exec(["bash", "-s", "--", ...args], { ...options, stdin: script });
     }
 
@@ -155,7 +174,12 @@ export class LocalHost {
     /** The last lines etcd wrote (what journalctl shows on EC2). */
     etcdLog(lines = 20): string {
         try {
-            return fs.readFileSync(this.hostPath(HOST_PATHS.logFile), "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+            return fs
+                .readFileSync(this.hostPath(HOST_PATHS.logFile), "utf8")
+                .trimEnd()
+                .split("\n")
+                .slice(-lines)
+                .join("\n");
         } catch {
             return "(no etcd log)";
         }

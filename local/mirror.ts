@@ -123,8 +123,15 @@ function corrupted(bytes: Buffer): Buffer {
 export function startMirror(dir: string, address: string, options: MirrorOptions = {}): Promise<RunningMirror> {
     const root = path.resolve(dir);
     const server = http.createServer((request, response) => {
-        const file = path.join(root, path.normalize(decodeURIComponent(new URL(request.url ?? "/", "http://mirror").pathname)));
-        if (request.method !== "GET" || !file.startsWith(`${root}/`) || !fs.statSync(file, { throwIfNoEntry: false })?.isFile()) {
+        const file = path.join(
+            root,
+            path.normalize(decodeURIComponent(new URL(request.url ?? "/", "http://mirror").pathname)),
+        );
+        if (
+            request.method !== "GET" ||
+            !file.startsWith(`${root}/`) ||
+            !fs.statSync(file, { throwIfNoEntry: false })?.isFile()
+        ) {
             response.writeHead(404).end("not found\n");
             return;
         }

@@ -45,10 +45,21 @@ function createCertificateAuthority(dir: string, clusterName: string): Certifica
     const ca = { dir, certFile: path.join(dir, "ca.crt"), keyFile: path.join(dir, "ca.key") };
     newKey(ca.keyFile);
     openssl([
-        "req", "-x509", "-new", "-key", ca.keyFile, "-subj", subject(`${clusterName} etcd CA`), "-days", String(VALIDITY_DAYS * 10),
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
-        "-out", ca.certFile,
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        ca.keyFile,
+        "-subj",
+        subject(`${clusterName} etcd CA`),
+        "-days",
+        String(VALIDITY_DAYS * 10),
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+        "-out",
+        ca.certFile,
     ]);
     return ca;
 }
@@ -58,10 +69,19 @@ function caCertPem(ca: CertificateAuthority): string {
 }
 
 /** Signs a certificate for `keyFile` with the given extended key usages and SANs; returns its file. */
-function sign(ca: CertificateAuthority, keyFile: string, certFile: string, commonName: string, usages: readonly string[], sans?: CertificateSans): string {
+function sign(
+    ca: CertificateAuthority,
+    keyFile: string,
+    certFile: string,
+    commonName: string,
+    usages: readonly string[],
+    sans?: CertificateSans,
+): string {
     const request = `${certFile}.csr`;
     const extensions = `${certFile}.ext`;
-    const altNames = sans ? [...sans.dnsNames.map((name) => `DNS:${name}`), ...sans.ipAddresses.map((ip) => `IP:${ip}`)] : [];
+    const altNames = sans
+        ? [...sans.dnsNames.map((name) => `DNS:${name}`), ...sans.ipAddresses.map((ip) => `IP:${ip}`)]
+        : [];
     fs.writeFileSync(
         extensions,
         [
@@ -74,8 +94,22 @@ function sign(ca: CertificateAuthority, keyFile: string, certFile: string, commo
     );
     openssl(["req", "-new", "-key", keyFile, "-subj", subject(commonName), "-out", request]);
     openssl([
-        "x509", "-req", "-in", request, "-CA", ca.certFile, "-CAkey", ca.keyFile, "-set_serial", `0x${randomBytes(8).toString("hex")}`,
-        "-days", String(VALIDITY_DAYS), "-extfile", extensions, "-out", certFile,
+        "x509",
+        "-req",
+        "-in",
+        request,
+        "-CA",
+        ca.certFile,
+        "-CAkey",
+        ca.keyFile,
+        "-set_serial",
+        `0x${randomBytes(8).toString("hex")}`,
+        "-days",
+        String(VALIDITY_DAYS),
+        "-extfile",
+        extensions,
+        "-out",
+        certFile,
     ]);
     fs.rmSync(request);
     fs.rmSync(extensions);
@@ -83,13 +117,32 @@ function sign(ca: CertificateAuthority, keyFile: string, certFile: string, commo
 }
 
 /** A member's key, server and peer certificates (new ones on every call: a rotation), under `dir`. */
-function issueMemberCertificates(ca: CertificateAuthority, dir: string, memberName: string, sans: CertificateSans): MemberCertificatePems {
+function issueMemberCertificates(
+    ca: CertificateAuthority,
+    dir: string,
+    memberName: string,
+    sans: CertificateSans,
+): MemberCertificatePems {
     fs.mkdirSync(dir, { recursive: true });
     const keyFile = path.join(dir, `${memberName}.key`);
     newKey(keyFile);
     return {
-        serverCertPem: sign(ca, keyFile, path.join(dir, `${memberName}-server.crt`), memberName, ["serverAuth", "clientAuth"], sans),
-        peerCertPem: sign(ca, keyFile, path.join(dir, `${memberName}-peer.crt`), memberName, ["serverAuth", "clientAuth"], sans),
+        serverCertPem: sign(
+            ca,
+            keyFile,
+            path.join(dir, `${memberName}-server.crt`),
+            memberName,
+            ["serverAuth", "clientAuth"],
+            sans,
+        ),
+        peerCertPem: sign(
+            ca,
+            keyFile,
+            path.join(dir, `${memberName}-peer.crt`),
+            memberName,
+            ["serverAuth", "clientAuth"],
+            sans,
+        ),
         keyPem: fs.readFileSync(keyFile, "utf8"),
     };
 }
@@ -113,13 +166,22 @@ export interface ClusterPki {
 
 /** Member certificates for every member of the spec, with the SANs core computes, under `dir`. */
 function issueForMembers(ca: CertificateAuthority, dir: string, spec: ClusterSpec): Map<string, MemberCertificatePems> {
-    return new Map(spec.members.map((member) => [member.name, issueMemberCertificates(ca, dir, member.name, memberCertificateSans(spec, member))]));
+    return new Map(
+        spec.members.map((member) => [
+            member.name,
+            issueMemberCertificates(ca, dir, member.name, memberCertificateSans(spec, member)),
+        ]),
+    );
 }
 
 /** A new CA, the client certificate the scripts use (CN root) and every member's certificates. */
 export function issueClusterPki(dir: string, spec: ClusterSpec): ClusterPki {
     const ca = createCertificateAuthority(path.join(dir, "ca"), spec.clusterName);
-    return { ca, client: issueClientCertificate(ca, path.join(dir, "clients"), "root"), members: issueForMembers(ca, path.join(dir, "members"), spec) };
+    return {
+        ca,
+        client: issueClientCertificate(ca, path.join(dir, "clients"), "root"),
+        members: issueForMembers(ca, path.join(dir, "members"), spec),
+    };
 }
 
 /** New member certificates (new keys) from the same CA: a renewal. */
@@ -144,12 +206,20 @@ export function fingerprint(certPem: string): string {
 }
 
 /** The fingerprint of the certificate a TLS server presents (connecting with the client certificate). */
-export function servedCertificate(address: string, port: number, ca: CertificateAuthority, client: KeyPair): Promise<string> {
+export function servedCertificate(
+    address: string,
+    port: number,
+    ca: CertificateAuthority,
+    client: KeyPair,
+): Promise<string> {
     return new Promise((resolve, reject) => {
-        const socket = tls.connect({ host: address, port, ca: caCertPem(ca), cert: client.certPem, key: client.keyPem, timeout: 5_000 }, () => {
-            resolve(socket.getPeerCertificate().fingerprint256);
-            socket.end();
-        });
+        const socket = tls.connect(
+            { host: address, port, ca: caCertPem(ca), cert: client.certPem, key: client.keyPem, timeout: 5_000 },
+            () => {
+                resolve(socket.getPeerCertificate().fingerprint256);
+                socket.end();
+            },
+        );
         socket.once("error", reject);
         socket.once("timeout", () => socket.destroy(new Error(`no TLS handshake with ${address}:${port} within 5 s`)));
     });

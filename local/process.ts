@@ -25,7 +25,11 @@ export function run(argv: readonly string[], options: RunOptions): Promise<RunRe
         // No input: stdin is closed from the start rather than written to, since a command that
         // exits first (etcdctl put under a busy machine) would make that write fail with EPIPE.
         const stdin = options.stdin === undefined ? "ignore" : "pipe";
-        const child = spawn(argv[0], argv.slice(1), { env: options.env ?? process.env, detached: true, stdio: [stdin, "pipe", "pipe"] });
+        const child = spawn(argv[0], argv.slice(1), {
+            env: options.env ?? process.env,
+            detached: true,
+            stdio: [stdin, "pipe", "pipe"],
+        });
         let stdout = "";
         let stderr = "";
         let timedOut = false;
@@ -80,7 +84,11 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `check` until it returns a value (not undefined) or the time is up. */
-export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
+export async function waitFor<T>(
+    what: string,
+    timeoutMs: number,
+    check: () => Promise<T | undefined> | T | undefined,
+): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
         const value = await check();
@@ -160,7 +168,9 @@ export async function killRecorded(pidFile: string): Promise<number | undefined>
         return undefined;
     }
     process.kill(recorded.pid, "SIGKILL");
-    await waitFor(`${recorded.name} (pid ${recorded.pid}) to die`, 5_000, () => (isRunning(recorded.pid) ? undefined : true));
+    await waitFor(`${recorded.name} (pid ${recorded.pid}) to die`, 5_000, () =>
+        isRunning(recorded.pid) ? undefined : true,
+    );
     return recorded.pid;
 }
 

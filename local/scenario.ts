@@ -16,7 +16,14 @@ import {
 import { isLoopback } from "../core/net";
 import { ClusterOptions, LocalCluster } from "./cluster";
 import { LocalRelease, localRelease } from "./mirror";
-import { DiscoveryApi, newDiscoveryUrl, startDiscoveryEtcd, startDiscoveryService, startDnsServer, v2RegistryUrl } from "./services";
+import {
+    DiscoveryApi,
+    newDiscoveryUrl,
+    startDiscoveryEtcd,
+    startDiscoveryService,
+    startDnsServer,
+    v2RegistryUrl,
+} from "./services";
 
 /** The clustering guide's three mechanisms; discovery through a custom etcd or a public-style service. */
 export type Scenario = "static" | "dns" | "discovery" | "public-discovery";
@@ -105,7 +112,11 @@ function discoveryEtcdRelease(input: ScenarioInput, api: DiscoveryApi): LocalRel
 }
 
 /** Starts the discovery servers the scenario needs and returns its discovery settings. */
-async function discoverySettings(input: ScenarioInput, plan: AddressPlan, servicesDir: string): Promise<DiscoverySettings | undefined> {
+async function discoverySettings(
+    input: ScenarioInput,
+    plan: AddressPlan,
+    servicesDir: string,
+): Promise<DiscoverySettings | undefined> {
     if (input.scenario !== "discovery" && input.scenario !== "public-discovery") {
         return undefined;
     }
@@ -139,7 +150,10 @@ export function resolveScenario(input: ScenarioInput, discovery?: DiscoverySetti
  */
 export function reshapeScenario(cluster: LocalCluster, input: ScenarioInput, changes: ClusterSettings): LocalCluster {
     const settings = validated(input.clusterName, { ...scenarioSettings(input), ...changes });
-    return cluster.withSpec(settings, buildClusterSpec(settings, memberAddresses(input.subnet, settings.memberCount), "unused"));
+    return cluster.withSpec(
+        settings,
+        buildClusterSpec(settings, memberAddresses(input.subnet, settings.memberCount), "unused"),
+    );
 }
 
 /**
@@ -156,7 +170,11 @@ function servicesDir(input: ScenarioInput): string {
 }
 
 /** The cluster of already validated settings: its spec, the DNS server in DNS mode, the hosts. */
-export async function createCluster(input: ScenarioInput, settings: ResolvedSettings, options: ClusterOptions): Promise<LocalCluster> {
+export async function createCluster(
+    input: ScenarioInput,
+    settings: ResolvedSettings,
+    options: ClusterOptions,
+): Promise<LocalCluster> {
     const plan = addressPlan(input.subnet);
     // The component's discovery token: 16 random bytes, hex.
     const spec = buildClusterSpec(settings, plan.members, randomBytes(16).toString("hex"));

@@ -70,7 +70,12 @@ export type DiscoveryApi = "v2" | "v3";
  * A one-member etcd on `address` as the discovery cluster, serving `api` (v2 discovery needs the
  * v2 keys API; v3 discovery needs nothing beyond the v3 API). Returns its client URL.
  */
-export async function startDiscoveryEtcd(dir: string, address: string, release: LocalRelease, api: DiscoveryApi): Promise<string> {
+export async function startDiscoveryEtcd(
+    dir: string,
+    address: string,
+    release: LocalRelease,
+    api: DiscoveryApi,
+): Promise<string> {
     const clientUrl = `http://${address}:2379`;
     const peerUrl = `http://${address}:2380`;
     const daemon = startDaemon(dir, "discovery-etcd", [
@@ -118,6 +123,8 @@ export async function startDiscoveryService(dir: string, address: string, backen
 
 /** A new token URL of the given size, as `curl https://discovery.etcd.io/new?size=N` gets one. */
 export async function newDiscoveryUrl(serviceUrl: string, size: number): Promise<string> {
-    const url = await runChecked(["curl", "-fsS", "--max-time", "10", `${serviceUrl}/new?size=${size}`], { timeoutMs: 15_000 });
+    const url = await runChecked(["curl", "-fsS", "--max-time", "10", `${serviceUrl}/new?size=${size}`], {
+        timeoutMs: 15_000,
+    });
     return url.trim();
 }

@@ -88,7 +88,12 @@ export class Writer {
         await this.done;
         const times = [this.startedAt, ...this.acknowledgedAt];
         const gaps = times.slice(1).map((at, i) => at - times[i]);
-        return { written: [...this.written], failed: [...this.failed], retries: this.retries, longestStallMs: Math.max(0, ...gaps) };
+        return {
+            written: [...this.written],
+            failed: [...this.failed],
+            retries: this.retries,
+            longestStallMs: Math.max(0, ...gaps),
+        };
     }
 
     private async loop(): Promise<void> {
@@ -122,11 +127,22 @@ export class Writer {
         const { client, endpoints } = this.options;
         const shift = attempt % endpoints.length;
         const rotated = [...endpoints.slice(shift), ...endpoints.slice(0, shift)];
-        const argv = [client.etcdctl, `--endpoints=${rotated.join(",")}`, "--dial-timeout=2s", "--command-timeout=3s", ...client.flags, "put", key, value];
+        const argv = [
+            client.etcdctl,
+            `--endpoints=${rotated.join(",")}`,
+            "--dial-timeout=2s",
+            "--command-timeout=3s",
+            ...client.flags,
+            "put",
+            key,
+            value,
+        ];
         const result = await run(argv, { timeoutMs: ATTEMPT_TIMEOUT_MS, env: { ETCDCTL_API: "3" } });
         if (result.code === 0 && result.stdout.trim() === "OK") {
             return undefined;
         }
-        return result.timedOut ? `no answer within ${ATTEMPT_TIMEOUT_MS} ms` : lastLine(`${result.stderr}\n${result.stdout}`);
+        return result.timedOut
+            ? `no answer within ${ATTEMPT_TIMEOUT_MS} ms`
+            : lastLine(`${result.stderr}\n${result.stdout}`);
     }
 }

@@ -16,5 +16,9 @@ export function fenced(language: string, text: string): string {
 }
 
 export function table(headers: string[], rows: string[][]): string {
-    return [`| ${headers.join(" | ")} |`, `|${headers.map(() => "---").join("|")}|`, ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n");
+    return [
+        `| ${headers.join(" | ")} |`,
+        `|${headers.map(() => "---").join("|")}|`,
+        ...rows.map((row) => `| ${row.join(" | ")} |`),
+    ].join("\n");
 }

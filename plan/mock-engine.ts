@@ -63,7 +63,9 @@ function recordRegistrations(meta: Map<string, RegistrationMeta>): void {
             parent: req.getParent() ? urnName(req.getParent()) : "",
             parentType: req.getParent() ? urnType(req.getParent()) : "",
             dependencies: new Set<string>(req.getDependenciesList().map(urnName)),
-            customTimeouts: timeouts ? { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() } : undefined,
+            customTimeouts: timeouts
+                ? { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() }
+                : undefined,
         });
         return register(req, callback);
     };
@@ -79,7 +81,10 @@ function unwrap(value: any): { value: any; secret: boolean } {
     }
     if (value && typeof value === "object") {
         const entries = Object.entries(value).map(([k, v]) => [k, unwrap(v)] as const);
-        return { value: Object.fromEntries(entries.map(([k, v]) => [k, v.value])), secret: entries.some(([, v]) => v.secret) };
+        return {
+            value: Object.fromEntries(entries.map(([k, v]) => [k, v.value])),
+            secret: entries.some(([, v]) => v.secret),
+        };
     }
     return { value, secret: false };
 }
@@ -89,7 +94,9 @@ function unwrap(value: any): { value: any; secret: boolean } {
  * component's registry of tokens in use) and those that import them. Only these are loaded
  * afresh per run; the pure core stays cached, which keeps a run to a fraction of a second.
  */
-const STATEFUL_MODULES = ["index.ts", "components/index.ts", "components/etcd-cluster.ts"].map((file) => path.join(ROOT, file));
+const STATEFUL_MODULES = ["index.ts", "components/index.ts", "components/etcd-cluster.ts"].map((file) =>
+    path.join(ROOT, file),
+);
 
 function forgetProjectModules(): void {
     for (const file of STATEFUL_MODULES) {
@@ -107,7 +114,9 @@ async function settle(resources: RecordedResource[]): Promise<void> {
     }
 }
 
-async function resolveOutputs(exports: Record<string, unknown>): Promise<{ outputs: Record<string, unknown>; secret: Set<string> }> {
+async function resolveOutputs(
+    exports: Record<string, unknown>,
+): Promise<{ outputs: Record<string, unknown>; secret: Set<string> }> {
     const outputs: Record<string, unknown> = {};
     const secret = new Set<string>();
     for (const [key, value] of Object.entries(exports)) {
@@ -159,11 +168,19 @@ export async function runUnderMocks(options: RunOptions, body: () => Record<stri
     await pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
-                const secretInputs = new Set(Object.entries(args.inputs).filter(([, v]) => unwrap(v).secret).map(([k]) => k));
+                const secretInputs = new Set(
+                    Object.entries(args.inputs)
+                        .filter(([, v]) => unwrap(v).secret)
+                        .map(([k]) => k),
+                );
                 const inputs = unwrap(args.inputs).value;
                 const state = { ...inputs, ...cloud.state(args.type, args.name, inputs) };
                 const id = cloud.id(args.type, args.name);
-                const registration = meta.get(`${args.type}::${args.name}`) ?? { parent: "", parentType: "", dependencies: new Set<string>() };
+                const registration = meta.get(`${args.type}::${args.name}`) ?? {
+                    parent: "",
+                    parentType: "",
+                    dependencies: new Set<string>(),
+                };
                 resources.push({ type: args.type, name: args.name, inputs, secretInputs, id, state, ...registration });
                 return { id, state };
             },
@@ -178,7 +195,10 @@ export async function runUnderMocks(options: RunOptions, body: () => Record<stri
     );
     recordRegistrations(meta);
     const config = Object.fromEntries(Object.entries(options.config ?? {}).map(([k, v]) => [`${project}:${k}`, v]));
-    pulumi.runtime.setAllConfig(config, (options.secretConfigKeys ?? []).map((k) => `${project}:${k}`));
+    pulumi.runtime.setAllConfig(
+        config,
+        (options.secretConfigKeys ?? []).map((k) => `${project}:${k}`),
+    );
     forgetProjectModules();
     const restoreWarn = recordWarnings(warnings);
     try {
@@ -199,7 +219,9 @@ export function runProgram(options: RunOptions): Promise<MockRun> {
 export function named(run: MockRun, name: string): RecordedResource {
     const found = run.resources.filter((r) => r.name === name);
     if (found.length !== 1) {
-        throw new Error(`expected one resource named ${name}, found ${found.length}: ${run.resources.map((r) => r.name).join(", ")}`);
+        throw new Error(
+            `expected one resource named ${name}, found ${found.length}: ${run.resources.map((r) => r.name).join(", ")}`,
+        );
     }
     return found[0];
 }

@@ -21,13 +21,23 @@ export function planPath(stack: string): string {
 export async function planStack(stack: string, overrides: Record<string, string> = {}): Promise<string> {
     const file = readStackFile(stack);
     const secretKeys = [...new Set([...file.secretKeys, ...OPERATOR_SECRETS])];
-    const missingSecrets = OPERATOR_SECRETS.filter((key) => !(key in file.config)).map((key) => ({ key: `etcd-aws:${key}`, value: SECRET_PLACEHOLDER, secret: true }));
+    const missingSecrets = OPERATOR_SECRETS.filter((key) => !(key in file.config)).map((key) => ({
+        key: `etcd-aws:${key}`,
+        value: SECRET_PLACEHOLDER,
+        secret: true,
+    }));
     const entries = [...file.entries, ...missingSecrets].map((entry) => {
         const key = entry.key.replace(/^etcd-aws:/, "");
-        return entry.key.startsWith("etcd-aws:") && key in overrides && !entry.secret ? { ...entry, value: overrides[key] } : entry;
+        return entry.key.startsWith("etcd-aws:") && key in overrides && !entry.secret
+            ? { ...entry, value: overrides[key] }
+            : entry;
     });
-    const own = entries.filter((entry) => entry.key.startsWith("etcd-aws:")).map((entry) => ({ ...entry, key: entry.key.slice("etcd-aws:".length) }));
-    const config = Object.fromEntries(own.map((entry) => [entry.key, entry.secret ? secretStandIn(entry.key) : entry.value]));
+    const own = entries
+        .filter((entry) => entry.key.startsWith("etcd-aws:"))
+        .map((entry) => ({ ...entry, key: entry.key.slice("etcd-aws:".length) }));
+    const config = Object.fromEntries(
+        own.map((entry) => [entry.key, entry.secret ? secretStandIn(entry.key) : entry.value]),
+    );
     const run = await runProgram({ stack, config, secretConfigKeys: secretKeys, values: "placeholders" });
     return renderPlan({ stack, config: entries, run });
 }

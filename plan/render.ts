@@ -46,7 +46,11 @@ function treeOrder(resources: readonly RecordedResource[]): { resource: Recorded
     const known = new Set(resources.map((r) => key(r.type, r.name)));
     const children = (parent: RecordedResource | undefined) =>
         resources
-            .filter((r) => (parent ? r.parent === parent.name && r.parentType === parent.type : !known.has(key(r.parentType, r.parent))))
+            .filter((r) =>
+                parent
+                    ? r.parent === parent.name && r.parentType === parent.type
+                    : !known.has(key(r.parentType, r.parent)),
+            )
             .sort(byNameThenType);
     const visit = (resource: RecordedResource, depth: number): { resource: RecordedResource; depth: number }[] => [
         { resource, depth },
@@ -85,11 +89,15 @@ function configSection(input: PlanInput): string {
 }
 
 function warningsSection(run: MockRun): string[] {
-    return run.warnings.length === 0 ? [] : [["## Warnings", "", ...run.warnings.map((warning) => `- ${warning}`)].join("\n")];
+    return run.warnings.length === 0
+        ? []
+        : [["## Warnings", "", ...run.warnings.map((warning) => `- ${warning}`)].join("\n")];
 }
 
 function treeSection(run: MockRun): string {
-    const lines = treeOrder(run.resources).map(({ resource, depth }) => `${"  ".repeat(depth)}${resource.type} ${resource.name}`);
+    const lines = treeOrder(run.resources).map(
+        ({ resource, depth }) => `${"  ".repeat(depth)}${resource.type} ${resource.name}`,
+    );
     return [`## Resources (${run.resources.length})`, "", fenced("text", lines.join("\n"))].join("\n");
 }
 
@@ -98,23 +106,43 @@ function rulePeer(rule: RecordedResource): string {
     if (inputs.cidrIpv4 !== undefined) {
         return inputs.cidrIpv4;
     }
-    return inputs.referencedSecurityGroupId === inputs.securityGroupId ? "members (the group itself)" : String(inputs.referencedSecurityGroupId);
+    return inputs.referencedSecurityGroupId === inputs.securityGroupId
+        ? "members (the group itself)"
+        : String(inputs.referencedSecurityGroupId);
 }
 
 function firewallSection(run: MockRun): string {
     const rules = run.resources
         .filter((r) => r.type === INGRESS || r.type === EGRESS)
         .map((rule) => ({ rule, direction: rule.type === INGRESS ? "in" : "out" }))
-        .sort((a, b) => naturalCompare(a.direction, b.direction) || a.rule.inputs.fromPort - b.rule.inputs.fromPort || byNameThenType(a.rule, b.rule));
+        .sort(
+            (a, b) =>
+                naturalCompare(a.direction, b.direction) ||
+                a.rule.inputs.fromPort - b.rule.inputs.fromPort ||
+                byNameThenType(a.rule, b.rule),
+        );
     const rows = rules.map(({ rule, direction }) => {
-        const ports = rule.inputs.fromPort === rule.inputs.toPort ? `${rule.inputs.fromPort}` : `${rule.inputs.fromPort}-${rule.inputs.toPort}`;
-        return [direction, `${rule.inputs.ipProtocol}/${ports}`, code(rulePeer(rule)), rule.inputs.description ?? "", code(rule.name)];
+        const ports =
+            rule.inputs.fromPort === rule.inputs.toPort
+                ? `${rule.inputs.fromPort}`
+                : `${rule.inputs.fromPort}-${rule.inputs.toPort}`;
+        return [
+            direction,
+            `${rule.inputs.ipProtocol}/${ports}`,
+            code(rulePeer(rule)),
+            rule.inputs.description ?? "",
+            code(rule.name),
+        ];
     });
-    return ["## Security group rules", "", table(["direction", "port", "peer", "description", "resource"], rows)].join("\n");
+    return ["## Security group rules", "", table(["direction", "port", "peer", "description", "resource"], rows)].join(
+        "\n",
+    );
 }
 
 function dnsSection(run: MockRun): string {
-    const records = run.resources.filter((r) => r.type === RECORD).sort((a, b) => naturalCompare(a.inputs.type, b.inputs.type) || naturalCompare(a.inputs.name, b.inputs.name));
+    const records = run.resources
+        .filter((r) => r.type === RECORD)
+        .sort((a, b) => naturalCompare(a.inputs.type, b.inputs.type) || naturalCompare(a.inputs.name, b.inputs.name));
     const rows = records.map((record) => [
         code(record.inputs.name),
         record.inputs.type,
@@ -142,7 +170,9 @@ function memberSection(command: RecordedResource, files: WrittenFile[]): string 
 
 function unitSection(run: MockRun): string[] {
     const units = new Map<string, { file: WrittenFile; writers: string[] }>();
-    for (const command of run.resources.filter((r) => r.type === COMMAND && typeof r.inputs.stdin === "string").sort(byNameThenType)) {
+    for (const command of run.resources
+        .filter((r) => r.type === COMMAND && typeof r.inputs.stdin === "string")
+        .sort(byNameThenType)) {
         for (const file of summarizeScript(command.inputs.stdin).files.filter((f) => f.path === HOST_PATHS.unitFile)) {
             const key = `${file.path}\n${file.content}`;
             const entry = units.get(key) ?? { file, writers: [] };
@@ -168,28 +198,45 @@ function membersSection(run: MockRun): string {
 function resourceDetails(resource: RecordedResource): string {
     const facts = [
         resource.parent ? `parent ${code(`${resource.parentType} ${resource.parent}`)}` : "no parent",
-        ...(resource.dependencies.size > 0 ? [`depends on ${[...resource.dependencies].sort(naturalCompare).map(code).join(", ")}`] : []),
+        ...(resource.dependencies.size > 0
+            ? [`depends on ${[...resource.dependencies].sort(naturalCompare).map(code).join(", ")}`]
+            : []),
         ...Object.entries(resource.customTimeouts ?? {})
             .filter(([, value]) => value)
             .map(([operation, value]) => `${operation} timeout ${value}`),
     ];
     const lines = propertyLines(resource.inputs, resource.secretInputs);
-    return [`### ${resource.type} \`${resource.name}\``, "", facts.join("; "), ...(lines.length > 0 ? ["", fenced("yaml", lines.join("\n"))] : [])].join("\n");
+    return [
+        `### ${resource.type} \`${resource.name}\``,
+        "",
+        facts.join("; "),
+        ...(lines.length > 0 ? ["", fenced("yaml", lines.join("\n"))] : []),
+    ].join("\n");
 }
 
 function propertiesSection(run: MockRun): string {
-    return ["## Resource properties", "", treeOrder(run.resources).map(({ resource }) => resourceDetails(resource)).join("\n\n")].join("\n");
+    return [
+        "## Resource properties",
+        "",
+        treeOrder(run.resources)
+            .map(({ resource }) => resourceDetails(resource))
+            .join("\n\n"),
+    ].join("\n");
 }
 
 function lookupsSection(run: MockRun): string {
-    const lines = run.invokes.map((invoke) => `${invoke.token} ${propertyLines(invoke.inputs, new Set()).join("; ")}`).sort();
+    const lines = run.invokes
+        .map((invoke) => `${invoke.token} ${propertyLines(invoke.inputs, new Set()).join("; ")}`)
+        .sort();
     return ["## Lookups", "", fenced("text", [...new Set(lines)].join("\n") || "(none)")].join("\n");
 }
 
 function outputsSection(run: MockRun): string {
     const lines = Object.keys(run.outputs)
         .sort()
-        .flatMap((key) => (run.secretOutputs.has(key) ? [`${key}: ${SECRET}`] : propertyLines({ [key]: run.outputs[key] }, new Set())));
+        .flatMap((key) =>
+            run.secretOutputs.has(key) ? [`${key}: ${SECRET}`] : propertyLines({ [key]: run.outputs[key] }, new Set()),
+        );
     return ["## Outputs", "", fenced("yaml", lines.join("\n"))].join("\n");
 }
 

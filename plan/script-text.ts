@@ -53,7 +53,12 @@ export function summarizeScript(script: string): ScriptSummary {
         const write = WRITE.exec(lines[i]);
         if (write) {
             const content = lines.slice(i + 1, bodyEnd).join("\n");
-            files.push({ path: resolvePath(write[1], settings), mode: write[2], owner: write[3], content: `${content}\n` });
+            files.push({
+                path: resolvePath(write[1], settings),
+                mode: write[2],
+                owner: write[3],
+                content: `${content}\n`,
+            });
         }
         i = bodyEnd;
     }

@@ -12,7 +12,8 @@ for (const key of CONFIG_KEYS) {
 }
 const doc = {
     name: "etcd-aws",
-    description: "Production-grade etcd clusters on AWS: static, DNS SRV or discovery bootstrap, mutual TLS, validated before deploy.",
+    description:
+        "Production-grade etcd clusters on AWS: static, DNS SRV or discovery bootstrap, mutual TLS, validated before deploy.",
     runtime: { name: "nodejs", options: { typescript: true } },
     main: "index.ts",
     stackConfigDir: "stacks",

@@ -13,7 +13,11 @@ export function renderAuthScript(spec: ClusterSpec, rootPassword: string): strin
     return renderBundle({
         purpose: "auth",
         description: [`Enables authentication on etcd cluster ${spec.clusterName} with user root.`],
-        settings: { ENDPOINTS: clientEndpoints(spec).join(","), ROOT_PASSWORD: rootPassword, ...clientTlsSettings(spec) },
+        settings: {
+            ENDPOINTS: clientEndpoints(spec).join(","),
+            ROOT_PASSWORD: rootPassword,
+            ...clientTlsSettings(spec),
+        },
         readsJson: true,
         script: "etcd-aws-auth.sh",
     });

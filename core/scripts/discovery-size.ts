@@ -14,8 +14,18 @@ export function renderDiscoverySizeScript(spec: ClusterSpec): string {
     }
     const settings: Record<string, string | number> =
         discovery.protocol === "v3"
-            ? { PROTOCOL: "v3", ENDPOINTS: (discovery.endpoints ?? []).join(","), SIZE_KEY: `/_etcd/registry/${discovery.token}/_config/size`, SIZE: discovery.size }
-            : { PROTOCOL: "v2", SIZE_URL: `${discovery.url}/_config/size`, SIZE: discovery.size, PROXY: discovery.proxy ?? "" };
+            ? {
+                  PROTOCOL: "v3",
+                  ENDPOINTS: (discovery.endpoints ?? []).join(","),
+                  SIZE_KEY: `/_etcd/registry/${discovery.token}/_config/size`,
+                  SIZE: discovery.size,
+              }
+            : {
+                  PROTOCOL: "v2",
+                  SIZE_URL: `${discovery.url}/_config/size`,
+                  SIZE: discovery.size,
+                  PROXY: discovery.proxy ?? "",
+              };
     return renderBundle({
         purpose: "discovery",
         description: [`Registers size ${discovery.size} for the discovery token of cluster ${spec.clusterName}.`],

@@ -16,7 +16,9 @@ export interface HealthGateInput {
 export function renderHealthGateScript(spec: ClusterSpec, input: HealthGateInput): string {
     return renderBundle({
         purpose: "health",
-        description: [`Health gate of etcd cluster ${spec.clusterName}: waits for ${spec.members.length} healthy members.`],
+        description: [
+            `Health gate of etcd cluster ${spec.clusterName}: waits for ${spec.members.length} healthy members.`,
+        ],
         settings: {
             ENDPOINTS: clientEndpoints(spec).join(","),
             EXPECTED_MEMBERS: spec.members.length,

@@ -1,12 +1,29 @@
 import { strict as assert } from "assert";
-import { GraphResource, graphShape, operationGraph, oneMemberAfterAnother, resourceKey } from "../../bench/critical-path";
+import {
+    GraphResource,
+    graphShape,
+    operationGraph,
+    oneMemberAfterAnother,
+    resourceKey,
+} from "../../bench/critical-path";
 
 const INSTANCE = "aws:Instance";
 const COMMAND = "cmd:Command";
 const isComponent = (type: string) => type.startsWith("pkg:");
 
-function resource(type: string, name: string, dependencies: string[] = [], parent?: { type: string; name: string }): GraphResource {
-    return { type, name, parent: parent?.name ?? "", parentType: parent?.type ?? "", dependencies: new Set(dependencies) };
+function resource(
+    type: string,
+    name: string,
+    dependencies: string[] = [],
+    parent?: { type: string; name: string },
+): GraphResource {
+    return {
+        type,
+        name,
+        parent: parent?.name ?? "",
+        parentType: parent?.type ?? "",
+        dependencies: new Set(dependencies),
+    };
 }
 
 /**
@@ -29,12 +46,20 @@ function clusterGraph(count: number): GraphResource[] {
                 resource(COMMAND, `${name}-launch`, [`${name}-install`, ...names], cluster),
             ];
         }),
-        resource(COMMAND, "health", names.map((name) => `${name}-launch`), cluster),
+        resource(
+            COMMAND,
+            "health",
+            names.map((name) => `${name}-launch`),
+            cluster,
+        ),
     ];
 }
 
 function memberEnds(count: number) {
-    return Array.from({ length: count }, (_, i) => ({ instance: resourceKey(INSTANCE, `c-${i}`), launch: resourceKey(COMMAND, `c-${i}-launch`) }));
+    return Array.from({ length: count }, (_, i) => ({
+        instance: resourceKey(INSTANCE, `c-${i}`),
+        launch: resourceKey(COMMAND, `c-${i}-launch`),
+    }));
 }
 
 describe("bench/critical-path", () => {
@@ -49,7 +74,10 @@ describe("bench/critical-path", () => {
     });
 
     it("keeps the chain length whatever the member count", () => {
-        assert.deepEqual([1, 2, 5].map((count) => graphShape(operationGraph(clusterGraph(count), isComponent)).chainLength), [5, 5, 5]);
+        assert.deepEqual(
+            [1, 2, 5].map((count) => graphShape(operationGraph(clusterGraph(count), isComponent)).chainLength),
+            [5, 5, 5],
+        );
     });
 
     it("takes a dependency on a component as one on every operation below it, and a shared name as the custom resource's", () => {
@@ -64,15 +92,31 @@ describe("bench/critical-path", () => {
             ],
             isComponent,
         );
-        assert.deepEqual(graph.get(resourceKey(COMMAND, "report"))?.dependsOn, [resourceKey("aws:Record", "dns-a"), resourceKey("aws:Record", "dns-srv")]);
+        assert.deepEqual(graph.get(resourceKey(COMMAND, "report"))?.dependsOn, [
+            resourceKey("aws:Record", "dns-a"),
+            resourceKey("aws:Record", "dns-srv"),
+        ]);
         assert.deepEqual(graph.get(resourceKey("aws:Record", "dns-a"))?.dependsOn, [resourceKey(INSTANCE, "c-0")]);
         assert.equal(graph.has(resourceKey("pkg:Member", "c-0")), false);
     });
 
     it("chains members one after another in the naive graph, so its chain grows by a member's operations per member", () => {
-        const naive = (count: number) => graphShape(oneMemberAfterAnother(operationGraph(clusterGraph(count), isComponent), memberEnds(count)));
-        assert.deepEqual(naive(2).chain, ["sg", "c-0", "c-0-install", "c-0-launch", "c-1", "c-1-install", "c-1-launch", "health"]);
-        assert.deepEqual([1, 2, 3].map((count) => naive(count).chainLength), [5, 8, 11]);
+        const naive = (count: number) =>
+            graphShape(oneMemberAfterAnother(operationGraph(clusterGraph(count), isComponent), memberEnds(count)));
+        assert.deepEqual(naive(2).chain, [
+            "sg",
+            "c-0",
+            "c-0-install",
+            "c-0-launch",
+            "c-1",
+            "c-1-install",
+            "c-1-launch",
+            "health",
+        ]);
+        assert.deepEqual(
+            [1, 2, 3].map((count) => naive(count).chainLength),
+            [5, 8, 11],
+        );
         assert.deepEqual(naive(3).widestStep, { step: 1, width: 1, names: ["sg"] });
     });
 

@@ -7,7 +7,9 @@ const INITIAL = "orders-0=http://10.0.1.10:2380,orders-1=http://10.0.2.10:2380,o
 /** A static 3-member plain-http cluster whose member i gets `overrides[i]`. */
 function withOverrides(...overrides: (Record<string, string> | undefined)[]): ClusterSpec {
     const spec = specOf({ bootstrapMode: "static", tls: false });
-    const members: MemberSpec[] = spec.members.map((member, i) => (overrides[i] ? { ...member, flagOverrides: overrides[i] } : member));
+    const members: MemberSpec[] = spec.members.map((member, i) =>
+        overrides[i] ? { ...member, flagOverrides: overrides[i] } : member,
+    );
     return { ...spec, members };
 }
 
@@ -20,13 +22,19 @@ describe("core/bootstrap-check", () => {
         }
 
         it("a 7-member static cluster with extra flags: no problems", () => {
-            assert.deepEqual(checkBootstrapPlan(specOf({ memberCount: 7, extraFlags: { "snapshot-count": "10000" } })), []);
+            assert.deepEqual(
+                checkBootstrapPlan(specOf({ memberCount: 7, extraFlags: { "snapshot-count": "10000" } })),
+                [],
+            );
         });
 
         it("a member listing several peer URLs that match its advertised ones in another order: no problems", () => {
             const initial = `orders-0=http://10.0.1.99:2380,${INITIAL}`;
             const spec = withOverrides(
-                { "initial-advertise-peer-urls": "http://10.0.1.10:2380,http://10.0.1.99:2380", "initial-cluster": initial },
+                {
+                    "initial-advertise-peer-urls": "http://10.0.1.10:2380,http://10.0.1.99:2380",
+                    "initial-cluster": initial,
+                },
                 { "initial-cluster": initial },
                 { "initial-cluster": initial },
             );
@@ -37,7 +45,11 @@ describe("core/bootstrap-check", () => {
     describe("each broken invariant gives its specific problem", () => {
         it("a member missing from --initial-cluster (every member agrees on the list)", () => {
             const without1 = "orders-0=http://10.0.1.10:2380,orders-2=http://10.0.3.10:2380";
-            const spec = withOverrides({ "initial-cluster": without1 }, { "initial-cluster": without1 }, { "initial-cluster": without1 });
+            const spec = withOverrides(
+                { "initial-cluster": without1 },
+                { "initial-cluster": without1 },
+                { "initial-cluster": without1 },
+            );
             assert.deepEqual(checkBootstrapPlan(spec), [
                 {
                     setting: "members[1].initial-cluster",
@@ -58,8 +70,15 @@ describe("core/bootstrap-check", () => {
                     ["members[].initial-cluster", INITIAL],
                 ],
             );
-            assert.ok(problems[0].problem.includes(`couldn't find local name "orders-9" in the initial cluster configuration`));
-            assert.equal(problems[1].problem, "lists orders-2, which no member is; the cluster would wait for them and may never reach quorum");
+            assert.ok(
+                problems[0].problem.includes(
+                    `couldn't find local name "orders-9" in the initial cluster configuration`,
+                ),
+            );
+            assert.equal(
+                problems[1].problem,
+                "lists orders-2, which no member is; the cluster would wait for them and may never reach quorum",
+            );
         });
 
         it("an advertised peer URL that differs from the member's --initial-cluster entry", () => {
@@ -68,7 +87,8 @@ describe("core/bootstrap-check", () => {
                 {
                     setting: "members[1].initial-advertise-peer-urls",
                     value: "http://10.0.2.99:2380",
-                    problem: "--initial-cluster lists orders-1=http://10.0.2.10:2380 but the member advertises http://10.0.2.99:2380; etcd would exit with a URL mismatch",
+                    problem:
+                        "--initial-cluster lists orders-1=http://10.0.2.10:2380 but the member advertises http://10.0.2.99:2380; etcd would exit with a URL mismatch",
                     fix: "make orders-1's --initial-advertise-peer-urls and its --initial-cluster entry the same URLs",
                 },
             ]);
@@ -95,7 +115,8 @@ describe("core/bootstrap-check", () => {
         });
 
         it("members with different --initial-cluster lists", () => {
-            const reordered = "orders-2=http://10.0.3.10:2380,orders-0=http://10.0.1.10:2380,orders-1=http://10.0.2.10:2380";
+            const reordered =
+                "orders-2=http://10.0.3.10:2380,orders-0=http://10.0.1.10:2380,orders-1=http://10.0.2.10:2380";
             const spec = withOverrides({ "initial-cluster": reordered });
             assert.deepEqual(checkBootstrapPlan(spec), [
                 {
@@ -109,19 +130,27 @@ describe("core/bootstrap-check", () => {
 
         it("an --initial-cluster that lists a member that never starts", () => {
             const withStranger = `${INITIAL},orders-3=http://10.0.1.11:2380`;
-            const spec = withOverrides({ "initial-cluster": withStranger }, { "initial-cluster": withStranger }, { "initial-cluster": withStranger });
+            const spec = withOverrides(
+                { "initial-cluster": withStranger },
+                { "initial-cluster": withStranger },
+                { "initial-cluster": withStranger },
+            );
             assert.deepEqual(checkBootstrapPlan(spec), [
                 {
                     setting: "members[].initial-cluster",
                     value: withStranger,
-                    problem: "lists orders-3, which no member is; the cluster would wait for them and may never reach quorum",
+                    problem:
+                        "lists orders-3, which no member is; the cluster would wait for them and may never reach quorum",
                     fix: "list exactly the members that start",
                 },
             ]);
         });
 
         it("two members with the same name", () => {
-            const spec = withOverrides(undefined, { name: "orders-0", "initial-advertise-peer-urls": "http://10.0.1.10:2380" });
+            const spec = withOverrides(undefined, {
+                name: "orders-0",
+                "initial-advertise-peer-urls": "http://10.0.1.10:2380",
+            });
             const problems = checkBootstrapPlan(spec);
             assert.deepEqual(problems[0], {
                 setting: "members[].name",
@@ -143,21 +172,29 @@ describe("core/bootstrap-check", () => {
                 {
                     setting: "discovery.size",
                     value: 3,
-                    problem: '5 members on a token of size 3; the extra ones would fail with "discovery: cluster is full"',
+                    problem:
+                        '5 members on a token of size 3; the extra ones would fail with "discovery: cluster is full"',
                     fix: "use a token of size 5",
                 },
             ]);
         });
 
         it("fewer members than the discovery token's size (they would wait forever)", () => {
-            assert.deepEqual(withTokenSize({ etcdVersion: "3.5.33", discovery: { serviceUrl: "http://10.0.0.5:2379/v2/keys/reg" } }, 5), [
-                {
-                    setting: "discovery.size",
-                    value: 5,
-                    problem: "3 members on a token of size 5; they would wait for 5 registrations and never finish bootstrapping",
-                    fix: "use a token of size 3",
-                },
-            ]);
+            assert.deepEqual(
+                withTokenSize(
+                    { etcdVersion: "3.5.33", discovery: { serviceUrl: "http://10.0.0.5:2379/v2/keys/reg" } },
+                    5,
+                ),
+                [
+                    {
+                        setting: "discovery.size",
+                        value: 5,
+                        problem:
+                            "3 members on a token of size 5; they would wait for 5 registrations and never finish bootstrapping",
+                        fix: "use a token of size 3",
+                    },
+                ],
+            );
         });
     });
 });

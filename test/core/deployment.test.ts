@@ -14,20 +14,35 @@ import {
 import { resolve, specOf } from "./helpers";
 
 const V3 = { bootstrapMode: "discovery", discovery: { endpoints: ["http://10.0.0.5:2379", "https://10.0.0.6:2379"] } };
-const V2_SERVICE = { bootstrapMode: "discovery", etcdVersion: "3.5.33", discovery: { serviceUrl: "http://10.0.0.5:2379/v2/keys/_etcd/registry", proxy: "http://10.0.0.6:3128" } };
-const V2_READY = { bootstrapMode: "discovery", etcdVersion: "3.5.33", discovery: { url: "https://discovery.example.com/abc", size: 3 } };
+const V2_SERVICE = {
+    bootstrapMode: "discovery",
+    etcdVersion: "3.5.33",
+    discovery: { serviceUrl: "http://10.0.0.5:2379/v2/keys/_etcd/registry", proxy: "http://10.0.0.6:3128" },
+};
+const V2_READY = {
+    bootstrapMode: "discovery",
+    etcdVersion: "3.5.33",
+    discovery: { url: "https://discovery.example.com/abc", size: 3 },
+};
 
 describe("core/deployment", () => {
     describe("outboundUrls", () => {
         it("is the release mirror alone for static and DNS clusters", () => {
-            assert.deepEqual(outboundUrls(resolve({ mirrorBaseUrl: "http://mirror.internal:8080/etcd" })), ["http://mirror.internal:8080/etcd"]);
-            assert.deepEqual(outboundUrls(resolve({ bootstrapMode: "dns" })), ["https://github.com/etcd-io/etcd/releases/download"]);
+            assert.deepEqual(outboundUrls(resolve({ mirrorBaseUrl: "http://mirror.internal:8080/etcd" })), [
+                "http://mirror.internal:8080/etcd",
+            ]);
+            assert.deepEqual(outboundUrls(resolve({ bootstrapMode: "dns" })), [
+                "https://github.com/etcd-io/etcd/releases/download",
+            ]);
         });
 
         it("adds every v3 discovery endpoint, the v2 service URL or the ready v2 URL (not the proxy)", () => {
             const mirror = "https://github.com/etcd-io/etcd/releases/download";
             assert.deepEqual(outboundUrls(resolve(V3)), [mirror, "http://10.0.0.5:2379", "https://10.0.0.6:2379"]);
-            assert.deepEqual(outboundUrls(resolve(V2_SERVICE)), [mirror, "http://10.0.0.5:2379/v2/keys/_etcd/registry"]);
+            assert.deepEqual(outboundUrls(resolve(V2_SERVICE)), [
+                mirror,
+                "http://10.0.0.5:2379/v2/keys/_etcd/registry",
+            ]);
             assert.deepEqual(outboundUrls(resolve(V2_READY)), [mirror, "https://discovery.example.com/abc"]);
         });
     });
@@ -39,7 +54,10 @@ describe("core/deployment", () => {
         });
 
         it("dns: launches wait for the DNS records", () => {
-            assert.deepEqual(launchDependencies(resolve({ bootstrapMode: "dns" })), { dnsRecords: true, discoverySize: false });
+            assert.deepEqual(launchDependencies(resolve({ bootstrapMode: "dns" })), {
+                dnsRecords: true,
+                discoverySize: false,
+            });
         });
 
         it("discovery v3 and v2 with a service: member 0 makes the token and registers the size, launches wait for it", () => {
@@ -109,7 +127,12 @@ describe("core/deployment", () => {
         });
 
         it("names a missing SSH key, an empty subnet list without VPC and an out-of-range health timeout, in that order", () => {
-            const problems = resourceArgsProblems({ sshPrivateKeyGiven: false, subnetCount: 0, vpcGiven: false, healthTimeoutSeconds: 29 });
+            const problems = resourceArgsProblems({
+                sshPrivateKeyGiven: false,
+                subnetCount: 0,
+                vpcGiven: false,
+                healthTimeoutSeconds: 29,
+            });
             assert.deepEqual(
                 problems.map((p) => [p.setting, p.value]),
                 [

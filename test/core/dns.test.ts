@@ -32,7 +32,9 @@ describe("core/dns", () => {
     });
 
     it("srvName with tls: _etcd-server-ssl-<name>._tcp.<domain> and _etcd-client-ssl-<name>._tcp.<domain>", () => {
-        const records = renderDnsRecords(specOf({ bootstrapMode: "dns", tls: true, srvName: "blue", domain: "etcd.prod.internal" }));
+        const records = renderDnsRecords(
+            specOf({ bootstrapMode: "dns", tls: true, srvName: "blue", domain: "etcd.prod.internal" }),
+        );
         assert.deepEqual(
             records.srv.map((set) => set.name),
             ["_etcd-server-ssl-blue._tcp.etcd.prod.internal", "_etcd-client-ssl-blue._tcp.etcd.prod.internal"],

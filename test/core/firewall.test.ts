@@ -18,7 +18,14 @@ const INPUT: FirewallInput = {
     ],
 };
 
-const MINIMAL: FirewallInput = { ports: DEFAULT_PORTS, clientCidrs: [], clientSecurityGroupCount: 0, sshCidrs: [], monitoringCidrs: [], outboundUrls: [] };
+const MINIMAL: FirewallInput = {
+    ports: DEFAULT_PORTS,
+    clientCidrs: [],
+    clientSecurityGroupCount: 0,
+    sshCidrs: [],
+    monitoringCidrs: [],
+    outboundUrls: [],
+};
 
 function ingress(rules: readonly FirewallRule[], port: number): FirewallRule[] {
     return rules.filter((rule) => rule.direction === "ingress" && rule.port === port);
@@ -27,19 +34,97 @@ function ingress(rules: readonly FirewallRule[], port: number): FirewallRule[] {
 describe("core/firewall", () => {
     it("renders exactly the rule list of a representative input", () => {
         assert.deepEqual(renderFirewallRules(INPUT), [
-            { key: "peer-from-members", direction: "ingress", port: 2380, peer: MEMBERS, description: "etcd peers (raft) from members" },
-            { key: "client-from-members", direction: "ingress", port: 2379, peer: MEMBERS, description: "etcd clients from members (health checks, membership changes)" },
-            { key: "client-from-10-20-0-0-16", direction: "ingress", port: 2379, peer: { kind: "cidr", cidr: "10.20.0.0/16" }, description: "etcd clients from 10.20.0.0/16" },
-            { key: "client-from-192-168-1-0-24", direction: "ingress", port: 2379, peer: { kind: "cidr", cidr: "192.168.1.0/24" }, description: "etcd clients from 192.168.1.0/24" },
-            { key: "client-from-sg-0", direction: "ingress", port: 2379, peer: { kind: "securityGroup", index: 0 }, description: "etcd clients from client security group 0" },
-            { key: "client-from-sg-1", direction: "ingress", port: 2379, peer: { kind: "securityGroup", index: 1 }, description: "etcd clients from client security group 1" },
-            { key: "ssh-from-203-0-113-0-24", direction: "ingress", port: 22, peer: { kind: "cidr", cidr: "203.0.113.0/24" }, description: "SSH from 203.0.113.0/24" },
-            { key: "metrics-from-10-30-0-0-24", direction: "ingress", port: 2381, peer: { kind: "cidr", cidr: "10.30.0.0/24" }, description: "metrics scrapes from 10.30.0.0/24" },
-            { key: "peer-to-members", direction: "egress", port: 2380, peer: MEMBERS, description: "etcd peers (raft) to members" },
-            { key: "client-to-members", direction: "egress", port: 2379, peer: MEMBERS, description: "etcd clients to members" },
-            { key: "out-80", direction: "egress", port: 80, peer: WORLD, description: "out to port 80 (release mirror or discovery service)" },
-            { key: "out-443", direction: "egress", port: 443, peer: WORLD, description: "HTTPS out (etcd release download, AWS APIs)" },
-            { key: "out-2379", direction: "egress", port: 2379, peer: WORLD, description: "out to port 2379 (release mirror or discovery service)" },
+            {
+                key: "peer-from-members",
+                direction: "ingress",
+                port: 2380,
+                peer: MEMBERS,
+                description: "etcd peers (raft) from members",
+            },
+            {
+                key: "client-from-members",
+                direction: "ingress",
+                port: 2379,
+                peer: MEMBERS,
+                description: "etcd clients from members (health checks, membership changes)",
+            },
+            {
+                key: "client-from-10-20-0-0-16",
+                direction: "ingress",
+                port: 2379,
+                peer: { kind: "cidr", cidr: "10.20.0.0/16" },
+                description: "etcd clients from 10.20.0.0/16",
+            },
+            {
+                key: "client-from-192-168-1-0-24",
+                direction: "ingress",
+                port: 2379,
+                peer: { kind: "cidr", cidr: "192.168.1.0/24" },
+                description: "etcd clients from 192.168.1.0/24",
+            },
+            {
+                key: "client-from-sg-0",
+                direction: "ingress",
+                port: 2379,
+                peer: { kind: "securityGroup", index: 0 },
+                description: "etcd clients from client security group 0",
+            },
+            {
+                key: "client-from-sg-1",
+                direction: "ingress",
+                port: 2379,
+                peer: { kind: "securityGroup", index: 1 },
+                description: "etcd clients from client security group 1",
+            },
+            {
+                key: "ssh-from-203-0-113-0-24",
+                direction: "ingress",
+                port: 22,
+                peer: { kind: "cidr", cidr: "203.0.113.0/24" },
+                description: "SSH from 203.0.113.0/24",
+            },
+            {
+                key: "metrics-from-10-30-0-0-24",
+                direction: "ingress",
+                port: 2381,
+                peer: { kind: "cidr", cidr: "10.30.0.0/24" },
+                description: "metrics scrapes from 10.30.0.0/24",
+            },
+            {
+                key: "peer-to-members",
+                direction: "egress",
+                port: 2380,
+                peer: MEMBERS,
+                description: "etcd peers (raft) to members",
+            },
+            {
+                key: "client-to-members",
+                direction: "egress",
+                port: 2379,
+                peer: MEMBERS,
+                description: "etcd clients to members",
+            },
+            {
+                key: "out-80",
+                direction: "egress",
+                port: 80,
+                peer: WORLD,
+                description: "out to port 80 (release mirror or discovery service)",
+            },
+            {
+                key: "out-443",
+                direction: "egress",
+                port: 443,
+                peer: WORLD,
+                description: "HTTPS out (etcd release download, AWS APIs)",
+            },
+            {
+                key: "out-2379",
+                direction: "egress",
+                port: 2379,
+                peer: WORLD,
+                description: "out to port 2379 (release mirror or discovery service)",
+            },
         ]);
     });
 
@@ -53,7 +138,13 @@ describe("core/firewall", () => {
     it("the client port is open to members, each client CIDR and each client security group", () => {
         assert.deepEqual(
             ingress(renderFirewallRules(INPUT), 2379).map((rule) => rule.peer),
-            [MEMBERS, { kind: "cidr", cidr: "10.20.0.0/16" }, { kind: "cidr", cidr: "192.168.1.0/24" }, { kind: "securityGroup", index: 0 }, { kind: "securityGroup", index: 1 }],
+            [
+                MEMBERS,
+                { kind: "cidr", cidr: "10.20.0.0/16" },
+                { kind: "cidr", cidr: "192.168.1.0/24" },
+                { kind: "securityGroup", index: 0 },
+                { kind: "securityGroup", index: 1 },
+            ],
         );
     });
 
@@ -76,12 +167,22 @@ describe("core/firewall", () => {
     it("a minimal input gets member ingress, member egress and HTTPS out only", () => {
         assert.deepEqual(
             renderFirewallRules(MINIMAL).map((rule) => `${rule.key} ${rule.direction} ${rule.port}`),
-            ["peer-from-members ingress 2380", "client-from-members ingress 2379", "peer-to-members egress 2380", "client-to-members egress 2379", "out-443 egress 443"],
+            [
+                "peer-from-members ingress 2380",
+                "client-from-members ingress 2379",
+                "peer-to-members egress 2380",
+                "client-to-members egress 2379",
+                "out-443 egress 443",
+            ],
         );
     });
 
     it("custom ports move every etcd rule", () => {
-        const rules = renderFirewallRules({ ...INPUT, ports: { client: 12379, peer: 12380, metrics: 12381 }, outboundUrls: [] });
+        const rules = renderFirewallRules({
+            ...INPUT,
+            ports: { client: 12379, peer: 12380, metrics: 12381 },
+            outboundUrls: [],
+        });
         assert.deepEqual(
             rules.map((rule) => `${rule.key} ${rule.port}`),
             [
@@ -117,10 +218,22 @@ describe("core/firewall", () => {
     });
 
     it("a CIDR listed twice gives one rule (no duplicate keys)", () => {
-        const rules = renderFirewallRules({ ...MINIMAL, clientCidrs: ["10.20.0.0/16", "10.20.0.0/16"], sshCidrs: ["203.0.113.0/24", "203.0.113.0/24"] });
+        const rules = renderFirewallRules({
+            ...MINIMAL,
+            clientCidrs: ["10.20.0.0/16", "10.20.0.0/16"],
+            sshCidrs: ["203.0.113.0/24", "203.0.113.0/24"],
+        });
         assert.deepEqual(
             rules.map((rule) => rule.key),
-            ["peer-from-members", "client-from-members", "client-from-10-20-0-0-16", "ssh-from-203-0-113-0-24", "peer-to-members", "client-to-members", "out-443"],
+            [
+                "peer-from-members",
+                "client-from-members",
+                "client-from-10-20-0-0-16",
+                "ssh-from-203-0-113-0-24",
+                "peer-to-members",
+                "client-to-members",
+                "out-443",
+            ],
         );
     });
 

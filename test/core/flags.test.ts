@@ -1,9 +1,5 @@
 import * as assert from "node:assert/strict";
-import {
-    ClusterSpec,
-    renderEnvFile,
-    renderMemberFlags,
-} from "../../core";
+import { ClusterSpec, renderEnvFile, renderMemberFlags } from "../../core";
 import { envVarName, initialCluster, MANAGED_FLAGS, parseEnvFile, unknownFlags } from "../../core/flags";
 import { ACCEPTED, bash, bootstrapVariants, DISCOVERY_TOKEN, flagMap, REFERENCE_VERSIONS, specOf } from "./helpers";
 
@@ -42,7 +38,8 @@ describe("core/flags", () => {
             const spec = specOf({ bootstrapMode: "static", tls: false });
             assert.deepEqual(member0Flags(spec), {
                 ...commonFlags("http", "10.0.1.10"),
-                "initial-cluster": "orders-0=http://10.0.1.10:2380,orders-1=http://10.0.2.10:2380,orders-2=http://10.0.3.10:2380",
+                "initial-cluster":
+                    "orders-0=http://10.0.1.10:2380,orders-1=http://10.0.2.10:2380,orders-2=http://10.0.3.10:2380",
                 "initial-cluster-state": "new",
             });
         });
@@ -95,7 +92,10 @@ describe("core/flags", () => {
             const spec = specOf({ bootstrapMode: "dns", tls: false, srvName: "blue", domain: "etcd.prod.internal" });
             const flags = renderMemberFlags(spec, spec.members[0]);
             const names = flags.map((flag) => flag.name);
-            assert.deepEqual(names.slice(names.indexOf("discovery-srv"), names.indexOf("discovery-srv") + 2), ["discovery-srv", "discovery-srv-name"]);
+            assert.deepEqual(names.slice(names.indexOf("discovery-srv"), names.indexOf("discovery-srv") + 2), [
+                "discovery-srv",
+                "discovery-srv-name",
+            ]);
             assert.deepEqual(flagMap(flags), {
                 ...commonFlags("http", "orders-0.etcd.prod.internal"),
                 "discovery-srv": "etcd.prod.internal",
@@ -123,7 +123,11 @@ describe("core/flags", () => {
                 bootstrapMode: "discovery",
                 tls: false,
                 etcdVersion: "3.6.14",
-                discovery: { protocol: "v2", serviceUrl: "http://10.0.0.5:2379/v2/keys/reg", proxy: "http://10.0.0.6:3128" },
+                discovery: {
+                    protocol: "v2",
+                    serviceUrl: "http://10.0.0.5:2379/v2/keys/reg",
+                    proxy: "http://10.0.0.6:3128",
+                },
             });
             assert.deepEqual(member0Flags(spec), {
                 ...commonFlags("http", "10.0.1.10"),
@@ -135,7 +139,12 @@ describe("core/flags", () => {
 
         it("discovery v2 with a ready URL: --discovery is that URL unchanged", () => {
             const url = "https://discovery.example.com/6c007a14875d53d9bf0ef5a6fc0257c8";
-            const spec = specOf({ bootstrapMode: "discovery", tls: false, etcdVersion: "3.4.45", discovery: { url, size: 3 } });
+            const spec = specOf({
+                bootstrapMode: "discovery",
+                tls: false,
+                etcdVersion: "3.4.45",
+                discovery: { url, size: 3 },
+            });
             assert.deepEqual(member0Flags(spec), {
                 ...commonFlags("http", "10.0.1.10"),
                 discovery: url,
@@ -149,7 +158,9 @@ describe("core/flags", () => {
                 bootstrapMode: "discovery",
                 tls: false,
                 etcdVersion: "3.7.1",
-                discovery: { endpoints: ["http://10.0.10.10:2379", "http://10.0.10.11:2379", "http://10.0.10.12:2379"] },
+                discovery: {
+                    endpoints: ["http://10.0.10.10:2379", "http://10.0.10.11:2379", "http://10.0.10.12:2379"],
+                },
             });
             assert.deepEqual(member0Flags(spec), {
                 ...commonFlags("http", "10.0.1.10"),
@@ -182,7 +193,8 @@ describe("core/flags", () => {
             const spec = specOf({ bootstrapMode: "static", tls: true });
             assert.deepEqual(member0Flags(spec), {
                 ...commonFlags("https", "10.0.1.10"),
-                "initial-cluster": "orders-0=https://10.0.1.10:2380,orders-1=https://10.0.2.10:2380,orders-2=https://10.0.3.10:2380",
+                "initial-cluster":
+                    "orders-0=https://10.0.1.10:2380,orders-1=https://10.0.2.10:2380,orders-2=https://10.0.3.10:2380",
                 "initial-cluster-state": "new",
                 ...TLS_FLAGS,
             });
@@ -197,7 +209,10 @@ describe("core/flags", () => {
 
         it("no tls: no certificate flag at all", () => {
             const flags = member0Flags(specOf({ tls: false }));
-            assert.deepEqual(Object.keys(flags).filter((name) => name in TLS_FLAGS), []);
+            assert.deepEqual(
+                Object.keys(flags).filter((name) => name in TLS_FLAGS),
+                [],
+            );
         });
 
         it("a member on a loopback address listens there only (no second 127.0.0.1 listener to collide)", () => {
@@ -209,7 +224,9 @@ describe("core/flags", () => {
         });
 
         it("custom ports appear in every URL", () => {
-            const flags = member0Flags(specOf({ tls: false, clientPort: 12379, peerPort: 12380, metricsPort: 12381, memberCount: 1 }));
+            const flags = member0Flags(
+                specOf({ tls: false, clientPort: 12379, peerPort: 12380, metricsPort: 12381, memberCount: 1 }),
+            );
             assert.equal(flags["listen-client-urls"], "http://10.0.1.10:12379,http://127.0.0.1:12379");
             assert.equal(flags["listen-peer-urls"], "http://10.0.1.10:12380");
             assert.equal(flags["listen-metrics-urls"], "http://10.0.1.10:12381,http://127.0.0.1:12381");
@@ -228,7 +245,14 @@ describe("core/flags", () => {
 
     describe("renderMemberFlags: extra flags and member overrides", () => {
         it("extra flags are appended after the rendered ones, sorted by name", () => {
-            const spec = specOf({ tls: false, extraFlags: { "snapshot-count": "10000", "auto-compaction-retention": "1h", "quota-backend-bytes": "8589934592" } });
+            const spec = specOf({
+                tls: false,
+                extraFlags: {
+                    "snapshot-count": "10000",
+                    "auto-compaction-retention": "1h",
+                    "quota-backend-bytes": "8589934592",
+                },
+            });
             const flags = renderMemberFlags(spec, spec.members[0]);
             assert.deepEqual(flags.slice(-3), [
                 { name: "auto-compaction-retention", value: "1h" },
@@ -241,7 +265,11 @@ describe("core/flags", () => {
             const spec = specOf({ tls: false, extraFlags: { "snapshot-count": "10000" } });
             const member = {
                 ...spec.members[1],
-                flagOverrides: { "initial-advertise-peer-urls": "http://10.9.9.9:2380", "snapshot-count": "5000", "log-level": "debug" },
+                flagOverrides: {
+                    "initial-advertise-peer-urls": "http://10.9.9.9:2380",
+                    "snapshot-count": "5000",
+                    "log-level": "debug",
+                },
             };
             const flags = renderMemberFlags(spec, member);
             const names = flags.map((flag) => flag.name);
@@ -278,16 +306,28 @@ describe("core/flags", () => {
                 const spec = specOf(settings);
                 renderMemberFlags(spec, spec.members[0]).forEach((flag) => rendered.add(flag.name));
             }
-            assert.deepEqual([...rendered].filter((name) => !MANAGED_FLAGS.has(name)), ["logger"]);
+            assert.deepEqual(
+                [...rendered].filter((name) => !MANAGED_FLAGS.has(name)),
+                ["logger"],
+            );
         });
     });
 
     describe("unknownFlags", () => {
         it("names the flags a line does not register, in input order", () => {
-            const flags = [{ name: "enable-v2" }, { name: "snapshot-count" }, { name: "experimental-initial-corrupt-check" }, { name: "no-such-flag" }];
+            const flags = [
+                { name: "enable-v2" },
+                { name: "snapshot-count" },
+                { name: "experimental-initial-corrupt-check" },
+                { name: "no-such-flag" },
+            ];
             assert.deepEqual(unknownFlags(flags, "3.5"), ["no-such-flag"]);
             assert.deepEqual(unknownFlags(flags, "3.6"), ["enable-v2", "no-such-flag"]);
-            assert.deepEqual(unknownFlags(flags, "3.7"), ["enable-v2", "experimental-initial-corrupt-check", "no-such-flag"]);
+            assert.deepEqual(unknownFlags(flags, "3.7"), [
+                "enable-v2",
+                "experimental-initial-corrupt-check",
+                "no-such-flag",
+            ]);
         });
     });
 
@@ -328,7 +368,10 @@ describe("core/flags", () => {
         });
 
         it("single-quotes values with spaces or shell characters", () => {
-            const spec = specOf({ tls: false, extraFlags: { cors: "https://a.example.com https://b.example.com", "log-level": "info" } });
+            const spec = specOf({
+                tls: false,
+                extraFlags: { cors: "https://a.example.com https://b.example.com", "log-level": "info" },
+            });
             const lines = renderEnvFile(spec, spec.members[0]).split("\n");
             assert.ok(lines.includes("ETCD_CORS='https://a.example.com https://b.example.com'"));
             assert.ok(lines.includes("ETCD_LOG_LEVEL=info"));
@@ -346,7 +389,11 @@ describe("core/flags", () => {
         for (const tls of [true, false]) {
             for (const variant of bootstrapVariants(tls)) {
                 it(`round-trips through parseEnvFile: ${variant.label}, tls ${tls ? "on" : "off"}`, () => {
-                    const spec = specOf({ ...variant.settings, etcdVersion: "3.6.14", extraFlags: { "snapshot-count": "10000", cors: "* https://x.example.com" } });
+                    const spec = specOf({
+                        ...variant.settings,
+                        etcdVersion: "3.6.14",
+                        extraFlags: { "snapshot-count": "10000", cors: "* https://x.example.com" },
+                    });
                     for (const member of spec.members) {
                         assert.deepEqual(parseEnvFile(renderEnvFile(spec, member)), renderMemberFlags(spec, member));
                     }
@@ -355,7 +402,11 @@ describe("core/flags", () => {
         }
 
         it("a POSIX shell reads every value back unchanged (as systemd's EnvironmentFile does)", () => {
-            const spec = specOf({ bootstrapMode: "dns", srvName: "blue", extraFlags: { cors: "$HOME `x` \"q\" *", "log-level": "warn" } });
+            const spec = specOf({
+                bootstrapMode: "dns",
+                srvName: "blue",
+                extraFlags: { cors: '$HOME `x` "q" *', "log-level": "warn" },
+            });
             const expected = renderMemberFlags(spec, spec.members[0]);
             const output = bash(`set -a\n${renderEnvFile(spec, spec.members[0])}\nenv -0`);
             const environment = new Map(

@@ -44,7 +44,11 @@ export const ADDRESSES = ["10.0.1.10", "10.0.2.10", "10.0.3.10", "10.0.1.11", "1
 export const DISCOVERY_TOKEN = "3e86b59982e49066c5d813af1c2e2579";
 
 /** The settings validated with defaults applied (fails, listing the problems, when refused). */
-export function resolve(settings: ClusterSettings, name = "orders", context: ValidationContext = CONTEXT): ResolvedSettings {
+export function resolve(
+    settings: ClusterSettings,
+    name = "orders",
+    context: ValidationContext = CONTEXT,
+): ResolvedSettings {
     const { problems, resolved } = validateSettings(name, settings, context);
     assert.ok(resolved, formatProblems(`etcd cluster "${name}"`, problems));
     return resolved;
@@ -67,7 +71,11 @@ export function flagMap(flags: readonly EtcdFlag[]): Record<string, string> {
 }
 
 /** What validation reports for settings it refuses, and the message the component would throw (fails when accepted). */
-export function refused(settings: ClusterSettings, name = "orders", context: ValidationContext = CONTEXT): { problems: readonly ConfigProblem[]; message: string } {
+export function refused(
+    settings: ClusterSettings,
+    name = "orders",
+    context: ValidationContext = CONTEXT,
+): { problems: readonly ConfigProblem[]; message: string } {
     const { problems, resolved } = validateSettings(name, settings, context);
     assert.equal(resolved, undefined, "expected the settings to be refused");
     assert.ok(problems.length > 0, "a refusal names its problems");
@@ -88,9 +96,17 @@ export interface BashResult {
 }
 
 /** Runs a bash script with extra environment variables (and `bin` first on PATH when given). */
-export function runBash(script: string, env: Record<string, string> = {}, bin?: string, args: string[] = []): BashResult {
-    const PATH = bin ? `${bin}:${process.env.PATH}` : process.env.PATH ?? "";
-    const result = spawnSync("bash", ["-c", script, "script", ...args], { encoding: "utf8", env: { ...process.env, ...env, PATH } });
+export function runBash(
+    script: string,
+    env: Record<string, string> = {},
+    bin?: string,
+    args: string[] = [],
+): BashResult {
+    const PATH = bin ? `${bin}:${process.env.PATH}` : (process.env.PATH ?? "");
+    const result = spawnSync("bash", ["-c", script, "script", ...args], {
+        encoding: "utf8",
+        env: { ...process.env, ...env, PATH },
+    });
     assert.equal(result.error, undefined, `bash could not run: ${String(result.error)}`);
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -177,7 +193,11 @@ export function bootstrapVariants(tls: boolean): BootstrapVariant[] {
             settings: {
                 bootstrapMode: "discovery",
                 tls,
-                discovery: { protocol: "v2", serviceUrl: "http://10.0.0.5:2379/v2/keys/_etcd/registry", proxy: "http://10.0.0.6:3128" },
+                discovery: {
+                    protocol: "v2",
+                    serviceUrl: "http://10.0.0.5:2379/v2/keys/_etcd/registry",
+                    proxy: "http://10.0.0.6:3128",
+                },
             },
         },
         {
@@ -185,12 +205,20 @@ export function bootstrapVariants(tls: boolean): BootstrapVariant[] {
             settings: {
                 bootstrapMode: "discovery",
                 tls,
-                discovery: { protocol: "v2", url: "https://discovery.example.com/3e86b59982e49066c5d813af1c2e2579", size: 3 },
+                discovery: {
+                    protocol: "v2",
+                    url: "https://discovery.example.com/3e86b59982e49066c5d813af1c2e2579",
+                    size: 3,
+                },
             },
         },
         {
             label: "discovery v3",
-            settings: { bootstrapMode: "discovery", tls, discovery: { protocol: "v3", endpoints: ["http://10.0.0.5:2379", "http://10.0.0.6:2379"] } },
+            settings: {
+                bootstrapMode: "discovery",
+                tls,
+                discovery: { protocol: "v3", endpoints: ["http://10.0.0.5:2379", "http://10.0.0.6:2379"] },
+            },
         },
     ];
 }
@@ -226,7 +254,13 @@ export const COMBINATIONS: readonly Combination[] = REFERENCE_VERSIONS.flatMap((
     [true, false].flatMap((tls) =>
         bootstrapVariants(tls).map((variant) => {
             const settings: ClusterSettings = { ...variant.settings, etcdVersion: version };
-            return { version, tls, label: `etcd ${version}, ${variant.label}, tls ${tls ? "on" : "off"}`, settings, refusal: refusalOf(version, settings) };
+            return {
+                version,
+                tls,
+                label: `etcd ${version}, ${variant.label}, tls ${tls ? "on" : "off"}`,
+                settings,
+                refusal: refusalOf(version, settings),
+            };
         }),
     ),
 );

@@ -26,8 +26,18 @@ function version(text: string): EtcdVersion {
     return parsed;
 }
 
-function installInput(text: string, arch: CpuArchitecture, extra: Partial<ReleaseSpec> = {}, dataVolumeId?: string): InstallScriptInput {
-    return { release: { version: version(text), arch, mirrorBaseUrl: GITHUB, ...extra }, dataVolumeId, memberName: "orders-0", clusterName: "orders" };
+function installInput(
+    text: string,
+    arch: CpuArchitecture,
+    extra: Partial<ReleaseSpec> = {},
+    dataVolumeId?: string,
+): InstallScriptInput {
+    return {
+        release: { version: version(text), arch, mirrorBaseUrl: GITHUB, ...extra },
+        dataVolumeId,
+        memberName: "orders-0",
+        clusterName: "orders",
+    };
 }
 
 /** The script's `NAME='value'` settings block as a map. */
@@ -40,7 +50,16 @@ describe("core/install", () => {
         for (const type of ["t3.medium", "m6i.large", "c5.xlarge", "g5.xlarge", "m7i-flex.large", "r7a.large"]) {
             it(`${type} is amd64`, () => assert.equal(cpuArchitecture(type), "amd64"));
         }
-        for (const type of ["t4g.small", "m7g.large", "c7gn.xlarge", "a1.large", "r8gd.2xlarge", "g5g.xlarge", "im4gn.large", "is4gen.large"]) {
+        for (const type of [
+            "t4g.small",
+            "m7g.large",
+            "c7gn.xlarge",
+            "a1.large",
+            "r8gd.2xlarge",
+            "g5g.xlarge",
+            "im4gn.large",
+            "is4gen.large",
+        ]) {
             it(`${type} is arm64 (Graviton)`, () => assert.equal(cpuArchitecture(type), "arm64"));
         }
     });
@@ -53,7 +72,11 @@ describe("core/install", () => {
         });
 
         it("arm64 from a mirror: etcd-v<version>-linux-arm64.tar.gz under <mirror>/v<version>", () => {
-            const release: ReleaseSpec = { version: version("v3.4.45"), arch: "arm64", mirrorBaseUrl: "https://storage.googleapis.com/etcd" };
+            const release: ReleaseSpec = {
+                version: version("v3.4.45"),
+                arch: "arm64",
+                mirrorBaseUrl: "https://storage.googleapis.com/etcd",
+            };
             assert.equal(releaseTarball(release), "etcd-v3.4.45-linux-arm64.tar.gz");
             assert.equal(releaseUrl(release), "https://storage.googleapis.com/etcd/v3.4.45");
         });
@@ -63,8 +86,14 @@ describe("core/install", () => {
         const cases: [string, InstallScriptInput][] = [
             ["3.4.45 amd64, no data volume", installInput("3.4.45", "amd64")],
             ["3.5.33 arm64 with a data volume", installInput("3.5.33", "arm64", {}, "vol-0123456789abcdef0")],
-            ["3.6.14 amd64 with a pinned sha256 and a data volume", installInput("3.6.14", "amd64", { sha256: SHA }, "vol-0abc")],
-            ["3.7.1 arm64 from a mirror", installInput("3.7.1", "arm64", { mirrorBaseUrl: "https://storage.googleapis.com/etcd" })],
+            [
+                "3.6.14 amd64 with a pinned sha256 and a data volume",
+                installInput("3.6.14", "amd64", { sha256: SHA }, "vol-0abc"),
+            ],
+            [
+                "3.7.1 arm64 from a mirror",
+                installInput("3.7.1", "arm64", { mirrorBaseUrl: "https://storage.googleapis.com/etcd" }),
+            ],
         ];
         for (const [label, input] of cases) {
             it(`${label}: shellcheck-clean`, () => {
@@ -75,7 +104,10 @@ describe("core/install", () => {
                 const script = renderInstallScript(input);
                 const lines = script.split("\n");
                 assert.equal(lines[0], "#!/usr/bin/env bash");
-                assert.equal(lines[1], `# Installs etcd ${input.release.version.text} (${input.release.arch}) on orders-0 of cluster orders:`);
+                assert.equal(
+                    lines[1],
+                    `# Installs etcd ${input.release.version.text} (${input.release.arch}) on orders-0 of cluster orders:`,
+                );
                 assert.equal(afterHeader(script)[0], "set -euo pipefail");
             });
         }
@@ -123,7 +155,10 @@ describe("core/install", () => {
                 const tarball = path.join(dir, "etcd-v3.6.14-linux-amd64.tar.gz");
                 assert.equal(runBash(`tar -czf '${tarball}' -C '${root}' etcd-v3.6.14-linux-amd64`).status, 0);
                 const digest = createHash("sha256").update(fs.readFileSync(tarball)).digest("hex");
-                fs.writeFileSync(path.join(dir, "SHA256SUMS"), sums ? sums(digest) : `${digest}  etcd-v3.6.14-linux-amd64.tar.gz\n`);
+                fs.writeFileSync(
+                    path.join(dir, "SHA256SUMS"),
+                    sums ? sums(digest) : `${digest}  etcd-v3.6.14-linux-amd64.tar.gz\n`,
+                );
                 return { base: `file://${root}`, digest };
             }
 
@@ -131,18 +166,35 @@ describe("core/install", () => {
             const FAKES = {
                 useradd: 'echo "useradd $*" >>"$FAKE_LOG"',
                 systemctl: 'echo "systemctl $*" >>"$FAKE_LOG"',
-                install: 'args=(); while [ "$#" -gt 0 ]; do case $1 in -o | -g) shift 2 ;; *) args+=("$1"); shift ;; esac; done; exec /usr/bin/install "${args[@]}"',
+                install:
+                    'args=(); while [ "$#" -gt 0 ]; do case $1 in -o | -g) shift 2 ;; *) args+=("$1"); shift ;; esac; done; exec /usr/bin/install "${args[@]}"',
             };
             const ME = `${runBash("id -un").stdout.trim()}:${runBash("id -gn").stdout.trim()}`;
 
             /** The whole install script against host root `root`; returns its result and the commands the stand-ins saw. */
-            function install(root: string, base: string, sha256?: string): { status: number | null; stderr: string; releaseDir: string; calls: string[] } {
+            function install(
+                root: string,
+                base: string,
+                sha256?: string,
+            ): { status: number | null; stderr: string; releaseDir: string; calls: string[] } {
                 const log = path.join(tempDir("calls"), "calls.log");
                 fs.writeFileSync(log, "");
                 const script = renderInstallScript(installInput("3.6.14", "amd64", { mirrorBaseUrl: base, sha256 }));
-                const result = runBash(script, { ETCD_AWS_ROOT: root, ETCD_AWS_OWNER: ME, FAKE_LOG: log }, fakeBin(FAKES));
-                const calls = fs.readFileSync(log, "utf8").split("\n").filter((line) => line !== "");
-                return { status: result.status, stderr: result.stderr, releaseDir: path.join(root, HOST_PATHS.releasesDir, "v3.6.14"), calls };
+                const result = runBash(
+                    script,
+                    { ETCD_AWS_ROOT: root, ETCD_AWS_OWNER: ME, FAKE_LOG: log },
+                    fakeBin(FAKES),
+                );
+                const calls = fs
+                    .readFileSync(log, "utf8")
+                    .split("\n")
+                    .filter((line) => line !== "");
+                return {
+                    status: result.status,
+                    stderr: result.stderr,
+                    releaseDir: path.join(root, HOST_PATHS.releasesDir, "v3.6.14"),
+                    calls,
+                };
             }
 
             it("unpacks a release whose digest matches SHA256SUMS, links its binaries, writes the unit, and changes nothing when run again", () => {
@@ -153,10 +205,17 @@ describe("core/install", () => {
                 assert.deepEqual(fs.readdirSync(result.releaseDir).sort(), ["etcd", "etcdctl", "etcdutl"]);
                 assert.match(result.stderr, /installed etcd 3\.6\.14 in /);
                 for (const tool of ["etcd", "etcdctl", "etcdutl"]) {
-                    assert.equal(fs.readlinkSync(path.join(root, HOST_PATHS.binDir, tool)), path.join(result.releaseDir, tool));
+                    assert.equal(
+                        fs.readlinkSync(path.join(root, HOST_PATHS.binDir, tool)),
+                        path.join(result.releaseDir, tool),
+                    );
                 }
                 assert.equal(fs.readFileSync(path.join(root, HOST_PATHS.unitFile), "utf8"), renderSystemdUnit());
-                for (const [dir, mode] of [[HOST_PATHS.dataDir, 0o700], [HOST_PATHS.configDir, 0o750], [HOST_PATHS.pkiDir, 0o750]] as const) {
+                for (const [dir, mode] of [
+                    [HOST_PATHS.dataDir, 0o700],
+                    [HOST_PATHS.configDir, 0o750],
+                    [HOST_PATHS.pkiDir, 0o750],
+                ] as const) {
                     assert.equal(fs.statSync(path.join(root, dir)).mode & 0o777, mode, dir);
                 }
                 assert.ok(result.calls.includes("systemctl daemon-reload"), result.calls.join("\n"));
@@ -176,7 +235,11 @@ describe("core/install", () => {
                 const { base, digest } = mirror();
                 const result = install(tempDir("host"), base, SHA);
                 assert.equal(result.status, 1);
-                assert.ok(result.stderr.includes(`SHA256SUMS says ${digest} but the pinned digest is ${SHA}; refusing to install`));
+                assert.ok(
+                    result.stderr.includes(
+                        `SHA256SUMS says ${digest} but the pinned digest is ${SHA}; refusing to install`,
+                    ),
+                );
                 assert.equal(fs.existsSync(result.releaseDir), false);
             });
 
@@ -184,7 +247,11 @@ describe("core/install", () => {
                 const { base } = mirror(() => `${SHA}  etcd-v3.6.14-linux-amd64.tar.gz\n`);
                 const result = install(tempDir("host"), base);
                 assert.equal(result.status, 1);
-                assert.ok(result.stderr.includes(`checksum mismatch for etcd-v3.6.14-linux-amd64.tar.gz (expected ${SHA}); refusing to install`));
+                assert.ok(
+                    result.stderr.includes(
+                        `checksum mismatch for etcd-v3.6.14-linux-amd64.tar.gz (expected ${SHA}); refusing to install`,
+                    ),
+                );
                 assert.equal(fs.existsSync(result.releaseDir), false);
             });
 
@@ -192,7 +259,11 @@ describe("core/install", () => {
                 const { base } = mirror((digest) => `${digest}  etcd-v3.6.14-linux-arm64.tar.gz\n`);
                 const result = install(tempDir("host"), base);
                 assert.equal(result.status, 1);
-                assert.ok(result.stderr.includes("SHA256SUMS of 3.6.14 has no line for etcd-v3.6.14-linux-amd64.tar.gz; refusing to install"));
+                assert.ok(
+                    result.stderr.includes(
+                        "SHA256SUMS of 3.6.14 has no line for etcd-v3.6.14-linux-amd64.tar.gz; refusing to install",
+                    ),
+                );
             });
         });
     });

@@ -18,8 +18,18 @@ import { HOST_SCRIPTS_DIR } from "../../core/shell";
 import { afterHeader, DISCOVERY_TOKEN, fakeBin, heredocBodies, runBash, shellcheck, specOf, tempDir } from "./helpers";
 
 const FILES: HostFile[] = [
-    { path: "/etc/etcd/pki/ca.crt", mode: "0644", owner: "root:etcd", content: "-----BEGIN CERTIFICATE-----\nMIIBca\n-----END CERTIFICATE-----\n" },
-    { path: "/etc/etcd/pki/server.key", mode: "0600", owner: "etcd:etcd", content: "-----BEGIN PRIVATE KEY-----\nMIIEkey\n-----END PRIVATE KEY-----" },
+    {
+        path: "/etc/etcd/pki/ca.crt",
+        mode: "0644",
+        owner: "root:etcd",
+        content: "-----BEGIN CERTIFICATE-----\nMIIBca\n-----END CERTIFICATE-----\n",
+    },
+    {
+        path: "/etc/etcd/pki/server.key",
+        mode: "0600",
+        owner: "etcd:etcd",
+        content: "-----BEGIN PRIVATE KEY-----\nMIIEkey\n-----END PRIVATE KEY-----",
+    },
 ];
 
 const V2_SERVICE = "http://10.0.0.5:2379/v2/keys/_etcd/registry";
@@ -29,9 +39,27 @@ const CLUSTERS: [string, ClusterSettings][] = [
     ["3.4.45 static, tls", { etcdVersion: "3.4.45" }],
     ["3.5.33 dns, no tls", { etcdVersion: "3.5.33", bootstrapMode: "dns", tls: false }],
     ["3.6.14 dns with srvName, tls", { bootstrapMode: "dns", srvName: "blue" }],
-    ["3.5.33 discovery v2 with proxy, tls", { etcdVersion: "3.5.33", bootstrapMode: "discovery", discovery: { serviceUrl: V2_SERVICE, proxy: "http://10.0.0.6:3128" } }],
-    ["3.4.45 discovery v2 ready URL, no tls", { etcdVersion: "3.4.45", bootstrapMode: "discovery", tls: false, discovery: { url: "https://discovery.example.com/abc", size: 3 } }],
-    ["3.7.1 discovery v3, tls", { etcdVersion: "3.7.1", bootstrapMode: "discovery", discovery: { endpoints: ["http://10.0.0.5:2379"] } }],
+    [
+        "3.5.33 discovery v2 with proxy, tls",
+        {
+            etcdVersion: "3.5.33",
+            bootstrapMode: "discovery",
+            discovery: { serviceUrl: V2_SERVICE, proxy: "http://10.0.0.6:3128" },
+        },
+    ],
+    [
+        "3.4.45 discovery v2 ready URL, no tls",
+        {
+            etcdVersion: "3.4.45",
+            bootstrapMode: "discovery",
+            tls: false,
+            discovery: { url: "https://discovery.example.com/abc", size: 3 },
+        },
+    ],
+    [
+        "3.7.1 discovery v3, tls",
+        { etcdVersion: "3.7.1", bootstrapMode: "discovery", discovery: { endpoints: ["http://10.0.0.5:2379"] } },
+    ],
 ];
 
 /**
@@ -98,11 +126,21 @@ const PEERS = ["https://10.0.1.10:2380", "https://10.0.2.10:2380", "https://10.0
 const FORMED = peerMembers(PEERS.map((peer, i) => ({ name: `orders-${i}`, peer, started: true })));
 
 /** Runs a rendered script with the fake tools; returns its result and the commands they saw. */
-function runWithFakes(script: string, env: Record<string, string> = {}, args: string[] = []): { status: number | null; stdout: string; stderr: string; calls: string[]; tls: string[]; tlsLog: string } {
+function runWithFakes(
+    script: string,
+    env: Record<string, string> = {},
+    args: string[] = [],
+): { status: number | null; stdout: string; stderr: string; calls: string[]; tls: string[]; tlsLog: string } {
     const log = path.join(tempDir("calls"), "calls.log");
     fs.writeFileSync(log, "");
     const result = runBash(script, { FAKE_LOG: log, ...env }, fakeBin(FAKE_TOOLS), args);
-    const lines = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((line) => line !== "") : []);
+    const lines = (file: string) =>
+        fs.existsSync(file)
+            ? fs
+                  .readFileSync(file, "utf8")
+                  .split("\n")
+                  .filter((line) => line !== "")
+            : [];
     return { ...result, calls: lines(log), tls: lines(`${log}.tls`), tlsLog: `${log}.tls` };
 }
 
@@ -143,17 +181,27 @@ function listedJson(member: ListedMember): Record<string, unknown> {
 
 /** JSON with uint64 IDs as bare decimal numbers, as etcdctl prints them (beyond a double's precision). */
 function etcdJson(value: unknown): string {
-    return JSON.stringify(value).replace(/"ID":"(\d+)"/g, '"ID":$1').replace(/"member_id":"(\d+)"/g, '"member_id":$1');
+    return JSON.stringify(value)
+        .replace(/"ID":"(\d+)"/g, '"ID":$1')
+        .replace(/"member_id":"(\d+)"/g, '"member_id":$1');
 }
 
 /** `member list -w json`. */
 function memberList(members: ListedMember[]): string {
-    return etcdJson({ header: { cluster_id: "14841639068965178418", member_id: "10276657743932975437", raft_term: 2 }, members: members.map(listedJson) });
+    return etcdJson({
+        header: { cluster_id: "14841639068965178418", member_id: "10276657743932975437", raft_term: 2 },
+        members: members.map(listedJson),
+    });
 }
 
 /** `endpoint status -w json` of this member (orders-0) with the given hex ID. */
 function localStatus(id: string): string {
-    return etcdJson([{ Endpoint: "https://10.0.1.10:2379", Status: { header: { member_id: BigInt(`0x${id}`).toString(), revision: 9 }, version: "3.6.14", leader: 1 } }]);
+    return etcdJson([
+        {
+            Endpoint: "https://10.0.1.10:2379",
+            Status: { header: { member_id: BigInt(`0x${id}`).toString(), revision: 9 }, version: "3.6.14", leader: 1 },
+        },
+    ]);
 }
 
 /** `member add orders-0 --learner -w json`: the two other members and the new learner. */
@@ -163,8 +211,18 @@ function memberAdded(id: string): string {
         header: { member_id: "10276657743932975437" },
         member: listedJson(added),
         members: [
-            listedJson({ id: "91bc3c398fb3c146", name: "orders-1", peer: "https://10.0.2.10:2380", client: "https://10.0.2.10:2379" }),
-            listedJson({ id: "fd422379fda50e48", name: "orders-2", peer: "https://10.0.3.10:2380", client: "https://10.0.3.10:2379" }),
+            listedJson({
+                id: "91bc3c398fb3c146",
+                name: "orders-1",
+                peer: "https://10.0.2.10:2380",
+                client: "https://10.0.2.10:2379",
+            }),
+            listedJson({
+                id: "fd422379fda50e48",
+                name: "orders-2",
+                peer: "https://10.0.3.10:2380",
+                client: "https://10.0.3.10:2379",
+            }),
             listedJson(added),
         ],
     });
@@ -182,14 +240,22 @@ const ME = `${runBash("id -un").stdout.trim()}:${runBash("id -gn").stdout.trim()
 /** A temporary host root with the directories the install script leaves for the launch. */
 function hostRoot(): string {
     const root = tempDir("host");
-    for (const dir of [HOST_PATHS.pkiDir, path.dirname(HOST_PATHS.leaveScript), path.dirname(HOST_PATHS.restartPending)]) {
+    for (const dir of [
+        HOST_PATHS.pkiDir,
+        path.dirname(HOST_PATHS.leaveScript),
+        path.dirname(HOST_PATHS.restartPending),
+    ]) {
         fs.mkdirSync(path.join(root, dir), { recursive: true });
     }
     return root;
 }
 
 /** Runs host/<script> from the checkout, its settings (as a renderer wrote them) in the environment. */
-function runHostScript(script: string, settings: Record<string, string>, env: Record<string, string> = {}): ReturnType<typeof runWithFakes> {
+function runHostScript(
+    script: string,
+    settings: Record<string, string>,
+    env: Record<string, string> = {},
+): ReturnType<typeof runWithFakes> {
     return runWithFakes(`exec bash ${path.join(HOST_SCRIPTS_DIR, script)}`, { ...settings, ...env });
 }
 
@@ -212,18 +278,32 @@ describe("core/launch", () => {
             const script = renderLaunchScript(spec, spec.members[0], FILES);
             assert.deepEqual(
                 [...script.matchAll(/^ {4}if write_host_file (.*) <<'/gm)].map((m) => m[1]),
-                ["/etc/etcd/pki/ca.crt 0644 root:etcd", "/etc/etcd/pki/server.key 0600 etcd:etcd", "/etc/etcd/etcd.env 0640 root:etcd", "/usr/local/sbin/etcd-aws-leave 0755 root:root"],
+                [
+                    "/etc/etcd/pki/ca.crt 0644 root:etcd",
+                    "/etc/etcd/pki/server.key 0600 etcd:etcd",
+                    "/etc/etcd/etcd.env 0640 root:etcd",
+                    "/usr/local/sbin/etcd-aws-leave 0755 root:root",
+                ],
             );
             assert.deepEqual(
                 memberFileBodies(script).map((doc) => doc.body),
-                [FILES[0].content, `${FILES[1].content}\n`, renderEnvFile(spec, spec.members[0]), renderLeaveScript(spec, spec.members[0])],
+                [
+                    FILES[0].content,
+                    `${FILES[1].content}\n`,
+                    renderEnvFile(spec, spec.members[0]),
+                    renderLeaveScript(spec, spec.members[0]),
+                ],
             );
         });
 
         it("a file containing the heredoc delimiter as a line gets a longer delimiter and arrives intact", () => {
             const spec = specOf({});
             const content = "line\nETCD_AWS_EOF\nETCD_AWS_EOF_\nlast\n";
-            const docs = memberFileBodies(renderLaunchScript(spec, spec.members[0], [{ path: "/etc/etcd/x", mode: "0600", owner: "etcd:etcd", content }]));
+            const docs = memberFileBodies(
+                renderLaunchScript(spec, spec.members[0], [
+                    { path: "/etc/etcd/x", mode: "0600", owner: "etcd:etcd", content },
+                ]),
+            );
             assert.deepEqual(docs[0], { delimiter: "ETCD_AWS_EOF__", body: content });
             assert.equal(docs[1].delimiter, "ETCD_AWS_EOF");
         });
@@ -231,8 +311,18 @@ describe("core/launch", () => {
         describe("run against a temporary host directory with fake etcdctl and systemctl", () => {
             const SYSTEMCTL = (call: string): boolean => call.startsWith("systemctl");
             /** The launch script run against the host root `dir` (its files owned by this user). */
-            function runLaunch(dir: string, spec: ClusterSpec, env: Record<string, string>, args: string[] = [], waits: MembershipWaits = {}): ReturnType<typeof runWithFakes> {
-                return runWithFakes(renderLaunchScript(spec, spec.members[0], [], waits), { ETCD_AWS_ROOT: dir, ETCD_AWS_OWNER: ME, FAKE_ADDED: memberAdded("1234abcd5678ef90"), ...env }, args);
+            function runLaunch(
+                dir: string,
+                spec: ClusterSpec,
+                env: Record<string, string>,
+                args: string[] = [],
+                waits: MembershipWaits = {},
+            ): ReturnType<typeof runWithFakes> {
+                return runWithFakes(
+                    renderLaunchScript(spec, spec.members[0], [], waits),
+                    { ETCD_AWS_ROOT: dir, ETCD_AWS_OWNER: ME, FAKE_ADDED: memberAdded("1234abcd5678ef90"), ...env },
+                    args,
+                );
             }
             const dataDir = (dir: string) => path.join(dir, HOST_PATHS.dataDir, "member");
 
@@ -241,18 +331,35 @@ describe("core/launch", () => {
                 const spec = specOf({});
                 const result = runLaunch(dir, spec, {}, ["--bootstrap"]);
                 assert.equal(result.status, 0, result.stderr);
-                assert.deepEqual(result.calls.filter(SYSTEMCTL), ["systemctl enable --quiet etcd.service", "systemctl restart --no-block etcd.service"]);
-                assert.equal(fs.readFileSync(path.join(dir, HOST_PATHS.envFile), "utf8"), renderEnvFile(spec, spec.members[0]));
-                assert.equal(fs.readFileSync(path.join(dir, HOST_PATHS.leaveScript), "utf8"), renderLeaveScript(spec, spec.members[0]));
+                assert.deepEqual(result.calls.filter(SYSTEMCTL), [
+                    "systemctl enable --quiet etcd.service",
+                    "systemctl restart --no-block etcd.service",
+                ]);
+                assert.equal(
+                    fs.readFileSync(path.join(dir, HOST_PATHS.envFile), "utf8"),
+                    renderEnvFile(spec, spec.members[0]),
+                );
+                assert.equal(
+                    fs.readFileSync(path.join(dir, HOST_PATHS.leaveScript), "utf8"),
+                    renderLeaveScript(spec, spec.members[0]),
+                );
                 assert.equal(fs.statSync(path.join(dir, HOST_PATHS.leaveScript)).mode & 0o777, 0o755);
             });
 
             it("first creation starting late, after the others formed the cluster without it: starts with the bootstrap flags, does not join", () => {
                 const waiting = peerMembers(PEERS.map((peer, i) => ({ name: `orders-${i}`, peer, started: i > 0 })));
-                const result = runLaunch(hostRoot(), specOf({}), { FAKE_MEMBERS: STARTED, FAKE_PEER_MEMBERS: waiting }, ["--bootstrap"]);
+                const result = runLaunch(
+                    hostRoot(),
+                    specOf({}),
+                    { FAKE_MEMBERS: STARTED, FAKE_PEER_MEMBERS: waiting },
+                    ["--bootstrap"],
+                );
                 assert.equal(result.status, 0, result.stderr);
                 assert.match(result.stderr, /starting etcd: forming the cluster/);
-                assert.equal(result.calls.some((c) => /member (list|add|remove)| lock /.test(c)), false);
+                assert.equal(
+                    result.calls.some((c) => /member (list|add|remove)| lock /.test(c)),
+                    false,
+                );
             });
 
             it("first creation when no other member answers: asks every other member's peer port at once, briefly, then forms the cluster", () => {
@@ -260,39 +367,82 @@ describe("core/launch", () => {
                 const result = runLaunch(dir, specOf({}), { FAKE_MEMBERS: STARTED }, ["--bootstrap"]);
                 assert.equal(result.status, 0, result.stderr);
                 const asked = result.calls.filter((c) => c.startsWith("curl"));
-                assert.deepEqual(asked.map((c) => c.split(" ").slice(-1)[0]).sort(), ["https://10.0.2.10:2380/members", "https://10.0.3.10:2380/members"]);
+                assert.deepEqual(asked.map((c) => c.split(" ").slice(-1)[0]).sort(), [
+                    "https://10.0.2.10:2380/members",
+                    "https://10.0.3.10:2380/members",
+                ]);
                 const pki = path.join(dir, HOST_PATHS.pkiDir);
-                asked.forEach((c) => assert.ok(c.includes(`--http1.1 --max-time 0.5 --cacert ${pki}/ca.crt --cert ${pki}/peer.crt --key ${pki}/peer.key `), c));
-                assert.equal(result.calls.some((c) => c.includes("member list")), false);
+                asked.forEach((c) =>
+                    assert.ok(
+                        c.includes(
+                            `--http1.1 --max-time 0.5 --cacert ${pki}/ca.crt --cert ${pki}/peer.crt --key ${pki}/peer.key `,
+                        ),
+                        c,
+                    ),
+                );
+                assert.equal(
+                    result.calls.some((c) => c.includes("member list")),
+                    false,
+                );
                 assert.match(result.stderr, /starting etcd: forming the cluster/);
             });
 
             it("first creation while the others are forming (they list this member, none started): starts at once, without etcdctl", () => {
                 const forming = peerMembers(PEERS.map((peer, i) => ({ name: `orders-${i}`, peer })));
-                const result = runLaunch(hostRoot(), specOf({}), { FAKE_MEMBERS: STARTED, FAKE_PEER_MEMBERS: forming }, ["--bootstrap"]);
+                const result = runLaunch(
+                    hostRoot(),
+                    specOf({}),
+                    { FAKE_MEMBERS: STARTED, FAKE_PEER_MEMBERS: forming },
+                    ["--bootstrap"],
+                );
                 assert.equal(result.status, 0, result.stderr);
-                assert.equal(result.calls.some((c) => c.startsWith("etcdctl")), false, result.calls.join("\n"));
+                assert.equal(
+                    result.calls.some((c) => c.startsWith("etcdctl")),
+                    false,
+                    result.calls.join("\n"),
+                );
                 assert.match(result.stderr, /starting etcd: forming the cluster/);
             });
 
             const joins: [string, string][] = [
-                ["does not list this member (a member added later)", peerMembers(PEERS.slice(1).map((peer, i) => ({ name: `orders-${i + 1}`, peer, started: true })))],
+                [
+                    "does not list this member (a member added later)",
+                    peerMembers(PEERS.slice(1).map((peer, i) => ({ name: `orders-${i + 1}`, peer, started: true }))),
+                ],
                 ["lists an earlier incarnation of it that started (a replaced host)", FORMED],
-                ["lists it as a learner added before", peerMembers(PEERS.map((peer, i) => ({ name: `orders-${i}`, peer, started: i > 0, learner: i === 0 })))],
+                [
+                    "lists it as a learner added before",
+                    peerMembers(
+                        PEERS.map((peer, i) => ({ name: `orders-${i}`, peer, started: i > 0, learner: i === 0 })),
+                    ),
+                ],
             ];
             for (const [label, members] of joins) {
                 it(`first creation while a running cluster ${label}: joins it`, () => {
-                    const result = runLaunch(hostRoot(), specOf({ memberCount: 5 }), { FAKE_MEMBERS: STARTED, FAKE_PEER_MEMBERS: members }, ["--bootstrap"]);
+                    const result = runLaunch(
+                        hostRoot(),
+                        specOf({ memberCount: 5 }),
+                        { FAKE_MEMBERS: STARTED, FAKE_PEER_MEMBERS: members },
+                        ["--bootstrap"],
+                    );
                     assert.equal(result.status, 0, result.stderr);
                     assert.match(result.stderr, /no local data and the cluster is running: joining it/);
-                    assert.ok(result.calls.some((c) => c.endsWith("member add orders-0 --peer-urls=https://10.0.1.10:2380 --learner -w json")), result.calls.join("\n"));
+                    assert.ok(
+                        result.calls.some((c) =>
+                            c.endsWith("member add orders-0 --peer-urls=https://10.0.1.10:2380 --learner -w json"),
+                        ),
+                        result.calls.join("\n"),
+                    );
                 });
             }
 
             it("a later run with no data and no cluster answering refuses to form a second cluster", () => {
                 const result = runLaunch(hostRoot(), specOf({}), {});
                 assert.equal(result.status, 1);
-                assert.match(result.stderr, /no local data and no other member answers: refusing to form a second cluster/);
+                assert.match(
+                    result.stderr,
+                    /no local data and no other member answers: refusing to form a second cluster/,
+                );
                 assert.deepEqual(result.calls.filter(SYSTEMCTL), ["systemctl enable --quiet etcd.service"]);
             });
 
@@ -302,7 +452,10 @@ describe("core/launch", () => {
                 runLaunch(dir, spec, {}, ["--bootstrap"]);
                 fs.mkdirSync(dataDir(dir), { recursive: true });
                 const running = runLaunch(dir, spec, { FAKE_ACTIVE: "0", FAKE_MEMBERS: STARTED });
-                assert.deepEqual(running.calls.filter(SYSTEMCTL), ["systemctl enable --quiet etcd.service", "systemctl is-active --quiet etcd.service"]);
+                assert.deepEqual(running.calls.filter(SYSTEMCTL), [
+                    "systemctl enable --quiet etcd.service",
+                    "systemctl is-active --quiet etcd.service",
+                ]);
                 assert.match(running.stderr, /etcd is running with this configuration already/);
                 const down = runLaunch(dir, spec, { FAKE_ACTIVE: "1", FAKE_MEMBERS: STARTED });
                 assert.deepEqual(down.calls.filter(SYSTEMCTL).slice(-1), ["systemctl start --no-block etcd.service"]);
@@ -312,13 +465,22 @@ describe("core/launch", () => {
                 const dir = hostRoot();
                 runLaunch(dir, specOf({}), {}, ["--bootstrap"]);
                 fs.mkdirSync(dataDir(dir), { recursive: true });
-                const changed = runLaunch(dir, specOf({ extraFlags: { "snapshot-count": "5000" } }), { FAKE_MEMBERS: STARTED, FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d") });
+                const changed = runLaunch(dir, specOf({ extraFlags: { "snapshot-count": "5000" } }), {
+                    FAKE_MEMBERS: STARTED,
+                    FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"),
+                });
                 assert.equal(changed.status, 0, changed.stderr);
                 const calls = changed.calls;
-                const health = calls.findIndex((c) => c === "etcdctl --endpoints https://10.0.2.10:2379 --command-timeout=3s endpoint health");
+                const health = calls.findIndex(
+                    (c) => c === "etcdctl --endpoints https://10.0.2.10:2379 --command-timeout=3s endpoint health",
+                );
                 const restart = calls.indexOf("systemctl restart --no-block etcd.service");
-                const localHealth = calls.lastIndexOf("etcdctl --endpoints https://10.0.1.10:2379 --command-timeout=3s endpoint health");
-                const lock = calls.indexOf("etcdctl --endpoints https://10.0.2.10:2379,https://10.0.3.10:2379 lock etcd-aws/membership");
+                const localHealth = calls.lastIndexOf(
+                    "etcdctl --endpoints https://10.0.1.10:2379 --command-timeout=3s endpoint health",
+                );
+                const lock = calls.indexOf(
+                    "etcdctl --endpoints https://10.0.2.10:2379,https://10.0.3.10:2379 lock etcd-aws/membership",
+                );
                 assert.ok(lock >= 0 && lock < health && health < restart && restart < localHealth, calls.join("\n"));
             });
 
@@ -340,9 +502,16 @@ describe("core/launch", () => {
                 const dir = hostRoot();
                 runLaunch(dir, specOf({}), {}, ["--bootstrap"]);
                 fs.mkdirSync(dataDir(dir), { recursive: true });
-                const refused = runLaunch(dir, specOf({ extraFlags: { "snapshot-count": "5000" } }), { FAKE_MEMBERS: STARTED, FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"), FAKE_HEALTH: "1" });
+                const refused = runLaunch(dir, specOf({ extraFlags: { "snapshot-count": "5000" } }), {
+                    FAKE_MEMBERS: STARTED,
+                    FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"),
+                    FAKE_HEALTH: "1",
+                });
                 assert.equal(refused.status, 1);
-                assert.match(refused.stderr, /refusing to restart member 8e9e05c52164694d: only 0 of the other 2 members are healthy/);
+                assert.match(
+                    refused.stderr,
+                    /refusing to restart member 8e9e05c52164694d: only 0 of the other 2 members are healthy/,
+                );
                 assert.ok(!refused.calls.includes("systemctl restart --no-block etcd.service"));
             });
 
@@ -351,15 +520,22 @@ describe("core/launch", () => {
                 runLaunch(dir, specOf({}), {}, ["--bootstrap"]);
                 fs.mkdirSync(dataDir(dir), { recursive: true });
                 const changed = specOf({ extraFlags: { "snapshot-count": "5000" } });
-                const running = { FAKE_MEMBERS: STARTED, FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"), FAKE_ACTIVE: "0" };
+                const running = {
+                    FAKE_MEMBERS: STARTED,
+                    FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"),
+                    FAKE_ACTIVE: "0",
+                };
                 assert.equal(runLaunch(dir, changed, { ...running, FAKE_HEALTH: "1" }).status, 1);
                 const again = runLaunch(dir, changed, running);
                 assert.equal(again.status, 0, again.stderr);
                 assert.ok(again.calls.includes("systemctl restart --no-block etcd.service"), again.calls.join("\n"));
-                assert.match(runLaunch(dir, changed, running).stderr, /etcd is running with this configuration already/);
+                assert.match(
+                    runLaunch(dir, changed, running).stderr,
+                    /etcd is running with this configuration already/,
+                );
             });
 
-            it("joining just after a restart: a member add that etcd refuses with \"unhealthy cluster\" is retried until accepted", () => {
+            it('joining just after a restart: a member add that etcd refuses with "unhealthy cluster" is retried until accepted', () => {
                 const dir = hostRoot();
                 const refusals = path.join(dir, "refusals");
                 fs.writeFileSync(refusals, "1");
@@ -374,7 +550,9 @@ describe("core/launch", () => {
                 const spec = specOf({ bootstrapMode: "discovery", discovery: { endpoints: ["http://10.9.0.5:2379"] } });
                 const result = runLaunch(dir, spec, { FAKE_MEMBERS: STARTED });
                 assert.equal(result.status, 0, result.stderr);
-                const etcdctl = result.calls.filter((c) => /member (remove|add|promote)| lock /.test(c)).map((c) => c.replace(/^.*(--command-timeout=5s|:2379) /, ""));
+                const etcdctl = result.calls
+                    .filter((c) => /member (remove|add|promote)| lock /.test(c))
+                    .map((c) => c.replace(/^.*(--command-timeout=5s|:2379) /, ""));
                 assert.deepEqual(etcdctl, [
                     "lock etcd-aws/membership",
                     "member remove 8e9e05c52164694d",
@@ -382,7 +560,11 @@ describe("core/launch", () => {
                     "member promote 1234abcd5678ef90",
                 ]);
                 const pki = path.join(dir, HOST_PATHS.pkiDir);
-                assert.deepEqual([...new Set(result.tls)], [`${pki}/ca.crt ${pki}/client.crt ${pki}/client.key`], "every etcdctl call has the client certificate");
+                assert.deepEqual(
+                    [...new Set(result.tls)],
+                    [`${pki}/ca.crt ${pki}/client.crt ${pki}/client.key`],
+                    "every etcdctl call has the client certificate",
+                );
                 assert.equal(result.tls.length, result.calls.filter((c) => c.startsWith("etcdctl")).length);
                 assert.equal(
                     fs.readFileSync(path.join(dir, HOST_PATHS.joinEnvFile), "utf8"),
@@ -398,10 +580,16 @@ describe("core/launch", () => {
             });
 
             it("reads the new member's decimal uint64 ID from etcdctl's JSON (one with a leading zero nibble) and promotes it by its hex ID", () => {
-                const result = runLaunch(hostRoot(), specOf({}), { FAKE_MEMBERS: STARTED, FAKE_ADDED: memberAdded("034abcd5678ef90a") });
+                const result = runLaunch(hostRoot(), specOf({}), {
+                    FAKE_MEMBERS: STARTED,
+                    FAKE_ADDED: memberAdded("034abcd5678ef90a"),
+                });
                 assert.equal(result.status, 0, result.stderr);
                 assert.match(result.stderr, /added orders-0 as learner 34abcd5678ef90a\n/);
-                assert.ok(result.calls.some((c) => c.endsWith("member promote 34abcd5678ef90a")), result.calls.join("\n"));
+                assert.ok(
+                    result.calls.some((c) => c.endsWith("member promote 34abcd5678ef90a")),
+                    result.calls.join("\n"),
+                );
             });
 
             for (const [label, answer] of [
@@ -411,8 +599,16 @@ describe("core/launch", () => {
                 it(`fails at once, showing etcdctl's answer, when the new member's ID cannot be read from it (an answer that ${label})`, () => {
                     const result = runLaunch(hostRoot(), specOf({}), { FAKE_MEMBERS: STARTED, FAKE_ADDED: answer });
                     assert.equal(result.status, 1, result.stderr);
-                    assert.ok(result.stderr.includes(`could not read the new member's ID and initial cluster from etcdctl's answer:\n${answer}\n`), result.stderr);
-                    assert.equal(result.calls.some((c) => c.includes("member promote")), false);
+                    assert.ok(
+                        result.stderr.includes(
+                            `could not read the new member's ID and initial cluster from etcdctl's answer:\n${answer}\n`,
+                        ),
+                        result.stderr,
+                    );
+                    assert.equal(
+                        result.calls.some((c) => c.includes("member promote")),
+                        false,
+                    );
                 });
             }
 
@@ -426,33 +622,69 @@ describe("core/launch", () => {
                 const dir = hostRoot();
                 const result = runLaunch(dir, specOf({}), { FAKE_MEMBERS: STARTED });
                 assert.equal(result.status, 0, result.stderr);
-                assert.match(fs.readFileSync(path.join(dir, HOST_PATHS.joinEnvFile), "utf8"), /^ETCD_INITIAL_CLUSTER=orders-1=https:\/\/10\.0\.2\.10:2380,orders-2=https:\/\/10\.0\.3\.10:2380,orders-0=https:\/\/10\.0\.1\.10:2380$/m);
+                assert.match(
+                    fs.readFileSync(path.join(dir, HOST_PATHS.joinEnvFile), "utf8"),
+                    /^ETCD_INITIAL_CLUSTER=orders-1=https:\/\/10\.0\.2\.10:2380,orders-2=https:\/\/10\.0\.3\.10:2380,orders-0=https:\/\/10\.0\.1\.10:2380$/m,
+                );
             });
 
             it("removes a stale entry found by peer URL alone (a replaced host's learner, never named)", () => {
                 const stale = memberList([
                     { id: "0a1b2c3d4e5f6071", peer: "https://10.0.1.10:2380", learner: true },
-                    { id: "91bc3c398fb3c146", name: "orders-1", peer: "https://10.0.2.10:2380", client: "https://10.0.2.10:2379" },
-                    { id: "fd422379fda50e48", name: "orders-2", peer: "https://10.0.3.10:2380", client: "https://10.0.3.10:2379" },
+                    {
+                        id: "91bc3c398fb3c146",
+                        name: "orders-1",
+                        peer: "https://10.0.2.10:2380",
+                        client: "https://10.0.2.10:2379",
+                    },
+                    {
+                        id: "fd422379fda50e48",
+                        name: "orders-2",
+                        peer: "https://10.0.3.10:2380",
+                        client: "https://10.0.3.10:2379",
+                    },
                 ]);
                 const result = runLaunch(hostRoot(), specOf({}), { FAKE_MEMBERS: stale });
                 assert.equal(result.status, 0, result.stderr);
-                assert.ok(result.calls.some((c) => c.endsWith("member remove a1b2c3d4e5f6071")), result.calls.join("\n"));
+                assert.ok(
+                    result.calls.some((c) => c.endsWith("member remove a1b2c3d4e5f6071")),
+                    result.calls.join("\n"),
+                );
             });
 
             it("a learner that is never promoted: says every REPORT_EVERY_SECONDS what it waits for and why, gives up after WAIT_SECONDS with etcd's last error and log", () => {
                 const dir = hostRoot();
                 const spec = specOf({});
-                const result = runLaunch(dir, spec, { FAKE_MEMBERS: STARTED, FAKE_PROMOTE_ERROR: "etcdserver: can only promote a learner member which is in sync with leader" }, [], {
-                    waitSeconds: 3,
-                    reportEverySeconds: 1,
-                });
+                const result = runLaunch(
+                    dir,
+                    spec,
+                    {
+                        FAKE_MEMBERS: STARTED,
+                        FAKE_PROMOTE_ERROR:
+                            "etcdserver: can only promote a learner member which is in sync with leader",
+                    },
+                    [],
+                    {
+                        waitSeconds: 3,
+                        reportEverySeconds: 1,
+                    },
+                );
                 assert.equal(result.status, 1, result.stderr);
                 const waiting = "learner 1234abcd5678ef90 caught up and promoted";
                 const why = "Error: etcdserver: can only promote a learner member which is in sync with leader";
-                assert.ok(result.stderr.split("\n").filter((line) => line.endsWith(`still waiting for ${waiting}: ${why}`)).length >= 1, result.stderr);
-                assert.match(result.stderr, new RegExp(`gave up after 3 s: ${waiting}; last error: ${why}; etcd's last log lines:`));
-                assert.ok(result.calls.includes("journalctl --unit etcd.service --lines 30 --no-pager"), result.calls.join("\n"));
+                assert.ok(
+                    result.stderr.split("\n").filter((line) => line.endsWith(`still waiting for ${waiting}: ${why}`))
+                        .length >= 1,
+                    result.stderr,
+                );
+                assert.match(
+                    result.stderr,
+                    new RegExp(`gave up after 3 s: ${waiting}; last error: ${why}; etcd's last log lines:`),
+                );
+                assert.ok(
+                    result.calls.includes("journalctl --unit etcd.service --lines 30 --no-pager"),
+                    result.calls.join("\n"),
+                );
                 assert.doesNotMatch(result.stderr, /promoted orders-0/);
             });
         });
@@ -461,46 +693,92 @@ describe("core/launch", () => {
     describe("renderLeaveScript", () => {
         it("is shellcheck-clean", () => {
             const spec = specOf({});
-            assertStrictBash(renderLeaveScript(spec, spec.members[1]), "# Removes etcd member orders-1 from cluster orders, keeping quorum, then stops it.");
+            assertStrictBash(
+                renderLeaveScript(spec, spec.members[1]),
+                "# Removes etcd member orders-1 from cluster orders, keeping quorum, then stops it.",
+            );
         });
 
         it("removes its own member through the others when they keep quorum, then stops etcd", () => {
             const spec = specOf({});
-            const result = runWithFakes(renderLeaveScript(spec, spec.members[0]), { FAKE_MEMBERS: STARTED, FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d") });
+            const result = runWithFakes(renderLeaveScript(spec, spec.members[0]), {
+                FAKE_MEMBERS: STARTED,
+                FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"),
+            });
             assert.equal(result.status, 0, result.stderr);
-            assert.ok(result.calls.includes("etcdctl --endpoints https://10.0.2.10:2379,https://10.0.3.10:2379 --command-timeout=5s member remove 8e9e05c52164694d"), result.calls.join("\n"));
-            assert.deepEqual(result.calls.filter((c) => c.startsWith("systemctl")), ["systemctl disable --quiet etcd.service", "systemctl stop etcd.service"]);
-            assert.deepEqual([...new Set(result.tls)], ["/etc/etcd/pki/ca.crt /etc/etcd/pki/client.crt /etc/etcd/pki/client.key"], "every etcdctl call has the client certificate");
+            assert.ok(
+                result.calls.includes(
+                    "etcdctl --endpoints https://10.0.2.10:2379,https://10.0.3.10:2379 --command-timeout=5s member remove 8e9e05c52164694d",
+                ),
+                result.calls.join("\n"),
+            );
+            assert.deepEqual(
+                result.calls.filter((c) => c.startsWith("systemctl")),
+                ["systemctl disable --quiet etcd.service", "systemctl stop etcd.service"],
+            );
+            assert.deepEqual(
+                [...new Set(result.tls)],
+                ["/etc/etcd/pki/ca.crt /etc/etcd/pki/client.crt /etc/etcd/pki/client.key"],
+                "every etcdctl call has the client certificate",
+            );
             assert.equal(result.tls.length, result.calls.filter((c) => c.startsWith("etcdctl")).length);
         });
 
         it("run from the checkout (host/etcd-aws-leave.sh with the rendered settings): the same removal", () => {
             const spec = specOf({});
-            const result = runHostScript("etcd-aws-leave.sh", settingsOf(renderLeaveScript(spec, spec.members[0])), { FAKE_MEMBERS: STARTED, FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d") });
+            const result = runHostScript("etcd-aws-leave.sh", settingsOf(renderLeaveScript(spec, spec.members[0])), {
+                FAKE_MEMBERS: STARTED,
+                FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"),
+            });
             assert.equal(result.status, 0, result.stderr);
-            assert.ok(result.calls.includes("etcdctl --endpoints https://10.0.2.10:2379,https://10.0.3.10:2379 --command-timeout=5s member remove 8e9e05c52164694d"), result.calls.join("\n"));
+            assert.ok(
+                result.calls.includes(
+                    "etcdctl --endpoints https://10.0.2.10:2379,https://10.0.3.10:2379 --command-timeout=5s member remove 8e9e05c52164694d",
+                ),
+                result.calls.join("\n"),
+            );
             assert.match(result.stderr, /etcd-leave: removed orders-0 \(8e9e05c52164694d\) from the cluster/);
         });
 
         it("with etcd down: finds its entry by name and peer URL both, so a namesake on another address is never removed", () => {
             const spec = specOf({});
             const namesake = memberList([
-                { id: "8e9e05c52164694d", name: "orders-0", peer: "https://10.0.9.10:2380", client: "https://10.0.9.10:2379" },
-                { id: "91bc3c398fb3c146", name: "orders-1", peer: "https://10.0.2.10:2380", client: "https://10.0.2.10:2379" },
+                {
+                    id: "8e9e05c52164694d",
+                    name: "orders-0",
+                    peer: "https://10.0.9.10:2380",
+                    client: "https://10.0.9.10:2379",
+                },
+                {
+                    id: "91bc3c398fb3c146",
+                    name: "orders-1",
+                    peer: "https://10.0.2.10:2380",
+                    client: "https://10.0.2.10:2379",
+                },
             ]);
             const kept = runWithFakes(renderLeaveScript(spec, spec.members[0]), { FAKE_MEMBERS: namesake });
             assert.equal(kept.status, 0, kept.stderr);
             assert.match(kept.stderr, /orders-0 is not a member of a reachable cluster; nothing to remove/);
             const removed = runWithFakes(renderLeaveScript(spec, spec.members[0]), { FAKE_MEMBERS: STARTED });
             assert.equal(removed.status, 0, removed.stderr);
-            assert.ok(removed.calls.some((c) => c.endsWith("member remove 8e9e05c52164694d")), removed.calls.join("\n"));
+            assert.ok(
+                removed.calls.some((c) => c.endsWith("member remove 8e9e05c52164694d")),
+                removed.calls.join("\n"),
+            );
         });
 
         it("refuses when the remaining members would not have quorum", () => {
             const spec = specOf({});
-            const result = runWithFakes(renderLeaveScript(spec, spec.members[0]), { FAKE_MEMBERS: STARTED, FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"), FAKE_HEALTH: "1" });
+            const result = runWithFakes(renderLeaveScript(spec, spec.members[0]), {
+                FAKE_MEMBERS: STARTED,
+                FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"),
+                FAKE_HEALTH: "1",
+            });
             assert.equal(result.status, 1);
-            assert.match(result.stderr, /refusing to remove member 8e9e05c52164694d: only 0 of the 2 members that would remain are healthy/);
+            assert.match(
+                result.stderr,
+                /refusing to remove member 8e9e05c52164694d: only 0 of the 2 members that would remain are healthy/,
+            );
             assert.ok(!result.calls.some((c) => c.includes("member remove")));
         });
     });
@@ -519,7 +797,8 @@ describe("core/launch", () => {
         it("tls: checks every member's https client URL with the client certificate", () => {
             const script = renderHealthGateScript(specOf({ memberCount: 5 }), { timeoutSeconds: 300 });
             assert.deepEqual(settingsOf(script), {
-                ENDPOINTS: "https://10.0.1.10:2379,https://10.0.2.10:2379,https://10.0.3.10:2379,https://10.0.1.11:2379,https://10.0.2.11:2379",
+                ENDPOINTS:
+                    "https://10.0.1.10:2379,https://10.0.2.10:2379,https://10.0.3.10:2379,https://10.0.1.11:2379,https://10.0.2.11:2379",
                 EXPECTED_MEMBERS: "5",
                 TIMEOUT_SECONDS: "300",
                 UNIT: "etcd.service",
@@ -527,16 +806,24 @@ describe("core/launch", () => {
                 CLIENT_CERT_FILE: "/etc/etcd/pki/client.crt",
                 CLIENT_KEY_FILE: "/etc/etcd/pki/client.key",
             });
-            const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 30 }), { FAKE_MEMBERS: STARTED });
+            const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 30 }), {
+                FAKE_MEMBERS: STARTED,
+            });
             assert.equal(result.status, 0, result.stderr);
             assert.ok(result.tls.length > 0);
-            assert.deepEqual([...new Set(result.tls)], ["/etc/etcd/pki/ca.crt /etc/etcd/pki/client.crt /etc/etcd/pki/client.key"]);
+            assert.deepEqual(
+                [...new Set(result.tls)],
+                ["/etc/etcd/pki/ca.crt /etc/etcd/pki/client.crt /etc/etcd/pki/client.key"],
+            );
         });
 
         it("dns without tls: plain http URLs by DNS name and no certificate variables", () => {
             const script = renderHealthGateScript(specOf({ bootstrapMode: "dns", tls: false }), { timeoutSeconds: 60 });
             const settings = settingsOf(script);
-            assert.equal(settings.ENDPOINTS, "http://orders-0.orders.etcd.internal:2379,http://orders-1.orders.etcd.internal:2379,http://orders-2.orders.etcd.internal:2379");
+            assert.equal(
+                settings.ENDPOINTS,
+                "http://orders-0.orders.etcd.internal:2379,http://orders-1.orders.etcd.internal:2379,http://orders-2.orders.etcd.internal:2379",
+            );
             assert.deepEqual([settings.CA_FILE, settings.CLIENT_CERT_FILE, settings.CLIENT_KEY_FILE], ["", "", ""]);
             const result = runWithFakes(script, { FAKE_MEMBERS: STARTED });
             assert.equal(result.status, 0, result.stderr);
@@ -544,10 +831,16 @@ describe("core/launch", () => {
         });
 
         it("passes when every member is started and healthy", () => {
-            const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 30 }), { FAKE_MEMBERS: STARTED });
+            const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 30 }), {
+                FAKE_MEMBERS: STARTED,
+            });
             assert.equal(result.status, 0, result.stderr);
             assert.match(result.stderr, /etcd-health: all 3 members are healthy/);
-            assert.ok(result.calls.includes("etcdctl --endpoints https://10.0.1.10:2379,https://10.0.2.10:2379,https://10.0.3.10:2379 --command-timeout=5s endpoint health"));
+            assert.ok(
+                result.calls.includes(
+                    "etcdctl --endpoints https://10.0.1.10:2379,https://10.0.2.10:2379,https://10.0.3.10:2379 --command-timeout=5s endpoint health",
+                ),
+            );
         });
 
         it("run from the checkout (host/etcd-aws-health-gate.sh with the rendered settings): passes the same way", () => {
@@ -560,28 +853,55 @@ describe("core/launch", () => {
         it("run from the checkout without its settings: names the missing ones and changes nothing", () => {
             const result = runHostScript("etcd-aws-health-gate.sh", { ENDPOINTS: "https://10.0.1.10:2379" });
             assert.equal(result.status, 2);
-            assert.match(result.stderr, /etcd-health: missing settings: EXPECTED_MEMBERS TIMEOUT_SECONDS UNIT CA_FILE CLIENT_CERT_FILE CLIENT_KEY_FILE/);
+            assert.match(
+                result.stderr,
+                /etcd-health: missing settings: EXPECTED_MEMBERS TIMEOUT_SECONDS UNIT CA_FILE CLIENT_CERT_FILE CLIENT_KEY_FILE/,
+            );
             assert.deepEqual(result.calls, []);
         });
 
         it("does not pass while a member of the initial cluster has never published its client URLs", () => {
             const members = memberList([
-                { id: "8e9e05c52164694d", name: "orders-0", peer: "https://10.0.1.10:2380", client: "https://10.0.1.10:2379" },
-                { id: "91bc3c398fb3c146", name: "orders-1", peer: "https://10.0.2.10:2380", client: "https://10.0.2.10:2379" },
+                {
+                    id: "8e9e05c52164694d",
+                    name: "orders-0",
+                    peer: "https://10.0.1.10:2380",
+                    client: "https://10.0.1.10:2379",
+                },
+                {
+                    id: "91bc3c398fb3c146",
+                    name: "orders-1",
+                    peer: "https://10.0.2.10:2380",
+                    client: "https://10.0.2.10:2379",
+                },
                 { id: "fd422379fda50e48", name: "orders-2", peer: "https://10.0.3.10:2380" },
             ]);
-            const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 0 }), { FAKE_MEMBERS: members });
+            const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 0 }), {
+                FAKE_MEMBERS: members,
+            });
             assert.equal(result.status, 1);
             assert.match(result.stderr, /cluster did not become healthy within 0 s/);
         });
 
         it("fails with the member list and logs when a member never starts", () => {
             const members = memberList([
-                { id: "8e9e05c52164694d", name: "orders-0", peer: "https://10.0.1.10:2380", client: "https://10.0.1.10:2379" },
-                { id: "91bc3c398fb3c146", name: "orders-1", peer: "https://10.0.2.10:2380", client: "https://10.0.2.10:2379" },
+                {
+                    id: "8e9e05c52164694d",
+                    name: "orders-0",
+                    peer: "https://10.0.1.10:2380",
+                    client: "https://10.0.1.10:2379",
+                },
+                {
+                    id: "91bc3c398fb3c146",
+                    name: "orders-1",
+                    peer: "https://10.0.2.10:2380",
+                    client: "https://10.0.2.10:2379",
+                },
                 { id: "fd422379fda50e48", peer: "https://10.0.3.10:2380" },
             ]);
-            const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 0 }), { FAKE_MEMBERS: members });
+            const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 0 }), {
+                FAKE_MEMBERS: members,
+            });
             assert.equal(result.status, 1);
             assert.match(result.stderr, /etcd-health: cluster did not become healthy within 0 s/);
             assert.ok(result.calls.some((call) => call.endsWith("member list --write-out=table")));
@@ -589,19 +909,36 @@ describe("core/launch", () => {
         });
 
         it("fails when all members are listed but endpoint health fails", () => {
-            const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 0 }), { FAKE_MEMBERS: STARTED, FAKE_HEALTH: "1" });
+            const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 0 }), {
+                FAKE_MEMBERS: STARTED,
+                FAKE_HEALTH: "1",
+            });
             assert.equal(result.status, 1);
         });
     });
 
     describe("renderDiscoverySizeScript", () => {
-        const v3 = specOf({ bootstrapMode: "discovery", discovery: { endpoints: ["http://10.0.10.10:2379", "http://10.0.10.11:2379"] } });
+        const v3 = specOf({
+            bootstrapMode: "discovery",
+            discovery: { endpoints: ["http://10.0.10.10:2379", "http://10.0.10.11:2379"] },
+        });
         const v2 = specOf({ etcdVersion: "3.5.33", bootstrapMode: "discovery", discovery: { serviceUrl: V2_SERVICE } });
-        const v2proxy = specOf({ etcdVersion: "3.5.33", bootstrapMode: "discovery", discovery: { serviceUrl: V2_SERVICE, proxy: "http://10.0.0.6:3128" } });
+        const v2proxy = specOf({
+            etcdVersion: "3.5.33",
+            bootstrapMode: "discovery",
+            discovery: { serviceUrl: V2_SERVICE, proxy: "http://10.0.0.6:3128" },
+        });
 
-        for (const [label, spec] of [["v3", v3], ["v2", v2], ["v2 with proxy", v2proxy]] as const) {
+        for (const [label, spec] of [
+            ["v3", v3],
+            ["v2", v2],
+            ["v2 with proxy", v2proxy],
+        ] as const) {
             it(`${label}: shellcheck-clean, set -euo pipefail after the header`, () => {
-                assertStrictBash(renderDiscoverySizeScript(spec), "# Registers size 3 for the discovery token of cluster orders.");
+                assertStrictBash(
+                    renderDiscoverySizeScript(spec),
+                    "# Registers size 3 for the discovery token of cluster orders.",
+                );
             });
         }
 
@@ -615,14 +952,27 @@ describe("core/launch", () => {
         });
 
         it("v2: <service>/<token>/_config/size, no proxy unless set", () => {
-            assert.deepEqual(settingsOf(renderDiscoverySizeScript(v2)), { PROTOCOL: "v2", SIZE_URL: `${V2_SERVICE}/${DISCOVERY_TOKEN}/_config/size`, SIZE: "3", PROXY: "" });
+            assert.deepEqual(settingsOf(renderDiscoverySizeScript(v2)), {
+                PROTOCOL: "v2",
+                SIZE_URL: `${V2_SERVICE}/${DISCOVERY_TOKEN}/_config/size`,
+                SIZE: "3",
+                PROXY: "",
+            });
             assert.equal(settingsOf(renderDiscoverySizeScript(v2proxy)).PROXY, "http://10.0.0.6:3128");
         });
 
         it("refuses a ready discovery URL (its size is registered already) and non-discovery clusters", () => {
-            const ready = specOf({ etcdVersion: "3.5.33", bootstrapMode: "discovery", discovery: { url: "https://discovery.example.com/abc", size: 3 } });
-            assert.throws(() => renderDiscoverySizeScript(ready), { message: "this cluster registers no discovery size" });
-            assert.throws(() => renderDiscoverySizeScript(specOf({})), { message: "this cluster registers no discovery size" });
+            const ready = specOf({
+                etcdVersion: "3.5.33",
+                bootstrapMode: "discovery",
+                discovery: { url: "https://discovery.example.com/abc", size: 3 },
+            });
+            assert.throws(() => renderDiscoverySizeScript(ready), {
+                message: "this cluster registers no discovery size",
+            });
+            assert.throws(() => renderDiscoverySizeScript(specOf({})), {
+                message: "this cluster registers no discovery size",
+            });
         });
 
         it("v3: puts the size when the key is missing", () => {
@@ -638,7 +988,10 @@ describe("core/launch", () => {
             assert.equal(runWithFakes(renderDiscoverySizeScript(v3), { FAKE_SIZE: "3" }).calls.length, 1);
             const other = runWithFakes(renderDiscoverySizeScript(v3), { FAKE_SIZE: "5" });
             assert.equal(other.status, 1);
-            assert.match(other.stderr, /the token already has size 5, not 3: it belongs to another cluster; use a new token/);
+            assert.match(
+                other.stderr,
+                /the token already has size 5, not 3: it belongs to another cluster; use a new token/,
+            );
         });
 
         it("v2: PUTs value=<size> when the key is missing, through the proxy when set", () => {
@@ -674,14 +1027,25 @@ describe("core/launch", () => {
         const ROOT_USER = '{"header":{"member_id":10276657743932975437},"user":"root","roles":["root"]}';
 
         it("is shellcheck-clean, set -euo pipefail after the header", () => {
-            assertStrictBash(renderAuthScript(spec, "s3cret"), "# Enables authentication on etcd cluster orders with user root.");
+            assertStrictBash(
+                renderAuthScript(spec, "s3cret"),
+                "# Enables authentication on etcd cluster orders with user root.",
+            );
         });
 
         it("first run: adds role and user root (password on stdin, never an argument), grants the role, enables auth", () => {
             const result = runWithFakes(renderAuthScript(spec, "it's s3cret"), { FAKE_ROLE_MISSING: "1" });
             assert.equal(result.status, 0, result.stderr);
             const verbs = result.calls.map((c) => c.replace(/^.*--command-timeout=10s /, ""));
-            assert.deepEqual(verbs, ["role get root", "role add root", "user get root", "user add root --interactive=false", "user get root -w json", "user grant-role root root", "auth enable"]);
+            assert.deepEqual(verbs, [
+                "role get root",
+                "role add root",
+                "user get root",
+                "user add root --interactive=false",
+                "user get root -w json",
+                "user grant-role root root",
+                "auth enable",
+            ]);
             assert.equal(fs.readFileSync(`${path.dirname(result.tlsLog)}/calls.log.password`, "utf8"), "it's s3cret\n");
             assert.ok(!result.calls.some((c) => c.includes("s3cret")));
         });
@@ -690,7 +1054,13 @@ describe("core/launch", () => {
             const result = runWithFakes(renderAuthScript(spec, "s3cret"), { FAKE_USER: ROOT_USER });
             assert.equal(result.status, 0, result.stderr);
             const verbs = result.calls.map((c) => c.replace(/^.*--command-timeout=10s /, ""));
-            assert.deepEqual(verbs, ["role get root", "user get root", "user passwd root --interactive=false", "user get root -w json", "auth enable"]);
+            assert.deepEqual(verbs, [
+                "role get root",
+                "user get root",
+                "user passwd root --interactive=false",
+                "user get root -w json",
+                "auth enable",
+            ]);
         });
     });
 });

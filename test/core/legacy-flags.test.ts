@@ -3,8 +3,14 @@ import { checkLegacyFlag } from "../../core/legacy-flags";
 
 describe("core/legacy-flags", () => {
     it("renames -peer-heartbeat-interval and -peer-election-timeout (leading dashes ignored)", () => {
-        assert.deepEqual(checkLegacyFlag("-peer-heartbeat-interval"), { kind: "renamed", successor: "heartbeat-interval" });
-        assert.deepEqual(checkLegacyFlag("--peer-election-timeout"), { kind: "renamed", successor: "election-timeout" });
+        assert.deepEqual(checkLegacyFlag("-peer-heartbeat-interval"), {
+            kind: "renamed",
+            successor: "heartbeat-interval",
+        });
+        assert.deepEqual(checkLegacyFlag("--peer-election-timeout"), {
+            kind: "renamed",
+            successor: "election-timeout",
+        });
         assert.deepEqual(checkLegacyFlag("peer-election-timeout"), { kind: "renamed", successor: "election-timeout" });
     });
 

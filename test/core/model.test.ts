@@ -1,12 +1,23 @@
 import * as assert from "node:assert/strict";
-import { clientEndpoints, clientUrl, HOST_PATHS, memberCertificateSans, memberName, peerUrl, PKI_FILES } from "../../core";
+import {
+    clientEndpoints,
+    clientUrl,
+    HOST_PATHS,
+    memberCertificateSans,
+    memberName,
+    peerUrl,
+    PKI_FILES,
+} from "../../core";
 import { advertisedHost, memberHostName } from "../../core/model";
 import { specOf } from "./helpers";
 
 describe("core/model", () => {
     it("member names are <cluster>-<index> and host names <member>.<domain>", () => {
         assert.equal(memberName("orders", 2), "orders-2");
-        assert.equal(memberHostName({ domain: "etcd.prod.internal" }, { name: "orders-2" }), "orders-2.etcd.prod.internal");
+        assert.equal(
+            memberHostName({ domain: "etcd.prod.internal" }, { name: "orders-2" }),
+            "orders-2.etcd.prod.internal",
+        );
     });
 
     it("static and discovery advertise the member IP; dns advertises the member's DNS name", () => {
@@ -46,6 +57,10 @@ describe("memberCertificateSans", () => {
             dnsNames: ["orders-1.etcd.internal", "localhost"],
             ipAddresses: ["10.0.2.10", "127.0.0.1"],
         });
-        assert.deepEqual(memberCertificateSans({ mode: "dns", domain: "etcd.internal" }, member).dnsNames, ["orders-1.etcd.internal", "localhost", "etcd.internal"]);
+        assert.deepEqual(memberCertificateSans({ mode: "dns", domain: "etcd.internal" }, member).dnsNames, [
+            "orders-1.etcd.internal",
+            "localhost",
+            "etcd.internal",
+        ]);
     });
 });

@@ -4,14 +4,25 @@ import { checkCidr, isDnsName, isIpv4, isLoopback, isWorldOpen } from "../../cor
 describe("core/net", () => {
     it("isIpv4 accepts dotted quads up to 255 without leading zeros", () => {
         assert.deepEqual(
-            ["10.0.1.10", "0.0.0.0", "255.255.255.255", "256.0.0.1", "10.0.1", "10.0.01.1", "a.b.c.d", "10.0.1.10 "].map(isIpv4),
+            [
+                "10.0.1.10",
+                "0.0.0.0",
+                "255.255.255.255",
+                "256.0.0.1",
+                "10.0.1",
+                "10.0.01.1",
+                "a.b.c.d",
+                "10.0.1.10 ",
+            ].map(isIpv4),
             [true, true, true, false, false, false, false, false],
         );
     });
 
     it("isLoopback is true for 127.0.0.0/8 only", () => {
         assert.deepEqual(
-            ["127.0.0.1", "127.0.1.10", "127.255.255.255", "10.0.1.10", "128.0.0.1", "127.0.0", "localhost"].map(isLoopback),
+            ["127.0.0.1", "127.0.1.10", "127.255.255.255", "10.0.1.10", "128.0.0.1", "127.0.0", "localhost"].map(
+                isLoopback,
+            ),
             [true, true, true, false, false, false, false],
         );
     });
@@ -23,8 +34,14 @@ describe("core/net", () => {
     });
 
     it("checkCidr names the network when host bits are set", () => {
-        assert.deepEqual(checkCidr("10.1.2.3/16"), { ok: false, reason: "has host bits set; the network is 10.1.0.0/16" });
-        assert.deepEqual(checkCidr("192.168.1.130/25"), { ok: false, reason: "has host bits set; the network is 192.168.1.128/25" });
+        assert.deepEqual(checkCidr("10.1.2.3/16"), {
+            ok: false,
+            reason: "has host bits set; the network is 10.1.0.0/16",
+        });
+        assert.deepEqual(checkCidr("192.168.1.130/25"), {
+            ok: false,
+            reason: "has host bits set; the network is 192.168.1.128/25",
+        });
         assert.deepEqual(checkCidr("1.2.3.4/0"), { ok: false, reason: "has host bits set; the network is 0.0.0.0/0" });
     });
 
@@ -41,7 +58,20 @@ describe("core/net", () => {
 
     it("isDnsName accepts lowercase labels with inner hyphens, at most 63 per label", () => {
         assert.deepEqual(
-            ["orders.etcd.internal", "a-b.c1", "a", `${"a".repeat(63)}.x`, `${"a".repeat(64)}.x`, "Orders.internal", "-a.b", "a-.b", "a..b", "a.b.", "", "a_b.c"].map(isDnsName),
+            [
+                "orders.etcd.internal",
+                "a-b.c1",
+                "a",
+                `${"a".repeat(63)}.x`,
+                `${"a".repeat(64)}.x`,
+                "Orders.internal",
+                "-a.b",
+                "a-.b",
+                "a..b",
+                "a.b.",
+                "",
+                "a_b.c",
+            ].map(isDnsName),
             [true, true, true, true, false, false, false, false, false, false, false, false],
         );
     });

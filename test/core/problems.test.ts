@@ -21,6 +21,9 @@ describe("core/problems", () => {
     });
 
     it("says 1 problem in the singular", () => {
-        assert.equal(formatProblems("x", problems.slice(0, 1)).split("\n")[0], "x: 1 problem in the configuration, nothing was deployed:");
+        assert.equal(
+            formatProblems("x", problems.slice(0, 1)).split("\n")[0],
+            "x: 1 problem in the configuration, nothing was deployed:",
+        );
     });
 });

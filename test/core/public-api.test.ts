@@ -46,7 +46,17 @@ describe("core/index (the public API of etcd-aws/core)", () => {
     });
 
     it("keeps the shell and parsing helpers the renderers use to themselves", () => {
-        for (const helper of ["shellQuote", "heredoc", "assignments", "scriptPrelude", "parseEnvFile", "checkCidr", "unknownFlags", "ClusterConfigError", "resolveSettings"]) {
+        for (const helper of [
+            "shellQuote",
+            "heredoc",
+            "assignments",
+            "scriptPrelude",
+            "parseEnvFile",
+            "checkCidr",
+            "unknownFlags",
+            "ClusterConfigError",
+            "resolveSettings",
+        ]) {
             assert.ok(!(helper in core), `${helper} is not part of the public API`);
         }
     });

@@ -10,11 +10,16 @@ function spawnBundle(script: string): { status: number | null; stderr: string } 
     const bin = tempDir("bin");
     fs.writeFileSync(path.join(bin, "etcdctl"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
     fs.writeFileSync(path.join(bin, "journalctl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
-    const result = spawnSync("bash", ["-s"], { input: script, cwd: tempDir("elsewhere"), encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    const result = spawnSync("bash", ["-s"], {
+        input: script,
+        cwd: tempDir("elsewhere"),
+        encoding: "utf8",
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+    });
     return { status: result.status, stderr: result.stderr };
 }
 
-const TRICKY = ["plain", "it's", "two words", "$HOME `id` \"q\" \\n", "", "''", "a\nb"];
+const TRICKY = ["plain", "it's", "two words", '$HOME `id` "q" \\n', "", "''", "a\nb"];
 
 describe("core/shell", () => {
     describe("shellQuote", () => {
@@ -38,12 +43,18 @@ describe("core/shell", () => {
 
         it("lengthens the delimiter until no content line equals it", () => {
             assert.equal(heredoc("x\nETCD_AWS_EOF\ny"), "<<'ETCD_AWS_EOF_'\nx\nETCD_AWS_EOF\ny\nETCD_AWS_EOF_");
-            assert.equal(heredoc("ETCD_AWS_EOF_\nETCD_AWS_EOF"), "<<'ETCD_AWS_EOF__'\nETCD_AWS_EOF_\nETCD_AWS_EOF\nETCD_AWS_EOF__");
+            assert.equal(
+                heredoc("ETCD_AWS_EOF_\nETCD_AWS_EOF"),
+                "<<'ETCD_AWS_EOF__'\nETCD_AWS_EOF_\nETCD_AWS_EOF\nETCD_AWS_EOF__",
+            );
             assert.equal(heredoc("UNIT\n", "UNIT"), "<<'UNIT_'\nUNIT\nUNIT_");
         });
 
         it("keeps the plain delimiter when it only occurs inside a line", () => {
-            assert.equal(heredoc("say ETCD_AWS_EOF\n ETCD_AWS_EOF"), "<<'ETCD_AWS_EOF'\nsay ETCD_AWS_EOF\n ETCD_AWS_EOF\nETCD_AWS_EOF");
+            assert.equal(
+                heredoc("say ETCD_AWS_EOF\n ETCD_AWS_EOF"),
+                "<<'ETCD_AWS_EOF'\nsay ETCD_AWS_EOF\n ETCD_AWS_EOF\nETCD_AWS_EOF",
+            );
         });
 
         for (const content of [
@@ -97,7 +108,9 @@ describe("core/shell", () => {
         describe("write_if_changed", () => {
             const owner = `$(id -un):$(id -gn)`;
             function write(file: string, content: string, mode = "0640", who = owner): ReturnType<typeof runBash> {
-                return runBash(`${prelude}\nif write_if_changed '${file}' ${mode} ${who} <<'EOF'\n${content}\nEOF\nthen echo changed; else echo unchanged; fi`);
+                return runBash(
+                    `${prelude}\nif write_if_changed '${file}' ${mode} ${who} <<'EOF'\n${content}\nEOF\nthen echo changed; else echo unchanged; fi`,
+                );
             }
 
             it("writes a new file with its mode and reports a change; the same content again is no change", () => {
@@ -146,10 +159,13 @@ describe("core/shell", () => {
             it("write_host_file writes a member path below ETCD_AWS_ROOT, owned by ETCD_AWS_OWNER when set", () => {
                 const root = tempDir("root");
                 fs.mkdirSync(path.join(root, "etc/etcd"), { recursive: true });
-                const result = runBash(`${prelude}\nwrite_host_file /etc/etcd/etcd.env 0640 root:no-such-group-etcd-aws <<'EOF'\nA=1\nEOF`, {
-                    ETCD_AWS_ROOT: root,
-                    ETCD_AWS_OWNER: `${bash("id -un").trim()}:${bash("id -gn").trim()}`,
-                });
+                const result = runBash(
+                    `${prelude}\nwrite_host_file /etc/etcd/etcd.env 0640 root:no-such-group-etcd-aws <<'EOF'\nA=1\nEOF`,
+                    {
+                        ETCD_AWS_ROOT: root,
+                        ETCD_AWS_OWNER: `${bash("id -un").trim()}:${bash("id -gn").trim()}`,
+                    },
+                );
                 assert.equal(result.status, 0, result.stderr);
                 assert.equal(fs.readFileSync(path.join(root, "etc/etcd/etcd.env"), "utf8"), "A=1\n");
             });
@@ -168,17 +184,32 @@ describe("core/shell", () => {
         const bundle = renderBundle({
             purpose: "health",
             description: ["Test bundle."],
-            settings: { ENDPOINTS: "http://127.0.0.1:1", EXPECTED_MEMBERS: 1, TIMEOUT_SECONDS: 0, UNIT: "etcd.service", CA_FILE: "", CLIENT_CERT_FILE: "", CLIENT_KEY_FILE: "" },
+            settings: {
+                ENDPOINTS: "http://127.0.0.1:1",
+                EXPECTED_MEMBERS: 1,
+                TIMEOUT_SECONDS: 0,
+                UNIT: "etcd.service",
+                CA_FILE: "",
+                CLIENT_CERT_FILE: "",
+                CLIENT_KEY_FILE: "",
+            },
             readsJson: true,
             definitions: ["# a definition\ndefined() { :; }"],
             script: "etcd-aws-health-gate.sh",
         });
 
         it("is prelude, settings, the etcd_json helper, definitions, then the script, which no longer reads libraries from disk", () => {
-            const order = ["# ---- host/lib/common.sh", "# ---- settings", "ETCD_JSON_PY=$(cat <<'ETCD_JSON_PY'", "defined() { :; }", "# ---- host/etcd-aws-health-gate.sh"].map((line) =>
-                bundle.split("\n").indexOf(line),
+            const order = [
+                "# ---- host/lib/common.sh",
+                "# ---- settings",
+                "ETCD_JSON_PY=$(cat <<'ETCD_JSON_PY'",
+                "defined() { :; }",
+                "# ---- host/etcd-aws-health-gate.sh",
+            ].map((line) => bundle.split("\n").indexOf(line));
+            assert.ok(
+                order.every((index, i) => index >= 0 && (i === 0 || index > order[i - 1])),
+                order.join(","),
             );
-            assert.ok(order.every((index, i) => index >= 0 && (i === 0 || index > order[i - 1])), order.join(","));
             assert.doesNotMatch(bundle, /^\s*source /m);
             assert.ok(bundle.includes(hostScript("lib/etcd_json.py")));
             assert.equal(shellcheck(bundle), "");

@@ -27,11 +27,21 @@ describe("core/spec", () => {
 
     it("v3 discovery: the cluster's token, the size and endpoints; the package registers the size", () => {
         const spec = specOf({ bootstrapMode: "discovery", discovery: { endpoints: ["http://10.0.0.5:2379"] } });
-        assert.deepEqual(spec.discovery, { protocol: "v3", token: DISCOVERY_TOKEN, size: 3, endpoints: ["http://10.0.0.5:2379"], registerSize: true });
+        assert.deepEqual(spec.discovery, {
+            protocol: "v3",
+            token: DISCOVERY_TOKEN,
+            size: 3,
+            endpoints: ["http://10.0.0.5:2379"],
+            registerSize: true,
+        });
     });
 
     it("v2 discovery with a service URL: the token's URL under it; the package registers the size", () => {
-        const spec = specOf({ etcdVersion: "3.5.33", bootstrapMode: "discovery", discovery: { serviceUrl: "http://10.0.0.5:2379/v2/keys/reg//", proxy: "http://p:3128" } });
+        const spec = specOf({
+            etcdVersion: "3.5.33",
+            bootstrapMode: "discovery",
+            discovery: { serviceUrl: "http://10.0.0.5:2379/v2/keys/reg//", proxy: "http://p:3128" },
+        });
         assert.deepEqual(spec.discovery, {
             protocol: "v2",
             token: DISCOVERY_TOKEN,
@@ -43,12 +53,25 @@ describe("core/spec", () => {
     });
 
     it("v2 discovery with a ready URL: its own token (last path segment), size given, nothing to register", () => {
-        const spec = specOf({ etcdVersion: "3.4.45", bootstrapMode: "discovery", discovery: { url: "https://discovery.example.com/6c007a14/", size: 3 } });
-        assert.deepEqual(spec.discovery, { protocol: "v2", token: "6c007a14", size: 3, url: "https://discovery.example.com/6c007a14/", proxy: undefined, registerSize: false });
+        const spec = specOf({
+            etcdVersion: "3.4.45",
+            bootstrapMode: "discovery",
+            discovery: { url: "https://discovery.example.com/6c007a14/", size: 3 },
+        });
+        assert.deepEqual(spec.discovery, {
+            protocol: "v2",
+            token: "6c007a14",
+            size: 3,
+            url: "https://discovery.example.com/6c007a14/",
+            proxy: undefined,
+            registerSize: false,
+        });
     });
 
     it("refuses an address list of the wrong length", () => {
-        assert.throws(() => buildClusterSpec(resolve({}), ["10.0.1.10"], DISCOVERY_TOKEN), { message: "expected 3 member addresses, got 1" });
+        assert.throws(() => buildClusterSpec(resolve({}), ["10.0.1.10"], DISCOVERY_TOKEN), {
+            message: "expected 3 member addresses, got 1",
+        });
     });
 
     it("v2DiscoveryUrl joins service URL and token with one slash", () => {

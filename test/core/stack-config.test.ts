@@ -1,5 +1,12 @@
 import * as assert from "node:assert/strict";
-import { CONFIG_KEYS, clusterTokenInStackFile, DEFAULT_ETCD_VERSION, DEFAULT_PORTS, DEFAULTS, readStackConfig } from "../../core";
+import {
+    CONFIG_KEYS,
+    clusterTokenInStackFile,
+    DEFAULT_ETCD_VERSION,
+    DEFAULT_PORTS,
+    DEFAULTS,
+    readStackConfig,
+} from "../../core";
 import { resolve } from "./helpers";
 
 function read(values: Record<string, string>): ReturnType<typeof readStackConfig> {
@@ -33,7 +40,10 @@ describe("core/stack-config", () => {
         assert.equal(defaultOf("volumeType"), DEFAULTS.volumeType);
         assert.equal(defaultOf("mirrorBaseUrl"), DEFAULTS.mirrorBaseUrl);
         assert.equal(defaultOf("allowPublicAccess"), resolved.allowPublicAccess);
-        assert.deepEqual([defaultOf("clientPort"), defaultOf("peerPort"), defaultOf("metricsPort")], [DEFAULT_PORTS.client, DEFAULT_PORTS.peer, DEFAULT_PORTS.metrics]);
+        assert.deepEqual(
+            [defaultOf("clientPort"), defaultOf("peerPort"), defaultOf("metricsPort")],
+            [DEFAULT_PORTS.client, DEFAULT_PORTS.peer, DEFAULT_PORTS.metrics],
+        );
     });
 
     it("nothing set: cluster name etcd, empty settings (the package's defaults apply), no problems", () => {
@@ -70,7 +80,11 @@ describe("core/stack-config", () => {
     });
 
     it("gathers the discovery keys into discovery settings; size 0 means the member count", () => {
-        const { config } = read({ bootstrapMode: "discovery", discoveryEndpoints: '["http://10.0.0.5:2379"]', discoverySize: "0" });
+        const { config } = read({
+            bootstrapMode: "discovery",
+            discoveryEndpoints: '["http://10.0.0.5:2379"]',
+            discoverySize: "0",
+        });
         assert.deepEqual(config.settings.discovery, {
             protocol: undefined,
             endpoints: ["http://10.0.0.5:2379"],
@@ -79,7 +93,10 @@ describe("core/stack-config", () => {
             size: undefined,
             proxy: undefined,
         });
-        assert.equal(read({ discoveryUrl: "https://d.example.com/abc", discoverySize: "3" }).config.settings.discovery?.size, 3);
+        assert.equal(
+            read({ discoveryUrl: "https://d.example.com/abc", discoverySize: "3" }).config.settings.discovery?.size,
+            3,
+        );
     });
 
     it("reports every malformed value with its key, raw value and fix", () => {
@@ -116,8 +133,14 @@ describe("core/stack-config", () => {
     });
 
     it("clusterTokenInStackFile finds an explicit token, quoted or not", () => {
-        assert.equal(clusterTokenInStackFile("etcd-aws", "config:\n  etcd-aws:clusterToken: prod-token-1\n"), "prod-token-1");
-        assert.equal(clusterTokenInStackFile("etcd-aws", 'config:\n  etcd-aws:clusterToken: "prod-token-2" # pinned\n'), "prod-token-2");
+        assert.equal(
+            clusterTokenInStackFile("etcd-aws", "config:\n  etcd-aws:clusterToken: prod-token-1\n"),
+            "prod-token-1",
+        );
+        assert.equal(
+            clusterTokenInStackFile("etcd-aws", 'config:\n  etcd-aws:clusterToken: "prod-token-2" # pinned\n'),
+            "prod-token-2",
+        );
         assert.equal(clusterTokenInStackFile("etcd-aws", "config:\n  etcd-aws:clusterToken: 20261201\n"), "20261201");
         assert.equal(clusterTokenInStackFile("etcd-aws", "config:\n  etcd-aws:memberCount: 3\n"), undefined);
         assert.equal(clusterTokenInStackFile("etcd-aws", "config:\n  other:clusterToken: x\n"), undefined);
@@ -125,14 +148,23 @@ describe("core/stack-config", () => {
 
     it("clusterTokenInStackFile reads the YAML, not lines that look like a token", () => {
         // Only the config map counts, not text inside another value or a comment.
-        assert.equal(clusterTokenInStackFile("etcd-aws", "config:\n  etcd-aws:notes: |\n    etcd-aws:clusterToken: old\n"), undefined);
-        assert.equal(clusterTokenInStackFile("etcd-aws", "config:\n  # etcd-aws:clusterToken: old\n  etcd-aws:memberCount: 3\n"), undefined);
+        assert.equal(
+            clusterTokenInStackFile("etcd-aws", "config:\n  etcd-aws:notes: |\n    etcd-aws:clusterToken: old\n"),
+            undefined,
+        );
+        assert.equal(
+            clusterTokenInStackFile("etcd-aws", "config:\n  # etcd-aws:clusterToken: old\n  etcd-aws:memberCount: 3\n"),
+            undefined,
+        );
         assert.equal(clusterTokenInStackFile("etcd-aws", "encryptionsalt: abc\n"), undefined);
         assert.equal(clusterTokenInStackFile("etcd-aws", ""), undefined);
         assert.equal(clusterTokenInStackFile("etcd-aws", 'config:\n  etcd-aws:clusterToken: ""\n'), undefined);
     });
 
     it("clusterTokenInStackFile refuses text that is not YAML", () => {
-        assert.throws(() => clusterTokenInStackFile("etcd-aws", "config: [unclosed\n"), /unexpected end|flow collection/);
+        assert.throws(
+            () => clusterTokenInStackFile("etcd-aws", "config: [unclosed\n"),
+            /unexpected end|flow collection/,
+        );
     });
 });

@@ -22,7 +22,14 @@ describe("core/versions", () => {
     it("capabilities follow the etcd facts: v2 discovery up to 3.6, v3 from 3.6, plain-http SRV and etcdutl from 3.5, capnslog on 3.4", () => {
         const table = ETCD_LINES.map((line) => {
             const caps = capabilitiesOf(parseEtcdVersion(`${line}.0`)!);
-            return [line, caps.v2Discovery, caps.v3Discovery, caps.plainHttpSrvBootstrap, caps.etcdutl, caps.defaultsToCapnslog];
+            return [
+                line,
+                caps.v2Discovery,
+                caps.v3Discovery,
+                caps.plainHttpSrvBootstrap,
+                caps.etcdutl,
+                caps.defaultsToCapnslog,
+            ];
         });
         assert.deepEqual(table, [
             ["3.4", true, false, false, false, true],

@@ -11,7 +11,10 @@ const ROOT = path.resolve(__dirname, "../..");
 export const SSH = { privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest\n-----END OPENSSH PRIVATE KEY-----" };
 
 /** Creates one or more clusters (fresh modules) and resolves their outputs. */
-export function runClusters(clusters: { name: string; args: Partial<EtcdClusterArgs> }[], stack = "test"): Promise<MockRun> {
+export function runClusters(
+    clusters: { name: string; args: Partial<EtcdClusterArgs> }[],
+    stack = "test",
+): Promise<MockRun> {
     return runUnderMocks({ stack }, () => {
         const { EtcdCluster } = require(path.join(ROOT, "components")) as typeof import("../../components");
         const outputs: Record<string, unknown> = {};
@@ -31,7 +34,10 @@ export function runCluster(args: Partial<EtcdClusterArgs>, name = "test-etcd"): 
 }
 
 /** Runs `args` and returns the error the constructor throws (fails when none is thrown). */
-export async function constructionError(args: Partial<EtcdClusterArgs>, name = "test-etcd"): Promise<{ error: any; run?: MockRun }> {
+export async function constructionError(
+    args: Partial<EtcdClusterArgs>,
+    name = "test-etcd",
+): Promise<{ error: any; run?: MockRun }> {
     let thrown: any;
     const run = await runUnderMocks({}, () => {
         const { EtcdCluster } = require(path.join(ROOT, "components")) as typeof import("../../components");
@@ -65,4 +71,3 @@ export function flagMap(flags: EtcdFlag[]): Record<string, string> {
 export function ofType(run: MockRun, type: string): RecordedResource[] {
     return run.resources.filter((resource) => resource.type === type);
 }
-

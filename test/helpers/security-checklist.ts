@@ -36,48 +36,105 @@ function check(item: string, failures: string[], ok: string): ChecklistItem {
 }
 
 export function securityChecklist(run: MockRun, expect: SecurityExpectations): ChecklistItem[] {
-    const [group] = ofType(run, "aws:ec2/securityGroup:SecurityGroup").filter((g) => g.name === `${expect.clusterName}-network-sg`);
+    const [group] = ofType(run, "aws:ec2/securityGroup:SecurityGroup").filter(
+        (g) => g.name === `${expect.clusterName}-network-sg`,
+    );
     const groupId = group?.id ?? "(no security group)";
-    const ingress = ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === groupId);
-    const sourcesOn = (port: number): string[] => ingress.filter((r) => r.inputs.fromPort === port && r.inputs.toPort === port).map((r) => sourceOf(r, groupId));
+    const ingress = ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter(
+        (r) => r.inputs.securityGroupId === groupId,
+    );
+    const sourcesOn = (port: number): string[] =>
+        ingress.filter((r) => r.inputs.fromPort === port && r.inputs.toPort === port).map((r) => sourceOf(r, groupId));
     const unexpected = (port: number, allowed: readonly string[]): string[] =>
-        sourcesOn(port).filter((s) => !allowed.includes(s)).map((s) => `port ${port} open to ${s}`);
+        sourcesOn(port)
+            .filter((s) => !allowed.includes(s))
+            .map((s) => `port ${port} open to ${s}`);
     const knownPorts = [expect.ports.client, expect.ports.peer, expect.ports.metrics, 22];
-    const instances = ofType(run, "aws:ec2/instance:Instance").filter((i) => i.parent.startsWith(`${expect.clusterName}-`));
+    const instances = ofType(run, "aws:ec2/instance:Instance").filter((i) =>
+        i.parent.startsWith(`${expect.clusterName}-`),
+    );
     const members = instances.map((i) => i.name);
     const commands = ofType(run, "command:remote:Command").filter((c) => c.name.startsWith(`${expect.clusterName}-`));
     const scheme = expect.tls ? "https" : "http";
 
     const items: ChecklistItem[] = [
         check("a security group guards the members", group ? [] : ["none found"], groupId),
-        check(`peer port ${expect.ports.peer} open only to members`, [...unexpected(expect.ports.peer, ["members"]), ...(sourcesOn(expect.ports.peer).includes("members") ? [] : ["members cannot reach each other"])], sourcesOn(expect.ports.peer).join(", ")),
-        check(`client port ${expect.ports.client} open only to members and configured clients`, unexpected(expect.ports.client, ["members", ...expect.clientCidrs, ...expect.clientSecurityGroupIds]), sourcesOn(expect.ports.client).join(", ")),
-        check("SSH (22) open only to configured operator CIDRs", unexpected(22, expect.sshCidrs), sourcesOn(22).join(", ") || "closed"),
-        check(`metrics port ${expect.ports.metrics} open only to monitoring CIDRs`, unexpected(expect.ports.metrics, expect.monitoringCidrs), sourcesOn(expect.ports.metrics).join(", ") || "closed"),
-        check("no other port open", ingress.filter((r) => !knownPorts.includes(r.inputs.fromPort)).map((r) => `port ${r.inputs.fromPort}`), "none"),
+        check(
+            `peer port ${expect.ports.peer} open only to members`,
+            [
+                ...unexpected(expect.ports.peer, ["members"]),
+                ...(sourcesOn(expect.ports.peer).includes("members") ? [] : ["members cannot reach each other"]),
+            ],
+            sourcesOn(expect.ports.peer).join(", "),
+        ),
+        check(
+            `client port ${expect.ports.client} open only to members and configured clients`,
+            unexpected(expect.ports.client, ["members", ...expect.clientCidrs, ...expect.clientSecurityGroupIds]),
+            sourcesOn(expect.ports.client).join(", "),
+        ),
+        check(
+            "SSH (22) open only to configured operator CIDRs",
+            unexpected(22, expect.sshCidrs),
+            sourcesOn(22).join(", ") || "closed",
+        ),
+        check(
+            `metrics port ${expect.ports.metrics} open only to monitoring CIDRs`,
+            unexpected(expect.ports.metrics, expect.monitoringCidrs),
+            sourcesOn(expect.ports.metrics).join(", ") || "closed",
+        ),
+        check(
+            "no other port open",
+            ingress.filter((r) => !knownPorts.includes(r.inputs.fromPort)).map((r) => `port ${r.inputs.fromPort}`),
+            "none",
+        ),
         check(
             "no 0.0.0.0/0 on etcd or SSH ports without allowPublicAccess",
-            expect.allowPublicAccess ? [] : ingress.filter((r) => r.inputs.cidrIpv4?.endsWith("/0")).map((r) => `port ${r.inputs.fromPort} from ${r.inputs.cidrIpv4}`),
+            expect.allowPublicAccess
+                ? []
+                : ingress
+                      .filter((r) => r.inputs.cidrIpv4?.endsWith("/0"))
+                      .map((r) => `port ${r.inputs.fromPort} from ${r.inputs.cidrIpv4}`),
             expect.allowPublicAccess ? "allowed explicitly" : "none",
         ),
-        check(`${expect.memberCount} members`, instances.length === expect.memberCount ? [] : [`found ${instances.length}`], members.join(", ")),
-        check("IMDSv2 required on every instance", instances.filter((i) => i.inputs.metadataOptions?.httpTokens !== "required").map((i) => i.name), "httpTokens: required"),
+        check(
+            `${expect.memberCount} members`,
+            instances.length === expect.memberCount ? [] : [`found ${instances.length}`],
+            members.join(", "),
+        ),
+        check(
+            "IMDSv2 required on every instance",
+            instances.filter((i) => i.inputs.metadataOptions?.httpTokens !== "required").map((i) => i.name),
+            "httpTokens: required",
+        ),
         check(
             "root and data volumes encrypted",
             instances.flatMap((i) => [
                 ...(i.inputs.rootBlockDevice?.encrypted === true ? [] : [`${i.name} root`]),
-                ...(i.inputs.ebsBlockDevices ?? []).filter((d: any) => d.encrypted !== true).map(() => `${i.name} data`),
+                ...(i.inputs.ebsBlockDevices ?? [])
+                    .filter((d: any) => d.encrypted !== true)
+                    .map(() => `${i.name} data`),
             ]),
             "all encrypted",
         ),
-        check("no userData (nothing secret in clear-text instance data)", instances.filter((i) => i.inputs.userData !== undefined).map((i) => i.name), "none"),
+        check(
+            "no userData (nothing secret in clear-text instance data)",
+            instances.filter((i) => i.inputs.userData !== undefined).map((i) => i.name),
+            "none",
+        ),
         check(
             `members serve ${scheme} with${expect.tls ? "" : "out"} client and peer certificate checks`,
             members.flatMap((member) => {
                 const flags = flagMap(launchFlags(run, member));
-                const wrong = ["listen-client-urls", "listen-peer-urls", "advertise-client-urls", "initial-advertise-peer-urls"].filter((f) => !flags[f]?.split(",").every((u) => u.startsWith(`${scheme}://`)));
+                const wrong = [
+                    "listen-client-urls",
+                    "listen-peer-urls",
+                    "advertise-client-urls",
+                    "initial-advertise-peer-urls",
+                ].filter((f) => !flags[f]?.split(",").every((u) => u.startsWith(`${scheme}://`)));
                 const auth = expect.tls
-                    ? ["client-cert-auth", "peer-client-cert-auth"].filter((f) => flags[f] !== "true").concat(["trusted-ca-file", "peer-trusted-ca-file"].filter((f) => !flags[f]))
+                    ? ["client-cert-auth", "peer-client-cert-auth"]
+                          .filter((f) => flags[f] !== "true")
+                          .concat(["trusted-ca-file", "peer-trusted-ca-file"].filter((f) => !flags[f]))
                     : [];
                 return [...wrong, ...auth].map((f) => `${member}: ${f}`);
             }),
@@ -95,13 +152,17 @@ export function securityChecklist(run: MockRun, expect: SecurityExpectations): C
             "commands' connections and secret-carrying scripts are secret",
             commands.flatMap((c) => [
                 ...(c.secretInputs.has("connection") ? [] : [`${c.name} connection`]),
-                ...(/-(launch|auth|discovery-size)$/.test(c.name) && !c.secretInputs.has("stdin") ? [`${c.name} stdin`] : []),
+                ...(/-(launch|auth|discovery-size)$/.test(c.name) && !c.secretInputs.has("stdin")
+                    ? [`${c.name} stdin`]
+                    : []),
             ]),
             `${commands.length} commands checked`,
         ),
         check(
             "commands that carry a token or password print nothing to logs",
-            commands.filter((c) => /-(auth|discovery-size)$/.test(c.name) && c.inputs.logging !== "none").map((c) => c.name),
+            commands
+                .filter((c) => /-(auth|discovery-size)$/.test(c.name) && c.inputs.logging !== "none")
+                .map((c) => c.name),
             "logging: none",
         ),
         check(
@@ -115,5 +176,7 @@ export function securityChecklist(run: MockRun, expect: SecurityExpectations): C
 
 /** The checklist as the test prints it. */
 export function formatChecklist(title: string, items: readonly ChecklistItem[]): string {
-    return [`    ${title}`, ...items.map((i) => `      [${i.pass ? "pass" : "FAIL"}] ${i.item}: ${i.detail}`)].join("\n");
+    return [`    ${title}`, ...items.map((i) => `      [${i.pass ? "pass" : "FAIL"}] ${i.item}: ${i.detail}`)].join(
+        "\n",
+    );
 }

@@ -22,17 +22,26 @@ describe("host/lib/etcd_json.py", () => {
     it("member IDs come out in hex, all 64 bits kept, without padding", () => {
         assert.equal(etcdJson(["member-ids", "any", "orders-2", ""], LIST).stdout, "fd422379fda50e48\n");
         assert.equal(etcdJson(["member-ids", "any", "", "https://10.0.1.10:2380"], LIST).stdout, "34abcd5678ef90a\n");
-        assert.equal(etcdJson(["local-id"], '[{"Endpoint":"x","Status":{"header":{"member_id":18249187646912138824}}}]').stdout, "fd422379fda50e48\n");
+        assert.equal(
+            etcdJson(["local-id"], '[{"Endpoint":"x","Status":{"header":{"member_id":18249187646912138824}}}]').stdout,
+            "fd422379fda50e48\n",
+        );
     });
 
     it("member-ids both: only an entry with the name and the peer URL", () => {
         assert.equal(etcdJson(["member-ids", "both", "orders-2", "https://10.0.9.10:2380"], LIST).stdout, "");
-        assert.equal(etcdJson(["member-ids", "both", "orders-2", "https://10.0.3.10:2380"], LIST).stdout, "fd422379fda50e48\n");
+        assert.equal(
+            etcdJson(["member-ids", "both", "orders-2", "https://10.0.3.10:2380"], LIST).stdout,
+            "fd422379fda50e48\n",
+        );
     });
 
     it("voters: every voting member but the excluded one, learners left out, with its status and client URLs", () => {
         assert.equal(etcdJson(["voters", "fd422379fda50e48"], LIST).stdout, "91bc3c398fb3c146 started -\n");
-        assert.equal(etcdJson(["voters", ""], LIST).stdout, "fd422379fda50e48 started https://10.0.3.10:2379\n91bc3c398fb3c146 started -\n");
+        assert.equal(
+            etcdJson(["voters", ""], LIST).stdout,
+            "fd422379fda50e48 started https://10.0.3.10:2379\n91bc3c398fb3c146 started -\n",
+        );
     });
 
     it("published counts the members with a name and client URLs; has-member finds a hex ID", () => {
@@ -45,13 +54,22 @@ describe("host/lib/etcd_json.py", () => {
         const answer = `{"header":{},"member":{"ID":237209555141851402,"peerURLs":["https://10.0.1.10:2380"],"isLearner":true},"members":[
             {"ID":18249187646912138824,"name":"orders-2","peerURLs":["https://10.0.3.10:2380"]},
             {"ID":237209555141851402,"peerURLs":["https://10.0.1.10:2380"],"isLearner":true}]}`;
-        assert.equal(etcdJson(["added", "orders-0"], answer).stdout, "34abcd5678ef90a\norders-2=https://10.0.3.10:2380,orders-0=https://10.0.1.10:2380\n");
+        assert.equal(
+            etcdJson(["added", "orders-0"], answer).stdout,
+            "34abcd5678ef90a\norders-2=https://10.0.3.10:2380,orders-0=https://10.0.1.10:2380\n",
+        );
     });
 
     it("forming: only an initial member that never started (no client URLs, not a learner)", () => {
         const url = "https://10.0.1.10:2380";
         assert.equal(etcdJson(["forming", url], `[{"id":1,"peerURLs":["${url}"],"name":"orders-0"}]`).status, 0);
-        assert.equal(etcdJson(["forming", url], `[{"id":1,"peerURLs":["${url}"],"name":"orders-0","clientURLs":["https://10.0.1.10:2379"]}]`).status, 1);
+        assert.equal(
+            etcdJson(
+                ["forming", url],
+                `[{"id":1,"peerURLs":["${url}"],"name":"orders-0","clientURLs":["https://10.0.1.10:2379"]}]`,
+            ).status,
+            1,
+        );
         assert.equal(etcdJson(["forming", url], `[{"id":1,"peerURLs":["${url}"],"isLearner":true}]`).status, 1);
         assert.equal(etcdJson(["forming", url], `[{"id":2,"peerURLs":["https://10.0.2.10:2380"]}]`).status, 1);
     });

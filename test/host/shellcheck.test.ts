@@ -9,7 +9,9 @@ const ROOT = path.resolve(__dirname, "../..");
 
 /** Tracked *.sh files, the host scripts (tracked or about to be) and the shims (no extension). */
 function shellScripts(): string[] {
-    const tracked = execFileSync("git", ["ls-files", "*.sh"], { cwd: ROOT, encoding: "utf8" }).split("\n").filter((file) => file !== "");
+    const tracked = execFileSync("git", ["ls-files", "*.sh"], { cwd: ROOT, encoding: "utf8" })
+        .split("\n")
+        .filter((file) => file !== "");
     const host = ["host", "host/lib"].flatMap((dir) =>
         fs
             .readdirSync(path.join(ROOT, dir))
@@ -24,7 +26,18 @@ describe("shell scripts", () => {
     const scripts = shellScripts();
 
     it("include every host script and shim", () => {
-        for (const file of ["host/etcd-aws-launch.sh", "host/etcd-aws-leave.sh", "host/etcd-aws-health-gate.sh", "host/etcd-aws-discovery-size.sh", "host/etcd-aws-auth.sh", "host/etcd-aws-install.sh", "host/lib/common.sh", "host/lib/membership.sh", "local/shims/systemctl", "local/shims/journalctl"]) {
+        for (const file of [
+            "host/etcd-aws-launch.sh",
+            "host/etcd-aws-leave.sh",
+            "host/etcd-aws-health-gate.sh",
+            "host/etcd-aws-discovery-size.sh",
+            "host/etcd-aws-auth.sh",
+            "host/etcd-aws-install.sh",
+            "host/lib/common.sh",
+            "host/lib/membership.sh",
+            "local/shims/systemctl",
+            "local/shims/journalctl",
+        ]) {
             assert.ok(scripts.includes(file), file);
         }
     });

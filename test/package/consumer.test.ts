@@ -8,7 +8,14 @@ import { compile, consumerWith, packOnce, ROOT } from "./pack";
 // promises about types: typed Args (a wrong type does not compile) and the subpath entries,
 // compiled with the settings of Pulumi's TypeScript template.
 const CONSUMER_TSCONFIG = JSON.stringify({
-    compilerOptions: { strict: true, outDir: "bin", target: "es2020", module: "commonjs", moduleResolution: "node", types: ["node"] },
+    compilerOptions: {
+        strict: true,
+        outDir: "bin",
+        target: "es2020",
+        module: "commonjs",
+        moduleResolution: "node",
+        types: ["node"],
+    },
     files: ["index.ts", "typing.ts"],
 });
 
@@ -50,32 +57,61 @@ describe("the package as another program imports it (npm pack, install, tsc, the
             "typing.ts": TYPING_CHECKS,
         });
         compile(consumer);
-        run = await runUnderMocks({ project: "shop", stack: "prod", config: { sshPrivateKey: "KEY" }, secretConfigKeys: ["sshPrivateKey"] }, () => ({
-            ...require(path.join(consumer, "bin", "index.js")),
-            ...require(path.join(consumer, "bin", "typing.js")),
-        }));
+        run = await runUnderMocks(
+            { project: "shop", stack: "prod", config: { sshPrivateKey: "KEY" }, secretConfigKeys: ["sshPrivateKey"] },
+            () => ({
+                ...require(path.join(consumer, "bin", "index.js")),
+                ...require(path.join(consumer, "bin", "typing.js")),
+            }),
+        );
     });
 
     it("packs the built library with declarations, the host scripts it renders from and the changelog, and no sources, tests or tools", () => {
-        assert.ok(files.includes("dist/lib.js") && files.includes("dist/lib.d.ts") && files.includes("dist/components/etcd-cluster.d.ts"));
+        assert.ok(
+            files.includes("dist/lib.js") &&
+                files.includes("dist/lib.d.ts") &&
+                files.includes("dist/components/etcd-cluster.d.ts"),
+        );
         assert.ok(files.includes("CHANGELOG.md") && files.includes("package.json") && files.includes("README.md"));
-        assert.ok(files.includes("host/etcd-aws-launch.sh") && files.includes("host/lib/membership.sh") && files.includes("host/lib/etcd_json.py"));
+        assert.ok(
+            files.includes("host/etcd-aws-launch.sh") &&
+                files.includes("host/lib/membership.sh") &&
+                files.includes("host/lib/etcd_json.py"),
+        );
         const hostScript = /^host\/(lib\/)?[\w-]+\.(sh|py)$/;
-        const unexpected = files.filter((file) => !/^dist\/.+\.(js|d\.ts)$/.test(file) && !hostScript.test(file) && !["CHANGELOG.md", "package.json", "README.md"].includes(file));
+        const unexpected = files.filter(
+            (file) =>
+                !/^dist\/.+\.(js|d\.ts)$/.test(file) &&
+                !hostScript.test(file) &&
+                !["CHANGELOG.md", "package.json", "README.md"].includes(file),
+        );
         assert.deepEqual(unexpected, []);
     });
 
     it("declares main, types and exports that point at files in the tarball", () => {
         const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
-        const targets = [manifest.main, manifest.types, ...Object.values<any>(manifest.exports).flatMap((entry) => (typeof entry === "string" ? [entry] : Object.values(entry)))];
+        const targets = [
+            manifest.main,
+            manifest.types,
+            ...Object.values<any>(manifest.exports).flatMap((entry) =>
+                typeof entry === "string" ? [entry] : Object.values(entry),
+            ),
+        ];
         for (const target of targets.map((t: string) => t.replace(/^\.\//, ""))) {
             assert.ok(target === "package.json" || files.includes(target), `${target} is not in the tarball`);
         }
     });
 
     it("creates each cluster's members, network, DNS, PKI and commands", () => {
-        const instances = ofType(run, "aws:ec2/instance:Instance").map((i) => i.name).sort();
-        assert.deepEqual(instances, ["orders-etcd-0", "orders-etcd-1", "orders-etcd-2", ...[0, 1, 2, 3, 4].map((i) => `payments-etcd-${i}`)]);
+        const instances = ofType(run, "aws:ec2/instance:Instance")
+            .map((i) => i.name)
+            .sort();
+        assert.deepEqual(instances, [
+            "orders-etcd-0",
+            "orders-etcd-1",
+            "orders-etcd-2",
+            ...[0, 1, 2, 3, 4].map((i) => `payments-etcd-${i}`),
+        ]);
         assert.equal(ofType(run, "etcd-aws:index:EtcdCluster").length, 2);
         assert.equal(ofType(run, "aws:ec2/securityGroup:SecurityGroup").length, 2);
         assert.equal(ofType(run, "aws:route53/zone:Zone").length, 2);
@@ -88,14 +124,22 @@ describe("the package as another program imports it (npm pack, install, tsc, the
 
     it("keeps two clusters in one program apart: resource names, cluster tokens, zones and DNS records", () => {
         const urns = run.resources.map((r) => `${r.type}::${r.name}`);
-        assert.deepEqual(urns.filter((urn, i) => urns.indexOf(urn) !== i), []);
+        assert.deepEqual(
+            urns.filter((urn, i) => urns.indexOf(urn) !== i),
+            [],
+        );
         const tokens = ofType(run, "command:remote:Command")
             .filter((command) => command.name.endsWith("-launch"))
             .map((command) => /^ETCD_INITIAL_CLUSTER_TOKEN=(.*)$/m.exec(command.inputs.stdin)?.[1]);
         assert.deepEqual([...new Set(tokens)].sort(), ["shop-prod-orders-etcd", "shop-prod-payments-etcd"]);
         const zones = ofType(run, "aws:route53/zone:Zone").map((z) => z.inputs.name);
         assert.deepEqual(zones.sort(), ["orders-etcd.etcd.internal", "payments-etcd.etcd.internal"]);
-        const records = ofType(run, "aws:route53/record:Record").map((r) => `${r.inputs.zoneId} ${r.inputs.type} ${r.inputs.name}`);
-        assert.deepEqual(records.filter((record, i) => records.indexOf(record) !== i), []);
+        const records = ofType(run, "aws:route53/record:Record").map(
+            (r) => `${r.inputs.zoneId} ${r.inputs.type} ${r.inputs.name}`,
+        );
+        assert.deepEqual(
+            records.filter((record, i) => records.indexOf(record) !== i),
+            [],
+        );
     });
 });

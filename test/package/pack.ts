@@ -27,10 +27,17 @@ function temporaryDir(prefix: string): string {
 
 function pack(): PackedPackage {
     const destination = temporaryDir("etcd-aws-pack-");
-    const output = execFileSync("npm", ["pack", "--json", "--pack-destination", destination], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const output = execFileSync("npm", ["pack", "--json", "--pack-destination", destination], {
+        cwd: ROOT,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+    });
     // prepare's own output comes first; npm's JSON report is the array at the end.
     const [report] = JSON.parse(output.slice(output.lastIndexOf("\n[") + 1));
-    return { tarball: path.join(destination, report.filename), files: report.files.map((file: { path: string }) => file.path) };
+    return {
+        tarball: path.join(destination, report.filename),
+        files: report.files.map((file: { path: string }) => file.path),
+    };
 }
 
 /** The packed tarball, built once per test run. */
@@ -46,7 +53,9 @@ export function consumerWith(tarball: string, files: Record<string, string>): st
     fs.mkdirSync(installed, { recursive: true });
     execFileSync("tar", ["-xzf", tarball, "-C", installed, "--strip-components=1"]);
     // The package's declared runtime dependencies (a scope such as @pulumi as one link) and @types.
-    const dependencies: string[] = Object.keys(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).dependencies);
+    const dependencies: string[] = Object.keys(
+        JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).dependencies,
+    );
     for (const link of new Set(["@types", ...dependencies.map((name) => name.split("/")[0] as string)])) {
         fs.symlinkSync(path.join(NODE_MODULES, link), path.join(dir, "node_modules", link), "dir");
     }
@@ -59,7 +68,10 @@ export function consumerWith(tarball: string, files: Record<string, string>): st
 /** Type checks and compiles the consumer with its tsconfig.json (tsc from this repository). */
 export function compile(dir: string): void {
     try {
-        execFileSync(process.execPath, [path.join(NODE_MODULES, "typescript", "bin", "tsc"), "-p", dir], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+        execFileSync(process.execPath, [path.join(NODE_MODULES, "typescript", "bin", "tsc"), "-p", dir], {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "pipe"],
+        });
     } catch (error: any) {
         throw new Error(`tsc failed in the consumer:\n${error.stdout}${error.stderr}`);
     }

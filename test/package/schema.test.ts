@@ -19,10 +19,19 @@ function refs(value: unknown): string[] {
 }
 
 /** Object types (the resource and each named type) list only required names they declare. */
-function undeclaredRequired(objects: Record<string, { properties?: object; inputProperties?: object; required?: string[]; requiredInputs?: string[] }>): string[] {
+function undeclaredRequired(
+    objects: Record<
+        string,
+        { properties?: object; inputProperties?: object; required?: string[]; requiredInputs?: string[] }
+    >,
+): string[] {
     return Object.entries(objects).flatMap(([token, object]) => [
-        ...(object.required ?? []).filter((name) => !(name in (object.properties ?? {}))).map((name) => `${token}.${name}`),
-        ...(object.requiredInputs ?? []).filter((name) => !(name in (object.inputProperties ?? {}))).map((name) => `${token} input ${name}`),
+        ...(object.required ?? [])
+            .filter((name) => !(name in (object.properties ?? {})))
+            .map((name) => `${token}.${name}`),
+        ...(object.requiredInputs ?? [])
+            .filter((name) => !(name in (object.inputProperties ?? {})))
+            .map((name) => `${token} input ${name}`),
     ]);
 }
 
@@ -41,8 +50,13 @@ describe("cross-language schema (PulumiPlugin.yaml, the SDK's component analyzer
     });
 
     it("declares a nodejs plugin whose main exports exactly one component, EtcdCluster", () => {
-        assert.deepEqual(yaml.load(fs.readFileSync(path.join(ROOT, "PulumiPlugin.yaml"), "utf8")), { runtime: { name: "nodejs", options: { typescript: false } } });
-        assert.deepEqual(components.map((component) => component.name), ["EtcdCluster"]);
+        assert.deepEqual(yaml.load(fs.readFileSync(path.join(ROOT, "PulumiPlugin.yaml"), "utf8")), {
+            runtime: { name: "nodejs", options: { typescript: false } },
+        });
+        assert.deepEqual(
+            components.map((component) => component.name),
+            ["EtcdCluster"],
+        );
     });
 
     it("infers etcd-aws:index:EtcdCluster with the package's name, version and the class's description", () => {
@@ -56,7 +70,19 @@ describe("cross-language schema (PulumiPlugin.yaml, the SDK's component analyzer
     it("takes every documented input, with types and descriptions from the doc comments; ssh is the one required", () => {
         const cluster = schema.resources[TOKEN];
         const inputs = cluster.inputProperties;
-        for (const name of ["memberCount", "etcdVersion", "bootstrapMode", "tls", "clientCidrs", "extraFlags", "discovery", "vpcId", "subnetIds", "ssh", "tags"]) {
+        for (const name of [
+            "memberCount",
+            "etcdVersion",
+            "bootstrapMode",
+            "tls",
+            "clientCidrs",
+            "extraFlags",
+            "discovery",
+            "vpcId",
+            "subnetIds",
+            "ssh",
+            "tags",
+        ]) {
             assert.ok(inputs[name], `input ${name}`);
             assert.ok(inputs[name].description?.length > 10, `description of ${name}`);
         }
@@ -67,20 +93,44 @@ describe("cross-language schema (PulumiPlugin.yaml, the SDK's component analyzer
         assert.equal(inputs.ssh.$ref, "#/types/etcd-aws:index:SshSettings");
         assert.deepEqual(cluster.requiredInputs, ["ssh"]);
         assert.deepEqual(schema.types["etcd-aws:index:SshSettings"].required, ["privateKey"]);
-        assert.equal(schema.types["etcd-aws:index:SshSettings"].properties.bastion.$ref, "#/types/etcd-aws:index:BastionSettings");
+        assert.equal(
+            schema.types["etcd-aws:index:SshSettings"].properties.bastion.$ref,
+            "#/types/etcd-aws:index:BastionSettings",
+        );
     });
 
     it("outputs the class's public properties (those the README documents among them), all required", () => {
-        const documented = ["clientEndpoints", "memberNames", "memberPrivateIps", "instanceIds", "securityGroupId", "zoneId", "domain", "clusterToken", "etcdVersion", "bootstrapMode", "discoveryToken", "caCertPem", "clientCertPem", "clientKeyPem"];
+        const documented = [
+            "clientEndpoints",
+            "memberNames",
+            "memberPrivateIps",
+            "instanceIds",
+            "securityGroupId",
+            "zoneId",
+            "domain",
+            "clusterToken",
+            "etcdVersion",
+            "bootstrapMode",
+            "discoveryToken",
+            "caCertPem",
+            "clientCertPem",
+            "clientKeyPem",
+        ];
         const cluster = schema.resources[TOKEN];
-        assert.deepEqual(documented.filter((name) => !(name in cluster.properties)), []);
+        assert.deepEqual(
+            documented.filter((name) => !(name in cluster.properties)),
+            [],
+        );
         assert.deepEqual([...cluster.required].sort(), Object.keys(cluster.properties).sort());
         assert.deepEqual(cluster.properties.clientEndpoints.items, { type: "string" });
     });
 
     it("is a consistent package schema: every reference resolves and every required name is declared", () => {
         const known = new Set(Object.keys(schema.types).map((token) => `#/types/${token}`));
-        assert.deepEqual(refs(schema).filter((ref) => !known.has(ref)), []);
+        assert.deepEqual(
+            refs(schema).filter((ref) => !known.has(ref)),
+            [],
+        );
         assert.deepEqual(undeclaredRequired({ ...schema.resources, ...schema.types }), []);
         for (const token of [...Object.keys(schema.resources), ...Object.keys(schema.types)]) {
             assert.match(token, /^etcd-aws:index:[A-Z][A-Za-z0-9]*$/);

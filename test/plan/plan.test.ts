@@ -25,7 +25,9 @@ describe("offline plan (scripts/plan.sh)", () => {
             const committed = fs.existsSync(planPath(stack)) ? fs.readFileSync(planPath(stack), "utf8") : "";
             const diff = unifiedDiff(committed, await planOnce(stack));
             if (diff !== "") {
-                assert.fail(`plans/${stack}.md is out of date; run scripts/plan.sh --update and review this diff:\n${diff}`);
+                assert.fail(
+                    `plans/${stack}.md is out of date; run scripts/plan.sh --update and review this diff:\n${diff}`,
+                );
             }
         });
     }

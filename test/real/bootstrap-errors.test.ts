@@ -1,10 +1,36 @@
 // The clustering guide's bootstrap mistakes, each shown twice: refused by our checks before
 // anything starts, and refused by real etcd started from the same rendered flags.
 import * as assert from "assert";
-import { buildClusterSpec, checkBootstrapPlan, ClusterSpec, formatProblems, memberName, MemberSpec, peerUrl, ResolvedSettings, validateSettings } from "../../core";
+import {
+    buildClusterSpec,
+    checkBootstrapPlan,
+    ClusterSpec,
+    formatProblems,
+    memberName,
+    MemberSpec,
+    peerUrl,
+    ResolvedSettings,
+    validateSettings,
+} from "../../core";
 import { LocalCluster } from "../../local/cluster";
-import { addressPlan, LOCAL_CONTEXT, MEMBER_COUNT, prepareScenario, resolveScenario, scenarioSettings } from "../../local/scenario";
-import { CLUSTER_OPTIONS, clusterName, exitLog, logLine, scenarioInput, useWorkspace, VERSIONS, Workspace } from "./support";
+import {
+    addressPlan,
+    LOCAL_CONTEXT,
+    MEMBER_COUNT,
+    prepareScenario,
+    resolveScenario,
+    scenarioSettings,
+} from "../../local/scenario";
+import {
+    CLUSTER_OPTIONS,
+    clusterName,
+    exitLog,
+    logLine,
+    scenarioInput,
+    useWorkspace,
+    VERSIONS,
+    Workspace,
+} from "./support";
 
 function escape(text: string): RegExp {
     return new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
@@ -30,7 +56,11 @@ const FLAG_MISTAKES: readonly FlagMistake[] = [
             const others = spec.members.filter((m) => m.name !== member.name);
             const etcd = `couldn't find local name "${member.name}" in the initial cluster configuration`;
             // Our check quotes etcd's own wording.
-            return { overrides: { "initial-cluster": others.map((m) => `${m.name}=${peerUrl(spec, m)}`).join(",") }, ours: etcd, etcd };
+            return {
+                overrides: { "initial-cluster": others.map((m) => `${m.name}=${peerUrl(spec, m)}`).join(",") },
+                ours: etcd,
+                etcd,
+            };
         },
     },
     {
@@ -50,13 +80,25 @@ const FLAG_MISTAKES: readonly FlagMistake[] = [
 ];
 
 /** A static cluster's validated settings and spec in the workspace. */
-function staticPlan(workspace: Workspace, name: string, version: string): { settings: ResolvedSettings; spec: ClusterSpec } {
-    const settings = resolveScenario({ ...scenarioInput(workspace, "static", version), clusterName: clusterName(name, version) });
+function staticPlan(
+    workspace: Workspace,
+    name: string,
+    version: string,
+): { settings: ResolvedSettings; spec: ClusterSpec } {
+    const settings = resolveScenario({
+        ...scenarioInput(workspace, "static", version),
+        clusterName: clusterName(name, version),
+    });
     return { settings, spec: buildClusterSpec(settings, addressPlan(workspace.subnet).members, "unused") };
 }
 
 /** Installs and launches member `index` of `spec` on its own host; returns its log once etcd has exited. */
-async function startAlone(workspace: Workspace, settings: ResolvedSettings, spec: ClusterSpec, index: number): Promise<string> {
+async function startAlone(
+    workspace: Workspace,
+    settings: ResolvedSettings,
+    spec: ClusterSpec,
+    index: number,
+): Promise<string> {
     const cluster = LocalCluster.create(workspace.dir, settings, spec, {}, CLUSTER_OPTIONS);
     const target = cluster.members[index];
     await cluster.install([target]);
@@ -79,7 +121,10 @@ for (const version of VERSIONS) {
                     const { settings, spec } = staticPlan(workspace(), mistake.name, version);
                     const index = 1;
                     const { overrides, ours, etcd } = mistake.edit(spec, spec.members[index]);
-                    const broken: ClusterSpec = { ...spec, members: spec.members.map((m, i) => (i === index ? { ...m, flagOverrides: overrides } : m)) };
+                    const broken: ClusterSpec = {
+                        ...spec,
+                        members: spec.members.map((m, i) => (i === index ? { ...m, flagOverrides: overrides } : m)),
+                    };
 
                     const problems = checkBootstrapPlan(broken);
                     assert.match(formatProblems("plan", problems), escape(ours));
@@ -96,10 +141,16 @@ for (const version of VERSIONS) {
 
             it("is refused by validateSettings (memberCount over discovery.size) and real etcd exits with discovery: cluster is full", async function () {
                 this.timeout(240_000);
-                const input = { ...scenarioInput(workspace(), "discovery", version), clusterName: clusterName("full", version) };
+                const input = {
+                    ...scenarioInput(workspace(), "discovery", version),
+                    clusterName: clusterName("full", version),
+                };
                 const cluster = await prepareScenario(input, CLUSTER_OPTIONS);
                 await cluster.bringUp();
-                const fourth = cluster.extraMember({ name: memberName(cluster.spec.clusterName, MEMBER_COUNT), address: addressPlan(workspace().subnet).extraMember });
+                const fourth = cluster.extraMember({
+                    name: memberName(cluster.spec.clusterName, MEMBER_COUNT),
+                    address: addressPlan(workspace().subnet).extraMember,
+                });
                 await cluster.install([fourth]);
                 // Started as the guide's members are (its rendered flags, no launch script: that one
                 // would add the member by runtime reconfiguration instead of using the full token).
@@ -114,7 +165,10 @@ for (const version of VERSIONS) {
                 const oversized = { ...scenarioSettings(input, discovery), memberCount: 5 };
                 const { problems, resolved } = validateSettings(input.clusterName, oversized, LOCAL_CONTEXT);
                 assert.equal(resolved, undefined);
-                assert.match(formatProblems(`etcd cluster "${input.clusterName}"`, problems), /member 4 on would fail with "discovery: cluster is full"/);
+                assert.match(
+                    formatProblems(`etcd cluster "${input.clusterName}"`, problems),
+                    /member 4 on would fail with "discovery: cluster is full"/,
+                );
                 show(problems[0].problem, refusal);
             });
         });

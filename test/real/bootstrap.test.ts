@@ -7,7 +7,14 @@ import { capabilitiesOf, clientUrl, EtcdVersion, parseEtcdVersion, renderDnsReco
 import { LocalCluster } from "../../local/cluster";
 import { localRelease } from "../../local/mirror";
 import { runChecked, waitFor } from "../../local/process";
-import { addressPlan, createCluster, prepareScenario, resolveScenario, Scenario, SCENARIOS } from "../../local/scenario";
+import {
+    addressPlan,
+    createCluster,
+    prepareScenario,
+    resolveScenario,
+    Scenario,
+    SCENARIOS,
+} from "../../local/scenario";
 import { lookupSrv } from "../../local/services";
 import { CLUSTER_OPTIONS, exitLog, logLine, scenarioInput, useWorkspace, VERSIONS } from "./support";
 import { recordTiming } from "./timings";
@@ -18,7 +25,9 @@ import { recordTiming } from "./timings";
  */
 function supported(scenario: Scenario, version: string): boolean {
     const caps = capabilitiesOf(localVersion(version));
-    return !(scenario === "dns" && !caps.plainHttpSrvBootstrap) && !(scenario === "public-discovery" && !caps.v2Discovery);
+    return (
+        !(scenario === "dns" && !caps.plainHttpSrvBootstrap) && !(scenario === "public-discovery" && !caps.v2Discovery)
+    );
 }
 
 function localVersion(text: string): EtcdVersion {
@@ -30,26 +39,41 @@ async function get(cluster: LocalCluster, index: number, key: string): Promise<s
 }
 
 /** Watches `key` on member 0 from `fromRevision`, makes `write`, waits (bounded) for `expected`. */
-async function watchSees(cluster: LocalCluster, key: string, fromRevision: number, write: () => Promise<unknown>, expected: string): Promise<void> {
+async function watchSees(
+    cluster: LocalCluster,
+    key: string,
+    fromRevision: number,
+    write: () => Promise<unknown>,
+    expected: string,
+): Promise<void> {
     const { host, member } = cluster.members[0];
     const endpoint = clientUrl(cluster.spec, member);
     // --rev: the watch sees the write even if it lands before the watch is established.
-    const watcher = host.spawn(["etcdctl", `--endpoints=${endpoint}`, "watch", `--rev=${fromRevision}`, key], { ETCDCTL_API: "3" });
+    const watcher = host.spawn(["etcdctl", `--endpoints=${endpoint}`, "watch", `--rev=${fromRevision}`, key], {
+        ETCDCTL_API: "3",
+    });
     let output = "";
     watcher.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
     try {
         await write();
-        await waitFor(`a watch on ${member.name} to see "${expected}"`, 10_000, () => (output.includes(expected) ? true : undefined));
+        await waitFor(`a watch on ${member.name} to see "${expected}"`, 10_000, () =>
+            output.includes(expected) ? true : undefined,
+        );
     } finally {
         watcher.kill("SIGTERM");
-        await waitFor("the watch to stop", 5_000, () => (watcher.exitCode !== null || watcher.signalCode !== null ? true : undefined));
+        await waitFor("the watch to stop", 5_000, () =>
+            watcher.exitCode !== null || watcher.signalCode !== null ? true : undefined,
+        );
     }
 }
 
 /** Every key under `prefix` in the discovery etcd at `endpoint`, with its value (etcdctl's JSON has both in base64). */
 async function discoveryKeys(version: string, endpoint: string, prefix: string): Promise<Map<string, string>> {
     const etcdctl = path.join(localRelease(version).binDir, "etcdctl");
-    const stdout = await runChecked([etcdctl, `--endpoints=${endpoint}`, "get", "--prefix", prefix, "--write-out=json"], { timeoutMs: 15_000 });
+    const stdout = await runChecked(
+        [etcdctl, `--endpoints=${endpoint}`, "get", "--prefix", prefix, "--write-out=json"],
+        { timeoutMs: 15_000 },
+    );
     const decode = (text: string) => Buffer.from(text, "base64").toString();
     const { kvs = [] } = JSON.parse(stdout) as { kvs?: { key: string; value: string }[] };
     return new Map(kvs.map((kv) => [decode(kv.key), decode(kv.value)]));
@@ -95,10 +119,18 @@ for (const version of VERSIONS) {
                 assert.ok(lease, `no lease id in: ${grant}`);
                 await cluster.etcdctl(1, ["put", `--lease=${lease}`, "smoke/leased", "short-lived"]);
                 assert.strictEqual(await get(cluster, 2, "smoke/leased"), "short-lived");
-                await waitFor("the 2 s lease to expire", 15_000, async () => ((await get(cluster, 2, "smoke/leased")) === "" ? true : undefined));
+                await waitFor("the 2 s lease to expire", 15_000, async () =>
+                    (await get(cluster, 2, "smoke/leased")) === "" ? true : undefined,
+                );
 
                 const next = (await revision(cluster, 0, "smoke/watched")) + 1;
-                await watchSees(cluster, "smoke/watched", next, () => cluster.etcdctl(2, ["put", "smoke/watched", "written-on-2"]), "written-on-2");
+                await watchSees(
+                    cluster,
+                    "smoke/watched",
+                    next,
+                    () => cluster.etcdctl(2, ["put", "smoke/watched", "written-on-2"]),
+                    "written-on-2",
+                );
             });
 
             it("changes nothing when the install and launch scripts run again (same etcd processes)", async function () {
@@ -106,7 +138,10 @@ for (const version of VERSIONS) {
                 const pids = cluster.members.map(({ host }) => host.etcdPid());
                 await cluster.install();
                 await cluster.launch(cluster.members, "update");
-                assert.deepStrictEqual(cluster.members.map(({ host }) => host.etcdPid()), pids);
+                assert.deepStrictEqual(
+                    cluster.members.map(({ host }) => host.etcdPid()),
+                    pids,
+                );
                 await cluster.healthGate();
             });
 
@@ -117,7 +152,11 @@ for (const version of VERSIONS) {
                     const registry = `/_etcd/registry/${discovery.token}/`;
                     const keys = await discoveryKeys(version, discovery.endpoints?.[0] ?? "", registry);
                     assert.strictEqual(keys.get(`${registry}_config/size`), "3");
-                    assert.strictEqual([...keys.keys()].filter((key) => key.startsWith(`${registry}members/`)).length, 3, [...keys.keys()].join("\n"));
+                    assert.strictEqual(
+                        [...keys.keys()].filter((key) => key.startsWith(`${registry}members/`)).length,
+                        3,
+                        [...keys.keys()].join("\n"),
+                    );
                 });
             }
 
@@ -139,12 +178,18 @@ describe("DNS SRV bootstrap of etcd 3.4.23 without TLS (TLS comes in a later iss
     it("is refused by our validation, and real etcd 3.4 given the plain-http SRV records fails looking for _etcd-server-ssl ones", async function () {
         this.timeout(120_000);
         const input = scenarioInput(workspace(), "dns", "3.4.23");
-        assert.throws(() => resolveScenario(input), (error: unknown) => {
-            assert.ok(error instanceof Error);
-            assert.match(error.message, /etcd 3\.4\.23 cannot bootstrap from plain-http _etcd-server\._tcp records/);
-            console.log(`      our validation: ${error.message}`);
-            return true;
-        });
+        assert.throws(
+            () => resolveScenario(input),
+            (error: unknown) => {
+                assert.ok(error instanceof Error);
+                assert.match(
+                    error.message,
+                    /etcd 3\.4\.23 cannot bootstrap from plain-http _etcd-server\._tcp records/,
+                );
+                console.log(`      our validation: ${error.message}`);
+                return true;
+            },
+        );
 
         // The same settings validated for 3.5, then retargeted to 3.4 past the check.
         const settings = { ...resolveScenario({ ...input, version: "3.5.16" }), version: localVersion("3.4.23") };

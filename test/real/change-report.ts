@@ -23,7 +23,12 @@ export const CHANGE_REPORT_FILE = path.join(LOCAL_DIR, "real-etcd-change.json");
 
 const outcomes: ChangeOutcome[] = [];
 
-export function recordChange(scenario: string, etcdVersion: string, report: WriterReport, keysReadBack: number): ChangeOutcome {
+export function recordChange(
+    scenario: string,
+    etcdVersion: string,
+    report: WriterReport,
+    keysReadBack: number,
+): ChangeOutcome {
     const outcome = {
         scenario,
         etcdVersion,
@@ -43,13 +48,23 @@ export function describeOutcome(outcome: ChangeOutcome): string {
     const errors = outcome.errors.length > 0 ? `; failed with: ${outcome.errors.join(" | ")}` : "";
     // A write whose client gave up on a timeout may still have been committed: read back, not lost.
     const committed = outcome.keysReadBack - outcome.keysWritten;
-    const committedAnyway = committed > 0 ? `, ${committed} of them committed after all (the client timed out; a timeout is not a refusal)` : "";
+    const committedAnyway =
+        committed > 0
+            ? `, ${committed} of them committed after all (the client timed out; a timeout is not a refusal)`
+            : "";
     return `${outcome.keysWritten} keys written, ${outcome.keysReadBack} read back, ${outcome.failedWrites} failed writes${committedAnyway} (${outcome.retries} retried attempts), longest stall ${outcome.longestStallMs} ms${errors}`;
 }
 
 function table(rows: readonly ChangeOutcome[]): string {
     const header = ["scenario", "etcd", "written", "read back", "failed", "retries", "longest stall ms"];
-    return textTable(header, rows.map((o) => [o.scenario, o.etcdVersion, o.keysWritten, o.keysReadBack, o.failedWrites, o.retries, o.longestStallMs].map(String)));
+    return textTable(
+        header,
+        rows.map((o) =>
+            [o.scenario, o.etcdVersion, o.keysWritten, o.keysReadBack, o.failedWrites, o.retries, o.longestStallMs].map(
+                String,
+            ),
+        ),
+    );
 }
 
 // Root-level: runs once, after every test file.
@@ -57,8 +72,13 @@ after(() => {
     if (outcomes.length === 0) {
         return;
     }
-    console.log(`\nwrites through change (bounded writer, retries allowed; keys read back from every member):\n${table(outcomes)}`);
+    console.log(
+        `\nwrites through change (bounded writer, retries allowed; keys read back from every member):\n${table(outcomes)}`,
+    );
     fs.mkdirSync(LOCAL_DIR, { recursive: true });
-    fs.writeFileSync(CHANGE_REPORT_FILE, `${JSON.stringify({ measuredAt: new Date().toISOString(), outcomes }, null, 2)}\n`);
+    fs.writeFileSync(
+        CHANGE_REPORT_FILE,
+        `${JSON.stringify({ measuredAt: new Date().toISOString(), outcomes }, null, 2)}\n`,
+    );
     console.log(`(written to ${path.relative(process.cwd(), CHANGE_REPORT_FILE)})`);
 });

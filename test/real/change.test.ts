@@ -53,7 +53,9 @@ async function leaderIndex(cluster: LocalCluster): Promise<number> {
 /** Waits until member `index` answers a health check itself. */
 async function healthy(cluster: LocalCluster, index: number): Promise<void> {
     const name = cluster.members[index].member.name;
-    await waitFor(`${name} to be healthy`, HEALTH_TIMEOUT_MS, async () => ((await cluster.etcdctl(index, ["endpoint", "health"]).catch(() => undefined)) ? true : undefined));
+    await waitFor(`${name} to be healthy`, HEALTH_TIMEOUT_MS, async () =>
+        (await cluster.etcdctl(index, ["endpoint", "health"]).catch(() => undefined)) ? true : undefined,
+    );
 }
 
 function pids(members: readonly LocalMember[]): (number | undefined)[] {
@@ -74,13 +76,27 @@ interface FileState {
 
 /** Content digest, mtime and mode of every file the install and launch scripts write on the host. */
 function fileStates(host: LocalHost): FileState[] {
-    const files = [HOST_PATHS.envFile, HOST_PATHS.joinEnvFile, HOST_PATHS.unitFile, HOST_PATHS.leaveScript, `${HOST_PATHS.binDir}/etcd`, `${HOST_PATHS.binDir}/etcdctl`];
+    const files = [
+        HOST_PATHS.envFile,
+        HOST_PATHS.joinEnvFile,
+        HOST_PATHS.unitFile,
+        HOST_PATHS.leaveScript,
+        `${HOST_PATHS.binDir}/etcd`,
+        `${HOST_PATHS.binDir}/etcdctl`,
+    ];
     return files
         .filter((file) => fs.existsSync(host.hostPath(file)))
         .map((file) => {
             const stat = fs.lstatSync(host.hostPath(file));
-            const content = stat.isSymbolicLink() ? fs.readlinkSync(host.hostPath(file)) : fs.readFileSync(host.hostPath(file));
-            return { file, sha256: createHash("sha256").update(content).digest("hex"), mtimeMs: stat.mtimeMs, mode: stat.mode };
+            const content = stat.isSymbolicLink()
+                ? fs.readlinkSync(host.hostPath(file))
+                : fs.readFileSync(host.hostPath(file));
+            return {
+                file,
+                sha256: createHash("sha256").update(content).digest("hex"),
+                mtimeMs: stat.mtimeMs,
+                mode: stat.mode,
+            };
         });
 }
 
@@ -97,7 +113,10 @@ for (const version of CHANGE_VERSIONS) {
         let changes: ClusterSettings = {};
 
         /** Runs the writer around `fault`, reads every key back from every member, records and prints the outcome. */
-        async function scenario<T>(name: string, fault: (writer: Writer) => Promise<T>): Promise<{ report: WriterReport; result: T }> {
+        async function scenario<T>(
+            name: string,
+            fault: (writer: Writer) => Promise<T>,
+        ): Promise<{ report: WriterReport; result: T }> {
             const endpoints = clientEndpoints(cluster.spec);
             const prefix = `change/${name.replace(/\W+/g, "-")}`;
             const run = await writeThrough(localClient(version), endpoints, prefix, fault);
@@ -138,17 +157,21 @@ for (const version of CHANGE_VERSIONS) {
                 const [launch] = await cluster.launch([cluster.members[index]], "update");
                 assert.match(launch.stderr, /starting etcd on its existing data/);
                 await healthy(cluster, index);
-                console.log(`      killed leader ${member.name} (pid ${pid}); ${writer.acknowledgedSince(killedAt)} writes acknowledged since; relaunched as pid ${host.etcdPid()}`);
+                console.log(
+                    `      killed leader ${member.name} (pid ${pid}); ${writer.acknowledgedSince(killedAt)} writes acknowledged since; relaunched as pid ${host.etcdPid()}`,
+                );
             });
             assert.strictEqual(report.failed.length, 0, JSON.stringify(report.failed));
         });
 
-        it("fails writes while two of three members are stopped (the survivor reports \"etcdserver: no leader\"); started again, the cluster recovers with every key", async function () {
+        it('fails writes while two of three members are stopped (the survivor reports "etcdserver: no leader"); started again, the cluster recovers with every key', async function () {
             this.timeout(scenarioTimeout(1));
             const stopped = cluster.members.slice(1);
             const { report, result } = await scenario("stop two of three", async (writer) => {
                 await cluster.systemctl(stopped, "stop");
-                await waitFor("a write to fail after its retries", 60_000, () => (writer.failures > 0 ? true : undefined));
+                await waitFor("a write to fail after its retries", 60_000, () =>
+                    writer.failures > 0 ? true : undefined,
+                );
                 const put = await cluster.etcdctl(0, ["put", "change/quorum-probe", "x"]).then(
                     () => "",
                     (error: Error) => error.message,
@@ -160,7 +183,9 @@ for (const version of CHANGE_VERSIONS) {
                 return { put, status };
             });
             const putError = result.put.split("\n").find((line) => line.startsWith("Error:"));
-            console.log(`      on the remaining member: put fails with "${putError}"; endpoint status reports "${result.status}"`);
+            console.log(
+                `      on the remaining member: put fails with "${putError}"; endpoint status reports "${result.status}"`,
+            );
             assert.match(putError ?? "", /context deadline exceeded|etcdserver: request timed out/);
             assert.strictEqual(result.status, "etcdserver: no leader");
             assert.ok(report.failed.length > 0);
@@ -182,7 +207,10 @@ for (const version of CHANGE_VERSIONS) {
             assert.match(launch, /added \S+ as learner [0-9a-f]+/);
             assert.match(launch, /promoted \S+ \([0-9a-f]+\) to voting member/);
             const after = await cluster.memberIds();
-            assert.deepStrictEqual(after.map((m) => [m.name, m.learner]), cluster.spec.members.map((m) => [m.name, false]));
+            assert.deepStrictEqual(
+                after.map((m) => [m.name, m.learner]),
+                cluster.spec.members.map((m) => [m.name, false]),
+            );
             const replaced = after.find((m) => m.name === target.member.name)?.id;
             assert.notStrictEqual(replaced, old);
             (await cluster.endpointHealth()).forEach((line) => assert.match(line, /is healthy/));
@@ -196,11 +224,18 @@ for (const version of CHANGE_VERSIONS) {
             const updated = reshapeScenario(cluster, input, changes);
             const before = pids(cluster.members);
             const since = Date.now();
-            const { report, result } = await scenario("rolling flag update", () => updated.launch(updated.members, "update"));
+            const { report, result } = await scenario("rolling flag update", () =>
+                updated.launch(updated.members, "update"),
+            );
             cluster = updated;
-            assert.match(stderrOf(result), /configuration changed: restarting etcd[\s\S]*configuration changed: restarting etcd[\s\S]*configuration changed: restarting etcd/);
+            assert.match(
+                stderrOf(result),
+                /configuration changed: restarting etcd[\s\S]*configuration changed: restarting etcd[\s\S]*configuration changed: restarting etcd/,
+            );
             pids(cluster.members).forEach((pid, i) => assert.notStrictEqual(pid, before[i]));
-            cluster.members.forEach(({ host }) => assert.ok(processEnvironment(host).includes("ETCD_SNAPSHOT_COUNT=5000")));
+            cluster.members.forEach(({ host }) =>
+                assert.ok(processEnvironment(host).includes("ETCD_SNAPSHOT_COUNT=5000")),
+            );
             assertOneAtATime(restartWindows(cluster.members, since), cluster.members.length);
             assert.strictEqual(report.failed.length, 0, JSON.stringify(report.failed));
         });
@@ -214,7 +249,10 @@ for (const version of CHANGE_VERSIONS) {
                 cluster = five;
                 await five.install(added);
                 // One `pulumi up`: the new members' launches are created while the others' are updated.
-                const [created, updated] = await Promise.all([five.launch(added, "create"), five.launch(five.members.slice(0, 3), "update")]);
+                const [created, updated] = await Promise.all([
+                    five.launch(added, "create"),
+                    five.launch(five.members.slice(0, 3), "update"),
+                ]);
                 await five.healthGate();
                 const atFive = await five.memberIds();
                 const left = await five.leave(added);
@@ -222,16 +260,48 @@ for (const version of CHANGE_VERSIONS) {
                 cluster = back;
                 const restarted = await back.launch(back.members, "update");
                 await back.healthGate();
-                return { created: stderrOf(created), updated: stderrOf(updated), atFive, left: stderrOf(left), restarted: stderrOf(restarted) };
+                return {
+                    created: stderrOf(created),
+                    updated: stderrOf(updated),
+                    atFive,
+                    left: stderrOf(left),
+                    restarted: stderrOf(restarted),
+                };
             });
             assert.doesNotMatch(result.created, /forming the cluster/);
-            assert.strictEqual(result.created.match(/no local data and the cluster is running: joining it/g)?.length, 2, result.created);
-            assert.strictEqual(result.created.match(/promoted \S+ \([0-9a-f]+\) to voting member/g)?.length, 2, result.created);
-            assert.strictEqual(result.updated.match(/configuration changed: restarting etcd/g)?.length, 3, result.updated);
-            assert.deepStrictEqual(result.atFive.map((m) => [m.name, m.learner]), five.spec.members.map((m) => [m.name, false]));
-            assert.strictEqual(result.left.match(/removed \S+ \([0-9a-f]+\) from the cluster/g)?.length, 2, result.left);
-            assert.strictEqual(result.restarted.match(/configuration changed: restarting etcd/g)?.length, 3, result.restarted);
-            assert.deepStrictEqual((await cluster.memberIds()).map((m) => [m.name, m.learner]), three.spec.members.map((m) => [m.name, false]));
+            assert.strictEqual(
+                result.created.match(/no local data and the cluster is running: joining it/g)?.length,
+                2,
+                result.created,
+            );
+            assert.strictEqual(
+                result.created.match(/promoted \S+ \([0-9a-f]+\) to voting member/g)?.length,
+                2,
+                result.created,
+            );
+            assert.strictEqual(
+                result.updated.match(/configuration changed: restarting etcd/g)?.length,
+                3,
+                result.updated,
+            );
+            assert.deepStrictEqual(
+                result.atFive.map((m) => [m.name, m.learner]),
+                five.spec.members.map((m) => [m.name, false]),
+            );
+            assert.strictEqual(
+                result.left.match(/removed \S+ \([0-9a-f]+\) from the cluster/g)?.length,
+                2,
+                result.left,
+            );
+            assert.strictEqual(
+                result.restarted.match(/configuration changed: restarting etcd/g)?.length,
+                3,
+                result.restarted,
+            );
+            assert.deepStrictEqual(
+                (await cluster.memberIds()).map((m) => [m.name, m.learner]),
+                three.spec.members.map((m) => [m.name, false]),
+            );
             added.forEach(({ host }) => assert.ok(!host.etcdRunning()));
             console.log(`      at five: ${result.atFive.map((m) => `${m.name} ${m.id}`).join(", ")}`);
             assert.strictEqual(report.failed.length, 0, JSON.stringify(report.failed));
@@ -251,7 +321,10 @@ for (const version of CHANGE_VERSIONS) {
             });
             result.forEach((launch) => assert.match(launch.stderr, /etcd is running with this configuration already/));
             assert.deepStrictEqual(pids(cluster.members), before);
-            assert.deepStrictEqual(cluster.members.map(({ host }) => fileStates(host)), files);
+            assert.deepStrictEqual(
+                cluster.members.map(({ host }) => fileStates(host)),
+                files,
+            );
             assert.deepStrictEqual(await cluster.memberIds(), members);
             assert.deepStrictEqual(restartWindows(cluster.members, since), []);
             assert.strictEqual(report.failed.length, 0, JSON.stringify(report.failed));
@@ -279,11 +352,15 @@ for (const version of CHANGE_VERSIONS) {
                 return error;
             });
             cluster = updated;
-            const reason = /refusing to restart member [0-9a-f]+: only 1 of the other 2 members are healthy/.exec(refusal)?.[0];
+            const reason = /refusing to restart member [0-9a-f]+: only 1 of the other 2 members are healthy/.exec(
+                refusal,
+            )?.[0];
             assert.ok(reason, refusal);
             console.log(`      ${first.member.name}'s launch: ${reason}`);
             assert.notStrictEqual(first.host.etcdPid(), firstPid);
-            cluster.members.forEach(({ host }) => assert.ok(processEnvironment(host).includes("ETCD_SNAPSHOT_COUNT=6000")));
+            cluster.members.forEach(({ host }) =>
+                assert.ok(processEnvironment(host).includes("ETCD_SNAPSHOT_COUNT=6000")),
+            );
             assert.strictEqual(report.failed.length, 0, JSON.stringify(report.failed));
         });
     });

@@ -27,7 +27,10 @@ for (const version of VERSIONS) {
                 throw new Error(`${(error as Error).message}\n${cluster.logs()}`);
             }
             recordTiming("guide static (hand-written)", version, Number(process.hrtime.bigint() - started) / 1e9);
-            assert.deepStrictEqual((await cluster.memberList()).map((m) => m.name), ["infra0", "infra1", "infra2"]);
+            assert.deepStrictEqual(
+                (await cluster.memberList()).map((m) => m.name),
+                ["infra0", "infra1", "infra2"],
+            );
         });
     });
 }

@@ -10,7 +10,13 @@ import { CLUSTER_OPTIONS, scenarioInput, useWorkspace, VERSIONS, Workspace } fro
 /** A static cluster of the workspace whose hosts exist but have nothing installed. */
 function freshCluster(workspace: Workspace, version: string): LocalCluster {
     const settings = resolveScenario(scenarioInput(workspace, "static", version));
-    return LocalCluster.create(workspace.dir, settings, buildClusterSpec(settings, addressPlan(workspace.subnet).members, "unused"), {}, CLUSTER_OPTIONS);
+    return LocalCluster.create(
+        workspace.dir,
+        settings,
+        buildClusterSpec(settings, addressPlan(workspace.subnet).members, "unused"),
+        {},
+        CLUSTER_OPTIONS,
+    );
 }
 
 describe("core's install script on a local host", () => {
@@ -24,11 +30,22 @@ describe("core's install script on a local host", () => {
                 const target = cluster.members[0];
                 const tarball = `etcd-v${version}-linux-amd64.tar.gz`;
                 await assert.rejects(cluster.install([target]), (error: Error) => {
-                    assert.match(error.message, new RegExp(`checksum mismatch for ${tarball.replace(/\./g, "\\.")} \\(expected [0-9a-f]{64}\\); refusing to install`));
+                    assert.match(
+                        error.message,
+                        new RegExp(
+                            `checksum mismatch for ${tarball.replace(/\./g, "\\.")} \\(expected [0-9a-f]{64}\\); refusing to install`,
+                        ),
+                    );
                     return true;
                 });
                 const release = `${HOST_PATHS.releasesDir}/v${version}`;
-                for (const file of [`${HOST_PATHS.binDir}/etcd`, `${HOST_PATHS.binDir}/etcdctl`, release, `${release}.partial`, HOST_PATHS.unitFile]) {
+                for (const file of [
+                    `${HOST_PATHS.binDir}/etcd`,
+                    `${HOST_PATHS.binDir}/etcdctl`,
+                    release,
+                    `${release}.partial`,
+                    HOST_PATHS.unitFile,
+                ]) {
                     assert.ok(!fs.existsSync(target.host.hostPath(file)), `${file} exists on the host`);
                 }
             });
@@ -55,12 +72,18 @@ describe("core's install script on a local host", () => {
 
             const control = "/run/verify-control/etcd.service";
             fs.mkdirSync(host.hostPath("/run/verify-control"));
-            fs.writeFileSync(host.hostPath(control), fs.readFileSync(host.hostPath(HOST_PATHS.unitFile), "utf8").replace("Type=notify", "Type=notifyy"));
+            fs.writeFileSync(
+                host.hostPath(control),
+                fs.readFileSync(host.hostPath(HOST_PATHS.unitFile), "utf8").replace("Type=notify", "Type=notifyy"),
+            );
             assert.match((await verify(control)).stderr, /Failed to parse service type/);
         });
 
         it("creates the etcd system user in the host's /etc only, with no login shell", () => {
-            assert.match(fs.readFileSync(host.hostPath("/etc/passwd"), "utf8"), /^etcd:x:\d+:\d+::\/var\/lib\/etcd:\/usr\/sbin\/nologin$/m);
+            assert.match(
+                fs.readFileSync(host.hostPath("/etc/passwd"), "utf8"),
+                /^etcd:x:\d+:\d+::\/var\/lib\/etcd:\/usr\/sbin\/nologin$/m,
+            );
             assert.doesNotMatch(fs.readFileSync("/etc/passwd", "utf8"), /^etcd:.*\/usr\/sbin\/nologin$/m);
         });
     });

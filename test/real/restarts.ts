@@ -40,7 +40,11 @@ export function restartWindows(members: readonly LocalMember[], since: number): 
         events.forEach((event, i) => {
             if (event.msg === "received signal; shutting down") {
                 const serving = events.slice(i).find((later) => later.msg.startsWith("serving client traffic"));
-                found.push({ member: member.name, stopped: event.at, serving: serving?.at ?? Number.POSITIVE_INFINITY });
+                found.push({
+                    member: member.name,
+                    stopped: event.at,
+                    serving: serving?.at ?? Number.POSITIVE_INFINITY,
+                });
             }
         });
         return found;
@@ -54,7 +58,18 @@ function clock(at: number): string {
 
 /** Prints the windows and asserts there are `count` of them, each starting after the previous one served again. */
 export function assertOneAtATime(windows: readonly RestartWindow[], count: number): void {
-    console.log(windows.map((w) => `      ${w.member}: stopped ${clock(w.stopped)}, serving again ${clock(w.serving)}`).join("\n"));
+    console.log(
+        windows
+            .map((w) => `      ${w.member}: stopped ${clock(w.stopped)}, serving again ${clock(w.serving)}`)
+            .join("\n"),
+    );
     assert.strictEqual(windows.length, count);
-    windows.slice(1).forEach((window, i) => assert.ok(window.stopped >= windows[i].serving, `${window.member} stopped before ${windows[i].member} served again`));
+    windows
+        .slice(1)
+        .forEach((window, i) =>
+            assert.ok(
+                window.stopped >= windows[i].serving,
+                `${window.member} stopped before ${windows[i].member} served again`,
+            ),
+        );
 }

@@ -24,7 +24,10 @@ export const TEST_DIR = path.join(LOCAL_DIR, "real-etcd");
 const MIRROR_ADDRESS = "127.0.19.1";
 
 /** REAL_ECHO=1 shows the rendered scripts' progress lines as they run (quiet by default). */
-export const CLUSTER_OPTIONS: ClusterOptions = { healthTimeoutSeconds: 60, echo: process.env.REAL_ECHO === "1" ? process.stderr : undefined };
+export const CLUSTER_OPTIONS: ClusterOptions = {
+    healthTimeoutSeconds: 60,
+    echo: process.env.REAL_ECHO === "1" ? process.stderr : undefined,
+};
 
 // A process killed mid-run leaves its members running: stop them (by their PID files) first.
 before(async function () {
@@ -79,7 +82,14 @@ export function clusterName(scenario: Scenario | string, version: string): strin
 }
 
 export function scenarioInput(workspace: Workspace, scenario: Scenario, version: string): ScenarioInput {
-    return { scenario, version, clusterName: clusterName(scenario, version), dir: workspace.dir, subnet: workspace.subnet, mirrorBaseUrl: workspace.mirror.baseUrl };
+    return {
+        scenario,
+        version,
+        clusterName: clusterName(scenario, version),
+        dir: workspace.dir,
+        subnet: workspace.subnet,
+        mirrorBaseUrl: workspace.mirror.baseUrl,
+    };
 }
 
 /** Waits until the host's etcd has exited (it refused to start) and returns its last log lines. */
@@ -100,5 +110,8 @@ function readable(line: string): string {
 
 /** The first log line (read as above) matching `pattern`. */
 export function logLine(log: string, pattern: RegExp): string | undefined {
-    return log.split("\n").map(readable).find((line) => pattern.test(line));
+    return log
+        .split("\n")
+        .map(readable)
+        .find((line) => pattern.test(line));
 }

@@ -21,7 +21,10 @@ export function recordTiming(scenario: string, etcdVersion: string, seconds: num
 }
 
 function table(rows: readonly Timing[]): string {
-    return textTable(["scenario", "etcd", "seconds"], rows.map((t) => [t.scenario, t.etcdVersion, t.seconds.toFixed(2)]));
+    return textTable(
+        ["scenario", "etcd", "seconds"],
+        rows.map((t) => [t.scenario, t.etcdVersion, t.seconds.toFixed(2)]),
+    );
 }
 
 // Root-level: runs once, after every test file.
@@ -29,9 +32,14 @@ after(() => {
     if (timings.length === 0) {
         return;
     }
-    const sorted = [...timings].sort((a, b) => a.scenario.localeCompare(b.scenario) || a.etcdVersion.localeCompare(b.etcdVersion));
+    const sorted = [...timings].sort(
+        (a, b) => a.scenario.localeCompare(b.scenario) || a.etcdVersion.localeCompare(b.etcdVersion),
+    );
     console.log(`\nlaunch to healthy (start of the launch scripts to the health gate passing):\n${table(sorted)}`);
     fs.mkdirSync(LOCAL_DIR, { recursive: true });
-    fs.writeFileSync(TIMINGS_FILE, `${JSON.stringify({ measuredAt: new Date().toISOString(), timings: sorted }, null, 2)}\n`);
+    fs.writeFileSync(
+        TIMINGS_FILE,
+        `${JSON.stringify({ measuredAt: new Date().toISOString(), timings: sorted }, null, 2)}\n`,
+    );
     console.log(`(written to ${path.relative(process.cwd(), TIMINGS_FILE)})`);
 });

