@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { group } from "./helpers/elements";
 
 const CHANGELOG = fs.readFileSync(path.resolve(__dirname, "..", "CHANGELOG.md"), "utf8");
 const SECTIONS = ["Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"];
@@ -12,9 +13,11 @@ describe("CHANGELOG.md", () => {
         for (const heading of versions.slice(1)) {
             assert.match(heading, /^## \[\d+\.\d+\.\d+\] - \d{4}-\d{2}-\d{2}$/);
         }
-        const numbers = versions
-            .slice(1)
-            .map((heading) => /\[(\d+)\.(\d+)\.(\d+)\]/.exec(heading)!.slice(1).map(Number));
+        const numbers = versions.slice(1).map((heading): [number, number, number] => {
+            const match = /\[(\d+)\.(\d+)\.(\d+)\]/.exec(heading);
+            const what = `version in ${heading}`;
+            return [Number(group(match, 1, what)), Number(group(match, 2, what)), Number(group(match, 3, what))];
+        });
         const sorted = [...numbers].sort((a, b) => b[0] - a[0] || b[1] - a[1] || b[2] - a[2]);
         assert.deepEqual(numbers, sorted, "versions newest first");
 

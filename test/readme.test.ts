@@ -11,6 +11,7 @@ import {
     renderOutputsTable,
     renderReadme,
 } from "../scripts/render-readme-tables";
+import { at } from "./helpers/elements";
 
 /** The dev stack under mocks, with some keys overridden (raw config text). */
 function runDev(overrides: Record<string, string> = {}): Promise<MockRun> {
@@ -27,7 +28,7 @@ function rows(block: string): string[] {
 }
 
 function firstCell(row: string): string {
-    return row.split("|")[1].trim().replace(/`/g, "");
+    return at(row.split("|"), 1, "table cell").trim().replace(/`/g, "");
 }
 
 /** What to change in `actual` to get `expected`, line by line, for the failure message. */

@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { checkBootstrapPlan, ClusterSettings, ClusterSpec, ConfigProblem, MemberSpec } from "../../core";
 import { ACCEPTED, specOf } from "./helpers";
+import { at } from "../helpers/elements";
 
 const INITIAL = "orders-0=http://10.0.1.10:2380,orders-1=http://10.0.2.10:2380,orders-2=http://10.0.3.10:2380";
 
@@ -71,12 +72,12 @@ describe("core/bootstrap-check", () => {
                 ],
             );
             assert.ok(
-                problems[0].problem.includes(
+                at(problems, 0).problem.includes(
                     `couldn't find local name "orders-9" in the initial cluster configuration`,
                 ),
             );
             assert.equal(
-                problems[1].problem,
+                at(problems, 1).problem,
                 "lists orders-2, which no member is; the cluster would wait for them and may never reach quorum",
             );
         });

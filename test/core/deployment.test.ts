@@ -12,6 +12,7 @@ import {
     ubuntuAmiNamePattern,
 } from "../../core/deployment";
 import { resolve, specOf } from "./helpers";
+import { at } from "../helpers/elements";
 
 const V3 = { bootstrapMode: "discovery", discovery: { endpoints: ["http://10.0.0.5:2379", "https://10.0.0.6:2379"] } };
 const V2_SERVICE = {
@@ -87,7 +88,7 @@ describe("core/deployment", () => {
     describe("certificates", () => {
         it("asks for the member's DNS name, localhost and its real address in place of the placeholder", () => {
             const spec = specOf({ bootstrapMode: "dns" });
-            const member = spec.members[1];
+            const member = at(spec.members, 1);
             assert.deepEqual(memberCertificateRequest(spec, member, "10.9.9.9"), {
                 name: "orders-1",
                 dnsNames: ["orders-1.orders.etcd.internal", "localhost", "orders.etcd.internal"],

@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import { renderDnsRecords, renderMemberFlags } from "../../core";
 import { DNS_TTL_SECONDS, srvServiceLabel } from "../../core/dns";
 import { flagMap, specOf } from "./helpers";
+import { at } from "../helpers/elements";
 
 const A_RECORDS = [
     { name: "orders-0.orders.etcd.internal", address: "10.0.1.10" },
@@ -39,8 +40,8 @@ describe("core/dns", () => {
             records.srv.map((set) => set.name),
             ["_etcd-server-ssl-blue._tcp.etcd.prod.internal", "_etcd-client-ssl-blue._tcp.etcd.prod.internal"],
         );
-        assert.deepEqual(records.srv[0].records, targets(2380, "etcd.prod.internal"));
-        assert.deepEqual(records.a[0], { name: "orders-0.etcd.prod.internal", address: "10.0.1.10" });
+        assert.deepEqual(at(records.srv, 0).records, targets(2380, "etcd.prod.internal"));
+        assert.deepEqual(at(records.a, 0), { name: "orders-0.etcd.prod.internal", address: "10.0.1.10" });
     });
 
     it("srvName without tls: _etcd-server-<name>._tcp.<domain>", () => {
@@ -53,8 +54,8 @@ describe("core/dns", () => {
 
     it("custom ports appear in the SRV records", () => {
         const records = renderDnsRecords(specOf({ bootstrapMode: "dns", peerPort: 12380, clientPort: 12379 }));
-        assert.deepEqual(records.srv[0].records, targets(12380));
-        assert.deepEqual(records.srv[1].records, targets(12379));
+        assert.deepEqual(at(records.srv, 0).records, targets(12380));
+        assert.deepEqual(at(records.srv, 1).records, targets(12379));
     });
 
     it("the records are the same in every bootstrap mode (clients use the SRV sets too)", () => {
@@ -64,9 +65,13 @@ describe("core/dns", () => {
 
     it("dns mode: every member's advertised peer host and port is one of the server SRV targets", () => {
         const spec = specOf({ bootstrapMode: "dns", tls: true, memberCount: 5 });
-        const srvTargets = renderDnsRecords(spec).srv[0].records.map((record) => record.split(" ").slice(2).join(" "));
+        const srvTargets = at(renderDnsRecords(spec).srv, 0).records.map((record) =>
+            record.split(" ").slice(2).join(" "),
+        );
         for (const member of spec.members) {
-            const url = new URL(flagMap(renderMemberFlags(spec, member))["initial-advertise-peer-urls"]);
+            const peerUrls = flagMap(renderMemberFlags(spec, member))["initial-advertise-peer-urls"];
+            assert.ok(peerUrls, `${member.name} advertises its peer URLs`);
+            const url = new URL(peerUrls);
             assert.ok(srvTargets.includes(`${url.port} ${url.hostname}`), `${url.host} is an SRV target`);
         }
     });

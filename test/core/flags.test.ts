@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import { ClusterSpec, renderEnvFile, renderMemberFlags } from "../../core";
 import { envVarName, initialCluster, MANAGED_FLAGS, parseEnvFile, unknownFlags } from "../../core/flags";
 import { ACCEPTED, bash, bootstrapVariants, DISCOVERY_TOKEN, flagMap, REFERENCE_VERSIONS, specOf } from "./helpers";
+import { at } from "../helpers/elements";
 
 /** The flags every mode starts with, for member 0 of "orders" (10.0.1.10) advertising `host`. */
 function commonFlags(sch: "http" | "https", host: string): Record<string, string> {
@@ -29,7 +30,7 @@ const TLS_FLAGS = {
 };
 
 function member0Flags(spec: ClusterSpec): Record<string, string> {
-    return flagMap(renderMemberFlags(spec, spec.members[0]));
+    return flagMap(renderMemberFlags(spec, at(spec.members, 0)));
 }
 
 describe("core/flags", () => {
@@ -47,7 +48,7 @@ describe("core/flags", () => {
         it("static: renders in the fixed order identity, URLs, token, bootstrap", () => {
             const spec = specOf({ bootstrapMode: "static", tls: false });
             assert.deepEqual(
-                renderMemberFlags(spec, spec.members[2]).map((flag) => flag.name),
+                renderMemberFlags(spec, at(spec.members, 2)).map((flag) => flag.name),
                 [
                     "name",
                     "data-dir",
@@ -90,7 +91,7 @@ describe("core/flags", () => {
 
         it("dns with srvName: adds --discovery-srv-name after --discovery-srv", () => {
             const spec = specOf({ bootstrapMode: "dns", tls: false, srvName: "blue", domain: "etcd.prod.internal" });
-            const flags = renderMemberFlags(spec, spec.members[0]);
+            const flags = renderMemberFlags(spec, at(spec.members, 0));
             const names = flags.map((flag) => flag.name);
             assert.deepEqual(names.slice(names.indexOf("discovery-srv"), names.indexOf("discovery-srv") + 2), [
                 "discovery-srv",
@@ -182,7 +183,7 @@ describe("core/flags", () => {
 
         it("a discovery-mode spec without discovery settings is a programming error", () => {
             const spec = specOf({ bootstrapMode: "static" });
-            assert.throws(() => renderMemberFlags({ ...spec, mode: "discovery" }, spec.members[0]), {
+            assert.throws(() => renderMemberFlags({ ...spec, mode: "discovery" }, at(spec.members, 0)), {
                 message: "discovery mode needs a discovery spec",
             });
         });
@@ -253,7 +254,7 @@ describe("core/flags", () => {
                     "quota-backend-bytes": "8589934592",
                 },
             });
-            const flags = renderMemberFlags(spec, spec.members[0]);
+            const flags = renderMemberFlags(spec, at(spec.members, 0));
             assert.deepEqual(flags.slice(-3), [
                 { name: "auto-compaction-retention", value: "1h" },
                 { name: "quota-backend-bytes", value: "8589934592" },
@@ -264,7 +265,7 @@ describe("core/flags", () => {
         it("a member override replaces a rendered flag in place and beats the cluster's extra flag", () => {
             const spec = specOf({ tls: false, extraFlags: { "snapshot-count": "10000" } });
             const member = {
-                ...spec.members[1],
+                ...at(spec.members, 1),
                 flagOverrides: {
                     "initial-advertise-peer-urls": "http://10.9.9.9:2380",
                     "snapshot-count": "5000",
@@ -284,9 +285,9 @@ describe("core/flags", () => {
 
         it("overrides of one member leave the other members' flags alone", () => {
             const spec = specOf({ tls: false });
-            const plain = renderMemberFlags(spec, spec.members[0]);
-            renderMemberFlags(spec, { ...spec.members[0], flagOverrides: { name: "other" } });
-            assert.deepEqual(renderMemberFlags(spec, spec.members[0]), plain);
+            const plain = renderMemberFlags(spec, at(spec.members, 0));
+            renderMemberFlags(spec, { ...at(spec.members, 0), flagOverrides: { name: "other" } });
+            assert.deepEqual(renderMemberFlags(spec, at(spec.members, 0)), plain);
         });
     });
 
@@ -304,7 +305,7 @@ describe("core/flags", () => {
             const rendered = new Set<string>();
             for (const { settings } of ACCEPTED) {
                 const spec = specOf(settings);
-                renderMemberFlags(spec, spec.members[0]).forEach((flag) => rendered.add(flag.name));
+                renderMemberFlags(spec, at(spec.members, 0)).forEach((flag) => rendered.add(flag.name));
             }
             assert.deepEqual(
                 [...rendered].filter((name) => !MANAGED_FLAGS.has(name)),
@@ -341,7 +342,7 @@ describe("core/flags", () => {
 
         it("starts with a three-line header naming member, cluster, version, mode, TLS and advertised host", () => {
             const spec = specOf({ bootstrapMode: "dns", etcdVersion: "3.5.33" });
-            const lines = renderEnvFile(spec, spec.members[1]).split("\n");
+            const lines = renderEnvFile(spec, at(spec.members, 1)).split("\n");
             assert.deepEqual(lines.slice(0, 3), [
                 "# etcd member orders-1 of cluster orders: etcd 3.5.33, dns bootstrap,",
                 "# mutual TLS, advertised as orders-1.orders.etcd.internal.",
@@ -351,7 +352,7 @@ describe("core/flags", () => {
 
         it("writes one ETCD_* line per flag, plain values unquoted, and ends with a newline", () => {
             const spec = specOf({ tls: false, memberCount: 1 });
-            const text = renderEnvFile(spec, spec.members[0]);
+            const text = renderEnvFile(spec, at(spec.members, 0));
             assert.deepEqual(text.split("\n").slice(3), [
                 "ETCD_NAME=orders-0",
                 "ETCD_DATA_DIR=/var/lib/etcd/data",
@@ -372,7 +373,7 @@ describe("core/flags", () => {
                 tls: false,
                 extraFlags: { cors: "https://a.example.com https://b.example.com", "log-level": "info" },
             });
-            const lines = renderEnvFile(spec, spec.members[0]).split("\n");
+            const lines = renderEnvFile(spec, at(spec.members, 0)).split("\n");
             assert.ok(lines.includes("ETCD_CORS='https://a.example.com https://b.example.com'"));
             assert.ok(lines.includes("ETCD_LOG_LEVEL=info"));
         });
@@ -380,7 +381,7 @@ describe("core/flags", () => {
         it("refuses values a quoted line cannot carry (single quote, backslash, newline)", () => {
             const spec = specOf({ tls: false });
             for (const value of ["it's", "a\\b", "a\nb"]) {
-                assert.throws(() => renderEnvFile({ ...spec, extraFlags: { cors: value } }, spec.members[0]), {
+                assert.throws(() => renderEnvFile({ ...spec, extraFlags: { cors: value } }, at(spec.members, 0)), {
                     message: `flag value ${JSON.stringify(value)} cannot be written to an environment file`,
                 });
             }
@@ -407,8 +408,8 @@ describe("core/flags", () => {
                 srvName: "blue",
                 extraFlags: { cors: '$HOME `x` "q" *', "log-level": "warn" },
             });
-            const expected = renderMemberFlags(spec, spec.members[0]);
-            const output = bash(`set -a\n${renderEnvFile(spec, spec.members[0])}\nenv -0`);
+            const expected = renderMemberFlags(spec, at(spec.members, 0));
+            const output = bash(`set -a\n${renderEnvFile(spec, at(spec.members, 0))}\nenv -0`);
             const environment = new Map(
                 output
                     .split("\0")

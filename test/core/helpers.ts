@@ -149,11 +149,12 @@ export function heredocBodies(script: string): { delimiter: string; body: string
     const lines = script.split("\n");
     const bodies: { delimiter: string; body: string }[] = [];
     for (let i = 0; i < lines.length; i++) {
-        const match = /<<'([^']+)'$/.exec(lines[i]);
-        if (match) {
-            const end = lines.indexOf(match[1], i + 1);
-            assert.ok(end > i, `here-document ${match[1]} is closed`);
-            bodies.push({ delimiter: match[1], body: `${lines.slice(i + 1, end).join("\n")}\n` });
+        // i < lines.length, so the line is there.
+        const delimiter = /<<'([^']+)'$/.exec(lines[i]!)?.[1];
+        if (delimiter !== undefined) {
+            const end = lines.indexOf(delimiter, i + 1);
+            assert.ok(end > i, `here-document ${delimiter} is closed`);
+            bodies.push({ delimiter, body: `${lines.slice(i + 1, end).join("\n")}\n` });
             i = end;
         }
     }

@@ -16,6 +16,7 @@ import {
 } from "../../core";
 import { HOST_SCRIPTS_DIR } from "../../core/shell";
 import { afterHeader, DISCOVERY_TOKEN, fakeBin, heredocBodies, runBash, shellcheck, specOf, tempDir } from "./helpers";
+import { at } from "../helpers/elements";
 
 const FILES: HostFile[] = [
     {
@@ -266,7 +267,7 @@ describe("core/launch", () => {
             for (const files of [[], FILES]) {
                 it(`${label}, ${files.length} extra files: shellcheck-clean, set -euo pipefail after the header`, () => {
                     assertStrictBash(
-                        renderLaunchScript(spec, spec.members[1], files),
+                        renderLaunchScript(spec, at(spec.members, 1), files),
                         `# Configures and starts etcd member orders-1 of cluster orders (${spec.mode} bootstrap).`,
                     );
                 });
@@ -275,7 +276,7 @@ describe("core/launch", () => {
 
         it("writes the extra files in order, then the environment file, then the leave script, each with its mode and owner", () => {
             const spec = specOf({});
-            const script = renderLaunchScript(spec, spec.members[0], FILES);
+            const script = renderLaunchScript(spec, at(spec.members, 0), FILES);
             assert.deepEqual(
                 [...script.matchAll(/^ {4}if write_host_file (.*) <<'/gm)].map((m) => m[1]),
                 [
@@ -288,10 +289,10 @@ describe("core/launch", () => {
             assert.deepEqual(
                 memberFileBodies(script).map((doc) => doc.body),
                 [
-                    FILES[0].content,
-                    `${FILES[1].content}\n`,
-                    renderEnvFile(spec, spec.members[0]),
-                    renderLeaveScript(spec, spec.members[0]),
+                    at(FILES, 0).content,
+                    `${at(FILES, 1).content}\n`,
+                    renderEnvFile(spec, at(spec.members, 0)),
+                    renderLeaveScript(spec, at(spec.members, 0)),
                 ],
             );
         });
@@ -300,12 +301,12 @@ describe("core/launch", () => {
             const spec = specOf({});
             const content = "line\nETCD_AWS_EOF\nETCD_AWS_EOF_\nlast\n";
             const docs = memberFileBodies(
-                renderLaunchScript(spec, spec.members[0], [
+                renderLaunchScript(spec, at(spec.members, 0), [
                     { path: "/etc/etcd/x", mode: "0600", owner: "etcd:etcd", content },
                 ]),
             );
             assert.deepEqual(docs[0], { delimiter: "ETCD_AWS_EOF__", body: content });
-            assert.equal(docs[1].delimiter, "ETCD_AWS_EOF");
+            assert.equal(at(docs, 1).delimiter, "ETCD_AWS_EOF");
         });
 
         describe("run against a temporary host directory with fake etcdctl and systemctl", () => {
@@ -319,7 +320,7 @@ describe("core/launch", () => {
                 waits: MembershipWaits = {},
             ): ReturnType<typeof runWithFakes> {
                 return runWithFakes(
-                    renderLaunchScript(spec, spec.members[0], [], waits),
+                    renderLaunchScript(spec, at(spec.members, 0), [], waits),
                     { ETCD_AWS_ROOT: dir, ETCD_AWS_OWNER: ME, FAKE_ADDED: memberAdded("1234abcd5678ef90"), ...env },
                     args,
                 );
@@ -337,11 +338,11 @@ describe("core/launch", () => {
                 ]);
                 assert.equal(
                     fs.readFileSync(path.join(dir, HOST_PATHS.envFile), "utf8"),
-                    renderEnvFile(spec, spec.members[0]),
+                    renderEnvFile(spec, at(spec.members, 0)),
                 );
                 assert.equal(
                     fs.readFileSync(path.join(dir, HOST_PATHS.leaveScript), "utf8"),
-                    renderLeaveScript(spec, spec.members[0]),
+                    renderLeaveScript(spec, at(spec.members, 0)),
                 );
                 assert.equal(fs.statSync(path.join(dir, HOST_PATHS.leaveScript)).mode & 0o777, 0o755);
             });
@@ -595,7 +596,7 @@ describe("core/launch", () => {
             for (const [label, answer] of [
                 ["is not JSON", "Member 34abcd5678ef90a added to cluster cdf818194e3a8c32"],
                 ["names no new member", '{"header":{"member_id":1},"members":[]}'],
-            ]) {
+            ] as const) {
                 it(`fails at once, showing etcdctl's answer, when the new member's ID cannot be read from it (an answer that ${label})`, () => {
                     const result = runLaunch(hostRoot(), specOf({}), { FAKE_MEMBERS: STARTED, FAKE_ADDED: answer });
                     assert.equal(result.status, 1, result.stderr);
@@ -694,14 +695,14 @@ describe("core/launch", () => {
         it("is shellcheck-clean", () => {
             const spec = specOf({});
             assertStrictBash(
-                renderLeaveScript(spec, spec.members[1]),
+                renderLeaveScript(spec, at(spec.members, 1)),
                 "# Removes etcd member orders-1 from cluster orders, keeping quorum, then stops it.",
             );
         });
 
         it("removes its own member through the others when they keep quorum, then stops etcd", () => {
             const spec = specOf({});
-            const result = runWithFakes(renderLeaveScript(spec, spec.members[0]), {
+            const result = runWithFakes(renderLeaveScript(spec, at(spec.members, 0)), {
                 FAKE_MEMBERS: STARTED,
                 FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"),
             });
@@ -726,10 +727,14 @@ describe("core/launch", () => {
 
         it("run from the checkout (host/etcd-aws-leave.sh with the rendered settings): the same removal", () => {
             const spec = specOf({});
-            const result = runHostScript("etcd-aws-leave.sh", settingsOf(renderLeaveScript(spec, spec.members[0])), {
-                FAKE_MEMBERS: STARTED,
-                FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"),
-            });
+            const result = runHostScript(
+                "etcd-aws-leave.sh",
+                settingsOf(renderLeaveScript(spec, at(spec.members, 0))),
+                {
+                    FAKE_MEMBERS: STARTED,
+                    FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"),
+                },
+            );
             assert.equal(result.status, 0, result.stderr);
             assert.ok(
                 result.calls.includes(
@@ -756,10 +761,10 @@ describe("core/launch", () => {
                     client: "https://10.0.2.10:2379",
                 },
             ]);
-            const kept = runWithFakes(renderLeaveScript(spec, spec.members[0]), { FAKE_MEMBERS: namesake });
+            const kept = runWithFakes(renderLeaveScript(spec, at(spec.members, 0)), { FAKE_MEMBERS: namesake });
             assert.equal(kept.status, 0, kept.stderr);
             assert.match(kept.stderr, /orders-0 is not a member of a reachable cluster; nothing to remove/);
-            const removed = runWithFakes(renderLeaveScript(spec, spec.members[0]), { FAKE_MEMBERS: STARTED });
+            const removed = runWithFakes(renderLeaveScript(spec, at(spec.members, 0)), { FAKE_MEMBERS: STARTED });
             assert.equal(removed.status, 0, removed.stderr);
             assert.ok(
                 removed.calls.some((c) => c.endsWith("member remove 8e9e05c52164694d")),
@@ -769,7 +774,7 @@ describe("core/launch", () => {
 
         it("refuses when the remaining members would not have quorum", () => {
             const spec = specOf({});
-            const result = runWithFakes(renderLeaveScript(spec, spec.members[0]), {
+            const result = runWithFakes(renderLeaveScript(spec, at(spec.members, 0)), {
                 FAKE_MEMBERS: STARTED,
                 FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"),
                 FAKE_HEALTH: "1",

@@ -10,6 +10,7 @@ import {
 } from "../../core";
 import { advertisedHost, memberHostName } from "../../core/model";
 import { specOf } from "./helpers";
+import { at } from "../helpers/elements";
 
 describe("core/model", () => {
     it("member names are <cluster>-<index> and host names <member>.<domain>", () => {
@@ -29,10 +30,10 @@ describe("core/model", () => {
 
     it("peer and client URLs use the scheme of the TLS setting and the cluster's ports", () => {
         const tls = specOf({ peerPort: 12380, clientPort: 12379 });
-        assert.equal(peerUrl(tls, tls.members[1]), "https://10.0.2.10:12380");
-        assert.equal(clientUrl(tls, tls.members[1]), "https://10.0.2.10:12379");
+        assert.equal(peerUrl(tls, at(tls.members, 1)), "https://10.0.2.10:12380");
+        assert.equal(clientUrl(tls, at(tls.members, 1)), "https://10.0.2.10:12379");
         const plain = specOf({ tls: false, bootstrapMode: "dns" });
-        assert.equal(peerUrl(plain, plain.members[0]), "http://orders-0.orders.etcd.internal:2380");
+        assert.equal(peerUrl(plain, at(plain.members, 0)), "http://orders-0.orders.etcd.internal:2380");
         assert.deepEqual(clientEndpoints(plain), [
             "http://orders-0.orders.etcd.internal:2379",
             "http://orders-1.orders.etcd.internal:2379",

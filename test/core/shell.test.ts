@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { assignments, heredoc, hostScript, renderBundle, scriptPrelude, shellQuote } from "../../core/shell";
 import { bash, runBash, shellcheck, tempDir } from "./helpers";
+import { at } from "../helpers/elements";
 
 /** Runs a bundle as members do (`bash -s`, on stdin) from an empty directory, with an etcdctl that fails. */
 function spawnBundle(script: string): { status: number | null; stderr: string } {
@@ -207,7 +208,7 @@ describe("core/shell", () => {
                 "# ---- host/etcd-aws-health-gate.sh",
             ].map((line) => bundle.split("\n").indexOf(line));
             assert.ok(
-                order.every((index, i) => index >= 0 && (i === 0 || index > order[i - 1])),
+                order.every((index, i) => index >= 0 && (i === 0 || index > at(order, i - 1))),
                 order.join(","),
             );
             assert.doesNotMatch(bundle, /^\s*source /m);

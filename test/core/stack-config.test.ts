@@ -8,6 +8,7 @@ import {
     readStackConfig,
 } from "../../core";
 import { resolve } from "./helpers";
+import { at } from "../helpers/elements";
 
 function read(values: Record<string, string>): ReturnType<typeof readStackConfig> {
     return readStackConfig((key) => values[key]);
@@ -117,9 +118,9 @@ describe("core/stack-config", () => {
                 ["extraFlags", "snapshot-count", "is not name=value"],
             ],
         );
-        assert.equal(problems[0].fix, "write a number, e.g. 3");
-        assert.equal(problems[2].fix, 'write a YAML list, e.g. ["a", "b"]');
-        assert.equal(problems[4].fix, "write e.g. snapshot-count=10000");
+        assert.equal(at(problems, 0).fix, "write a number, e.g. 3");
+        assert.equal(at(problems, 2).fix, 'write a YAML list, e.g. ["a", "b"]');
+        assert.equal(at(problems, 4).fix, "write e.g. snapshot-count=10000");
     });
 
     it("never reads the secret key", () => {

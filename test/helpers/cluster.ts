@@ -5,6 +5,7 @@ import type { EtcdClusterArgs } from "../../components";
 import { EtcdFlag } from "../../core";
 import { parseEnvFile } from "../../core/flags";
 import { MockRun, named, RecordedResource, runUnderMocks } from "../../plan/mock-engine";
+import { group } from "./elements";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -58,10 +59,7 @@ export async function constructionError(
 export function launchFlags(run: MockRun, member: string): EtcdFlag[] {
     const script: string = named(run, `${member}-launch`).inputs.stdin;
     const env = /write_host_file \/etc\/etcd\/etcd\.env [^\n]*<<'(\w+)'\n([\s\S]*?)\n\1/.exec(script);
-    if (!env) {
-        throw new Error(`no env file in ${member}'s launch script`);
-    }
-    return parseEnvFile(env[2]);
+    return parseEnvFile(group(env, 2, `env file in ${member}'s launch script`));
 }
 
 export function flagMap(flags: EtcdFlag[]): Record<string, string> {

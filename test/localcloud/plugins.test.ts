@@ -8,6 +8,7 @@ import * as emptyProto from "google-protobuf/google/protobuf/empty_pb";
 import * as providerRpc from "@pulumi/pulumi/proto/provider_grpc_pb";
 import * as pluginProto from "@pulumi/pulumi/proto/plugin_pb";
 import { installLocalProviders, LOCAL_PROVIDERS, providerVersion } from "../../localcloud/plugins";
+import { at } from "../helpers/elements";
 
 /** Starts a plugin wrapper, waits (bounded) for the port on its first stdout line, asks its version, stops it. */
 async function pluginVersion(wrapper: string): Promise<string> {
@@ -58,7 +59,7 @@ describe("localcloud/plugins", function () {
         );
         for (const [index, wrapper] of wrappers.entries()) {
             assert.equal(fs.statSync(wrapper).mode & 0o111, 0o111);
-            assert.equal(await pluginVersion(wrapper), providerVersion(LOCAL_PROVIDERS[index]));
+            assert.equal(await pluginVersion(wrapper), providerVersion(at(LOCAL_PROVIDERS, index, "provider")));
         }
     });
 });

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { MockRun, RecordedResource, runUnderMocks } from "../../plan/mock-engine";
 import { compile, consumerWith, packOnce, ROOT } from "./pack";
+import { group } from "../helpers/elements";
 
 // The consumer: the README's example program as index.ts, and typing.ts for what the README
 // promises about types: typed Args (a wrong type does not compile) and the subpath entries,
@@ -35,8 +36,7 @@ function readmeProgram(): string {
     const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
     const section = readme.slice(readme.indexOf("## Using the package in your own program"));
     const example = /```ts\n([\s\S]*?)```/.exec(section);
-    assert.ok(example, "no TypeScript example in the README's package section");
-    return example[1];
+    return group(example, 1, "TypeScript example in the README's package section");
 }
 
 function ofType(run: MockRun, type: string): RecordedResource[] {

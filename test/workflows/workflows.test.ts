@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { stackNames } from "../../plan/stack-file";
+import { group } from "../helpers/elements";
 
 const ROOT = path.resolve(__dirname, "../..");
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");
@@ -20,7 +21,9 @@ const workflow = (name: string) => load(path.join(WORKFLOWS, name));
 function allUses(): string[] {
     const files = [...fs.readdirSync(WORKFLOWS).map((file) => path.join(WORKFLOWS, file)), STACK_ACTION];
     return files.flatMap((file) =>
-        [...fs.readFileSync(file, "utf8").matchAll(/^\s*-?\s*uses:\s*(\S+)/gm)].map((match) => match[1]),
+        [...fs.readFileSync(file, "utf8").matchAll(/^\s*-?\s*uses:\s*(\S+)/gm)].map((match) =>
+            group(match, 1, "uses: line"),
+        ),
     );
 }
 
