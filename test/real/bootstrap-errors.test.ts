@@ -31,6 +31,7 @@ import {
     VERSIONS,
     Workspace,
 } from "./support";
+import { at } from "../helpers/elements";
 
 function escape(text: string): RegExp {
     return new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
@@ -100,7 +101,7 @@ async function startAlone(
     index: number,
 ): Promise<string> {
     const cluster = LocalCluster.create(workspace.dir, settings, spec, {}, CLUSTER_OPTIONS);
-    const target = cluster.members[index];
+    const target = at(cluster.members, index);
     await cluster.install([target]);
     await cluster.launch([target]);
     return exitLog(target.host);
@@ -120,7 +121,7 @@ for (const version of VERSIONS) {
                     this.timeout(120_000);
                     const { settings, spec } = staticPlan(workspace(), mistake.name, version);
                     const index = 1;
-                    const { overrides, ours, etcd } = mistake.edit(spec, spec.members[index]);
+                    const { overrides, ours, etcd } = mistake.edit(spec, at(spec.members, index));
                     const broken: ClusterSpec = {
                         ...spec,
                         members: spec.members.map((m, i) => (i === index ? { ...m, flagOverrides: overrides } : m)),
@@ -131,7 +132,7 @@ for (const version of VERSIONS) {
                     const log = await startAlone(workspace(), settings, broken, index);
                     const refusal = logLine(log, escape(etcd));
                     assert.ok(refusal, log);
-                    show(problems[0].problem, refusal);
+                    show(at(problems, 0).problem, refusal);
                 });
             });
         }
@@ -169,7 +170,7 @@ for (const version of VERSIONS) {
                     formatProblems(`etcd cluster "${input.clusterName}"`, problems),
                     /member 4 on would fail with "discovery: cluster is full"/,
                 );
-                show(problems[0].problem, refusal);
+                show(at(problems, 0).problem, refusal);
             });
         });
     });

@@ -18,6 +18,7 @@ import {
 import { lookupSrv } from "../../local/services";
 import { CLUSTER_OPTIONS, exitLog, logLine, scenarioInput, useWorkspace, VERSIONS } from "./support";
 import { recordTiming } from "./timings";
+import { at } from "../helpers/elements";
 
 /**
  * etcd 3.4 drops plain-http `_etcd-server._tcp` records, and TLS is not part of this layer yet;
@@ -46,7 +47,7 @@ async function watchSees(
     write: () => Promise<unknown>,
     expected: string,
 ): Promise<void> {
-    const { host, member } = cluster.members[0];
+    const { host, member } = at(cluster.members, 0);
     const endpoint = clientUrl(cluster.spec, member);
     // --rev: the watch sees the write even if it lands before the watch is established.
     const watcher = host.spawn(["etcdctl", `--endpoints=${endpoint}`, "watch", `--rev=${fromRevision}`, key], {
@@ -196,7 +197,7 @@ describe("DNS SRV bootstrap of etcd 3.4.23 without TLS (TLS comes in a later iss
         const cluster = await createCluster(input, settings, CLUSTER_OPTIONS);
         await cluster.install();
         await cluster.launch();
-        const log = await exitLog(cluster.members[0].host);
+        const log = await exitLog(at(cluster.members, 0).host);
         const refusal = logLine(log, /error querying DNS SRV records for _etcd-server-ssl/);
         assert.ok(refusal, log);
         console.log(`      etcd 3.4.23: ${refusal}`);

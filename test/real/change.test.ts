@@ -16,6 +16,7 @@ import { describeOutcome, recordChange } from "./change-report";
 import { assertOneAtATime, restartWindows } from "./restarts";
 import { CHANGE_VERSIONS, CLUSTER_OPTIONS, clusterName, scenarioInput, useWorkspace } from "./support";
 import { localClient, readBack, waitForWrites, writeThrough } from "./writes";
+import { at } from "../helpers/elements";
 
 const HEALTH_TIMEOUT_MS = 60_000;
 
@@ -38,8 +39,7 @@ interface MemberStatus {
 async function memberStatus(cluster: LocalCluster, index: number): Promise<MemberStatus> {
     const { stdout } = await cluster.etcdctl(index, ["endpoint", "status", "--write-out=json"]);
     // IDs are uint64 and parse as rounded numbers: the same ID rounds alike, so they still compare.
-    const [endpoint] = JSON.parse(stdout) as { Status: MemberStatus }[];
-    return endpoint.Status;
+    return at(JSON.parse(stdout) as { Status: MemberStatus }[], 0, "endpoint status").Status;
 }
 
 /** Index of the member that reports itself leader. */
@@ -52,7 +52,7 @@ async function leaderIndex(cluster: LocalCluster): Promise<number> {
 
 /** Waits until member `index` answers a health check itself. */
 async function healthy(cluster: LocalCluster, index: number): Promise<void> {
-    const name = cluster.members[index].member.name;
+    const name = at(cluster.members, index).member.name;
     await waitFor(`${name} to be healthy`, HEALTH_TIMEOUT_MS, async () =>
         (await cluster.etcdctl(index, ["endpoint", "health"]).catch(() => undefined)) ? true : undefined,
     );
@@ -148,13 +148,13 @@ for (const version of CHANGE_VERSIONS) {
         it("keeps acknowledging writes while the leader is killed with kill -9; relaunched (update), it catches up and holds every key itself", async function () {
             this.timeout(scenarioTimeout(1));
             const index = await leaderIndex(cluster);
-            const { host, member } = cluster.members[index];
+            const { host, member } = at(cluster.members, index);
             const { report } = await scenario("kill -9 the leader", async (writer) => {
                 const killedAt = Date.now();
                 const pid = await host.killEtcd();
                 await waitForWrites(writer, `while ${member.name} (pid ${pid}) is killed`, killedAt);
                 assert.ok(!host.etcdRunning());
-                const [launch] = await cluster.launch([cluster.members[index]], "update");
+                const launch = at(await cluster.launch([at(cluster.members, index)], "update"), 0, "launch result");
                 assert.match(launch.stderr, /starting etcd on its existing data/);
                 await healthy(cluster, index);
                 console.log(
@@ -193,14 +193,13 @@ for (const version of CHANGE_VERSIONS) {
 
         it("rejoins a replaced member (stopped, data dir wiped, install and launch re-run without --bootstrap): stale entry removed, learner added and promoted, new ID, no key lost", async function () {
             this.timeout(scenarioTimeout(1));
-            const target = cluster.members[2];
+            const target = at(cluster.members, 2);
             const before = await cluster.memberIds();
             const { report, result: launch } = await scenario("replace a member", async () => {
                 await cluster.systemctl([target], "stop");
                 target.host.wipeEtcdData();
                 await cluster.install([target]);
-                const [result] = await cluster.launch([target], "update");
-                return result.stderr;
+                return at(await cluster.launch([target], "update"), 0, "launch result").stderr;
             });
             const old = before.find((m) => m.name === target.member.name)?.id;
             assert.match(launch, new RegExp(`removed stale member ${old} \\(${target.member.name}\\)`));
@@ -332,15 +331,15 @@ for (const version of CHANGE_VERSIONS) {
 
         it("refuses a configuration change's restart while another member is down and keeps serving; run again once the member is back, the change is applied", async function () {
             this.timeout(scenarioTimeout(2));
-            const down = cluster.members[2];
-            const first = cluster.members[0];
+            const down = at(cluster.members, 2);
+            const first = at(cluster.members, 0);
             const firstPid = first.host.etcdPid();
             changes = { extraFlags: { "snapshot-count": "6000" } };
             const updated = reshapeScenario(cluster, input, changes);
             const { report, result: refusal } = await scenario("refused restart (a member down)", async (writer) => {
                 await cluster.systemctl([down], "stop");
                 const refusedAt = Date.now();
-                const error = await updated.launch([updated.members[0]], "update").then(
+                const error = await updated.launch([at(updated.members, 0)], "update").then(
                     () => "",
                     (failure: Error) => failure.message,
                 );

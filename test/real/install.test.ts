@@ -6,6 +6,7 @@ import { LocalCluster } from "../../local/cluster";
 import { LocalHost } from "../../local/host";
 import { addressPlan, resolveScenario } from "../../local/scenario";
 import { CLUSTER_OPTIONS, scenarioInput, useWorkspace, VERSIONS, Workspace } from "./support";
+import { at } from "../helpers/elements";
 
 /** A static cluster of the workspace whose hosts exist but have nothing installed. */
 function freshCluster(workspace: Workspace, version: string): LocalCluster {
@@ -27,7 +28,7 @@ describe("core's install script on a local host", () => {
             it("refuses it with its checksum message and installs nothing", async function () {
                 this.timeout(120_000);
                 const cluster = freshCluster(workspace(), version);
-                const target = cluster.members[0];
+                const target = at(cluster.members, 0);
                 const tarball = `etcd-v${version}-linux-amd64.tar.gz`;
                 await assert.rejects(cluster.install([target]), (error: Error) => {
                     assert.match(
@@ -59,8 +60,8 @@ describe("core's install script on a local host", () => {
         before(async function () {
             this.timeout(120_000);
             const cluster = freshCluster(workspace(), "3.5.16");
-            host = cluster.members[0].host;
-            await cluster.install([cluster.members[0]]);
+            host = at(cluster.members, 0).host;
+            await cluster.install([at(cluster.members, 0)]);
         });
 
         it("installs a unit that systemd-analyze verify accepts without a word (and would complain about a bad one)", async () => {

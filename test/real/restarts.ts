@@ -4,6 +4,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import { LocalMember } from "../../local/cluster";
 import { LocalHost } from "../../local/host";
+import { at } from "../helpers/elements";
 
 interface LogEvent {
     readonly at: number;
@@ -68,8 +69,8 @@ export function assertOneAtATime(windows: readonly RestartWindow[], count: numbe
         .slice(1)
         .forEach((window, i) =>
             assert.ok(
-                window.stopped >= windows[i].serving,
-                `${window.member} stopped before ${windows[i].member} served again`,
+                window.stopped >= at(windows, i).serving,
+                `${window.member} stopped before ${at(windows, i).member} served again`,
             ),
         );
 }

@@ -26,6 +26,7 @@ import { CLUSTER_OPTIONS, clusterName, scenarioInput, useWorkspace, VERSIONS } f
 import { assertOneAtATime, restartWindows } from "./restarts";
 import { recordTiming } from "./timings";
 import { localClient, readBack, writeThrough } from "./writes";
+import { at } from "../helpers/elements";
 
 const MODES = ["static", "dns"] as const;
 
@@ -119,7 +120,8 @@ for (const version of VERSIONS) {
 
             it("answers a member's first-creation question: with its peer certificate over HTTP/1.1 (HTTP/2 is broken off), GET /members on another member's peer port lists every member as started", async function () {
                 this.timeout(60_000);
-                const [asking, asked] = cluster.members;
+                const asking = at(cluster.members, 0);
+                const asked = at(cluster.members, 1);
                 const url = `${peerUrl(cluster.spec, asked.member)}/members`;
                 const answer = await asking.host.exec(
                     [
@@ -154,7 +156,7 @@ for (const version of VERSIONS) {
                 this.timeout(60_000);
                 const refused = await etcdctl(version, cluster.spec, tlsFlags(pki), ["get", "tls/key"]);
                 assert.notStrictEqual(refused.code, 0);
-                const log = cluster.members[0].host.etcdLog(200);
+                const log = at(cluster.members, 0).host.etcdLog(200);
                 const rejection = log
                     .split("\n")
                     .find(

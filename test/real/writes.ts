@@ -5,6 +5,7 @@ import { LocalCluster } from "../../local/cluster";
 import { localRelease } from "../../local/mirror";
 import { waitFor } from "../../local/process";
 import { EtcdClient, Writer, WriterReport } from "../../local/writer";
+import { at } from "../helpers/elements";
 
 /** A steady ~10 writes a second; a write may be retried for 5 s (longer than an election). */
 const WRITE_INTERVAL_MS = 50;
@@ -68,7 +69,7 @@ async function caughtUp(
     let missing = written.length;
     try {
         return await waitFor(
-            `${cluster.members[index].member.name} to hold every acknowledged key`,
+            `${at(cluster.members, index).member.name} to hold every acknowledged key`,
             READ_BACK_TIMEOUT_MS,
             async () => {
                 const held = new Set(await cluster.keysOn(index, prefix).catch(() => []));
