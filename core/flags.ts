@@ -135,16 +135,17 @@ export function renderMemberFlags(spec: ClusterSpec, member: MemberSpec): EtcdFl
 }
 
 function applyOverrides(flags: EtcdFlag[], overrides: Readonly<Record<string, string>>): EtcdFlag[] {
-    const result = flags.map((flag) =>
-        flag.name in overrides ? { name: flag.name, value: overrides[flag.name] } : flag,
-    );
+    const byName = new Map(Object.entries(overrides));
+    const result = flags.map((flag) => {
+        const value = byName.get(flag.name);
+        return value === undefined ? flag : { name: flag.name, value };
+    });
     const present = new Set(flags.map((flag) => flag.name));
-    for (const name of Object.keys(overrides).sort()) {
-        if (!present.has(name)) {
-            result.push({ name, value: overrides[name] });
-        }
-    }
-    return result;
+    const added = [...byName]
+        .filter(([name]) => !present.has(name))
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([name, value]) => ({ name, value }));
+    return [...result, ...added];
 }
 
 /** Flags in the list that the etcd line does not register (etcd would refuse to start). */
@@ -185,11 +186,10 @@ export function renderEnvFile(spec: ClusterSpec, member: MemberSpec): string {
 export function parseEnvFile(text: string): EtcdFlag[] {
     const flags: EtcdFlag[] = [];
     for (const line of text.split("\n")) {
-        const match = /^ETCD_([A-Z0-9_]+)=(.*)$/.exec(line);
-        if (match) {
-            const raw = match[2];
+        const [, variable, raw] = /^ETCD_([A-Z0-9_]+)=(.*)$/.exec(line) ?? [];
+        if (variable !== undefined && raw !== undefined) {
             const value = raw.startsWith("'") && raw.endsWith("'") ? raw.slice(1, -1) : raw;
-            flags.push({ name: match[1].toLowerCase().replace(/_/g, "-"), value });
+            flags.push({ name: variable.toLowerCase().replace(/_/g, "-"), value });
         }
     }
     return flags;

@@ -9,7 +9,7 @@ export type CpuArchitecture = "amd64" | "arm64";
 
 /** Graviton families (a1, t4g, m6g, c7gn, r8gd, ...) are arm64; every other family is amd64. */
 export function cpuArchitecture(instanceType: string): CpuArchitecture {
-    const family = instanceType.split(".")[0];
+    const family = instanceType.replace(/\..*$/s, "");
     return /^(a1|[a-z]+\d+g[a-z]*)$/.test(family) ? "arm64" : "amd64";
 }
 

@@ -22,23 +22,31 @@ const NEEDS_NAMES: Readonly<Record<string, string>> = {
     "peers-file": "initial-cluster",
 };
 
+/** The table's own entry for `name` (not one inherited from Object, such as "constructor"). */
+function successorIn(table: Readonly<Record<string, string>>, name: string): string | undefined {
+    return Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
 /** Undefined when the name is not an etcd 0.4 flag. Leading dashes are ignored. */
 export function checkLegacyFlag(rawName: string): LegacyFlagCheck | undefined {
     const name = rawName.replace(/^-+/, "");
-    if (name in RENAMED) {
-        return { kind: "renamed", successor: RENAMED[name] };
+    const renamed = successorIn(RENAMED, name);
+    if (renamed !== undefined) {
+        return { kind: "renamed", successor: renamed };
     }
-    if (name in DERIVED) {
+    const derived = successorIn(DERIVED, name);
+    if (derived !== undefined) {
         return {
             kind: "refused",
-            problem: `etcd 0.4's -${name} became --${DERIVED[name]} (a URL list), which this package derives from each member's address`,
+            problem: `etcd 0.4's -${name} became --${derived} (a URL list), which this package derives from each member's address`,
             fix: "remove it; ports are set with clientPort/peerPort",
         };
     }
-    if (name in NEEDS_NAMES) {
+    const needsNames = successorIn(NEEDS_NAMES, name);
+    if (needsNames !== undefined) {
         return {
             kind: "refused",
-            problem: `etcd 0.4's -${name} became --${NEEDS_NAMES[name]}, which needs member names the old host:port list lacks`,
+            problem: `etcd 0.4's -${name} became --${needsNames}, which needs member names the old host:port list lacks`,
             fix: 'remove it; use bootstrapMode "static" (the package writes --initial-cluster), "dns" or "discovery"',
         };
     }

@@ -22,13 +22,14 @@ export type CidrCheck = { ok: true } | { ok: false; reason: string };
 
 /** A well-formed IPv4 CIDR whose host bits are zero (AWS rejects anything else). */
 export function checkCidr(text: string): CidrCheck {
-    const match = /^([^/]+)\/(\d{1,2})$/.exec(text);
-    const address = match ? octets(match[1]) : undefined;
-    const prefix = match ? Number(match[2]) : NaN;
-    if (!match || !address || prefix > 32) {
+    const [, addressText, prefixText] = /^([^/]+)\/(\d{1,2})$/.exec(text) ?? [];
+    const address = addressText === undefined ? undefined : octets(addressText);
+    const prefix = Number(prefixText);
+    if (!address || prefix > 32) {
         return { ok: false, reason: "is not an IPv4 CIDR like 10.0.0.0/16" };
     }
-    const value = ((address[0] << 24) | (address[1] << 16) | (address[2] << 8) | address[3]) >>> 0;
+    // Four octets, most significant first: the address as an unsigned 32-bit number.
+    const value = address.reduce((sum, octet) => sum * 256 + octet, 0);
     const hostMask = prefix === 32 ? 0 : (0xffffffff >>> prefix) >>> 0;
     if ((value & hostMask) !== 0) {
         const network = (value & ~hostMask) >>> 0;
