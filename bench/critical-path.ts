@@ -201,7 +201,8 @@ export function oneMemberAfterAnother(graph: OperationGraph, members: readonly M
             launchOf >= 0
                 ? operation.dependsOn.filter((key) => !waitsForMemberAfter(launchOf, key))
                 : operation.dependsOn;
-        const previousLaunch = index > 0 ? [members[index - 1].launch] : [];
+        const previous = index > 0 ? members[index - 1] : undefined;
+        const previousLaunch = previous ? [previous.launch] : [];
         serialized.set(operation.key, { ...operation, dependsOn: [...kept, ...previousLaunch] });
     }
     return serialized;

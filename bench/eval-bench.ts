@@ -75,17 +75,18 @@ async function sampleInChild(shape: ProgramShape): Promise<ChildSample> {
 }
 
 function summarize(shape: ProgramShape, samples: readonly ChildSample[]): EvaluationRow {
-    const resources = new Set(samples.map((s) => s.resources));
-    if (resources.size !== 1) {
+    const counts = [...new Set(samples.map((s) => s.resources))];
+    const [resources] = counts;
+    if (resources === undefined || counts.length !== 1) {
         throw new Error(
-            `${shape.clusters} x ${shape.members} members registered a varying number of resources: ${[...resources].join(", ")}`,
+            `${shape.clusters} x ${shape.members} members registered a varying number of resources: ${counts.join(", ")}`,
         );
     }
     const of = (pick: (s: ChildSample) => number) => median(samples.map(pick));
     return {
         ...shape,
         runs: samples.length,
-        resources: [...resources][0],
+        resources,
         processMs: of((s) => s.processMs),
         loadMs: of((s) => s.loadMs),
         evaluationMs: of((s) => s.evaluationMs),

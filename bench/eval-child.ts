@@ -21,6 +21,10 @@ async function main(members: number, clusters: number): Promise<EvaluationSample
 }
 
 const [members, clusters] = process.argv.slice(2).map(Number);
+if (members === undefined || clusters === undefined) {
+    console.error("usage: eval-child.ts <members> <clusters>");
+    process.exit(2);
+}
 main(members, clusters).then(
     (sample) => console.log(JSON.stringify(sample)),
     (error: Error) => {

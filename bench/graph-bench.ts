@@ -31,6 +31,14 @@ export const TARGET_CHAIN: Readonly<Record<string, readonly string[]>> = {
     "discovery v3": ["security group", "instance", "wait", "install", "size registration", "launch", "health gate"],
 };
 
+export function targetChain(mode: string): readonly string[] {
+    const chain = TARGET_CHAIN[mode];
+    if (chain === undefined) {
+        throw new Error(`no target chain for bootstrap mode "${mode}"`);
+    }
+    return chain;
+}
+
 export interface GraphRow {
     readonly mode: string;
     readonly members: number;

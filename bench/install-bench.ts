@@ -29,7 +29,7 @@ export const PHASE_NAMES = PHASES.map(([name]) => name);
 export interface InstallSample {
     /** Running the script on the host, as the install command does (entering the host included). */
     readonly seconds: number;
-    /** Seconds per phase; a phase the run skipped (warm: download, verify, unpack) is 0. */
+    /** Seconds per phase; a phase the run skipped (warm: download, verify, unpack) is 0 or absent. */
     readonly phases: Readonly<Record<string, number>>;
 }
 
@@ -38,8 +38,12 @@ export function tracedPhases(stderr: string): Record<string, number> {
     const lines = stderr
         .split("\n")
         .map((line) => /^\++(\d+\.\d+) (.*)$/.exec(line))
-        .flatMap((match) => (match ? [{ time: Number(match[1]), command: match[2] }] : []));
-    const end = lines[lines.length - 1].time;
+        .flatMap((match) => (match ? [{ time: Number(match[1]), command: match[2] ?? "" }] : []));
+    const last = lines.at(-1);
+    if (last === undefined) {
+        throw new Error("the install script's stderr has no xtrace lines to time its phases by");
+    }
+    const end = last.time;
     const starts = PHASES.flatMap(([name, pattern]) => {
         const line = lines.find((l) => pattern.test(l.command));
         return line ? [{ name, time: line.time }] : [];
@@ -50,7 +54,7 @@ export function tracedPhases(stderr: string): Record<string, number> {
 }
 
 async function timedInstall(cluster: LocalCluster): Promise<InstallSample> {
-    const { host, member } = cluster.members[0];
+    const { host, member } = cluster.member(0);
     const script = renderInstallScript({
         release: cluster.release,
         memberName: member.name,
@@ -84,7 +88,9 @@ function summarize(
     samples: readonly InstallSample[],
     failed: readonly string[],
 ): InstallRow {
-    const phases = Object.fromEntries(PHASE_NAMES.map((name) => [name, median(samples.map((s) => s.phases[name]))]));
+    const phases = Object.fromEntries(
+        PHASE_NAMES.map((name) => [name, median(samples.map((s) => s.phases[name] ?? 0))]),
+    );
     return {
         version,
         state,

@@ -35,7 +35,15 @@ export function summaryRow<C extends object, T extends object>(
         (key) => typeof (samples[0] as Record<string, unknown>)[key] === "number",
     );
     const medians = Object.fromEntries(
-        figures.map((key) => [key, median(samples.map((s) => (s as Record<string, number>)[key]))]),
+        figures.map((key) => [
+            key,
+            median(
+                samples.flatMap((s) => {
+                    const value = (s as Record<string, unknown>)[key];
+                    return typeof value === "number" ? [value] : [];
+                }),
+            ),
+        ]),
     ) as Medians<T>;
     return { ...configuration, ...medians, runs: samples.length, failures: failures(outcomes), samples };
 }

@@ -1,12 +1,15 @@
 // Summaries of repeated measurements, and the order in which compared configurations run.
 
 export function median(values: readonly number[]): number {
-    if (values.length === 0) {
-        return Number.NaN;
-    }
     const sorted = [...values].sort((a, b) => a - b);
     const middle = sorted.length >> 1;
-    return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    const upper = sorted[middle];
+    if (upper === undefined) {
+        // No values.
+        return Number.NaN;
+    }
+    // An even count is at least 2, so the element before the middle one exists.
+    return sorted.length % 2 === 1 ? upper : (sorted[middle - 1]! + upper) / 2;
 }
 
 export interface LinearFit {
