@@ -66,6 +66,15 @@ export class LocalCluster {
         private readonly memberFiles: MemberFiles = NO_FILES,
     ) {}
 
+    /** Member `index` (0 is the first, which runs the cluster-wide scripts); throws when there is none. */
+    member(index: number): LocalMember {
+        const member = this.members[index];
+        if (member === undefined) {
+            throw new Error(`no member ${index} in this ${this.members.length}-member local cluster`);
+        }
+        return member;
+    }
+
     /** Fresh hosts under `<dir>/hosts/<member>` for the spec's members. */
     static create(
         dir: string,
@@ -155,7 +164,7 @@ export class LocalCluster {
     async registerDiscoverySize(): Promise<void> {
         if (this.spec.discovery?.registerSize) {
             await this.runScript(
-                this.members[0],
+                this.member(0),
                 "discovery size registration",
                 renderDiscoverySizeScript(this.spec),
                 SCRIPT_TIMEOUT_MS,
@@ -225,13 +234,13 @@ export class LocalCluster {
     async healthGate(): Promise<string> {
         const script = renderHealthGateScript(this.spec, { timeoutSeconds: this.options.healthTimeoutSeconds });
         const timeoutMs = (this.options.healthTimeoutSeconds + 30) * 1000;
-        return (await this.runScript(this.members[0], "health gate", script, timeoutMs)).stdout;
+        return (await this.runScript(this.member(0), "health gate", script, timeoutMs)).stdout;
     }
 
     /** core's auth script on the first member, as the component runs it after the health gate. */
     async enableAuth(rootPassword: string): Promise<string> {
         return (
-            await this.runScript(this.members[0], "auth", renderAuthScript(this.spec, rootPassword), SCRIPT_TIMEOUT_MS)
+            await this.runScript(this.member(0), "auth", renderAuthScript(this.spec, rootPassword), SCRIPT_TIMEOUT_MS)
         ).stderr;
     }
 
@@ -248,7 +257,7 @@ export class LocalCluster {
             await this.healthGate();
             return Number(process.hrtime.bigint() - started) / 1e9;
         } catch (error) {
-            throw new Error(`${(error as Error).message}\n${this.logs()}`);
+            throw new Error(`${(error as Error).message}\n${this.logs()}`, { cause: error });
         }
     }
 
@@ -264,7 +273,7 @@ export class LocalCluster {
      * certificate when the cluster uses TLS (as the scripts do); throws when it fails.
      */
     async etcdctl(index: number, args: readonly string[]): Promise<RunResult> {
-        const { host, member } = this.members[index];
+        const { host, member } = this.member(index);
         const command = ["etcdctl", `--endpoints=${clientUrl(this.spec, member)}`, "--command-timeout=10s", ...args];
         const tls = this.spec.tls
             ? { ETCDCTL_CACERT: PKI_FILES.ca, ETCDCTL_CERT: PKI_FILES.clientCert, ETCDCTL_KEY: PKI_FILES.clientKey }
@@ -295,8 +304,13 @@ export class LocalCluster {
         return stdout
             .trim()
             .split("\n")
-            .map((line) => line.split(", "))
-            .map(([id, , name, , , learner]) => ({ id, name, learner: learner === "true" }))
+            .map((line) => {
+                const [id, , name, , , learner] = line.split(", ");
+                if (id === undefined || name === undefined || learner === undefined) {
+                    throw new Error(`etcdctl member list printed a line without ID, name and learner flag: ${line}`);
+                }
+                return { id, name, learner: learner === "true" };
+            })
             .sort((a, b) => a.name.localeCompare(b.name));
     }
 

@@ -13,13 +13,17 @@ export interface Daemon {
 }
 
 export function startDaemon(dir: string, name: string, argv: readonly string[]): Daemon {
+    const [program, ...args] = argv;
+    if (program === undefined) {
+        throw new Error(`daemon ${name} was given an empty command`);
+    }
     fs.mkdirSync(dir, { recursive: true });
     const logFile = path.join(dir, `${name}.log`);
     const log = fs.openSync(logFile, "a");
-    const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ["ignore", log, log] });
+    const child = spawn(program, args, { detached: true, stdio: ["ignore", log, log] });
     fs.closeSync(log);
     if (child.pid === undefined) {
-        throw new Error(`could not start ${argv[0]}`);
+        throw new Error(`could not start ${program}`);
     }
     child.unref();
     fs.writeFileSync(path.join(dir, `${name}.pid`), `${child.pid}\n`);

@@ -8,6 +8,9 @@ import { LocalCluster } from "./cluster";
 function guideCommand(addresses: readonly string[], index: number): string[] {
     const peer = (address: string) => `http://${address}:${DEFAULT_PORTS.peer}`;
     const address = addresses[index];
+    if (address === undefined) {
+        throw new Error(`no address for infra${index} among the ${addresses.length} guide members`);
+    }
     return [
         "etcd",
         "--name",

@@ -100,7 +100,7 @@ export class LocalHost {
     }
 
     /** The argv that runs `command` on this host. */
-    private enter(command: readonly string[]): string[] {
+    private enter(command: readonly string[]): [program: string, ...args: string[]] {
         // --norc: this bash starts before /root is the host's own (see PRIVATE_PATHS).
         return [
             "unshare",

@@ -115,7 +115,12 @@ export interface RunningMirror {
 
 function corrupted(bytes: Buffer): Buffer {
     const copy = Buffer.from(bytes);
-    copy[copy.length >> 1] ^= 0xff;
+    const middle = copy.length >> 1;
+    const byte = copy[middle];
+    if (byte === undefined) {
+        throw new Error("an empty file cannot be served corrupted");
+    }
+    copy[middle] = byte ^ 0xff;
     return copy;
 }
 

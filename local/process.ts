@@ -20,12 +20,16 @@ export interface RunResult {
 }
 
 export function run(argv: readonly string[], options: RunOptions): Promise<RunResult> {
+    const [program, ...args] = argv;
+    if (program === undefined) {
+        return Promise.reject(new Error("run was given an empty command"));
+    }
     return new Promise((resolve, reject) => {
         // Its own process group, so a timeout also ends whatever the command started in it.
         // No input: stdin is closed from the start rather than written to, since a command that
         // exits first (etcdctl put under a busy machine) would make that write fail with EPIPE.
         const stdin = options.stdin === undefined ? "ignore" : "pipe";
-        const child = spawn(argv[0], argv.slice(1), {
+        const child = spawn(program, args, {
             env: options.env ?? process.env,
             detached: true,
             stdio: [stdin, "pipe", "pipe"],

@@ -46,7 +46,10 @@ export async function lookupSrv(server: string, name: string): Promise<string[]>
 /** Starts dnsmasq on `address`:53 with the records and waits until it answers them. */
 export async function startDnsServer(dir: string, address: string, records: DnsRecords, domain: string): Promise<void> {
     const daemon = startDaemon(dir, "dnsmasq", ["/usr/sbin/dnsmasq", ...dnsmasqArgs(records, domain, address)]);
-    const probe = records.srv[0].name;
+    const probe = records.srv[0]?.name;
+    if (probe === undefined) {
+        throw new Error("dnsmasq needs an SRV record to probe its readiness with");
+    }
     await waitFor(`dnsmasq on ${address} to answer ${probe}`, READY_TIMEOUT_MS, async () => {
         checkAlive(daemon);
         return (await lookupSrv(address, probe).catch(() => [])).length > 0 ? true : undefined;

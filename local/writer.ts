@@ -86,8 +86,12 @@ export class Writer {
     async stop(): Promise<WriterReport> {
         this.stopped = true;
         await this.done;
-        const times = [this.startedAt, ...this.acknowledgedAt];
-        const gaps = times.slice(1).map((at, i) => at - times[i]);
+        let previous = this.startedAt;
+        const gaps = this.acknowledgedAt.map((at) => {
+            const gap = at - previous;
+            previous = at;
+            return gap;
+        });
         return {
             written: [...this.written],
             failed: [...this.failed],

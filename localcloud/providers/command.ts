@@ -74,11 +74,11 @@ export function runLocal(
     inputs: Properties,
     previous: Partial<CommandOutput>,
 ): Promise<CommandOutput> {
-    const interpreter = (inputs.interpreter as string[] | undefined)?.length
+    const [program = "/bin/sh", ...args] = (inputs.interpreter as string[] | undefined)?.length
         ? (inputs.interpreter as string[])
         : ["/bin/sh", "-c"];
     return new Promise((resolve, reject) => {
-        const child = spawn(interpreter[0], [...interpreter.slice(1), command], {
+        const child = spawn(program, [...args, command], {
             cwd: (inputs.dir as string | undefined) ?? process.cwd(),
             env: { ...process.env, ...commandEnvironment(inputs, previous) },
             stdio: ["pipe", "pipe", "pipe"],

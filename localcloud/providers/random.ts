@@ -47,7 +47,8 @@ const SPECIAL = "!@#$%&*()-_=+[]{}<>:?";
 function pick(characters: string, count: number): string[] {
     const set = [...characters];
     if (count > 0 && set.length === 0) throw new Error("the character set specified is empty");
-    return Array.from({ length: count }, () => set[crypto.randomInt(set.length)]);
+    // randomInt(n) is below n, so every index is in the set.
+    return Array.from({ length: count }, () => set[crypto.randomInt(set.length)]!);
 }
 
 /**
@@ -72,7 +73,8 @@ export function randomString(inputs: Properties): string {
     const characters = [...minimums, ...pick(union, Number(inputs.length) - minimums.length)];
     for (let i = characters.length - 1; i > 0; i--) {
         const j = crypto.randomInt(i + 1);
-        [characters[i], characters[j]] = [characters[j], characters[i]];
+        // 0 <= j <= i < length: both are indexes of characters.
+        [characters[i], characters[j]] = [characters[j]!, characters[i]!];
     }
     return characters.join("");
 }

@@ -112,7 +112,11 @@ function nestedFieldsDiffer(old: unknown, now: unknown, fields: string[]): boole
 
 /** The resource type token of a URN (`urn:pulumi:stack::project::parent$type::name`). */
 export function typeOfUrn(urn: string): string {
-    return urn.split("::")[2].split("$").pop() as string;
+    const qualifiedType = urn.split("::")[2];
+    if (qualifiedType === undefined) {
+        throw new Error(`${urn} is not a resource URN`);
+    }
+    return qualifiedType.slice(qualifiedType.lastIndexOf("$") + 1);
 }
 
 /** A protobuf Struct from the engine as a plain object ({} when absent). */

@@ -113,7 +113,8 @@ function sshString(data: Buffer | string): Buffer {
 function sshMpint(base64url: string): Buffer {
     let bytes = Buffer.from(base64url, "base64url");
     while (bytes.length > 1 && bytes[0] === 0) bytes = bytes.subarray(1);
-    return sshString(bytes[0] & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+    // A leading byte with the high bit set needs a 0 byte in front to stay positive.
+    return sshString((bytes[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
 }
 
 /** The key's SSH type, public blob and private fields (RFC 4253, RFC 5656, RFC 8709); none for P224. */
