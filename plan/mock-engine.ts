@@ -2,6 +2,8 @@
 // it registers, with inputs as given (secrets unwrapped, and where they were secret noted).
 // The unit tests and the offline plan (plan/main.ts) both run on it.
 import * as pulumi from "@pulumi/pulumi";
+import type { RegisterResourceRequest } from "@pulumi/pulumi/proto/resource_pb";
+import type { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as path from "path";
 import { CloudValues, fakeCloudValues, placeholderCloudValues } from "./cloud-values";
 
@@ -11,12 +13,12 @@ const ROOT = path.resolve(__dirname, "..");
 export interface RecordedResource {
     readonly type: string;
     readonly name: string;
-    /** Inputs with secrets unwrapped. */
-    readonly inputs: Record<string, any>;
+    /** Inputs with secrets unwrapped, as loosely typed as Pulumi's mocks pass them. */
+    readonly inputs: pulumi.runtime.MockResourceArgs["inputs"];
     /** Top-level input names that arrived secret. */
     readonly secretInputs: ReadonlySet<string>;
     readonly id: string;
-    readonly state: Record<string, any>;
+    readonly state: pulumi.runtime.MockResourceResult["state"];
     /** Name of the parent resource ("" for the stack). */
     readonly parent: string;
     /** Type of the parent resource ("" for the stack): a component and its instance may share a name. */
@@ -28,7 +30,7 @@ export interface RecordedResource {
 
 export interface MockRun {
     readonly resources: RecordedResource[];
-    readonly invokes: { token: string; inputs: Record<string, any> }[];
+    readonly invokes: { token: string; inputs: pulumi.runtime.MockCallArgs["inputs"] }[];
     /** The program's exports (resolved), or the value the run function returned. */
     readonly outputs: Record<string, unknown>;
     readonly secretOutputs: ReadonlySet<string>;
@@ -53,11 +55,21 @@ function urnType(urn: string): string {
     return qualifiedType.slice(qualifiedType.lastIndexOf("$") + 1);
 }
 
+function isObject(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null;
+}
+
+/** A resource's or invoke's inputs with secrets unwrapped: an object of inputs again, as Pulumi types them. */
+function unwrapInputs(inputs: pulumi.runtime.MockResourceArgs["inputs"]): pulumi.runtime.MockResourceArgs["inputs"] {
+    return unwrap(inputs).value;
+}
+
 /** Wraps the mock monitor to see what the mocks API hides: parent, dependencies, timeouts. */
 function recordRegistrations(meta: Map<string, RegistrationMeta>): void {
-    const monitor: any = pulumi.runtime.getMonitor();
+    // setMocks has just installed its mock monitor as the engine.
+    const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
     const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: any, callback: any) => {
+    monitor.registerResource = (req: RegisterResourceRequest, callback) => {
         const timeouts = req.getCustomtimeouts?.();
         meta.set(`${req.getType()}::${req.getName()}`, {
             parent: req.getParent() ? urnName(req.getParent()) : "",
@@ -71,15 +83,15 @@ function recordRegistrations(meta: Map<string, RegistrationMeta>): void {
     };
 }
 
-function unwrap(value: any): { value: any; secret: boolean } {
-    if (value && typeof value === "object" && value[SECRET_SIG] !== undefined) {
+function unwrap(value: unknown): { value: unknown; secret: boolean } {
+    if (isObject(value) && value[SECRET_SIG] !== undefined) {
         return { value: unwrap(value.value).value, secret: true };
     }
     if (Array.isArray(value)) {
         const items = value.map(unwrap);
         return { value: items.map((i) => i.value), secret: items.some((i) => i.secret) };
     }
-    if (value && typeof value === "object") {
+    if (isObject(value)) {
         const entries = Object.entries(value).map(([k, v]) => [k, unwrap(v)] as const);
         return {
             value: Object.fromEntries(entries.map(([k, v]) => [k, v.value])),
@@ -122,7 +134,7 @@ async function resolveOutputs(
     for (const [key, value] of Object.entries(exports)) {
         if (pulumi.Output.isInstance(value)) {
             outputs[key] = await new Promise((resolve) => value.apply(resolve));
-            if (await (value as any).isSecret) {
+            if (await pulumi.isSecret(value)) {
                 secret.add(key);
             }
         } else {
@@ -167,13 +179,13 @@ export async function runUnderMocks(options: RunOptions, body: () => Record<stri
     const cloud: CloudValues = options.values === "placeholders" ? placeholderCloudValues() : fakeCloudValues();
     await pulumi.runtime.setMocks(
         {
-            newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
+            newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
                 const secretInputs = new Set(
                     Object.entries(args.inputs)
                         .filter(([, v]) => unwrap(v).secret)
                         .map(([k]) => k),
                 );
-                const inputs = unwrap(args.inputs).value;
+                const inputs = unwrapInputs(args.inputs);
                 const state = { ...inputs, ...cloud.state(args.type, args.name, inputs) };
                 const id = cloud.id(args.type, args.name);
                 const registration = meta.get(`${args.type}::${args.name}`) ?? {
@@ -184,9 +196,10 @@ export async function runUnderMocks(options: RunOptions, body: () => Record<stri
                 resources.push({ type: args.type, name: args.name, inputs, secretInputs, id, state, ...registration });
                 return { id, state };
             },
-            call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
-                invokes.push({ token: args.token, inputs: unwrap(args.inputs).value });
-                return cloud.invoke(args.token, unwrap(args.inputs).value);
+            call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+                const inputs = unwrapInputs(args.inputs);
+                invokes.push({ token: args.token, inputs });
+                return cloud.invoke(args.token, inputs);
             },
         },
         project,
@@ -213,15 +226,17 @@ export async function runUnderMocks(options: RunOptions, body: () => Record<stri
 
 /** Loads the program (index.ts) for a stack whose config is given raw. */
 export function runProgram(options: RunOptions): Promise<MockRun> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh load per run (forgetProjectModules), not a static import
     return runUnderMocks(options, () => require(path.join(ROOT, "index.ts")));
 }
 
 export function named(run: MockRun, name: string): RecordedResource {
     const found = run.resources.filter((r) => r.name === name);
-    if (found.length !== 1) {
+    const [only] = found;
+    if (only === undefined || found.length !== 1) {
         throw new Error(
             `expected one resource named ${name}, found ${found.length}: ${run.resources.map((r) => r.name).join(", ")}`,
         );
     }
-    return found[0];
+    return only;
 }

@@ -28,8 +28,9 @@ export async function planStack(stack: string, overrides: Record<string, string>
     }));
     const entries = [...file.entries, ...missingSecrets].map((entry) => {
         const key = entry.key.replace(/^etcd-aws:/, "");
-        return entry.key.startsWith("etcd-aws:") && key in overrides && !entry.secret
-            ? { ...entry, value: overrides[key] }
+        const override = Object.hasOwn(overrides, key) ? overrides[key] : undefined;
+        return entry.key.startsWith("etcd-aws:") && override !== undefined && !entry.secret
+            ? { ...entry, value: override }
             : entry;
     });
     const own = entries

@@ -26,8 +26,11 @@ const ENV_FILE = HOST_PATHS.envFile;
 function naturalCompare(a: string, b: string): number {
     const chunks = (text: string) => text.match(/\d+|\D+/g) ?? [];
     const [left, right] = [chunks(a), chunks(b)];
-    for (let i = 0; i < Math.min(left.length, right.length); i++) {
-        const [x, y] = [left[i], right[i]];
+    for (const [i, x] of left.entries()) {
+        const y = right[i];
+        if (y === undefined) {
+            break;
+        }
         const order = /^\d/.test(x) && /^\d/.test(y) ? Number(x) - Number(y) : x < y ? -1 : x > y ? 1 : 0;
         if (order !== 0) {
             return order;

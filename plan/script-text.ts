@@ -31,36 +31,36 @@ function header(lines: string[]): string[] {
 
 /** `"$UNIT_FILE"` -> the value of UNIT_FILE; a literal path stays as it is. */
 function resolvePath(word: string, settings: Record<string, string>): string {
-    const variable = /^"?\$\{?([A-Z_][A-Z0-9_]*)\}?"?$/.exec(word);
-    return variable ? (settings[variable[1]] ?? word) : word.replace(/^"(.*)"$/, "$1");
+    const [, variable] = /^"?\$\{?([A-Z_][A-Z0-9_]*)\}?"?$/.exec(word) ?? [];
+    return variable !== undefined ? (settings[variable] ?? word) : word.replace(/^"(.*)"$/, "$1");
 }
 
 export function summarizeScript(script: string): ScriptSummary {
     const lines = script.split("\n");
     const settings: Record<string, string> = {};
     const files: WrittenFile[] = [];
-    for (let i = 0; i < lines.length; i++) {
-        const assignment = ASSIGNMENT.exec(lines[i]);
-        if (assignment) {
-            settings[assignment[1]] = assignment[2];
-        }
-        const heredoc = HEREDOC_START.exec(lines[i]);
-        if (!heredoc) {
+    // Lines up to this index are a heredoc's body or its delimiter, not the script's own.
+    let skipThrough = -1;
+    for (const [i, line] of lines.entries()) {
+        if (i <= skipThrough) {
             continue;
         }
-        const end = lines.findIndex((line, j) => j > i && line === heredoc[1]);
-        const bodyEnd = end < 0 ? lines.length : end;
-        const write = WRITE.exec(lines[i]);
-        if (write) {
-            const content = lines.slice(i + 1, bodyEnd).join("\n");
-            files.push({
-                path: resolvePath(write[1], settings),
-                mode: write[2],
-                owner: write[3],
-                content: `${content}\n`,
-            });
+        const [, name, value] = ASSIGNMENT.exec(line) ?? [];
+        if (name !== undefined && value !== undefined) {
+            settings[name] = value;
         }
-        i = bodyEnd;
+        const [, delimiter] = HEREDOC_START.exec(line) ?? [];
+        if (delimiter === undefined) {
+            continue;
+        }
+        const end = lines.findIndex((other, j) => j > i && other === delimiter);
+        const bodyEnd = end < 0 ? lines.length : end;
+        const [, target, mode, owner] = WRITE.exec(line) ?? [];
+        if (target !== undefined && mode !== undefined && owner !== undefined) {
+            const content = lines.slice(i + 1, bodyEnd).join("\n");
+            files.push({ path: resolvePath(target, settings), mode, owner, content: `${content}\n` });
+        }
+        skipThrough = bodyEnd;
     }
     return { description: header(lines), settings, files };
 }
