@@ -1,7 +1,7 @@
 // Builds EtcdCluster components under mocks, and reads the rendered artifacts back out of
 // the recorded graph.
 import * as path from "path";
-import type { EtcdClusterArgs } from "../../components";
+import type { EtcdClusterArgs, EtcdClusterConfigError } from "../../components";
 import { EtcdFlag } from "../../core";
 import { parseEnvFile } from "../../core/flags";
 import { MockRun, named, RecordedResource, runUnderMocks } from "../../plan/mock-engine";
@@ -17,6 +17,7 @@ export function runClusters(
     stack = "test",
 ): Promise<MockRun> {
     return runUnderMocks({ stack }, () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh load per run (runUnderMocks forgets the project modules), not a static import
         const { EtcdCluster } = require(path.join(ROOT, "components")) as typeof import("../../components");
         const outputs: Record<string, unknown> = {};
         for (const { name, args } of clusters) {
@@ -38,9 +39,10 @@ export function runCluster(args: Partial<EtcdClusterArgs>, name = "test-etcd"): 
 export async function constructionError(
     args: Partial<EtcdClusterArgs>,
     name = "test-etcd",
-): Promise<{ error: any; run?: MockRun }> {
-    let thrown: any;
+): Promise<{ error: EtcdClusterConfigError; run?: MockRun }> {
+    let thrown: unknown;
     const run = await runUnderMocks({}, () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh load per run (runUnderMocks forgets the project modules), not a static import
         const { EtcdCluster } = require(path.join(ROOT, "components")) as typeof import("../../components");
         try {
             new EtcdCluster(name, { ssh: SSH, ...args } as EtcdClusterArgs);
@@ -52,7 +54,24 @@ export async function constructionError(
     if (!thrown) {
         throw new Error("expected the cluster to refuse its arguments");
     }
+    if (!isConfigError(thrown)) {
+        throw new Error(
+            `expected the cluster to refuse its arguments with an EtcdClusterConfigError, got ${String(thrown)}`,
+            {
+                cause: thrown,
+            },
+        );
+    }
     return { error: thrown, run };
+}
+
+/** Whether `error` is an EtcdClusterConfigError: by its shape, as it comes from a fresh load of the module (no instanceof). */
+function isConfigError(error: unknown): error is EtcdClusterConfigError {
+    return (
+        error instanceof Error &&
+        error.name === "EtcdClusterConfigError" &&
+        Array.isArray((error as { problems?: unknown }).problems)
+    );
 }
 
 /** The environment file a member's launch command writes, as flags. */

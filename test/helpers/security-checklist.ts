@@ -111,7 +111,7 @@ export function securityChecklist(run: MockRun, expect: SecurityExpectations): C
             instances.flatMap((i) => [
                 ...(i.inputs.rootBlockDevice?.encrypted === true ? [] : [`${i.name} root`]),
                 ...(i.inputs.ebsBlockDevices ?? [])
-                    .filter((d: any) => d.encrypted !== true)
+                    .filter((d: { encrypted?: unknown }) => d.encrypted !== true)
                     .map(() => `${i.name} data`),
             ]),
             "all encrypted",

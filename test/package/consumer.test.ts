@@ -60,7 +60,9 @@ describe("the package as another program imports it (npm pack, install, tsc, the
         run = await runUnderMocks(
             { project: "shop", stack: "prod", config: { sshPrivateKey: "KEY" }, secretConfigKeys: ["sshPrivateKey"] },
             () => ({
+                // eslint-disable-next-line @typescript-eslint/no-require-imports -- the consumer's compiled program, built at run time in a temporary directory
                 ...require(path.join(consumer, "bin", "index.js")),
+                // eslint-disable-next-line @typescript-eslint/no-require-imports -- as above
                 ...require(path.join(consumer, "bin", "typing.js")),
             }),
         );
@@ -89,15 +91,19 @@ describe("the package as another program imports it (npm pack, install, tsc, the
     });
 
     it("declares main, types and exports that point at files in the tarball", () => {
-        const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+        const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+            main: string;
+            types: string;
+            exports: Record<string, string | Record<string, string>>;
+        };
         const targets = [
             manifest.main,
             manifest.types,
-            ...Object.values<any>(manifest.exports).flatMap((entry) =>
+            ...Object.values(manifest.exports).flatMap((entry) =>
                 typeof entry === "string" ? [entry] : Object.values(entry),
             ),
         ];
-        for (const target of targets.map((t: string) => t.replace(/^\.\//, ""))) {
+        for (const target of targets.map((t) => t.replace(/^\.\//, ""))) {
             assert.ok(target === "package.json" || files.includes(target), `${target} is not in the tarball`);
         }
     });

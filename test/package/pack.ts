@@ -72,7 +72,9 @@ export function compile(dir: string): void {
             encoding: "utf8",
             stdio: ["ignore", "pipe", "pipe"],
         });
-    } catch (error: any) {
-        throw new Error(`tsc failed in the consumer:\n${error.stdout}${error.stderr}`);
+    } catch (error) {
+        // execFileSync's error carries the child's output.
+        const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+        throw new Error(`tsc failed in the consumer:\n${stdout}${stderr}`, { cause: error });
     }
 }

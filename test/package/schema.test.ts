@@ -3,9 +3,27 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { ComponentProvider, getPulumiComponents } from "@pulumi/pulumi/provider/experimental/provider";
+import type { PackageSpec, Property, Resource } from "@pulumi/pulumi/provider/experimental/schema";
 import { packOnce, ROOT } from "./pack";
 
 const TOKEN = "etcd-aws:index:EtcdCluster";
+
+/** The entry `name` of a schema map; fails the test if there is none. */
+function entry<T>(map: Record<string, T> | undefined, name: string): T {
+    const found = map?.[name];
+    assert.ok(found, `schema has no ${name}`);
+    return found;
+}
+
+/** The `$ref` of a property, if it is a reference. */
+function refOf(property: Property): string | undefined {
+    return "$ref" in property ? property.$ref : undefined;
+}
+
+/** The `type` of a property, if it is not a reference. */
+function typeOf(property: Property): string | undefined {
+    return "type" in property ? property.type : undefined;
+}
 
 /** Every `$ref` in a schema fragment. */
 function refs(value: unknown): string[] {
@@ -40,13 +58,18 @@ function undeclaredRequired(
 // SDK's ComponentProvider infer the schema from the TypeScript sources.
 describe("cross-language schema (PulumiPlugin.yaml, the SDK's component analyzer)", () => {
     let components: ReturnType<typeof getPulumiComponents>;
-    let schema: any;
+    let schema: PackageSpec;
+    let cluster: Resource;
 
     before(async function () {
         this.timeout(120_000);
         await packOnce(); // builds dist/, which package.json main points at
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- the package's main as the plugin host loads it (the built dist/), not the sources
         components = getPulumiComponents(require(ROOT));
-        schema = JSON.parse(await new ComponentProvider({ name: "etcd-aws", dirname: ROOT, components }).getSchema());
+        schema = JSON.parse(
+            await new ComponentProvider({ name: "etcd-aws", dirname: ROOT, components }).getSchema(),
+        ) as PackageSpec;
+        cluster = entry(schema.resources, TOKEN);
     });
 
     it("declares a nodejs plugin whose main exports exactly one component, EtcdCluster", () => {
@@ -61,14 +84,14 @@ describe("cross-language schema (PulumiPlugin.yaml, the SDK's component analyzer
 
     it("infers etcd-aws:index:EtcdCluster with the package's name, version and the class's description", () => {
         assert.equal(schema.name, "etcd-aws");
-        assert.equal(schema.version, JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version);
+        const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string };
+        assert.equal(schema.version, manifest.version);
         assert.deepEqual(Object.keys(schema.resources), [TOKEN]);
-        assert.equal(schema.resources[TOKEN].isComponent, true);
-        assert.match(schema.resources[TOKEN].description, /^A production etcd cluster on EC2/);
+        assert.equal(cluster.isComponent, true);
+        assert.match(cluster.description ?? "", /^A production etcd cluster on EC2/);
     });
 
     it("takes every documented input, with types and descriptions from the doc comments; ssh is the one required", () => {
-        const cluster = schema.resources[TOKEN];
         const inputs = cluster.inputProperties;
         for (const name of [
             "memberCount",
@@ -83,20 +106,17 @@ describe("cross-language schema (PulumiPlugin.yaml, the SDK's component analyzer
             "ssh",
             "tags",
         ]) {
-            assert.ok(inputs[name], `input ${name}`);
-            assert.ok(inputs[name].description?.length > 10, `description of ${name}`);
+            assert.ok((entry(inputs, name).description?.length ?? 0) > 10, `description of ${name}`);
         }
-        assert.equal(inputs.memberCount.type, "number");
-        assert.equal(inputs.bootstrapMode.type, "string");
-        assert.deepEqual(inputs.clientCidrs.items, { type: "string", plain: true });
-        assert.deepEqual(inputs.extraFlags.additionalProperties, { type: "string", plain: true });
-        assert.equal(inputs.ssh.$ref, "#/types/etcd-aws:index:SshSettings");
+        assert.equal(typeOf(entry(inputs, "memberCount")), "number");
+        assert.equal(typeOf(entry(inputs, "bootstrapMode")), "string");
+        assert.deepEqual(entry(inputs, "clientCidrs").items, { type: "string", plain: true });
+        assert.deepEqual(entry(inputs, "extraFlags").additionalProperties, { type: "string", plain: true });
+        assert.equal(refOf(entry(inputs, "ssh")), "#/types/etcd-aws:index:SshSettings");
         assert.deepEqual(cluster.requiredInputs, ["ssh"]);
-        assert.deepEqual(schema.types["etcd-aws:index:SshSettings"].required, ["privateKey"]);
-        assert.equal(
-            schema.types["etcd-aws:index:SshSettings"].properties.bastion.$ref,
-            "#/types/etcd-aws:index:BastionSettings",
-        );
+        const ssh = entry(schema.types, "etcd-aws:index:SshSettings");
+        assert.deepEqual(ssh.required, ["privateKey"]);
+        assert.equal(refOf(entry(ssh.properties, "bastion")), "#/types/etcd-aws:index:BastionSettings");
     });
 
     it("outputs the class's public properties (those the README documents among them), all required", () => {
@@ -116,13 +136,13 @@ describe("cross-language schema (PulumiPlugin.yaml, the SDK's component analyzer
             "clientCertPem",
             "clientKeyPem",
         ];
-        const cluster = schema.resources[TOKEN];
+        const properties = cluster.properties ?? {};
         assert.deepEqual(
-            documented.filter((name) => !(name in cluster.properties)),
+            documented.filter((name) => !(name in properties)),
             [],
         );
-        assert.deepEqual([...cluster.required].sort(), Object.keys(cluster.properties).sort());
-        assert.deepEqual(cluster.properties.clientEndpoints.items, { type: "string" });
+        assert.deepEqual([...(cluster.required ?? [])].sort(), Object.keys(properties).sort());
+        assert.deepEqual(entry(properties, "clientEndpoints").items, { type: "string" });
     });
 
     it("is a consistent package schema: every reference resolves and every required name is declared", () => {

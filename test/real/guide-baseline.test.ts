@@ -24,7 +24,7 @@ for (const version of VERSIONS) {
             try {
                 await cluster.healthGate();
             } catch (error) {
-                throw new Error(`${(error as Error).message}\n${cluster.logs()}`);
+                throw new Error(`${(error as Error).message}\n${cluster.logs()}`, { cause: error });
             }
             recordTiming("guide static (hand-written)", version, Number(process.hrtime.bigint() - started) / 1e9);
             assert.deepStrictEqual(

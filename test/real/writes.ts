@@ -78,7 +78,9 @@ async function caughtUp(
             },
         );
     } catch (error) {
-        throw new Error(`${(error as Error).message}: ${missing} of ${written.length} acknowledged keys are missing`);
+        throw new Error(`${(error as Error).message}: ${missing} of ${written.length} acknowledged keys are missing`, {
+            cause: error,
+        });
     }
 }
 

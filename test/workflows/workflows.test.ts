@@ -11,11 +11,57 @@ const WORKFLOWS = path.join(ROOT, ".github", "workflows");
 const STACK_ACTION = path.join(ROOT, ".github", "actions", "pulumi-stack", "action.yml");
 const DEPLOY_ORDER = ["dev", "staging", "prod"];
 
-function load(file: string): any {
-    return yaml.load(fs.readFileSync(file, "utf8"));
+/** The parts of a workflow or composite action step that these tests read. */
+interface Step {
+    readonly uses?: string;
+    readonly run?: string;
+    readonly with: Record<string, unknown>;
 }
 
-const workflow = (name: string) => load(path.join(WORKFLOWS, name));
+/** The parts of a workflow job that these tests read. */
+interface Job {
+    readonly uses?: string;
+    readonly needs?: string;
+    readonly environment?: string;
+    readonly "runs-on"?: string;
+    readonly permissions?: Record<string, string>;
+    readonly strategy: { readonly matrix: { readonly stack: readonly string[] } };
+    readonly steps: readonly Step[];
+}
+
+/** The parts of a workflow file that these tests read. */
+interface Workflow {
+    readonly on: Record<string, unknown>;
+    readonly permissions?: Record<string, string>;
+    readonly concurrency?: Record<string, unknown>;
+    readonly jobs: Record<string, Job>;
+}
+
+/** The parts of the composite action (action.yml) that these tests read. */
+interface CompositeAction {
+    readonly runs: { readonly steps: readonly Step[] };
+}
+
+// The YAML is this repository's own: its shape is what the assertions check, so it is read as-is.
+function load<T extends Workflow | CompositeAction>(file: string): T {
+    return yaml.load(fs.readFileSync(file, "utf8")) as T;
+}
+
+const workflow = (name: string) => load<Workflow>(path.join(WORKFLOWS, name));
+
+/** The job `name` of `workflow`; fails the test if there is none. */
+function job(of: Workflow, name: string): Job {
+    const found = of.jobs[name];
+    assert.ok(found, `no job ${name}`);
+    return found;
+}
+
+/** The step among `steps` that uses `uses`; fails the test if there is none. */
+function stepUsing(steps: readonly Step[], uses: string): Step {
+    const step = steps.find((s) => s.uses === uses);
+    assert.ok(step, `no step uses ${uses}`);
+    return step;
+}
 
 /** Every `uses:` in the workflows and the composite action. */
 function allUses(): string[] {
@@ -29,9 +75,7 @@ function allUses(): string[] {
 
 /** The `with:` of the step using `action` (owner/name, any ref) in the composite action. */
 function stepWith(action: string): Record<string, unknown> {
-    const step = load(STACK_ACTION).runs.steps.find(
-        (s: any) => typeof s.uses === "string" && s.uses.startsWith(`${action}@`),
-    );
+    const step = load<CompositeAction>(STACK_ACTION).runs.steps.find((s) => s.uses?.startsWith(`${action}@`));
     assert.ok(step, `${action} is not used by the pulumi-stack action`);
     return step.with;
 }
@@ -51,12 +95,12 @@ describe(".github workflows", () => {
         const pr = workflow("pull-request.yml");
         assert.deepEqual(Object.keys(pr.on), ["pull_request"]);
         assert.deepEqual(pr.permissions, { contents: "read" });
-        assert.equal(pr.jobs.test.uses, "./.github/workflows/tests.yml");
-        const preview = pr.jobs.preview;
+        assert.equal(job(pr, "test").uses, "./.github/workflows/tests.yml");
+        const preview = job(pr, "preview");
         assert.equal(preview.needs, "test");
         assert.deepEqual(preview.permissions, { contents: "read", "pull-requests": "write", "id-token": "write" });
         assert.deepEqual([...preview.strategy.matrix.stack].sort(), stackNames());
-        const step = preview.steps.find((s: any) => s.uses === "./.github/actions/pulumi-stack");
+        const step = stepUsing(preview.steps, "./.github/actions/pulumi-stack");
         assert.deepEqual(
             { command: step.with.command, stack: step.with.stack, comment: step.with["comment-on-pr"] },
             { command: "preview", stack: "${{ matrix.stack }}", comment: "true" },
@@ -71,12 +115,12 @@ describe(".github workflows", () => {
         assert.deepEqual(deploy.concurrency, { group: "deploy", "cancel-in-progress": false });
         assert.deepEqual(Object.keys(deploy.jobs), ["test", ...DEPLOY_ORDER]);
         DEPLOY_ORDER.forEach((stack, i) => {
-            const job = deploy.jobs[stack];
-            assert.equal(job.needs, i === 0 ? "test" : DEPLOY_ORDER[i - 1], `${stack} needs`);
-            assert.equal(job.environment, stack);
-            assert.equal(job["runs-on"], "${{ vars.DEPLOY_RUNNER || 'ubuntu-latest' }}");
-            assert.deepEqual(job.permissions, { contents: "read", "id-token": "write" });
-            const step = job.steps.find((s: any) => s.uses === "./.github/actions/pulumi-stack");
+            const deployJob = job(deploy, stack);
+            assert.equal(deployJob.needs, i === 0 ? "test" : DEPLOY_ORDER[i - 1], `${stack} needs`);
+            assert.equal(deployJob.environment, stack);
+            assert.equal(deployJob["runs-on"], "${{ vars.DEPLOY_RUNNER || 'ubuntu-latest' }}");
+            assert.deepEqual(deployJob.permissions, { contents: "read", "id-token": "write" });
+            const step = stepUsing(deployJob.steps, "./.github/actions/pulumi-stack");
             assert.deepEqual({ command: step.with.command, stack: step.with.stack }, { command: "up", stack });
             assert.equal(step.with["role-to-assume"], "${{ vars.AWS_ROLE_ARN }}");
         });
@@ -107,9 +151,7 @@ describe(".github workflows", () => {
     });
 
     it("test with the README's test command, exactly as .ci/run does", () => {
-        const runs = workflow("tests.yml")
-            .jobs.test.steps.filter((s: any) => s.run)
-            .map((s: any) => s.run);
+        const runs = job(workflow("tests.yml"), "test").steps.flatMap((s) => (s.run ? [s.run] : []));
         assert.deepEqual(runs, ["sudo ./scripts/test.sh"]);
         assert.match(fs.readFileSync(path.join(ROOT, ".ci", "run"), "utf8"), /^exec \.\/scripts\/test\.sh$/m);
     });
