@@ -10,15 +10,7 @@ export function at<T>(items: readonly T[], index: number, what = "element"): T {
     return item;
 }
 
-/** The one element of `items`; throws unless there is exactly one. */
-export function only<T>(items: readonly T[], what = "element"): T {
-    if (items.length !== 1) {
-        throw new Error(`expected exactly one ${what}, but there are ${items.length}`);
-    }
-    return at(items, 0, what);
-}
-
-/** Capture group `group` of a regular-expression match; throws if the match or the group is missing. */
+/** Capture group `index` of a regular-expression match; throws if the match or the group is missing. */
 export function group(match: RegExpMatchArray | RegExpExecArray | null, index = 1, what = "match"): string {
     const value = match?.[index];
     if (value === undefined) {
