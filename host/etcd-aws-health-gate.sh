@@ -30,7 +30,7 @@ report_failure() {
     log "cluster did not become healthy within $TIMEOUT_SECONDS s"
     etcdctl --endpoints "$ENDPOINTS" --command-timeout=5s member list --write-out=table || true
     etcdctl --endpoints "$ENDPOINTS" --command-timeout=5s endpoint health --cluster || true
-    journalctl --unit "$UNIT" --lines 50 --no-pager || true
+    journalctl --unit "$UNIT" --lines 50 --no-pager | mask_discovery_secrets || true
 }
 
 deadline=$((SECONDS + TIMEOUT_SECONDS))

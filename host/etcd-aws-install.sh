@@ -62,7 +62,7 @@ install_release() (
     local work expected
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT
-    log "downloading $RELEASE_URL/$TARBALL"
+    log "downloading $(without_userinfo "$RELEASE_URL")/$TARBALL"
     curl -fsSL --retry 5 --retry-delay 2 --retry-connrefused -o "$work/$TARBALL" "$RELEASE_URL/$TARBALL"
     curl -fsSL --retry 5 --retry-delay 2 --retry-connrefused -o "$work/SHA256SUMS" "$RELEASE_URL/SHA256SUMS"
     expected=$(awk -v file="$TARBALL" '$2 == file || $2 == "*" file { print $1 }' "$work/SHA256SUMS")

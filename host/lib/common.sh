@@ -15,6 +15,13 @@ unset ETCDCTL_API
 
 log() { printf '%s etcd-%s: %s\n' "$(date -u +%H:%M:%S)" "${LOG_TAG:-aws}" "$*" >&2; }
 
+# etcd logs its discovery token, URL and proxy, which admit members (and the URLs can hold a
+# password): text that leaves the member, such as the deployment's error, has them masked.
+mask_discovery_secrets() { sed -E 's/("discovery-(token|url|proxy)": ?")[^"]*"/\1***"/g'; }
+
+# A URL without its user:password, for log lines.
+without_userinfo() { sed -E 's#//[^/@]*@#//#' <<<"$1"; }
+
 # Fails unless every named setting is set (the rendered bundle sets them all; a direct run
 # gets them from the environment).
 require_settings() {
