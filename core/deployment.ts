@@ -44,7 +44,9 @@ export function outboundUrls(settings: Pick<ResolvedSettings, "mirrorBaseUrl" | 
  */
 export function credentialSettingsGiven(settings: ClusterSettings): boolean {
     const discovery = settings.discovery;
-    return [settings.mirrorBaseUrl, discovery?.serviceUrl, discovery?.url, discovery?.proxy].some((value) => value !== undefined);
+    return [settings.mirrorBaseUrl, discovery?.serviceUrl, discovery?.url, discovery?.proxy].some(
+        (value) => value !== undefined,
+    );
 }
 
 /**
@@ -60,8 +62,12 @@ export const LAUNCH_TIMEOUT = "10m";
  * The package makes a discovery token (and registers the size under it) unless the user gave a
  * ready discovery URL; the registration runs on the control member, which has etcdctl and curl.
  */
-export function discoveryRegistration(settings: Pick<ResolvedSettings, "discovery">): { readonly member: number } | undefined {
-    return settings.discovery !== undefined && settings.discovery.url === undefined ? { member: CONTROL_MEMBER } : undefined;
+export function discoveryRegistration(
+    settings: Pick<ResolvedSettings, "discovery">,
+): { readonly member: number } | undefined {
+    return settings.discovery !== undefined && settings.discovery.url === undefined
+        ? { member: CONTROL_MEMBER }
+        : undefined;
 }
 
 /** What a member's launch waits for besides its own install. */
@@ -82,7 +88,25 @@ export function launchDependencies(settings: Pick<ResolvedSettings, "mode" | "di
 
 /** The subnet of each member: the given subnets dealt in turn (one per zone spreads the members). */
 export function subnetPerMember<T>(subnets: readonly T[], memberCount: number): T[] {
-    return Array.from({ length: memberCount }, (_, i) => subnets[i % subnets.length]);
+    return Array.from({ length: memberCount }, (_, i) => {
+        const subnet = subnets[i % subnets.length];
+        if (subnet === undefined) {
+            throw new Error(`no subnet to place member ${i} in: the subnet list is empty`);
+        }
+        return subnet;
+    });
+}
+
+/**
+ * Entry `i` of a list that holds one entry per member (names, subnets, addresses, certificates).
+ * The lists are built from the member count, so a missing entry is a bug; this names it.
+ */
+export function ofMember<T>(entries: readonly T[], i: number, what: string): T {
+    const entry = entries[i];
+    if (entry === undefined) {
+        throw new Error(`${what} has no entry for member ${i}: it has ${entries.length}`);
+    }
+    return entry;
 }
 
 /** Changes when any member's launch script changes: the health gate runs again then. */
@@ -91,7 +115,10 @@ export function launchScriptsDigest(scripts: readonly string[]): string {
 }
 
 /** How long the health gate may wait, and how long Pulumi lets its command run. */
-export function healthGateTimeouts(healthTimeoutSeconds: number | undefined): { readonly scriptSeconds: number; readonly commandTimeout: string } {
+export function healthGateTimeouts(healthTimeoutSeconds: number | undefined): {
+    readonly scriptSeconds: number;
+    readonly commandTimeout: string;
+} {
     const scriptSeconds = healthTimeoutSeconds ?? DEFAULT_HEALTH_TIMEOUT_SECONDS;
     return { scriptSeconds, commandTimeout: `${scriptSeconds + HEALTH_COMMAND_GRACE_SECONDS}s` };
 }
@@ -100,7 +127,10 @@ export function healthGateTimeouts(healthTimeoutSeconds: number | undefined): { 
  * Tokens a cluster must not take, with who holds them: the clusters created earlier in the same
  * program (token -> cluster name) and tokens reserved for clusters elsewhere.
  */
-export function tokensInUse(taken: { readonly program?: ReadonlyMap<string, string>; readonly reserved?: readonly string[] }): TokenInUse[] {
+export function tokensInUse(taken: {
+    readonly program?: ReadonlyMap<string, string>;
+    readonly reserved?: readonly string[];
+}): TokenInUse[] {
     return [
         ...[...(taken.program ?? [])].map(([token, owner]) => ({ token, owner: `cluster "${owner}" in this program` })),
         ...(taken.reserved ?? []).map((token) => ({ token, owner: "another cluster (reservedClusterTokens)" })),
@@ -133,11 +163,25 @@ export const RESOURCE_ARG_EXAMPLES: Readonly<Record<string, unknown>> = {
     tags: { team: "storage" },
 };
 export const SSH_ARG_EXAMPLES: Readonly<Record<string, unknown>> = { user: "ubuntu", keyName: "etcd-prod" };
-export const BASTION_ARG_EXAMPLES: Readonly<Record<string, unknown>> = { host: "bastion.example.com", user: "ubuntu", port: 22 };
+export const BASTION_ARG_EXAMPLES: Readonly<Record<string, unknown>> = {
+    host: "bastion.example.com",
+    user: "ubuntu",
+    port: 22,
+};
 
 /** The kinds of the SSH settings and of their bastion. */
-export const SSH_ARG_KINDS: Readonly<Record<string, ArgKind>> = { user: "string", privateKey: "string", keyName: "string", bastion: "object" };
-export const BASTION_ARG_KINDS: Readonly<Record<string, ArgKind>> = { host: "string", user: "string", privateKey: "string", port: "number" };
+export const SSH_ARG_KINDS: Readonly<Record<string, ArgKind>> = {
+    user: "string",
+    privateKey: "string",
+    keyName: "string",
+    bastion: "object",
+};
+export const BASTION_ARG_KINDS: Readonly<Record<string, ArgKind>> = {
+    host: "string",
+    user: "string",
+    privateKey: "string",
+    port: "number",
+};
 
 /**
  * Members that would share a subnet, and so an availability zone: one warning saying which, and
@@ -152,7 +196,9 @@ export function placementWarnings(
     if (subnetCount === undefined || subnetCount === 0 || subnetCount >= memberCount) {
         return [];
     }
-    const sharing = Array.from({ length: memberCount }, (_, i) => i).filter((i) => i % subnetCount === 0).map((i) => `${clusterName}-${i}`);
+    const sharing = Array.from({ length: memberCount }, (_, i) => i)
+        .filter((i) => i % subnetCount === 0)
+        .map((i) => `${clusterName}-${i}`);
     return [
         `${source}: ${memberCount} members in ${subnetCount} subnet${subnetCount === 1 ? "" : "s"} put ${sharing.join(", ")} in one subnet; ` +
             `${zoneLoss(sharing.length, memberCount)}. List ${memberCount} subnets in different availability zones`,
@@ -191,7 +237,9 @@ export function plaintextWarnings(settings: Pick<ResolvedSettings, "tls" | "memb
         return [];
     }
     const shape = settings.memberCount >= 5 ? `${settings.memberCount} members` : "members behind a bastion";
-    return [`tls: false in a production-shaped cluster (${shape}): keys, values and peer traffic cross the network in clear text; set tls: true`];
+    return [
+        `tls: false in a production-shaped cluster (${shape}): keys, values and peer traffic cross the network in clear text; set tls: true`,
+    ];
 }
 
 /** The shape of the arguments that reference cloud resources, as far as it is known before deployment. */
@@ -214,10 +262,20 @@ export function resourceArgsProblems(args: ResourceArgsShape): ConfigProblem[] {
         });
     }
     if (args.subnetCount === 0) {
-        problems.push({ setting: "subnetIds", value: [], problem: "no subnet to place members in", fix: "list one subnet per availability zone, or remove it to use the default VPC" });
+        problems.push({
+            setting: "subnetIds",
+            value: [],
+            problem: "no subnet to place members in",
+            fix: "list one subnet per availability zone, or remove it to use the default VPC",
+        });
     }
     if (args.subnetCount !== undefined && !args.vpcGiven) {
-        problems.push({ setting: "vpcId", value: undefined, problem: "subnetIds were given without their VPC", fix: "set vpcId to the subnets' VPC" });
+        problems.push({
+            setting: "vpcId",
+            value: undefined,
+            problem: "subnetIds were given without their VPC",
+            fix: "set vpcId to the subnets' VPC",
+        });
     }
     if (args.healthTimeoutSeconds !== undefined) {
         checkIntegerIn(problems, "healthTimeoutSeconds", args.healthTimeoutSeconds, {
@@ -240,5 +298,9 @@ export function memberCertificateRequest<Address>(
     address: Address,
 ): { name: string; dnsNames: string[]; ipAddresses: (string | Address)[] } {
     const sans = memberCertificateSans(spec, member);
-    return { name: member.name, dnsNames: [...sans.dnsNames], ipAddresses: sans.ipAddresses.map((ip) => (ip === member.address ? address : ip)) };
+    return {
+        name: member.name,
+        dnsNames: [...sans.dnsNames],
+        ipAddresses: sans.ipAddresses.map((ip) => (ip === member.address ? address : ip)),
+    };
 }

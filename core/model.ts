@@ -16,9 +16,6 @@ export interface Ports {
     readonly metrics: number;
 }
 
-// (Their defaults are part of the host contract; re-exported for the settings validation.)
-export { DEFAULT_PORTS } from "./host-contract";
-
 export interface MemberSpec {
     /** etcd member name (`--name`), also the host's DNS label. */
     readonly name: string;

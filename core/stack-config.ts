@@ -24,49 +24,208 @@ export interface ConfigKey {
 }
 
 export const CONFIG_KEYS: readonly ConfigKey[] = [
-    { key: "clusterName", type: "string", default: "etcd", description: "Cluster name: members are <clusterName>-<n>." },
+    {
+        key: "clusterName",
+        type: "string",
+        default: "etcd",
+        description: "Cluster name: members are <clusterName>-<n>.",
+    },
     { key: "memberCount", type: "integer", default: 3, description: "Members: 1, 3, 5 or 7." },
     { key: "etcdVersion", type: "string", default: "3.6.14", description: "etcd release, 3.4.x to 3.7.x." },
-    { key: "bootstrapMode", type: "string", default: "static", description: "static (--initial-cluster), dns (--discovery-srv) or discovery (discovery service)." },
+    {
+        key: "bootstrapMode",
+        type: "string",
+        default: "static",
+        description: "static (--initial-cluster), dns (--discovery-srv) or discovery (discovery service).",
+    },
     { key: "tls", type: "boolean", default: true, description: "Mutual TLS for clients and peers." },
-    { key: "auth", type: "boolean", default: false, description: "etcd authentication: root user with a generated password (needs tls)." },
-    { key: "certificateValidityDays", type: "integer", default: 365, description: "Validity of member and client certificates." },
-    { key: "certificateRenewalDays", type: "integer", default: 30, description: "Renew certificates on pulumi up once fewer days than this remain." },
-    { key: "domain", type: "string", default: "", description: "DNS domain of members and SRV records; empty: <clusterName>.etcd.internal." },
-    { key: "zoneId", type: "string", default: "", description: "Existing Route53 zone; empty: a new private zone for the domain." },
-    { key: "srvName", type: "string", default: "", description: "--discovery-srv-name suffix of the SRV service names; empty: none." },
-    { key: "clusterToken", type: "string", default: "", description: "--initial-cluster-token; empty: <project>-<stack>-<clusterName>." },
+    {
+        key: "auth",
+        type: "boolean",
+        default: false,
+        description: "etcd authentication: root user with a generated password (needs tls).",
+    },
+    {
+        key: "certificateValidityDays",
+        type: "integer",
+        default: 365,
+        description: "Validity of member and client certificates.",
+    },
+    {
+        key: "certificateRenewalDays",
+        type: "integer",
+        default: 30,
+        description: "Renew certificates on pulumi up once fewer days than this remain.",
+    },
+    {
+        key: "domain",
+        type: "string",
+        default: "",
+        description: "DNS domain of members and SRV records; empty: <clusterName>.etcd.internal.",
+    },
+    {
+        key: "zoneId",
+        type: "string",
+        default: "",
+        description: "Existing Route53 zone; empty: a new private zone for the domain.",
+    },
+    {
+        key: "srvName",
+        type: "string",
+        default: "",
+        description: "--discovery-srv-name suffix of the SRV service names; empty: none.",
+    },
+    {
+        key: "clusterToken",
+        type: "string",
+        default: "",
+        description: "--initial-cluster-token; empty: <project>-<stack>-<clusterName>.",
+    },
     { key: "vpcId", type: "string", default: "", description: "VPC of the cluster; empty: the default VPC." },
-    { key: "subnetIds", type: "array", default: [], description: "Subnets, one per availability zone; empty: the default VPC's default subnets." },
+    {
+        key: "subnetIds",
+        type: "array",
+        default: [],
+        description: "Subnets, one per availability zone; empty: the default VPC's default subnets.",
+    },
     { key: "clientCidrs", type: "array", default: [], description: "CIDRs allowed to reach the client port 2379." },
-    { key: "clientSecurityGroupIds", type: "array", default: [], description: "Security groups allowed to reach the client port 2379." },
-    { key: "sshCidrs", type: "array", default: [], description: "CIDRs allowed to reach SSH (where pulumi up runs, operators)." },
-    { key: "monitoringCidrs", type: "array", default: [], description: "CIDRs allowed to scrape metrics on port 2381." },
-    { key: "allowPublicAccess", type: "boolean", default: false, description: "Allow 0.0.0.0/0 in the CIDR lists (prints a warning)." },
-    { key: "instanceType", type: "string", default: "t3.medium", description: "EC2 instance type (Graviton types get arm64 etcd)." },
+    {
+        key: "clientSecurityGroupIds",
+        type: "array",
+        default: [],
+        description: "Security groups allowed to reach the client port 2379.",
+    },
+    {
+        key: "sshCidrs",
+        type: "array",
+        default: [],
+        description: "CIDRs allowed to reach SSH (where pulumi up runs, operators).",
+    },
+    {
+        key: "monitoringCidrs",
+        type: "array",
+        default: [],
+        description: "CIDRs allowed to scrape metrics on port 2381.",
+    },
+    {
+        key: "allowPublicAccess",
+        type: "boolean",
+        default: false,
+        description: "Allow 0.0.0.0/0 in the CIDR lists (prints a warning).",
+    },
+    {
+        key: "instanceType",
+        type: "string",
+        default: "t3.medium",
+        description: "EC2 instance type (Graviton types get arm64 etcd).",
+    },
     { key: "volumeSizeGiB", type: "integer", default: 20, description: "Data volume size in GiB." },
     { key: "volumeType", type: "string", default: "gp3", description: "Data volume type: gp3, gp2, io1 or io2." },
     { key: "volumeIops", type: "integer", default: 0, description: "Provisioned IOPS for io1/io2; 0: none." },
-    { key: "kmsKeyId", type: "string", default: "", description: "KMS key for the volumes; empty: the account's default EBS key." },
-    { key: "amiId", type: "string", default: "", description: "Member AMI; empty: newest Ubuntu 24.04 LTS from Canonical." },
-    { key: "mirrorBaseUrl", type: "string", credential: true, default: "https://github.com/etcd-io/etcd/releases/download", description: "Base URL of the etcd release tarballs and SHA256SUMS." },
-    { key: "etcdSha256", type: "string", default: "", description: "Expected SHA-256 of the release tarball; empty: SHA256SUMS only." },
-    { key: "extraFlags", type: "array", default: [], description: "Extra etcd flags as name=value, e.g. snapshot-count=10000." },
+    {
+        key: "kmsKeyId",
+        type: "string",
+        default: "",
+        description: "KMS key for the volumes; empty: the account's default EBS key.",
+    },
+    {
+        key: "amiId",
+        type: "string",
+        default: "",
+        description: "Member AMI; empty: newest Ubuntu 24.04 LTS from Canonical.",
+    },
+    {
+        key: "mirrorBaseUrl",
+        type: "string",
+        credential: true,
+        default: "https://github.com/etcd-io/etcd/releases/download",
+        description: "Base URL of the etcd release tarballs and SHA256SUMS.",
+    },
+    {
+        key: "etcdSha256",
+        type: "string",
+        default: "",
+        description: "Expected SHA-256 of the release tarball; empty: SHA256SUMS only.",
+    },
+    {
+        key: "extraFlags",
+        type: "array",
+        default: [],
+        description: "Extra etcd flags as name=value, e.g. snapshot-count=10000.",
+    },
     { key: "clientPort", type: "integer", default: DEFAULT_PORTS.client, description: "etcd client port." },
     { key: "peerPort", type: "integer", default: DEFAULT_PORTS.peer, description: "etcd peer port." },
     { key: "metricsPort", type: "integer", default: DEFAULT_PORTS.metrics, description: "etcd metrics port." },
-    { key: "discoveryProtocol", type: "string", default: "", description: "v3 (etcd 3.6+) or v2; empty: v3 where available." },
-    { key: "discoveryEndpoints", type: "array", default: [], description: "v3 discovery: client URLs of the discovery etcd cluster." },
-    { key: "discoveryServiceUrl", type: "string", credential: true, default: "", description: "v2 discovery: keys URL the package registers a new token under." },
-    { key: "discoveryUrl", type: "string", credential: true, default: "", description: "v2 discovery: a ready token URL (needs discoverySize)." },
-    { key: "discoverySize", type: "integer", default: 0, description: "Members the discovery token admits; 0: the member count." },
-    { key: "discoveryProxy", type: "string", credential: true, default: "", description: "v2 discovery: HTTP proxy for discovery traffic." },
-    { key: "sshUser", type: "string", default: DEFAULT_SSH_USER, description: "SSH login user with sudo on the members." },
-    { key: "sshKeyName", type: "string", default: "", description: "EC2 key pair installed on the members; empty: none." },
-    { key: "sshPrivateKey", type: "string", secret: true, description: "Private key of sshUser (required; set with --secret)." },
-    { key: "bastionHost", type: "string", default: "", description: "Bastion for members in private subnets; empty: connect to public IPs." },
+    {
+        key: "discoveryProtocol",
+        type: "string",
+        default: "",
+        description: "v3 (etcd 3.6+) or v2; empty: v3 where available.",
+    },
+    {
+        key: "discoveryEndpoints",
+        type: "array",
+        default: [],
+        description: "v3 discovery: client URLs of the discovery etcd cluster.",
+    },
+    {
+        key: "discoveryServiceUrl",
+        type: "string",
+        credential: true,
+        default: "",
+        description: "v2 discovery: keys URL the package registers a new token under.",
+    },
+    {
+        key: "discoveryUrl",
+        type: "string",
+        credential: true,
+        default: "",
+        description: "v2 discovery: a ready token URL (needs discoverySize).",
+    },
+    {
+        key: "discoverySize",
+        type: "integer",
+        default: 0,
+        description: "Members the discovery token admits; 0: the member count.",
+    },
+    {
+        key: "discoveryProxy",
+        type: "string",
+        credential: true,
+        default: "",
+        description: "v2 discovery: HTTP proxy for discovery traffic.",
+    },
+    {
+        key: "sshUser",
+        type: "string",
+        default: DEFAULT_SSH_USER,
+        description: "SSH login user with sudo on the members.",
+    },
+    {
+        key: "sshKeyName",
+        type: "string",
+        default: "",
+        description: "EC2 key pair installed on the members; empty: none.",
+    },
+    {
+        key: "sshPrivateKey",
+        type: "string",
+        secret: true,
+        description: "Private key of sshUser (required; set with --secret).",
+    },
+    {
+        key: "bastionHost",
+        type: "string",
+        default: "",
+        description: "Bastion for members in private subnets; empty: connect to public IPs.",
+    },
     { key: "bastionUser", type: "string", default: "", description: "Bastion login user; empty: sshUser." },
-    { key: "healthTimeoutSeconds", type: "integer", default: 600, description: "Seconds the health gate waits for the cluster." },
+    {
+        key: "healthTimeoutSeconds",
+        type: "integer",
+        default: 600,
+        description: "Seconds the health gate waits for the cluster.",
+    },
 ];
 
 /** Config values as the program reads them: settings plus the resource references. */
@@ -97,7 +256,9 @@ function parseValue(spec: ConfigKey, raw: string, problems: ConfigProblem[]): Pa
         case "string":
             return raw === "" ? undefined : raw;
         case "integer":
-            return /^-?\d+$/.test(raw.trim()) ? Number(raw) : problem("a whole number", `write a number, e.g. ${String(spec.default ?? 3)}`);
+            return /^-?\d+$/.test(raw.trim())
+                ? Number(raw)
+                : problem("a whole number", `write a number, e.g. ${String(spec.default ?? 3)}`);
         case "boolean":
             return raw === "true" ? true : raw === "false" ? false : problem("true or false", "write true or false");
         case "array": {
@@ -116,7 +277,10 @@ function parseValue(spec: ConfigKey, raw: string, problems: ConfigProblem[]): Pa
 }
 
 /** Reads every key through `lookup` (raw config text); problems collect malformed values. */
-export function readStackConfig(lookup: (key: string) => string | undefined): { config: StackConfig; problems: ConfigProblem[] } {
+export function readStackConfig(lookup: (key: string) => string | undefined): {
+    config: StackConfig;
+    problems: ConfigProblem[];
+} {
     const problems: ConfigProblem[] = [];
     const values = new Map<string, Parsed>();
     // Secrets are read by the program with getSecret, so they stay secret. Credentials are read
@@ -135,7 +299,12 @@ export function readStackConfig(lookup: (key: string) => string | undefined): { 
     for (const entry of list("extraFlags") ?? []) {
         const eq = entry.indexOf("=");
         if (eq <= 0) {
-            problems.push({ setting: "extraFlags", value: entry, problem: "is not name=value", fix: "write e.g. snapshot-count=10000" });
+            problems.push({
+                setting: "extraFlags",
+                value: entry,
+                problem: "is not name=value",
+                fix: "write e.g. snapshot-count=10000",
+            });
         } else {
             extraFlags[entry.slice(0, eq)] = entry.slice(eq + 1);
         }
@@ -179,7 +348,9 @@ export function readStackConfig(lookup: (key: string) => string | undefined): { 
     return {
         config: {
             clusterName: str("clusterName") ?? "etcd",
-            settings: Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined)) as ClusterSettings,
+            settings: Object.fromEntries(
+                Object.entries(settings).filter(([, value]) => value !== undefined),
+            ) as ClusterSettings,
             vpcId: str("vpcId"),
             subnetIds: list("subnetIds"),
             clientSecurityGroupIds: list("clientSecurityGroupIds"),
@@ -202,20 +373,23 @@ export const CREDENTIAL_KEYS: readonly string[] = CONFIG_KEYS.filter((spec) => s
 /** Edit distance (insertions, deletions, substitutions), case-insensitive. */
 function distance(a: string, b: string): number {
     const [x, y] = [a.toLowerCase(), b.toLowerCase()];
+    // Both rows hold y.length + 1 cells and j stays within them, so every index below exists.
     let row = Array.from({ length: y.length + 1 }, (_, j) => j);
     for (let i = 1; i <= x.length; i++) {
         const next = [i];
         for (let j = 1; j <= y.length; j++) {
-            next.push(Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1)));
+            next.push(Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1)));
         }
         row = next;
     }
-    return row[y.length];
+    return row[y.length]!;
 }
 
 /** The declared key nearest to `key`. */
 export function nearestKey(key: string): string {
-    return CONFIG_KEYS.map((spec) => spec.key).reduce((best, candidate) => (distance(key, candidate) < distance(key, best) ? candidate : best));
+    return CONFIG_KEYS.map((spec) => spec.key).reduce((best, candidate) =>
+        distance(key, candidate) < distance(key, best) ? candidate : best,
+    );
 }
 
 /**
@@ -277,7 +451,12 @@ function stackSetting(problem: ConfigProblem): string {
  * they set (discoveryServiceUrl, clusterName) instead of the argument paths (discovery.serviceUrl, name).
  */
 export function asStackProblem(problem: ConfigProblem): ConfigProblem {
-    return { setting: stackSetting(problem), value: stackValue(problem), problem: inStackKeys(problem.problem), fix: inStackKeys(problem.fix) };
+    return {
+        setting: stackSetting(problem),
+        value: stackValue(problem),
+        problem: inStackKeys(problem.problem),
+        fix: inStackKeys(problem.fix),
+    };
 }
 
 /** Discovery settings shown as the stack keys that hold them: one key's value, or the keys with theirs. */
@@ -289,7 +468,8 @@ function stackValue(problem: ConfigProblem): unknown {
     const entries = Object.entries(given)
         .filter(([, value]) => value !== undefined)
         .map(([field, value]) => [inStackKeys(`discovery.${field}`), value]);
-    return entries.length === 1 ? entries[0][1] : Object.fromEntries(entries);
+    const [first, ...rest] = entries;
+    return first !== undefined && rest.length === 0 ? first[1] : Object.fromEntries(entries);
 }
 
 /**

@@ -12,7 +12,7 @@ const SHA256 = /^[0-9a-f]{64}$/;
  */
 function belowHardwareGuide(instanceType: string): string | undefined {
     const [family, size] = instanceType.split(".");
-    if (["nano", "micro", "small"].includes(size)) {
+    if (size !== undefined && ["nano", "micro", "small"].includes(size)) {
         return `${instanceType} is below the 2 vCPUs and 4 GiB of memory etcd's hardware guide asks for`;
     }
     if (family === "t2") {
@@ -28,7 +28,12 @@ export function resolveMachine(
 ): { instanceType: string; volumeSizeGiB: number; volumeType: string; volumeIops?: number } {
     const instanceType = settings.instanceType ?? DEFAULTS.instanceType;
     if (!INSTANCE_TYPE.test(instanceType)) {
-        problems.push({ setting: "instanceType", value: instanceType, problem: "is not an EC2 instance type", fix: 'write e.g. "t3.medium" or "m6i.large"' });
+        problems.push({
+            setting: "instanceType",
+            value: instanceType,
+            problem: "is not an EC2 instance type",
+            fix: 'write e.g. "t3.medium" or "m6i.large"',
+        });
     } else {
         const below = belowHardwareGuide(instanceType);
         if (below !== undefined) {
@@ -44,7 +49,12 @@ export function resolveMachine(
     });
     const volumeType = settings.volumeType ?? DEFAULTS.volumeType;
     if (!VOLUME_TYPES.includes(volumeType)) {
-        problems.push({ setting: "volumeType", value: volumeType, problem: "etcd needs SSD-backed storage", fix: `use one of ${VOLUME_TYPES.join(", ")}` });
+        problems.push({
+            setting: "volumeType",
+            value: volumeType,
+            problem: "etcd needs SSD-backed storage",
+            fix: `use one of ${VOLUME_TYPES.join(", ")}`,
+        });
     }
     const volumeIops = settings.volumeIops;
     checkVolumeIops(volumeType, volumeIops, problems);
@@ -55,7 +65,12 @@ export function resolveMachine(
 function checkVolumeIops(volumeType: string, volumeIops: number | undefined, problems: Problems): void {
     if (volumeIops === undefined) {
         if (volumeType === "io1" || volumeType === "io2") {
-            problems.push({ setting: "volumeIops", value: undefined, problem: `${volumeType} volumes need provisioned IOPS`, fix: "set volumeIops, e.g. 3000" });
+            problems.push({
+                setting: "volumeIops",
+                value: undefined,
+                problem: `${volumeType} volumes need provisioned IOPS`,
+                fix: "set volumeIops, e.g. 3000",
+            });
         }
         return;
     }
@@ -66,20 +81,43 @@ function checkVolumeIops(volumeType: string, volumeIops: number | undefined, pro
         fix: "remove it for gp3's 3000 IOPS baseline",
     });
     if (inRange && volumeType === "gp2") {
-        problems.push({ setting: "volumeIops", value: volumeIops, problem: "gp2 volumes have no provisioned IOPS (EC2 refuses the setting)", fix: 'remove volumeIops, or use volumeType "gp3", "io1" or "io2"' });
+        problems.push({
+            setting: "volumeIops",
+            value: volumeIops,
+            problem: "gp2 volumes have no provisioned IOPS (EC2 refuses the setting)",
+            fix: 'remove volumeIops, or use volumeType "gp3", "io1" or "io2"',
+        });
     } else if (inRange && volumeType === "gp3" && volumeIops < 3000) {
-        problems.push({ setting: "volumeIops", value: volumeIops, problem: "gp3 volumes take 3000 IOPS or more (3000 is their baseline)", fix: "remove volumeIops for the baseline, or set 3000 or more" });
+        problems.push({
+            setting: "volumeIops",
+            value: volumeIops,
+            problem: "gp3 volumes take 3000 IOPS or more (3000 is their baseline)",
+            fix: "remove volumeIops for the baseline, or set 3000 or more",
+        });
     }
 }
 
 /** Where the release tarball comes from, and the checksum it must have besides SHA256SUMS. */
-export function resolveRelease(settings: ClusterSettings, problems: Problems): { mirrorBaseUrl: string; etcdSha256?: string } {
+export function resolveRelease(
+    settings: ClusterSettings,
+    problems: Problems,
+): { mirrorBaseUrl: string; etcdSha256?: string } {
     const mirrorBaseUrl = (settings.mirrorBaseUrl ?? DEFAULTS.mirrorBaseUrl).replace(/\/+$/, "");
     if (!isHttpUrl(mirrorBaseUrl)) {
-        problems.push({ setting: "mirrorBaseUrl", value: settings.mirrorBaseUrl, problem: "is not an http(s) URL", fix: "give the base URL that holds v<version>/etcd-v<version>-linux-amd64.tar.gz and SHA256SUMS" });
+        problems.push({
+            setting: "mirrorBaseUrl",
+            value: settings.mirrorBaseUrl,
+            problem: "is not an http(s) URL",
+            fix: "give the base URL that holds v<version>/etcd-v<version>-linux-amd64.tar.gz and SHA256SUMS",
+        });
     }
     if (settings.etcdSha256 !== undefined && !SHA256.test(settings.etcdSha256)) {
-        problems.push({ setting: "etcdSha256", value: settings.etcdSha256, problem: "is not a lowercase hex SHA-256", fix: "copy the tarball's line from the release's SHA256SUMS" });
+        problems.push({
+            setting: "etcdSha256",
+            value: settings.etcdSha256,
+            problem: "is not a lowercase hex SHA-256",
+            fix: "copy the tarball's line from the release's SHA256SUMS",
+        });
     }
     return { mirrorBaseUrl, etcdSha256: settings.etcdSha256 };
 }

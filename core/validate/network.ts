@@ -1,5 +1,6 @@
 // Where the cluster is reached: its DNS names, the networks let in, and the ports.
-import { BootstrapMode, DEFAULT_PORTS, Ports } from "../model";
+import { DEFAULT_PORTS } from "../host-contract";
+import { BootstrapMode, Ports } from "../model";
 import { checkCidr, isDnsName, isWorldOpen } from "../net";
 import { ClusterSettings } from "../settings";
 import { capabilitiesOf, EtcdVersion } from "../versions";
@@ -16,10 +17,20 @@ export function resolveNames(
 ): { domain: string; srvName?: string } {
     const domain = settings.domain ?? `${clusterName}.etcd.internal`;
     if (!isDnsName(domain) || !domain.includes(".")) {
-        problems.push({ setting: "domain", value: domain, problem: "is not a lowercase DNS domain with at least two labels", fix: 'write e.g. "etcd.prod.internal"' });
+        problems.push({
+            setting: "domain",
+            value: domain,
+            problem: "is not a lowercase DNS domain with at least two labels",
+            fix: 'write e.g. "etcd.prod.internal"',
+        });
     }
     if (settings.srvName !== undefined && !SRV_NAME.test(settings.srvName)) {
-        problems.push({ setting: "srvName", value: settings.srvName, problem: "becomes part of the SRV service name", fix: "use lowercase letters, digits and inner hyphens" });
+        problems.push({
+            setting: "srvName",
+            value: settings.srvName,
+            problem: "becomes part of the SRV service name",
+            fix: "use lowercase letters, digits and inner hyphens",
+        });
     }
     const { mode, tls, version } = bootstrap;
     if (mode === "dns" && tls === false && !capabilitiesOf(version).plainHttpSrvBootstrap) {
@@ -33,11 +44,15 @@ export function resolveNames(
     return { domain, srvName: settings.srvName };
 }
 
-const PUBLIC_ACCESS_FIX = "list only the networks that need access, or set allowPublicAccess: true if you really mean it";
+const PUBLIC_ACCESS_FIX =
+    "list only the networks that need access, or set allowPublicAccess: true if you really mean it";
 
 /** The addresses a valid IPv4 CIDR covers, as an inclusive range of 32-bit numbers. */
 function cidrRange(cidr: string): [number, number] {
     const [address, prefix] = cidr.split("/");
+    if (address === undefined || prefix === undefined) {
+        throw new Error(`cidrRange needs a CIDR checked by checkCidr, got "${cidr}"`);
+    }
     const start = address.split(".").reduce((value, octet) => value * 256 + Number(octet), 0);
     return [start, start + 2 ** (32 - Number(prefix)) - 1];
 }
@@ -60,19 +75,28 @@ function publicReach(cidr: string): string | undefined {
     if (isWorldOpen(cidr)) {
         return "opens etcd's ports to the whole internet";
     }
-    return prefix < 8 ? `admits ${(2 ** (32 - prefix)).toLocaleString("en")} addresses, most of them on the internet` : undefined;
+    return prefix < 8
+        ? `admits ${(2 ** (32 - prefix)).toLocaleString("en")} addresses, most of them on the internet`
+        : undefined;
 }
 
 function cidrProblem(cidr: string): string | undefined {
     if (cidr.includes(":")) {
-        return /\/0+$/.test(cidr) ? "opens etcd's ports to the whole IPv6 internet (and the rules take IPv4 CIDRs only)" : "is IPv6; the rules take IPv4 CIDRs only";
+        return /\/0+$/.test(cidr)
+            ? "opens etcd's ports to the whole IPv6 internet (and the rules take IPv4 CIDRs only)"
+            : "is IPv6; the rules take IPv4 CIDRs only";
     }
     const check = checkCidr(cidr);
     return check.ok ? undefined : check.reason;
 }
 
 /** The valid CIDRs of a list (its type checked by arg-types). */
-function resolveCidrs(setting: string, cidrs: readonly string[] | undefined, allowPublic: boolean, problems: Problems): string[] {
+function resolveCidrs(
+    setting: string,
+    cidrs: readonly string[] | undefined,
+    allowPublic: boolean,
+    problems: Problems,
+): string[] {
     if (cidrs === undefined) {
         return [];
     }
@@ -81,7 +105,12 @@ function resolveCidrs(setting: string, cidrs: readonly string[] | undefined, all
         const malformed = cidrProblem(cidr);
         const reach = malformed === undefined ? publicReach(cidr) : undefined;
         if (malformed !== undefined) {
-            problems.push({ setting: `${setting}[${i}]`, value: cidr, problem: malformed, fix: "give an IPv4 CIDR with zero host bits, e.g. 10.0.0.0/16" });
+            problems.push({
+                setting: `${setting}[${i}]`,
+                value: cidr,
+                problem: malformed,
+                fix: "give an IPv4 CIDR with zero host bits, e.g. 10.0.0.0/16",
+            });
         } else if (reach !== undefined && !allowPublic) {
             problems.push({ setting: `${setting}[${i}]`, value: cidr, problem: reach, fix: PUBLIC_ACCESS_FIX });
         } else {
@@ -89,7 +118,12 @@ function resolveCidrs(setting: string, cidrs: readonly string[] | undefined, all
         }
     });
     if (!allowPublic && valid.length > 1 && coversEveryAddress(valid)) {
-        problems.push({ setting, value: cidrs, problem: "together these CIDRs admit every IPv4 address, as 0.0.0.0/0 would", fix: PUBLIC_ACCESS_FIX });
+        problems.push({
+            setting,
+            value: cidrs,
+            problem: "together these CIDRs admit every IPv4 address, as 0.0.0.0/0 would",
+            fix: PUBLIC_ACCESS_FIX,
+        });
         return [];
     }
     return valid;
@@ -108,7 +142,9 @@ export function resolveAccess(
     const lists = { clientCidrs, sshCidrs, monitoringCidrs };
     for (const [setting, cidrs] of Object.entries(lists)) {
         if (allowPublicAccess && (cidrs.some((cidr) => publicReach(cidr) !== undefined) || coversEveryAddress(cidrs))) {
-            warnings.push(`allowPublicAccess: ${setting} lets the internet reach an etcd port; anyone can try to connect`);
+            warnings.push(
+                `allowPublicAccess: ${setting} lets the internet reach an etcd port; anyone can try to connect`,
+            );
         }
     }
     return { clientCidrs, sshCidrs, monitoringCidrs, allowPublicAccess };
