@@ -45,6 +45,7 @@ import {
     sharedZoneWarnings,
     SSH_ARG_EXAMPLES,
     SSH_ARG_KINDS,
+    ofMember,
     subnetPerMember,
     tokensInUse,
     UBUNTU_AMI_OWNER,
@@ -91,7 +92,10 @@ const CLUSTER_NOT_CREATED = "no resource of this cluster was created";
 
 /** Thrown before any resource is registered when the arguments have problems; lists every one. */
 export class EtcdClusterConfigError extends pulumi.RunError {
-    constructor(readonly problems: readonly ConfigProblem[], message: string) {
+    constructor(
+        readonly problems: readonly ConfigProblem[],
+        message: string,
+    ) {
         super(message);
         this.name = "EtcdClusterConfigError";
     }
@@ -126,7 +130,9 @@ function checkArgKinds(args: EtcdClusterArgs, problems: ConfigProblem[]): EtcdCl
         return kept;
     }
     const ssh = checkKinds("ssh.", kept.ssh, SSH_ARG_KINDS, problems, isDeferred, SSH_ARG_EXAMPLES);
-    const bastion = ssh.bastion && checkKinds("ssh.bastion.", ssh.bastion, BASTION_ARG_KINDS, problems, isDeferred, BASTION_ARG_EXAMPLES);
+    const bastion =
+        ssh.bastion &&
+        checkKinds("ssh.bastion.", ssh.bastion, BASTION_ARG_KINDS, problems, isDeferred, BASTION_ARG_EXAMPLES);
     return { ...kept, ssh: { ...ssh, bastion } as SshSettings };
 }
 
@@ -134,10 +140,19 @@ function checkArgKinds(args: EtcdClusterArgs, problems: ConfigProblem[]): EtcdCl
  * Every problem in the plain part of the arguments, found in one pass without creating
  * anything, and the warnings; `resolved` is set when there are no problems.
  */
-export function validateClusterArgs(name: string, args: EtcdClusterArgs, options: ValidateClusterArgsOptions = {}): ClusterArgsValidation {
+export function validateClusterArgs(
+    name: string,
+    args: EtcdClusterArgs,
+    options: ValidateClusterArgsOptions = {},
+): ClusterArgsValidation {
     const problems: ConfigProblem[] = [];
     if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))) {
-        problems.push({ setting: "args", value: args, problem: `is ${Array.isArray(args) ? "a list" : typeof args}, not an object`, fix: "pass an object of settings" });
+        problems.push({
+            setting: "args",
+            value: args,
+            problem: `is ${Array.isArray(args) ? "a list" : typeof args}, not an object`,
+            fix: "pass an object of settings",
+        });
     }
     const given = checkArgKinds(problems.length === 0 && args ? args : ({} as EtcdClusterArgs), problems);
     const ssh = isDeferred(given.ssh) ? undefined : given.ssh;
@@ -159,9 +174,15 @@ export function validateClusterArgs(name: string, args: EtcdClusterArgs, options
     if (!resolved) {
         return { problems: [...problems, ...settingsValidation.problems, ...resourceProblems], warnings };
     }
-    warnings.push(...placementWarnings(name, resolved.memberCount, given.subnetIds?.length), ...plaintextWarnings(resolved, ssh?.bastion !== undefined));
+    warnings.push(
+        ...placementWarnings(name, resolved.memberCount, given.subnetIds?.length),
+        ...plaintextWarnings(resolved, ssh?.bastion !== undefined),
+    );
     // The guide's invariants on the flags members would start with (addresses stand in).
-    problems.push(...resourceProblems, ...checkBootstrapPlan(buildClusterSpec(resolved, placeholderAddresses(resolved.memberCount), "token")));
+    problems.push(
+        ...resourceProblems,
+        ...checkBootstrapPlan(buildClusterSpec(resolved, placeholderAddresses(resolved.memberCount), "token")),
+    );
     return problems.length > 0 ? { problems, warnings } : { problems, warnings, resolved };
 }
 
@@ -169,16 +190,31 @@ export function validateClusterArgs(name: string, args: EtcdClusterArgs, options
  * The default VPC's default subnet of each zone (one per zone), dealt to members in turn; with
  * fewer zones than members, a warning once the lookup says how many there are.
  */
-function defaultSubnetPerMember(name: string, cluster: pulumi.Resource, vpcId: pulumi.Input<string>, count: number): pulumi.Output<string>[] {
+function defaultSubnetPerMember(
+    name: string,
+    cluster: pulumi.Resource,
+    vpcId: pulumi.Input<string>,
+    count: number,
+): pulumi.Output<string>[] {
     const ids = aws.ec2
-        .getSubnetsOutput({ filters: [{ name: "vpc-id", values: [vpcId] }, { name: "default-for-az", values: ["true"] }] }, { parent: cluster })
+        .getSubnetsOutput(
+            {
+                filters: [
+                    { name: "vpc-id", values: [vpcId] },
+                    { name: "default-for-az", values: ["true"] },
+                ],
+            },
+            { parent: cluster },
+        )
         .ids.apply((found) => {
             for (const warning of placementWarnings(name, count, found.length, "the default VPC's default subnets")) {
                 pulumi.log.warn(warning, cluster);
             }
             return [...found].sort();
         });
-    return Array.from({ length: count }, (_, i) => ids.apply((sorted) => subnetPerMember(sorted, count)[i]));
+    return Array.from({ length: count }, (_, i) =>
+        ids.apply((sorted) => ofMember(subnetPerMember(sorted, count), i, "the default subnets")),
+    );
 }
 
 /** Warns once the subnets' zones are known if members in different subnets share a zone. */
@@ -202,10 +238,19 @@ function newestUbuntuAmi(arch: CpuArchitecture, opts: pulumi.InvokeOutputOptions
 
 /** The TLS files member `i` is given: the CA, its certificates and key, and the client pair. */
 function tlsFilesOf(pki: EtcdPki, i: number): pulumi.Output<HostFile[]> {
-    const member = pki.members[i];
+    const member = ofMember(pki.members, i, "the certificates");
     return pulumi
-        .all([pki.caCertPem, member.serverCertPem, member.peerCertPem, member.keyPem, pki.clientCertPem, pki.clientKeyPem])
-        .apply(([ca, serverCertPem, peerCertPem, keyPem, cert, key]) => memberTlsFiles(ca, { serverCertPem, peerCertPem, keyPem }, { cert, key }));
+        .all([
+            pki.caCertPem,
+            member.serverCertPem,
+            member.peerCertPem,
+            member.keyPem,
+            pki.clientCertPem,
+            pki.clientKeyPem,
+        ])
+        .apply(([ca, serverCertPem, peerCertPem, keyPem, cert, key]) =>
+            memberTlsFiles(ca, { serverCertPem, peerCertPem, keyPem }, { cert, key }),
+        );
 }
 
 /**
@@ -253,7 +298,10 @@ export class EtcdCluster extends pulumi.ComponentResource {
             namesInUse: [...namesInThisProgram],
         });
         if (!resolved) {
-            throw new EtcdClusterConfigError(problems, formatProblems(`etcd cluster "${name}"`, problems, CLUSTER_NOT_CREATED));
+            throw new EtcdClusterConfigError(
+                problems,
+                formatProblems(`etcd cluster "${name}"`, problems, CLUSTER_NOT_CREATED),
+            );
         }
         const settings = resolved;
         super("etcd-aws:index:EtcdCluster", name, {}, opts);
@@ -267,7 +315,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const names = Array.from({ length: settings.memberCount }, (_, i) => memberName(name, i));
         const arch = cpuArchitecture(settings.instanceType);
 
-        const vpcId = args.vpcId !== undefined ? pulumi.output(args.vpcId) : aws.ec2.getVpcOutput({ default: true }, parent).id;
+        const vpcId =
+            args.vpcId !== undefined ? pulumi.output(args.vpcId) : aws.ec2.getVpcOutput({ default: true }, parent).id;
         const subnetIds: pulumi.Input<string>[] = args.subnetIds
             ? subnetPerMember(args.subnetIds, settings.memberCount)
             : defaultSubnetPerMember(name, this, vpcId, settings.memberCount);
@@ -277,7 +326,12 @@ export class EtcdCluster extends pulumi.ComponentResource {
         }
         const amiId = args.amiId ?? newestUbuntuAmi(arch, parent);
 
-        const release = { version: settings.version, arch, mirrorBaseUrl: settings.mirrorBaseUrl, sha256: settings.etcdSha256 };
+        const release = {
+            version: settings.version,
+            arch,
+            mirrorBaseUrl: settings.mirrorBaseUrl,
+            sha256: settings.etcdSha256,
+        };
         const network = new EtcdSecurityGroup(
             `${name}-network`,
             {
@@ -302,7 +356,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                         clusterName: name,
                         amiId,
                         instanceType: settings.instanceType,
-                        subnetId: subnetIds[i],
+                        subnetId: ofMember(subnetIds, i, "the subnets"),
                         securityGroupIds: [network.securityGroupId],
                         volumeSizeGiB: settings.volumeSizeGiB,
                         volumeType: settings.volumeType,
@@ -356,7 +410,9 @@ export class EtcdCluster extends pulumi.ComponentResource {
                   {
                       clusterName: name,
                       // Names from the placeholder spec; the IP SAN is the member's real address.
-                      members: staticSpec.members.map((member, i) => memberCertificateRequest(staticSpec, member, members[i].privateIp)),
+                      members: staticSpec.members.map((member, i) =>
+                          memberCertificateRequest(staticSpec, member, ofMember(members, i, "the members").privateIp),
+                      ),
                       validityHours: settings.certificateValidityDays * 24,
                       earlyRenewalHours: settings.certificateRenewalDays * 24,
                   },
@@ -368,7 +424,14 @@ export class EtcdCluster extends pulumi.ComponentResource {
             const rendered = specFor(ips, token);
             const problems = checkBootstrapPlan(rendered);
             if (problems.length > 0) {
-                throw new EtcdClusterConfigError(problems, formatProblems(`etcd cluster "${name}"`, problems, "the deployment stopped before any member started"));
+                throw new EtcdClusterConfigError(
+                    problems,
+                    formatProblems(
+                        `etcd cluster "${name}"`,
+                        problems,
+                        "the deployment stopped before any member started",
+                    ),
+                );
             }
             return rendered;
         });
@@ -378,7 +441,11 @@ export class EtcdCluster extends pulumi.ComponentResource {
             ...(waitsFor.discoverySize && discovery?.registration ? [discovery.registration] : []),
         ];
         const launchScripts = members.map((_, i) =>
-            pulumi.all([spec, pki ? tlsFilesOf(pki, i) : []]).apply(([rendered, files]) => renderLaunchScript(rendered, rendered.members[i], files)),
+            pulumi
+                .all([spec, pki ? tlsFilesOf(pki, i) : []])
+                .apply(([rendered, files]) =>
+                    renderLaunchScript(rendered, ofMember(rendered.members, i, "the cluster spec"), files),
+                ),
         );
         // Launches run in parallel, so creation takes as long for seven members as for one. On an
         // update each script restarts its member only under the cluster-wide membership lock and
@@ -388,14 +455,14 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const launches = members.map(
             (member, i) =>
                 new command.remote.Command(
-                    `${names[i]}-launch`,
+                    `${ofMember(names, i, "the member names")}-launch`,
                     {
                         connection: member.connection,
                         // Bootstrap only on creation; on update restart or join; leave before deletion.
                         create: LAUNCH_COMMANDS.create,
                         update: LAUNCH_COMMANDS.update,
                         delete: LAUNCH_COMMANDS.delete,
-                        stdin: pulumi.secret(launchScripts[i]),
+                        stdin: pulumi.secret(ofMember(launchScripts, i, "the launch scripts")),
                         addPreviousOutputInEnv: false,
                     },
                     {
@@ -407,14 +474,16 @@ export class EtcdCluster extends pulumi.ComponentResource {
                     },
                 ),
         );
-        const control = members[CONTROL_MEMBER];
+        const control = ofMember(members, CONTROL_MEMBER, "the members");
         const healthTimeout = healthGateTimeouts(args.healthTimeoutSeconds);
         const healthGate = new command.remote.Command(
             `${name}-health`,
             {
                 connection: control.connection,
                 create: RUN_SCRIPT_COMMAND,
-                stdin: spec.apply((rendered) => renderHealthGateScript(rendered, { timeoutSeconds: healthTimeout.scriptSeconds })),
+                stdin: spec.apply((rendered) =>
+                    renderHealthGateScript(rendered, { timeoutSeconds: healthTimeout.scriptSeconds }),
+                ),
                 // Any member's new configuration runs the gate again.
                 triggers: [pulumi.unsecret(pulumi.all(launchScripts).apply(launchScriptsDigest))],
                 addPreviousOutputInEnv: false,
@@ -438,7 +507,11 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 {
                     connection: control.connection,
                     create: RUN_SCRIPT_COMMAND,
-                    stdin: pulumi.secret(pulumi.all([spec, rootPassword]).apply(([rendered, password]) => renderAuthScript(rendered, password))),
+                    stdin: pulumi.secret(
+                        pulumi
+                            .all([spec, rootPassword])
+                            .apply(([rendered, password]) => renderAuthScript(rendered, password)),
+                    ),
                     logging: "none",
                     addPreviousOutputInEnv: false,
                 },

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DnsRecords } from "../core";
+import { ofMember } from "../core/deployment";
 import { DNS_TTL_SECONDS } from "../core/dns";
 
 export interface EtcdDnsArgs {
@@ -56,7 +57,7 @@ export class EtcdDns extends pulumi.ComponentResource {
                         name: record.name,
                         type: "A",
                         ttl: DNS_TTL_SECONDS,
-                        records: [args.memberAddresses[i]],
+                        records: [ofMember(args.memberAddresses, i, "the member addresses")],
                     },
                     { parent: this },
                 ),

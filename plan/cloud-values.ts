@@ -6,14 +6,24 @@
 export interface CloudValues {
     id(type: string, name: string): string;
     /** Computed properties of a new resource, merged over its inputs. */
-    state(type: string, name: string, inputs: Record<string, any>): Record<string, any>;
+    state(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown>;
     /** Result of a lookup (invoke) such as getAmi. */
-    invoke(token: string, inputs: Record<string, any>): Record<string, any>;
+    invoke(token: string, inputs: Record<string, unknown>): Record<string, unknown>;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The objects in an input that should be a list of objects (filters, block devices); none if it is not. */
+function recordsIn(value: unknown): Record<string, unknown>[] {
+    return Array.isArray(value) ? value.filter(isRecord) : [];
 }
 
 /** The AMI name pattern a getAmi lookup filters on, e.g. "ubuntu/images/...-arm64-server-*". */
-function amiNamePattern(inputs: Record<string, any>): string {
-    return String(inputs.filters?.find((filter: any) => filter.name === "name")?.values?.[0] ?? "");
+function amiNamePattern(inputs: Record<string, unknown>): string {
+    const values = recordsIn(inputs.filters).find((filter) => filter.name === "name")?.values;
+    return String((Array.isArray(values) ? values[0] : undefined) ?? "");
 }
 
 /** Fake values for tests: instance n gets 10.0.n.10, IDs are `<name>-id`. */
@@ -28,15 +38,26 @@ export function fakeCloudValues(): CloudValues {
                     return {
                         privateIp: `10.0.${n}.10`,
                         publicIp: `198.51.100.${n}`,
-                        ebsBlockDevices: (inputs.ebsBlockDevices ?? []).map((d: any, i: number) => ({ ...d, volumeId: `vol-${name}-${i}` })),
+                        ebsBlockDevices: recordsIn(inputs.ebsBlockDevices).map((d, i) => ({
+                            ...d,
+                            volumeId: `vol-${name}-${i}`,
+                        })),
                     };
                 }
                 case "random:index/randomPassword:RandomPassword":
-                    return { result: `${name.replace(/[^a-z0-9]/g, "").padEnd(32, "0").slice(0, 32)}` };
+                    return {
+                        result: `${name
+                            .replace(/[^a-z0-9]/g, "")
+                            .padEnd(32, "0")
+                            .slice(0, 32)}`,
+                    };
                 case "aws:route53/zone:Zone":
                     return { zoneId: `Z-${name}` };
                 case "tls:index/privateKey:PrivateKey":
-                    return { privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${name}\n-----END PRIVATE KEY-----\n`, publicKeyPem: `PUBLIC ${name}` };
+                    return {
+                        privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${name}\n-----END PRIVATE KEY-----\n`,
+                        publicKeyPem: `PUBLIC ${name}`,
+                    };
                 case "tls:index/selfSignedCert:SelfSignedCert":
                 case "tls:index/locallySignedCert:LocallySignedCert":
                     return { certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n` };
@@ -105,7 +126,10 @@ export function placeholderCloudValues(): CloudValues {
                     return {
                         privateIp: of("private IP"),
                         publicIp: of("public IP"),
-                        ebsBlockDevices: (inputs.ebsBlockDevices ?? []).map((d: any) => ({ ...d, volumeId: of(`${d.deviceName} volume ID`) })),
+                        ebsBlockDevices: recordsIn(inputs.ebsBlockDevices).map((d) => ({
+                            ...d,
+                            volumeId: of(`${String(d.deviceName)} volume ID`),
+                        })),
                     };
                 case "random:index/randomPassword:RandomPassword":
                     return { result: of("result") };
@@ -129,7 +153,12 @@ export function placeholderCloudValues(): CloudValues {
                 case "aws:ec2/getVpc:getVpc":
                     return { id: "<default VPC ID>", cidrBlock: "<default VPC CIDR>" };
                 case "aws:ec2/getSubnets:getSubnets":
-                    return { ids: Array.from({ length: ASSUMED_DEFAULT_SUBNETS }, (_, i) => `<default subnet of zone ${i + 1}>`) };
+                    return {
+                        ids: Array.from(
+                            { length: ASSUMED_DEFAULT_SUBNETS },
+                            (_, i) => `<default subnet of zone ${i + 1}>`,
+                        ),
+                    };
                 case "aws:ec2/getAmi:getAmi":
                     return { id: `<newest AMI ${amiNamePattern(inputs)}>` };
                 case "aws:ec2/getSubnet:getSubnet":
