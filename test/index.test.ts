@@ -11,7 +11,11 @@ import { readStackFile } from "../plan/stack-file";
 const ROOT = path.resolve(__dirname, "..");
 
 function runStack(stack: string, overrides: Record<string, string> = {}) {
-    const config = { sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----", ...readStackFile(stack).config, ...overrides };
+    const config = {
+        sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----",
+        ...readStackFile(stack).config,
+        ...overrides,
+    };
     return runProgram({ stack, config, secretConfigKeys: ["sshPrivateKey"] });
 }
 
@@ -24,7 +28,10 @@ describe("the program (index.ts)", () => {
         };
         assert.equal(project.stackConfigDir, "stacks");
         assert.deepEqual(project.runtime, { name: "nodejs", options: { typescript: true } });
-        assert.deepEqual(Object.keys(project.config), CONFIG_KEYS.map((k) => k.key));
+        assert.deepEqual(
+            Object.keys(project.config),
+            CONFIG_KEYS.map((k) => k.key),
+        );
         for (const key of CONFIG_KEYS) {
             const declared = project.config[key.key];
             assert.ok(declared, key.key);
@@ -37,11 +44,22 @@ describe("the program (index.ts)", () => {
     it("dev: three t3.small members, plain http, static bootstrap", async () => {
         const run = await runStack("dev");
         const instances = ofType(run, "aws:ec2/instance:Instance");
-        assert.deepEqual(instances.map((i) => [i.name, i.inputs.instanceType]), [["dev-etcd-0", "t3.small"], ["dev-etcd-1", "t3.small"], ["dev-etcd-2", "t3.small"]]);
+        assert.deepEqual(
+            instances.map((i) => [i.name, i.inputs.instanceType]),
+            [
+                ["dev-etcd-0", "t3.small"],
+                ["dev-etcd-1", "t3.small"],
+                ["dev-etcd-2", "t3.small"],
+            ],
+        );
         const flags = flagMap(launchFlags(run, "dev-etcd-0"));
-        assert.match(flags["initial-cluster"], /^dev-etcd-0=http:\/\/10\.0\.1\.10:2380,/);
+        assert.match(flags["initial-cluster"] ?? "", /^dev-etcd-0=http:\/\/10\.0\.1\.10:2380,/);
         assert.equal(run.outputs.bootstrapMode, "static");
-        assert.deepEqual(run.outputs.clientEndpoints, ["http://10.0.1.10:2379", "http://10.0.2.10:2379", "http://10.0.3.10:2379"]);
+        assert.deepEqual(run.outputs.clientEndpoints, [
+            "http://10.0.1.10:2379",
+            "http://10.0.2.10:2379",
+            "http://10.0.3.10:2379",
+        ]);
         assert.equal(run.outputs.clusterToken, "etcd-aws-dev-dev-etcd");
     });
 
@@ -54,7 +72,10 @@ describe("the program (index.ts)", () => {
         assert.ok(run.secretOutputs.has("clientKeyPem"));
         assert.equal(flags["cert-file"], "/etc/etcd/pki/server.crt");
         const instances = ofType(run, "aws:ec2/instance:Instance");
-        assert.deepEqual(instances.map((i) => i.inputs.subnetId), ["subnet-0aa1aa1aa1aa1aa10", "subnet-0bb2bb2bb2bb2bb20", "subnet-0cc3cc3cc3cc3cc30"]);
+        assert.deepEqual(
+            instances.map((i) => i.inputs.subnetId),
+            ["subnet-0aa1aa1aa1aa1aa10", "subnet-0bb2bb2bb2bb2bb20", "subnet-0cc3cc3cc3cc3cc30"],
+        );
         assert.ok(instances.every((i) => i.inputs.associatePublicIpAddress === false));
     });
 
@@ -63,20 +84,37 @@ describe("the program (index.ts)", () => {
         const instances = ofType(run, "aws:ec2/instance:Instance");
         assert.equal(instances.length, 5);
         assert.equal(new Set(instances.map((i) => i.inputs.subnetId)).size, 3);
-        assert.ok(instances.every((i) => i.inputs.ebsBlockDevices[0].volumeType === "io2" && i.inputs.ebsBlockDevices[0].iops === 6000));
+        assert.ok(
+            instances.every(
+                (i) => i.inputs.ebsBlockDevices[0].volumeType === "io2" && i.inputs.ebsBlockDevices[0].iops === 6000,
+            ),
+        );
         const flags = flagMap(launchFlags(run, "prod-etcd-4"));
         assert.equal(flags["discovery-srv"], "etcd.prod.internal");
         assert.equal(flags["snapshot-count"], "10000");
         assert.equal(flags["auto-compaction-retention"], "1h");
-        assert.match(ofType(run, "command:remote:Command").find((c) => c.name === "prod-etcd-0-install")?.inputs.stdin, /linux-arm64\.tar\.gz/);
+        assert.match(
+            ofType(run, "command:remote:Command").find((c) => c.name === "prod-etcd-0-install")?.inputs.stdin,
+            /linux-arm64\.tar\.gz/,
+        );
     });
 
     it("reports malformed config values and invalid settings together, before registering anything", async () => {
         await assert.rejects(
-            runStack("dev", { memberCount: "three", tls: "yes", bootstrapMode: "gossip", clientCidrs: JSON.stringify(["0.0.0.0/0"]) }),
+            runStack("dev", {
+                memberCount: "three",
+                tls: "yes",
+                bootstrapMode: "gossip",
+                clientCidrs: JSON.stringify(["0.0.0.0/0"]),
+            }),
             (error: Error) => {
                 assert.match(error.message, /^stack "dev": \d+ problems in the configuration, nothing was deployed:/);
-                for (const text of ['memberCount = "three": is not a whole number', 'tls = "yes": is not true or false', 'bootstrapMode = "gossip": unknown bootstrap mode', 'clientCidrs[0] = "0.0.0.0/0": opens etcd']) {
+                for (const text of [
+                    'memberCount = "three": is not a whole number',
+                    'tls = "yes": is not true or false',
+                    'bootstrapMode = "gossip": unknown bootstrap mode',
+                    'clientCidrs[0] = "0.0.0.0/0": opens etcd',
+                ]) {
                     assert.ok(error.message.includes(text), text);
                 }
                 return true;
@@ -102,14 +140,22 @@ describe("the program (index.ts)", () => {
     it("refuses a cluster token that another stack's file already sets", async () => {
         await withStackFiles(
             (dir) => fs.appendFileSync(path.join(dir, "Pulumi.prod.yaml"), "  etcd-aws:clusterToken: etcd-prod-main\n"),
-            () => assert.rejects(runStack("dev", { clusterToken: "etcd-prod-main" }), /clusterToken = "etcd-prod-main": already used by another cluster/),
+            () =>
+                assert.rejects(
+                    runStack("dev", { clusterToken: "etcd-prod-main" }),
+                    /clusterToken = "etcd-prod-main": already used by another cluster/,
+                ),
         );
     });
 
     it("names another stack's file that is not YAML instead of skipping its token", async () => {
         await withStackFiles(
             (dir) => fs.writeFileSync(path.join(dir, "Pulumi.broken.yaml"), "config: [etcd-aws:clusterToken\n"),
-            () => assert.rejects(runStack("dev"), /stacks\/Pulumi\.broken\.yaml is not valid YAML, so its clusterToken cannot be checked/),
+            () =>
+                assert.rejects(
+                    runStack("dev"),
+                    /stacks\/Pulumi\.broken\.yaml is not valid YAML, so its clusterToken cannot be checked/,
+                ),
         );
     });
 });

@@ -3,6 +3,7 @@ import { strict as assert } from "assert";
 import { EtcdClusterConfigError, SshSettings } from "../../components";
 import { constructionError, flagMap, launchFlags, ofType, runCluster, runClusters } from "../helpers/cluster";
 import { named } from "../../plan/mock-engine";
+import { at } from "../helpers/elements";
 
 const INSTANCE = "aws:ec2/instance:Instance";
 const COMMAND = "command:remote:Command";
@@ -13,26 +14,56 @@ describe("EtcdCluster", () => {
             it(`creates ${count} instance(s) named <cluster>-<n>, dealt over the default VPC's zones in turn`, async () => {
                 const run = await runCluster({ memberCount: count });
                 const instances = ofType(run, INSTANCE);
-                assert.deepEqual(instances.map((i) => i.name), Array.from({ length: count }, (_, i) => `test-etcd-${i}`));
+                assert.deepEqual(
+                    instances.map((i) => i.name),
+                    Array.from({ length: count }, (_, i) => `test-etcd-${i}`),
+                );
                 const sortedSubnets = ["subnet-a", "subnet-b", "subnet-c"];
-                assert.deepEqual(instances.map((i) => i.inputs.subnetId), instances.map((_, i) => sortedSubnets[i % 3]));
+                assert.deepEqual(
+                    instances.map((i) => i.inputs.subnetId),
+                    instances.map((_, i) => sortedSubnets[i % 3]),
+                );
             });
         }
 
         it("places members in the given subnets in turn and never asks for the default VPC", async () => {
-            const run = await runCluster({ memberCount: 5, vpcId: "vpc-1", subnetIds: ["subnet-1", "subnet-2", "subnet-3"] });
-            assert.deepEqual(ofType(run, INSTANCE).map((i) => i.inputs.subnetId), ["subnet-1", "subnet-2", "subnet-3", "subnet-1", "subnet-2"]);
-            assert.deepEqual(run.invokes.filter((i) => i.token.startsWith("aws:ec2/getVpc") || i.token.startsWith("aws:ec2/getSubnets")), []);
+            const run = await runCluster({
+                memberCount: 5,
+                vpcId: "vpc-1",
+                subnetIds: ["subnet-1", "subnet-2", "subnet-3"],
+            });
+            assert.deepEqual(
+                ofType(run, INSTANCE).map((i) => i.inputs.subnetId),
+                ["subnet-1", "subnet-2", "subnet-3", "subnet-1", "subnet-2"],
+            );
+            assert.deepEqual(
+                run.invokes.filter(
+                    (i) => i.token.startsWith("aws:ec2/getVpc") || i.token.startsWith("aws:ec2/getSubnets"),
+                ),
+                [],
+            );
         });
 
         it("requires IMDSv2, encrypts root and data volumes, and tags each member", async () => {
-            const run = await runCluster({ volumeSizeGiB: 50, volumeType: "io2", volumeIops: 4000, kmsKeyId: "key-1", tags: { team: "infra" } });
+            const run = await runCluster({
+                volumeSizeGiB: 50,
+                volumeType: "io2",
+                volumeIops: 4000,
+                kmsKeyId: "key-1",
+                tags: { team: "infra" },
+            });
             for (const instance of ofType(run, INSTANCE)) {
                 assert.equal(instance.inputs.metadataOptions.httpTokens, "required");
                 assert.equal(instance.inputs.rootBlockDevice.encrypted, true);
                 const [data] = instance.inputs.ebsBlockDevices;
                 assert.deepEqual(
-                    { encrypted: data.encrypted, size: data.volumeSize, type: data.volumeType, iops: data.iops, kms: data.kmsKeyId },
+                    {
+                        encrypted: data.encrypted,
+                        size: data.volumeSize,
+                        type: data.volumeType,
+                        iops: data.iops,
+                        kms: data.kmsKeyId,
+                    },
                     { encrypted: true, size: 50, type: "io2", iops: 4000, kms: "key-1" },
                 );
                 assert.equal(instance.inputs.tags.Name, instance.name);
@@ -42,34 +73,51 @@ describe("EtcdCluster", () => {
         });
 
         it("looks up Canonical's Ubuntu 24.04 image for the instance type's architecture", async () => {
-            for (const [instanceType, arch] of [["t3.medium", "amd64"], ["m7g.large", "arm64"]]) {
+            for (const [instanceType, arch] of [
+                ["t3.medium", "amd64"],
+                ["m7g.large", "arm64"],
+            ]) {
                 const run = await runCluster({ instanceType });
                 const ami = run.invokes.find((i) => i.token === "aws:ec2/getAmi:getAmi");
                 assert.deepEqual(ami?.inputs.owners, ["099720109477"]);
-                assert.equal(ami?.inputs.filters[0].values[0], `ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-${arch}-server-*`);
-                assert.equal(ofType(run, INSTANCE)[0].inputs.ami, `ami-${arch}`);
-                assert.match(named(run, "test-etcd-0-install").inputs.stdin, new RegExp(`etcd-v3\\.6\\.14-linux-${arch}\\.tar\\.gz`));
+                assert.equal(
+                    ami?.inputs.filters[0].values[0],
+                    `ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-${arch}-server-*`,
+                );
+                assert.equal(at(ofType(run, INSTANCE), 0, "instance").inputs.ami, `ami-${arch}`);
+                assert.match(
+                    named(run, "test-etcd-0-install").inputs.stdin,
+                    new RegExp(`etcd-v3\\.6\\.14-linux-${arch}\\.tar\\.gz`),
+                );
             }
         });
 
         it("connects to public IPs by default and through the bastion to private IPs when one is set", async () => {
             const direct = await runCluster({});
             assert.equal(named(direct, "test-etcd-0-install").inputs.connection.host, "198.51.100.1");
-            assert.equal(ofType(direct, INSTANCE)[0].inputs.associatePublicIpAddress, true);
-            const viaBastion = await runCluster({ ssh: { privateKey: "k", user: "ec2-user", bastion: { host: "bastion.example.com" } } });
+            assert.equal(at(ofType(direct, INSTANCE), 0, "instance").inputs.associatePublicIpAddress, true);
+            const viaBastion = await runCluster({
+                ssh: { privateKey: "k", user: "ec2-user", bastion: { host: "bastion.example.com" } },
+            });
             const connection = named(viaBastion, "test-etcd-0-install").inputs.connection;
             assert.equal(connection.host, "10.0.1.10");
             const { host, user, privateKey, port } = connection.proxy;
-            assert.deepEqual({ host, user, privateKey, port }, { host: "bastion.example.com", user: "ec2-user", privateKey: "k", port: 22 });
-            assert.equal(ofType(viaBastion, INSTANCE)[0].inputs.associatePublicIpAddress, false);
+            assert.deepEqual(
+                { host, user, privateKey, port },
+                { host: "bastion.example.com", user: "ec2-user", privateKey: "k", port: 22 },
+            );
+            assert.equal(at(ofType(viaBastion, INSTANCE), 0, "instance").inputs.associatePublicIpAddress, false);
         });
 
         it("accepts the SSH settings as one secret output, as other languages send them", async () => {
             const ssh = pulumi.secret({ privateKey: "k", user: "admin", bastion: { host: "bastion.example.com" } });
             const run = await runCluster({ ssh: ssh as unknown as SshSettings });
             const connection = named(run, "test-etcd-0-install").inputs.connection;
-            assert.deepEqual([connection.host, connection.user, connection.proxy.host], ["10.0.1.10", "admin", "bastion.example.com"]);
-            assert.equal(ofType(run, INSTANCE)[0].inputs.associatePublicIpAddress, false);
+            assert.deepEqual(
+                [connection.host, connection.user, connection.proxy.host],
+                ["10.0.1.10", "admin", "bastion.example.com"],
+            );
+            assert.equal(at(ofType(run, INSTANCE), 0, "instance").inputs.associatePublicIpAddress, false);
         });
 
         it("waits for SSH without a dial limit before installing, and installs onto the member's data volume", async () => {
@@ -81,14 +129,18 @@ describe("EtcdCluster", () => {
             assert.ok(install.dependencies.has("test-etcd-1-wait"));
             assert.equal(install.inputs.create, "sudo bash -s");
             assert.match(install.inputs.stdin, /DATA_VOLUME_ID='vol-test-etcd-1-0'/);
-            assert.match(install.inputs.stdin, /RELEASE_URL='https:\/\/github\.com\/etcd-io\/etcd\/releases\/download\/v3\.6\.14'/);
+            assert.match(
+                install.inputs.stdin,
+                /RELEASE_URL='https:\/\/github\.com\/etcd-io\/etcd\/releases\/download\/v3\.6\.14'/,
+            );
         });
     });
 
     describe("start commands per bootstrap mode", () => {
         it("static: every member lists all three with their IP peer URLs, state new, one token", async () => {
             const run = await runCluster({ bootstrapMode: "static", tls: false, etcdVersion: "3.5.21" });
-            const initial = "test-etcd-0=http://10.0.1.10:2380,test-etcd-1=http://10.0.2.10:2380,test-etcd-2=http://10.0.3.10:2380";
+            const initial =
+                "test-etcd-0=http://10.0.1.10:2380,test-etcd-1=http://10.0.2.10:2380,test-etcd-2=http://10.0.3.10:2380";
             [0, 1, 2].forEach((i) => {
                 const flags = flagMap(launchFlags(run, `test-etcd-${i}`));
                 const ip = `10.0.${i + 1}.10`;
@@ -120,7 +172,11 @@ describe("EtcdCluster", () => {
 
         it("discovery v3 (3.6, 3.7): token and endpoints, size registered under /_etcd/registry/<token>", async () => {
             for (const etcdVersion of ["3.6.14", "3.7.1"]) {
-                const run = await runCluster({ bootstrapMode: "discovery", etcdVersion, discovery: { endpoints: ["http://10.9.0.5:2379"] } });
+                const run = await runCluster({
+                    bootstrapMode: "discovery",
+                    etcdVersion,
+                    discovery: { endpoints: ["http://10.9.0.5:2379"] },
+                });
                 const flags = flagMap(launchFlags(run, "test-etcd-0"));
                 const token = run.outputs["test-etcd.discoveryToken"] as string;
                 assert.match(token, /^[0-9a-z]{32}$/);
@@ -135,32 +191,53 @@ describe("EtcdCluster", () => {
 
         it("discovery v2 (3.4, 3.5): --discovery <service>/<token> with fallback exit, size PUT under the URL", async () => {
             for (const etcdVersion of ["3.4.23", "3.5.16"]) {
-                const run = await runCluster({ bootstrapMode: "discovery", etcdVersion, discovery: { serviceUrl: "http://10.9.0.5:2379/v2/keys/_etcd/registry" } });
+                const run = await runCluster({
+                    bootstrapMode: "discovery",
+                    etcdVersion,
+                    discovery: { serviceUrl: "http://10.9.0.5:2379/v2/keys/_etcd/registry" },
+                });
                 const token = run.outputs["test-etcd.discoveryToken"] as string;
                 const flags = flagMap(launchFlags(run, "test-etcd-1"));
                 assert.equal(flags.discovery, `http://10.9.0.5:2379/v2/keys/_etcd/registry/${token}`);
                 assert.equal(flags["discovery-fallback"], "exit");
-                assert.match(named(run, "test-etcd-discovery-size").inputs.stdin, new RegExp(`SIZE_URL='http://10.9.0.5:2379/v2/keys/_etcd/registry/${token}/_config/size'`));
+                assert.match(
+                    named(run, "test-etcd-discovery-size").inputs.stdin,
+                    new RegExp(`SIZE_URL='http://10.9.0.5:2379/v2/keys/_etcd/registry/${token}/_config/size'`),
+                );
             }
         });
 
         it("discovery with a ready public-style URL: no token made, no size registered, the URL used as given", async () => {
             const url = "https://discovery.example.com/6c007a14875d53d9bf0ef5a6fc0257c8";
-            const run = await runCluster({ bootstrapMode: "discovery", etcdVersion: "3.5.16", discovery: { url, size: 3 } });
+            const run = await runCluster({
+                bootstrapMode: "discovery",
+                etcdVersion: "3.5.16",
+                discovery: { url, size: 3 },
+            });
             assert.equal(flagMap(launchFlags(run, "test-etcd-0")).discovery, url);
             assert.equal(ofType(run, "random:index/randomPassword:RandomPassword").length, 0);
-            assert.equal(run.resources.some((r) => r.name === "test-etcd-discovery-size"), false);
+            assert.equal(
+                run.resources.some((r) => r.name === "test-etcd-discovery-size"),
+                false,
+            );
         });
 
         it("sets --logger zap only on 3.4, whose default logger differs", async () => {
-            for (const [etcdVersion, logger] of [["3.4.23", "zap"], ["3.5.16", undefined], ["3.6.14", undefined], ["3.7.1", undefined]]) {
+            for (const [etcdVersion, logger] of [
+                ["3.4.23", "zap"],
+                ["3.5.16", undefined],
+                ["3.6.14", undefined],
+                ["3.7.1", undefined],
+            ]) {
                 const run = await runCluster({ etcdVersion, tls: etcdVersion !== "3.4.23" });
                 assert.equal(flagMap(launchFlags(run, "test-etcd-0")).logger, logger, etcdVersion);
             }
         });
 
         it("passes extra flags through to every member", async () => {
-            const run = await runCluster({ extraFlags: { "snapshot-count": "10000", "quota-backend-bytes": "8589934592" } });
+            const run = await runCluster({
+                extraFlags: { "snapshot-count": "10000", "quota-backend-bytes": "8589934592" },
+            });
             for (const i of [0, 1, 2]) {
                 const flags = flagMap(launchFlags(run, `test-etcd-${i}`));
                 assert.equal(flags["snapshot-count"], "10000");
@@ -173,10 +250,18 @@ describe("EtcdCluster", () => {
         it("starts a member only after its install, the DNS records (dns mode) and the size registration (discovery)", async () => {
             const dns = await runCluster({ bootstrapMode: "dns" });
             const launch = named(dns, "test-etcd-1-launch");
-            for (const dependency of ["test-etcd-1-install", "test-etcd-dns-srv-server", "test-etcd-dns-test-etcd-0-a", "test-etcd-dns-test-etcd-2-a"]) {
+            for (const dependency of [
+                "test-etcd-1-install",
+                "test-etcd-dns-srv-server",
+                "test-etcd-dns-test-etcd-0-a",
+                "test-etcd-dns-test-etcd-2-a",
+            ]) {
                 assert.ok(launch.dependencies.has(dependency), dependency);
             }
-            const discovery = await runCluster({ bootstrapMode: "discovery", discovery: { endpoints: ["http://10.9.0.5:2379"] } });
+            const discovery = await runCluster({
+                bootstrapMode: "discovery",
+                discovery: { endpoints: ["http://10.9.0.5:2379"] },
+            });
             assert.ok(named(discovery, "test-etcd-2-launch").dependencies.has("test-etcd-discovery-size"));
             assert.ok(named(discovery, "test-etcd-discovery-size").dependencies.has("test-etcd-0-install"));
         });
@@ -184,7 +269,10 @@ describe("EtcdCluster", () => {
         it("does not hold static members back for DNS records, only for their peers' addresses", async () => {
             const run = await runCluster({ bootstrapMode: "static" });
             const launch = named(run, "test-etcd-0-launch");
-            assert.equal([...launch.dependencies].some((d) => d.startsWith("test-etcd-dns-")), false);
+            assert.equal(
+                [...launch.dependencies].some((d) => d.startsWith("test-etcd-dns-")),
+                false,
+            );
             for (const peer of ["test-etcd-0", "test-etcd-1", "test-etcd-2"]) {
                 assert.ok(launch.dependencies.has(peer), peer);
             }
@@ -194,7 +282,11 @@ describe("EtcdCluster", () => {
             const run = await runCluster({ memberCount: 5 });
             for (let i = 0; i < 5; i++) {
                 const launch = named(run, `test-etcd-${i}-launch`);
-                assert.equal([...launch.dependencies].some((d) => d.endsWith("-launch")), false, `member ${i}`);
+                assert.equal(
+                    [...launch.dependencies].some((d) => d.endsWith("-launch")),
+                    false,
+                    `member ${i}`,
+                );
                 // Pulumi deletes dependents first: the member leaves the cluster before its host goes.
                 assert.ok(launch.dependencies.has(`test-etcd-${i}`));
             }
@@ -205,7 +297,10 @@ describe("EtcdCluster", () => {
             const launch = named(run, "test-etcd-1-launch");
             assert.equal(launch.inputs.create, "sudo bash -s -- --bootstrap");
             assert.equal(launch.inputs.update, "sudo bash -s");
-            assert.equal(launch.inputs.delete, "if [ -x /usr/local/sbin/etcd-aws-leave ]; then sudo /usr/local/sbin/etcd-aws-leave; fi");
+            assert.equal(
+                launch.inputs.delete,
+                "if [ -x /usr/local/sbin/etcd-aws-leave ]; then sudo /usr/local/sbin/etcd-aws-leave; fi",
+            );
             assert.equal(launch.customTimeouts?.delete, "10m");
         });
 
@@ -224,7 +319,10 @@ describe("EtcdCluster", () => {
 
     describe("secrets", () => {
         it("keeps launch scripts, connections, the discovery token and the client key secret", async () => {
-            const run = await runCluster({ bootstrapMode: "discovery", discovery: { endpoints: ["http://10.9.0.5:2379"] } });
+            const run = await runCluster({
+                bootstrapMode: "discovery",
+                discovery: { endpoints: ["http://10.9.0.5:2379"] },
+            });
             for (const command of ofType(run, COMMAND)) {
                 assert.ok(command.secretInputs.has("connection"), `${command.name} connection`);
             }
@@ -263,11 +361,25 @@ describe("EtcdCluster", () => {
             assert.equal(error.name, EtcdClusterConfigError.name);
             const settings: string[] = error.problems.map((p: { setting: string }) => p.setting);
             assert.ok(pulumi.RunError.isInstance(error), "a RunError: Pulumi prints it without a stack trace");
-            for (const setting of ["memberCount", "etcdVersion", "clientCidrs[0]", "discovery", "extraFlags.initial-cluster", "subnetIds", "vpcId"]) {
+            for (const setting of [
+                "memberCount",
+                "etcdVersion",
+                "clientCidrs[0]",
+                "discovery",
+                "extraFlags.initial-cluster",
+                "subnetIds",
+                "vpcId",
+            ]) {
                 assert.ok(settings.includes(setting), `${setting} in ${settings.join(", ")}`);
             }
-            assert.match(error.message, /^etcd cluster "test-etcd": \d+ problems in the configuration, no resource of this cluster was created:/);
-            assert.match(error.message, /memberCount = 4: an even member count tolerates no more failures than the odd count below it\. Fix: use one of 1, 3, 5, 7/);
+            assert.match(
+                error.message,
+                /^etcd cluster "test-etcd": \d+ problems in the configuration, no resource of this cluster was created:/,
+            );
+            assert.match(
+                error.message,
+                /memberCount = 4: an even member count tolerates no more failures than the odd count below it\. Fix: use one of 1, 3, 5, 7/,
+            );
             assert.deepEqual(run?.resources, []);
         });
 
@@ -277,18 +389,25 @@ describe("EtcdCluster", () => {
                     { name: "blue", args: { clusterToken: "shared-token" } },
                     { name: "green", args: { clusterToken: "shared-token" } },
                 ]),
-                (error: Error) => /clusterToken = "shared-token": already used by cluster "blue" in this program/.test(error.message),
+                (error: Error) =>
+                    /clusterToken = "shared-token": already used by cluster "blue" in this program/.test(error.message),
             );
         });
 
         it("refuses a token reserved by another stack", async () => {
-            const { error } = await constructionError({ clusterToken: "prod-token", reservedClusterTokens: ["prod-token"] });
+            const { error } = await constructionError({
+                clusterToken: "prod-token",
+                reservedClusterTokens: ["prod-token"],
+            });
             assert.match(error.message, /already used by another cluster \(reservedClusterTokens\)/);
         });
 
         it("refuses a missing SSH key and an out-of-range health timeout", async () => {
             const { error } = await constructionError({ ssh: {} as SshSettings, healthTimeoutSeconds: 5 });
-            assert.deepEqual(error.problems.map((p: { setting: string }) => p.setting), ["ssh.privateKey", "healthTimeoutSeconds"]);
+            assert.deepEqual(
+                error.problems.map((p: { setting: string }) => p.setting),
+                ["ssh.privateKey", "healthTimeoutSeconds"],
+            );
         });
     });
 
@@ -301,6 +420,9 @@ describe("EtcdCluster", () => {
         assert.equal(new Set(names).size, names.length);
         const records = ofType(run, "aws:route53/record:Record").map((r) => r.inputs.name);
         assert.equal(new Set(records).size, records.length);
-        assert.notEqual(flagMap(launchFlags(run, "blue-0"))["initial-cluster-token"], flagMap(launchFlags(run, "green-0"))["initial-cluster-token"]);
+        assert.notEqual(
+            flagMap(launchFlags(run, "blue-0"))["initial-cluster-token"],
+            flagMap(launchFlags(run, "green-0"))["initial-cluster-token"],
+        );
     });
 });

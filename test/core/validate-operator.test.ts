@@ -6,6 +6,7 @@ import { EtcdClusterArgs, validateClusterArgs, ValidateClusterArgsOptions } from
 import { runProgram } from "../../plan/mock-engine";
 import { readStackFile } from "../../plan/stack-file";
 import { runCluster, SSH } from "../helpers/cluster";
+import { at } from "../helpers/elements";
 
 interface Row {
     readonly name: string;
@@ -24,13 +25,37 @@ interface Row {
 
 const VPC = { vpcId: "vpc-0123456789abcdef0" };
 const subnets = (count: number) => Array.from({ length: count }, (_, i) => `subnet-${i}`);
-const flags = (extraFlags: Record<string, string>, etcdVersion = "3.6.16"): Partial<EtcdClusterArgs> => ({ extraFlags, etcdVersion });
+const flags = (extraFlags: Record<string, string>, etcdVersion = "3.6.16"): Partial<EtcdClusterArgs> => ({
+    extraFlags,
+    etcdVersion,
+});
 
 const REFUSED: readonly Row[] = [
     // access open to the world, in any form
-    { name: "0.0.0.0/0 on the client port", args: { clientCidrs: ["0.0.0.0/0"] }, setting: "clientCidrs[0]", says: "whole internet", fix: "list only the networks", fixed: { clientCidrs: ["10.0.0.0/16"] } },
-    { name: "an IPv6 network on SSH", args: { sshCidrs: ["2001:db8::/32"] }, setting: "sshCidrs[0]", says: "is IPv6; the rules take IPv4 CIDRs only", fix: "give an IPv4 CIDR", fixed: { sshCidrs: ["10.0.0.0/16"] } },
-    { name: "::/0 on SSH", args: { sshCidrs: ["::/0"] }, setting: "sshCidrs[0]", says: "whole IPv6 internet", fix: "e.g. 10.0.0.0/16", fixed: { sshCidrs: ["10.0.0.0/16"] } },
+    {
+        name: "0.0.0.0/0 on the client port",
+        args: { clientCidrs: ["0.0.0.0/0"] },
+        setting: "clientCidrs[0]",
+        says: "whole internet",
+        fix: "list only the networks",
+        fixed: { clientCidrs: ["10.0.0.0/16"] },
+    },
+    {
+        name: "an IPv6 network on SSH",
+        args: { sshCidrs: ["2001:db8::/32"] },
+        setting: "sshCidrs[0]",
+        says: "is IPv6; the rules take IPv4 CIDRs only",
+        fix: "give an IPv4 CIDR",
+        fixed: { sshCidrs: ["10.0.0.0/16"] },
+    },
+    {
+        name: "::/0 on SSH",
+        args: { sshCidrs: ["::/0"] },
+        setting: "sshCidrs[0]",
+        says: "whole IPv6 internet",
+        fix: "e.g. 10.0.0.0/16",
+        fixed: { sshCidrs: ["10.0.0.0/16"] },
+    },
     {
         name: "every /8 of the address space together on metrics",
         args: { monitoringCidrs: Array.from({ length: 256 }, (_, i) => `${i}.0.0.0/8`) },
@@ -47,7 +72,14 @@ const REFUSED: readonly Row[] = [
         fix: "list only the networks",
         fixed: { clientCidrs: ["10.0.0.0/16"] },
     },
-    { name: "a /2 (a quarter of the internet)", args: { clientCidrs: ["64.0.0.0/2"] }, setting: "clientCidrs[0]", says: "most of them on the internet", fix: "allowPublicAccess: true", fixed: { clientCidrs: ["10.0.0.0/8"] } },
+    {
+        name: "a /2 (a quarter of the internet)",
+        args: { clientCidrs: ["64.0.0.0/2"] },
+        setting: "clientCidrs[0]",
+        says: "most of them on the internet",
+        fix: "allowPublicAccess: true",
+        fixed: { clientCidrs: ["10.0.0.0/8"] },
+    },
     // flags that turn off etcd's own safety checks
     ...(
         [
@@ -71,10 +103,31 @@ const REFUSED: readonly Row[] = [
         fixed: flags({}, version),
     })),
     // releases that do not exist
-    { name: "etcd 3.6.99", args: { etcdVersion: "3.6.99" }, setting: "etcdVersion", says: "newest 3.6 release this package knows is 3.6.16", fix: 'use "3.6.16"', fixed: { etcdVersion: "3.6.16" } },
-    { name: "etcd 3.4.46", args: { etcdVersion: "3.4.46", tls: true }, setting: "etcdVersion", says: "3.4.45", fix: 'use "3.4.45"', fixed: { etcdVersion: "3.4.45", tls: true } },
+    {
+        name: "etcd 3.6.99",
+        args: { etcdVersion: "3.6.99" },
+        setting: "etcdVersion",
+        says: "newest 3.6 release this package knows is 3.6.16",
+        fix: 'use "3.6.16"',
+        fixed: { etcdVersion: "3.6.16" },
+    },
+    {
+        name: "etcd 3.4.46",
+        args: { etcdVersion: "3.4.46", tls: true },
+        setting: "etcdVersion",
+        says: "3.4.45",
+        fix: 'use "3.4.45"',
+        fixed: { etcdVersion: "3.4.45", tls: true },
+    },
     // wrong types in component arguments
-    { name: "memberCount as a string", args: { memberCount: "3" as unknown as number }, setting: "memberCount", says: "is a string where a number belongs", fix: "e.g. 3", fixed: { memberCount: 3 } },
+    {
+        name: "memberCount as a string",
+        args: { memberCount: "3" as unknown as number },
+        setting: "memberCount",
+        says: "is a string where a number belongs",
+        fix: "e.g. 3",
+        fixed: { memberCount: 3 },
+    },
     {
         name: "a number where the mirror URL belongs",
         args: { mirrorBaseUrl: 443 as unknown as string },
@@ -99,9 +152,30 @@ const REFUSED: readonly Row[] = [
         fix: 'e.g. ["http://10.0.0.5:2379"]',
         fixed: { bootstrapMode: "discovery", discovery: { endpoints: ["http://10.0.0.5:2379"] } },
     },
-    { name: "a list item that is a number", args: { clientCidrs: [10 as unknown as string] }, setting: "clientCidrs[0]", says: "is a number where a string belongs", fix: "or remove it", fixed: {} },
-    { name: "a tag value that is a number", args: { tags: { team: 5 as unknown as string } }, setting: "tags.team", says: "is a number where a string belongs", fix: 'e.g. {"team":"storage"}', fixed: { tags: { team: "storage" } } },
-    { name: "reservedClusterTokens as one string", args: { reservedClusterTokens: "orders-old" as unknown as string[] }, setting: "reservedClusterTokens", says: "a list of strings", fix: "or remove it", fixed: {} },
+    {
+        name: "a list item that is a number",
+        args: { clientCidrs: [10 as unknown as string] },
+        setting: "clientCidrs[0]",
+        says: "is a number where a string belongs",
+        fix: "or remove it",
+        fixed: {},
+    },
+    {
+        name: "a tag value that is a number",
+        args: { tags: { team: 5 as unknown as string } },
+        setting: "tags.team",
+        says: "is a number where a string belongs",
+        fix: 'e.g. {"team":"storage"}',
+        fixed: { tags: { team: "storage" } },
+    },
+    {
+        name: "reservedClusterTokens as one string",
+        args: { reservedClusterTokens: "orders-old" as unknown as string[] },
+        setting: "reservedClusterTokens",
+        says: "a list of strings",
+        fix: "or remove it",
+        fixed: {},
+    },
     {
         name: "the bastion port as a string",
         args: { ssh: { ...SSH, bastion: { host: "bastion.example.com", port: "22" as unknown as number } } },
@@ -145,7 +219,13 @@ const WARNED: readonly Row[] = [
         fix: "List 3 subnets",
         fixed: { ...VPC, subnetIds: subnets(3) },
     },
-    { name: "plaintext with five members", args: { tls: false, memberCount: 5 }, says: "tls: false in a production-shaped cluster (5 members)", fix: "set tls: true", fixed: { tls: true, memberCount: 5 } },
+    {
+        name: "plaintext with five members",
+        args: { tls: false, memberCount: 5 },
+        says: "tls: false in a production-shaped cluster (5 members)",
+        fix: "set tls: true",
+        fixed: { tls: true, memberCount: 5 },
+    },
     {
         name: "plaintext behind a bastion",
         args: { tls: false, ssh: { ...SSH, bastion: { host: "bastion.example.com" } } },
@@ -160,9 +240,27 @@ const WARNED: readonly Row[] = [
         fix: "remove it",
         fixed: flags({}),
     },
-    { name: "corruption checks off in the feature gates", args: flags({ "feature-gates": "InitialCorruptCheck=false" }, "3.7.3"), says: "corruption check", fix: "remove it", fixed: flags({}, "3.7.3") },
-    { name: "pprof on the client port", args: flags({ "enable-pprof": "true" }), says: "profiling data", fix: "remove it", fixed: flags({}) },
-    { name: "0.0.0.0/0 allowed on purpose", args: { allowPublicAccess: true, clientCidrs: ["0.0.0.0/0"] }, says: "clientCidrs lets the internet reach", fix: "anyone can try", fixed: { clientCidrs: ["10.0.0.0/16"] } },
+    {
+        name: "corruption checks off in the feature gates",
+        args: flags({ "feature-gates": "InitialCorruptCheck=false" }, "3.7.3"),
+        says: "corruption check",
+        fix: "remove it",
+        fixed: flags({}, "3.7.3"),
+    },
+    {
+        name: "pprof on the client port",
+        args: flags({ "enable-pprof": "true" }),
+        says: "profiling data",
+        fix: "remove it",
+        fixed: flags({}),
+    },
+    {
+        name: "0.0.0.0/0 allowed on purpose",
+        args: { allowPublicAccess: true, clientCidrs: ["0.0.0.0/0"] },
+        says: "clientCidrs lets the internet reach",
+        fix: "anyone can try",
+        fixed: { clientCidrs: ["10.0.0.0/16"] },
+    },
 ];
 
 function validate(args: Partial<EtcdClusterArgs>, name = "orders", options: ValidateClusterArgsOptions = {}) {
@@ -198,15 +296,23 @@ describe("validation that thinks like an operator (validateClusterArgs)", () => 
 
     it("refuses arguments that are not an object, naming them; an object validates", () => {
         const { problems } = validateClusterArgs("orders", "memberCount=3" as unknown as EtcdClusterArgs);
-        assert.deepEqual(problems[0], { setting: "args", value: "memberCount=3", problem: "is string, not an object", fix: "pass an object of settings" });
+        assert.deepEqual(problems[0], {
+            setting: "args",
+            value: "memberCount=3",
+            problem: "is string, not an object",
+            fix: "pass an object of settings",
+        });
         assert.deepEqual(validate({}).problems, []);
     });
 
     it("the component logs its warnings through pulumi.log.warn", async () => {
         const run = await runCluster({ instanceType: "t3.micro", ...VPC, subnetIds: subnets(1) });
         assert.equal(run.warnings.length, 2);
-        assert.match(run.warnings[0], /^instanceType: t3\.micro is below/);
-        assert.match(run.warnings[1], /^subnetIds: 3 members in 1 subnet put test-etcd-0, test-etcd-1, test-etcd-2 in one subnet/);
+        assert.match(at(run.warnings, 0, "warning"), /^instanceType: t3\.micro is below/);
+        assert.match(
+            at(run.warnings, 1, "warning"),
+            /^subnetIds: 3 members in 1 subnet put test-etcd-0, test-etcd-1, test-etcd-2 in one subnet/,
+        );
     });
 
     it("warns at deploy time when the default VPC has fewer default subnets (zones) than members", async () => {
@@ -238,7 +344,10 @@ describe("validation that thinks like an operator (validateClusterArgs)", () => 
             (thrown: Error) => thrown,
         );
         assert.ok(error, "the second cluster was refused");
-        assert.match(error.message, /^etcd cluster "orders": 1 problem in the configuration, no resource of this cluster was created:/);
+        assert.match(
+            error.message,
+            /^etcd cluster "orders": 1 problem in the configuration, no resource of this cluster was created:/,
+        );
         assert.match(error.message, /name = "orders": another cluster in this program is already named "orders"/);
         assert.doesNotMatch(error.message, /clusterToken/);
     });
@@ -246,8 +355,14 @@ describe("validation that thinks like an operator (validateClusterArgs)", () => 
 
 describe("validation through the program (stack keys)", () => {
     const runStack = (stack: string, overrides: Record<string, string | undefined>) => {
-        const config = { sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----", ...readStackFile(stack).config, ...overrides };
-        const given = Object.fromEntries(Object.entries(config).filter((entry): entry is [string, string] => entry[1] !== undefined));
+        const config = {
+            sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----",
+            ...readStackFile(stack).config,
+            ...overrides,
+        };
+        const given = Object.fromEntries(
+            Object.entries(config).filter((entry): entry is [string, string] => entry[1] !== undefined),
+        );
         return runProgram({ stack, config: given, secretConfigKeys: ["sshPrivateKey"] });
     };
     const refusal = (stack: string, overrides: Record<string, string | undefined>) =>
@@ -258,7 +373,10 @@ describe("validation through the program (stack keys)", () => {
 
     it("refuses an unknown key, suggesting the nearest; renamed, the stack deploys", async () => {
         const message = await refusal("dev", { tsl: "true", memberCont: "5" });
-        assert.match(message, /etcd-aws:tsl = \(not set\): is not a setting of this program, so its value would be ignored\. Fix: rename it to etcd-aws:tls if that is what you meant, or remove it\./);
+        assert.match(
+            message,
+            /etcd-aws:tsl = \(not set\): is not a setting of this program, so its value would be ignored\. Fix: rename it to etcd-aws:tls if that is what you meant, or remove it\./,
+        );
         assert.match(message, /etcd-aws:memberCont = \(not set\): .* rename it to etcd-aws:memberCount /);
         const run = await runStack("dev", { tls: "true", memberCount: "5" });
         assert.equal(run.outputs.clientEndpoints instanceof Array && run.outputs.clientEndpoints.length, 5);
@@ -266,18 +384,30 @@ describe("validation through the program (stack keys)", () => {
 
     it("names the discovery keys the stack set, not the component's discovery object; the fix deploys", async () => {
         const message = await refusal("dev", { discoveryServiceUrl: "http://10.0.0.5:2379/v2/keys/_etcd/registry" });
-        assert.match(message, / {2}1\. discoveryServiceUrl = "http:\/\/10\.0\.0\.5:2379\/v2\/keys\/_etcd\/registry": discovery settings conflict/);
+        assert.match(
+            message,
+            / {2}1\. discoveryServiceUrl = "http:\/\/10\.0\.0\.5:2379\/v2\/keys\/_etcd\/registry": discovery settings conflict/,
+        );
         assert.match(message, /Fix: remove the discovery settings, or set bootstrapMode to "discovery"\./);
         const run = await runStack("dev", { discoveryServiceUrl: undefined });
         assert.ok(run.resources.length > 0);
     });
 
     it("names v2 discovery's keys as the stack spells them (discoveryProtocol, discoveryUrl, discoverySize)", async () => {
-        const message = await refusal("staging", { discoveryEndpoints: undefined, etcdVersion: "3.5.33", discoveryUrl: "https://discovery.example.com/abc" });
+        const message = await refusal("staging", {
+            discoveryEndpoints: undefined,
+            etcdVersion: "3.5.33",
+            discoveryUrl: "https://discovery.example.com/abc",
+        });
         assert.match(message, /discoverySize = \(not set\): a ready discovery URL was given without the size/);
         assert.match(message, /Fix: set discoverySize to the size the service registered/);
         assert.doesNotMatch(message, /discovery\.(size|url|protocol|serviceUrl)/);
-        await runStack("staging", { discoveryEndpoints: undefined, etcdVersion: "3.5.33", discoveryUrl: "https://discovery.example.com/abc", discoverySize: "3" });
+        await runStack("staging", {
+            discoveryEndpoints: undefined,
+            etcdVersion: "3.5.33",
+            discoveryUrl: "https://discovery.example.com/abc",
+            discoverySize: "3",
+        });
     });
 
     it("calls the cluster's name clusterName", async () => {
@@ -287,6 +417,9 @@ describe("validation through the program (stack keys)", () => {
 
     it("warns through the program in the stack's key names", async () => {
         const run = await runStack("dev", { instanceType: "t2.medium" });
-        assert.deepEqual(run.warnings.map((w) => w.split(":")[0]), ["instanceType"]);
+        assert.deepEqual(
+            run.warnings.map((w) => w.split(":")[0]),
+            ["instanceType"],
+        );
     });
 });

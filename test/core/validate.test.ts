@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { ClusterSettings, DEFAULT_ETCD_VERSION, MEMBER_COUNTS, validateSettings, ValidationContext } from "../../core";
 import { CONTEXT, refused, resolve } from "./helpers";
+import { at } from "../helpers/elements";
 
 interface InvalidRow {
     /** What is wrong, as the test name says it. */
@@ -82,20 +83,29 @@ const INVALID: readonly InvalidRow[] = [
         name: "dns bootstrap without tls on etcd 3.4 (plain-http SRV records are dropped)",
         settings: { bootstrapMode: "dns", tls: false, etcdVersion: "3.4.45" },
         problems: [["tls", false]],
-        problem: "etcd 3.4.45 cannot bootstrap from plain-http _etcd-server._tcp records (only _etcd-server-ssl works on 3.4)",
+        problem:
+            "etcd 3.4.45 cannot bootstrap from plain-http _etcd-server._tcp records (only _etcd-server-ssl works on 3.4)",
         fix: 'enable tls, use etcd 3.5 or later, or use bootstrapMode "static"',
     },
     // discovery protocol by version
     ...["3.4.45", "3.5.33"].map((version) => ({
         name: `discovery v3 on etcd ${version}`,
-        settings: { bootstrapMode: "discovery", etcdVersion: version, discovery: { protocol: "v3", endpoints: V3_ENDPOINTS } },
+        settings: {
+            bootstrapMode: "discovery",
+            etcdVersion: version,
+            discovery: { protocol: "v3", endpoints: V3_ENDPOINTS },
+        },
         problems: [["discovery.protocol", "v3"]] as const,
         problem: `etcd ${version} has no v3 discovery (--discovery-token arrived in 3.6)`,
         fix: 'set discovery.protocol to "v2" with a v2 discovery service, or use etcd 3.6+',
     })),
     {
         name: "discovery v2 on etcd 3.7",
-        settings: { bootstrapMode: "discovery", etcdVersion: "3.7.1", discovery: { protocol: "v2", serviceUrl: V2_SERVICE } },
+        settings: {
+            bootstrapMode: "discovery",
+            etcdVersion: "3.7.1",
+            discovery: { protocol: "v2", serviceUrl: V2_SERVICE },
+        },
         problems: [["discovery.protocol", "v2"]],
         problem: "etcd 3.7.1 removed v2 discovery (--discovery <url>)",
         fix: 'set discovery.protocol to "v3" with discovery.endpoints',
@@ -120,7 +130,11 @@ const INVALID: readonly InvalidRow[] = [
     // discovery size
     {
         name: "a ready discovery URL without its size",
-        settings: { bootstrapMode: "discovery", etcdVersion: "3.5.33", discovery: { url: "https://discovery.example.com/abc123" } },
+        settings: {
+            bootstrapMode: "discovery",
+            etcdVersion: "3.5.33",
+            discovery: { url: "https://discovery.example.com/abc123" },
+        },
         problems: [["discovery.size", undefined]],
         problem: "a ready discovery URL was given without the size it was created with",
         fix: "set discovery.size to the size the service registered (the N of /new?size=N)",
@@ -156,7 +170,11 @@ const INVALID: readonly InvalidRow[] = [
     })),
     {
         name: "v2 discovery with both serviceUrl and url",
-        settings: { bootstrapMode: "discovery", etcdVersion: "3.5.33", discovery: { serviceUrl: V2_SERVICE, url: `${V2_SERVICE}/abc`, size: 3 } },
+        settings: {
+            bootstrapMode: "discovery",
+            etcdVersion: "3.5.33",
+            discovery: { serviceUrl: V2_SERVICE, url: `${V2_SERVICE}/abc`, size: 3 },
+        },
         // The ready URL's path is its token, so the message masks it.
         problems: [["discovery.serviceUrl/discovery.url", { serviceUrl: V2_SERVICE, url: "http://10.0.0.5:2379/***" }]],
         problem: "v2 discovery needs exactly one of them",
@@ -178,7 +196,11 @@ const INVALID: readonly InvalidRow[] = [
     },
     {
         name: "v2 discovery with v3 endpoints",
-        settings: { bootstrapMode: "discovery", etcdVersion: "3.5.33", discovery: { serviceUrl: V2_SERVICE, endpoints: V3_ENDPOINTS } },
+        settings: {
+            bootstrapMode: "discovery",
+            etcdVersion: "3.5.33",
+            discovery: { serviceUrl: V2_SERVICE, endpoints: V3_ENDPOINTS },
+        },
         problems: [["discovery.endpoints", V3_ENDPOINTS]],
         problem: "is a v3 discovery setting",
         fix: 'remove it, or set discovery.protocol to "v3" (etcd 3.6+)',
@@ -199,7 +221,10 @@ const INVALID: readonly InvalidRow[] = [
     },
     {
         name: "v3 discovery endpoints without a scheme or with a non-http scheme",
-        settings: { bootstrapMode: "discovery", discovery: { endpoints: ["10.0.0.5:2379", "http://10.0.0.6:2379", "grpc://10.0.0.7:2379"] } },
+        settings: {
+            bootstrapMode: "discovery",
+            discovery: { endpoints: ["10.0.0.5:2379", "http://10.0.0.6:2379", "grpc://10.0.0.7:2379"] },
+        },
         problems: [
             ["discovery.endpoints[0]", "10.0.0.5:2379"],
             ["discovery.endpoints[2]", "grpc://10.0.0.7:2379"],
@@ -301,7 +326,14 @@ const INVALID: readonly InvalidRow[] = [
         fix: "remove volumeIops for the baseline, or set 3000 or more",
     },
     // ports
-    ...([["clientPort", 80], ["peerPort", 70000], ["metricsPort", 1023], ["clientPort", 2379.5]] as const).map(([setting, port]) => ({
+    ...(
+        [
+            ["clientPort", 80],
+            ["peerPort", 70000],
+            ["metricsPort", 1023],
+            ["clientPort", 2379.5],
+        ] as const
+    ).map(([setting, port]) => ({
         name: `${setting} ${port} (out of range)`,
         settings: { [setting]: port },
         problems: [[setting, port]] as const,
@@ -330,14 +362,16 @@ const INVALID: readonly InvalidRow[] = [
         fix: "give each its own port (defaults 2379, 2380, 2381)",
     },
     // extra flags: managed, unknown, malformed
-    ...[
-        ["initial-cluster", "orders-0=http://10.0.1.10:2380"],
-        ["--name", "orders-0"],
-        ["data-dir", "/data"],
-        ["discovery-srv", "example.com"],
-        ["listen-client-urls", "http://0.0.0.0:2379"],
-        ["peer-cert-file", "/tmp/peer.crt"],
-    ].map(([flag, value]) => ({
+    ...(
+        [
+            ["initial-cluster", "orders-0=http://10.0.1.10:2380"],
+            ["--name", "orders-0"],
+            ["data-dir", "/data"],
+            ["discovery-srv", "example.com"],
+            ["listen-client-urls", "http://0.0.0.0:2379"],
+            ["peer-cert-file", "/tmp/peer.crt"],
+        ] as const
+    ).map(([flag, value]) => ({
         name: `extraFlags "${flag}" (derived by the package)`,
         settings: { extraFlags: { [flag]: value } },
         problems: [[`extraFlags.${flag}`, value]] as const,
@@ -394,12 +428,14 @@ const INVALID: readonly InvalidRow[] = [
         fix: 'write a map of names to values for extraFlags, e.g. {"snapshot-count":"10000"}',
     },
     // etcd 0.4 flags
-    ...[
-        ["-peer-addr", "initial-advertise-peer-urls"],
-        ["-addr", "advertise-client-urls"],
-        ["-bind-addr", "listen-client-urls"],
-        ["-peer-bind-addr", "listen-peer-urls"],
-    ].map(([flag, successor]) => ({
+    ...(
+        [
+            ["-peer-addr", "initial-advertise-peer-urls"],
+            ["-addr", "advertise-client-urls"],
+            ["-bind-addr", "listen-client-urls"],
+            ["-peer-bind-addr", "listen-peer-urls"],
+        ] as const
+    ).map(([flag, successor]) => ({
         name: `etcd 0.4 flag ${flag} (refused, successor --${successor} named)`,
         settings: { extraFlags: { [flag]: "10.0.0.1:7001" } },
         problems: [[`extraFlags.${flag}`, "10.0.0.1:7001"]] as const,
@@ -443,7 +479,14 @@ const INVALID: readonly InvalidRow[] = [
         problem: "must be a whole number of days from 1 to 3650",
         fix: "use 365 (renewed by pulumi up before expiry)",
     })),
-    ...([[0, undefined], [365, undefined], [30, 30], [2.5, undefined]] as const).map(([renewal, validity]) => ({
+    ...(
+        [
+            [0, undefined],
+            [365, undefined],
+            [30, 30],
+            [2.5, undefined],
+        ] as const
+    ).map(([renewal, validity]) => ({
         name: `certificateRenewalDays ${renewal} with a validity of ${validity ?? 365} days`,
         settings: { certificateRenewalDays: renewal, certificateValidityDays: validity },
         problems: [["certificateRenewalDays", renewal]] as const,
@@ -451,7 +494,14 @@ const INVALID: readonly InvalidRow[] = [
         fix: "use about a tenth of the validity, e.g. 30 for 365",
     })),
     // names and DNS
-    ...["Orders.Internal", "internal", "-orders.internal", "orders..internal", "orders.internal.", "orders_1.internal"].map((domain) => ({
+    ...[
+        "Orders.Internal",
+        "internal",
+        "-orders.internal",
+        "orders..internal",
+        "orders.internal.",
+        "orders_1.internal",
+    ].map((domain) => ({
         name: `domain "${domain}"`,
         settings: { domain },
         problems: [["domain", domain]] as const,
@@ -483,15 +533,25 @@ const INVALID: readonly InvalidRow[] = [
     {
         name: "the default cluster token, already used by another stack",
         settings: {},
-        context: { ...CONTEXT, tokensInUse: [{ token: "shop-prod-orders", owner: "stack shop/prod-old (cluster orders)" }] },
+        context: {
+            ...CONTEXT,
+            tokensInUse: [{ token: "shop-prod-orders", owner: "stack shop/prod-old (cluster orders)" }],
+        },
         problems: [["clusterToken", "shop-prod-orders"]],
-        problem: "already used by stack shop/prod-old (cluster orders); two clusters with one token and overlapping URLs get the same IDs",
+        problem:
+            "already used by stack shop/prod-old (cluster orders); two clusters with one token and overlapping URLs get the same IDs",
         fix: "give each cluster its own token, or remove the setting to get a unique default",
     },
     {
         name: "an explicit cluster token already used by another cluster of this program",
         settings: { clusterToken: "etcd-cluster-1" },
-        context: { ...CONTEXT, tokensInUse: [{ token: "other", owner: "x" }, { token: "etcd-cluster-1", owner: "cluster billing" }] },
+        context: {
+            ...CONTEXT,
+            tokensInUse: [
+                { token: "other", owner: "x" },
+                { token: "etcd-cluster-1", owner: "cluster billing" },
+            ],
+        },
         problems: [["clusterToken", "etcd-cluster-1"]],
         problem: "already used by cluster billing",
         fix: "give each cluster its own token",
@@ -526,11 +586,17 @@ describe("core/validate", () => {
                     error.problems.map((p) => [p.setting, p.value]),
                     row.problems.map(([setting, value]) => [setting, value]),
                 );
-                const first = error.problems[0];
-                assert.ok(first.problem.includes(row.problem), `problem "${first.problem}" should contain "${row.problem}"`);
+                const first = at(error.problems, 0, "problem");
+                assert.ok(
+                    first.problem.includes(row.problem),
+                    `problem "${first.problem}" should contain "${row.problem}"`,
+                );
                 assert.ok(first.fix.includes(row.fix), `fix "${first.fix}" should contain "${row.fix}"`);
                 for (const problem of error.problems) {
-                    assert.ok(error.message.includes(`: ${problem.problem}. Fix: ${problem.fix}.`), `the message carries ${problem.setting}'s fix`);
+                    assert.ok(
+                        error.message.includes(`: ${problem.problem}. Fix: ${problem.fix}.`),
+                        `the message carries ${problem.setting}'s fix`,
+                    );
                 }
             });
         }
@@ -565,8 +631,8 @@ describe("core/validate", () => {
             const lines = error.message.split("\n");
             assert.equal(lines[0], 'etcd cluster "orders": 8 problems in the configuration, nothing was deployed:');
             assert.equal(lines.length, 9);
-            assert.ok(lines[1].startsWith("  1. memberCount = 4: "));
-            assert.ok(lines[8].startsWith('  8. discovery = {"endpoints":["http://10.0.0.5:2379"]}: '));
+            assert.ok(at(lines, 1, "line").startsWith("  1. memberCount = 4: "));
+            assert.ok(at(lines, 8, "line").startsWith('  8. discovery = {"endpoints":["http://10.0.0.5:2379"]}: '));
         });
 
         it("formats a single problem as one numbered line with value and fix", () => {
@@ -582,7 +648,11 @@ describe("core/validate", () => {
 
         it("shows a missing value as (not set)", () => {
             const error = refused({ volumeType: "io2" });
-            assert.ok(error.message.includes("  1. volumeIops = (not set): io2 volumes need provisioned IOPS. Fix: set volumeIops, e.g. 3000."));
+            assert.ok(
+                error.message.includes(
+                    "  1. volumeIops = (not set): io2 volumes need provisioned IOPS. Fix: set volumeIops, e.g. 3000.",
+                ),
+            );
         });
     });
 
@@ -629,7 +699,12 @@ describe("core/validate", () => {
         ] as const) {
             it(`discovery on etcd ${version} defaults to protocol ${protocol} with size = member count`, () => {
                 const discovery = protocol === "v3" ? { endpoints: V3_ENDPOINTS } : { serviceUrl: V2_SERVICE };
-                const resolved = resolve({ bootstrapMode: "discovery", etcdVersion: version, memberCount: 5, discovery });
+                const resolved = resolve({
+                    bootstrapMode: "discovery",
+                    etcdVersion: version,
+                    memberCount: 5,
+                    discovery,
+                });
                 assert.equal(resolved.discovery?.protocol, protocol);
                 assert.equal(resolved.discovery?.size, 5);
             });
@@ -637,8 +712,18 @@ describe("core/validate", () => {
 
         it("keeps a ready v2 URL with its size and proxy", () => {
             const url = "https://discovery.example.com/abc123";
-            const resolved = resolve({ bootstrapMode: "discovery", etcdVersion: "3.5.33", discovery: { url, size: 3, proxy: "http://10.0.0.6:3128" } });
-            assert.deepEqual(resolved.discovery, { protocol: "v2", size: 3, serviceUrl: undefined, url, proxy: "http://10.0.0.6:3128" });
+            const resolved = resolve({
+                bootstrapMode: "discovery",
+                etcdVersion: "3.5.33",
+                discovery: { url, size: 3, proxy: "http://10.0.0.6:3128" },
+            });
+            assert.deepEqual(resolved.discovery, {
+                protocol: "v2",
+                size: 3,
+                serviceUrl: undefined,
+                url,
+                proxy: "http://10.0.0.6:3128",
+            });
         });
 
         it("normalises a leading v in the version and a trailing slash in the mirror URL", () => {
@@ -648,7 +733,9 @@ describe("core/validate", () => {
         });
 
         it("strips leading dashes from extra flag names and keeps their values", () => {
-            const resolved = resolve({ extraFlags: { "--snapshot-count": "10000", "quota-backend-bytes": "8589934592" } });
+            const resolved = resolve({
+                extraFlags: { "--snapshot-count": "10000", "quota-backend-bytes": "8589934592" },
+            });
             assert.deepEqual(resolved.extraFlags, { "snapshot-count": "10000", "quota-backend-bytes": "8589934592" });
         });
 
@@ -662,16 +749,21 @@ describe("core/validate", () => {
         });
 
         it("accepts an election timeout of exactly 5x the heartbeat", () => {
-            assert.deepEqual(resolve({ extraFlags: { "heartbeat-interval": "200", "election-timeout": "1000" } }).extraFlags, {
-                "heartbeat-interval": "200",
-                "election-timeout": "1000",
-            });
+            assert.deepEqual(
+                resolve({ extraFlags: { "heartbeat-interval": "200", "election-timeout": "1000" } }).extraFlags,
+                {
+                    "heartbeat-interval": "200",
+                    "election-timeout": "1000",
+                },
+            );
         });
 
         it("accepts 0.0.0.0/0 with allowPublicAccess, and warns", () => {
             const settings = { allowPublicAccess: true, clientCidrs: ["0.0.0.0/0"] };
             assert.deepEqual(resolve(settings).clientCidrs, ["0.0.0.0/0"]);
-            assert.deepEqual(warningsOf(settings), ["allowPublicAccess: clientCidrs lets the internet reach an etcd port; anyone can try to connect"]);
+            assert.deepEqual(warningsOf(settings), [
+                "allowPublicAccess: clientCidrs lets the internet reach an etcd port; anyone can try to connect",
+            ]);
         });
 
         it("accepts experimental flags on 3.6 (deprecated there, removed in 3.7)", () => {

@@ -10,6 +10,7 @@ import { asStackProblem, unknownConfigKeys } from "../../core/stack-config";
 import { SETTING_KINDS } from "../../core/validate/arg-types";
 import { RESOURCE_ARG_KINDS } from "../../core/deployment";
 import { SSH } from "../helpers/cluster";
+import { at } from "../helpers/elements";
 
 const SEED = 20261201;
 const KEYS = new Set(CONFIG_KEYS.map((spec) => spec.key));
@@ -52,9 +53,19 @@ function typedKeys(setting: string): string[] {
     return setting.split("/").map((part) => part.replace(/\[\d+\]$/, "").replace(/ \(.+\)$/, ""));
 }
 
-const typo = fc.constantFrom(...CONFIG_KEYS.map((spec) => spec.key)).chain((key) =>
-    fc.nat(key.length - 1).map((i) => `${key.slice(0, i)}${key.slice(i + 1)}`),
-).filter((key) => !KEYS.has(key));
+const typo = fc
+    .constantFrom(...CONFIG_KEYS.map((spec) => spec.key))
+    .chain((key) => fc.nat(key.length - 1).map((i) => `${key.slice(0, i)}${key.slice(i + 1)}`))
+    .filter((key) => !KEYS.has(key));
+
+/** Raw value `n` (wrapping around) of the table's list for `key`. */
+function rawValue(table: Readonly<Record<string, readonly string[]>>, key: string, n: number): string {
+    const values = table[key];
+    if (values === undefined) {
+        throw new Error(`no raw values for ${key}`);
+    }
+    return at(values, n % values.length, `raw value for ${key}`);
+}
 
 /** A stack configuration: good and bad values for some keys, maybe a typo key. */
 const stackConfiguration = fc.record({
@@ -67,7 +78,11 @@ const stackConfiguration = fc.record({
 function programProblems(raw: Record<string, string>, fullKeys: string[]): ConfigProblem[] {
     const { config, problems } = readStackConfig((key) => raw[key]);
     const args = { ...config.settings, healthTimeoutSeconds: config.healthTimeoutSeconds, ssh: SSH } as EtcdClusterArgs;
-    return [...unknownConfigKeys("etcd-aws", fullKeys), ...problems, ...validateClusterArgs(config.clusterName, args).problems.map(asStackProblem)];
+    return [
+        ...unknownConfigKeys("etcd-aws", fullKeys),
+        ...problems,
+        ...validateClusterArgs(config.clusterName, args).problems.map(asStackProblem),
+    ];
 }
 
 describe("fuzz: stack configuration (fast-check)", () => {
@@ -77,10 +92,10 @@ describe("fuzz: stack configuration (fast-check)", () => {
             fc.property(stackConfiguration, ({ bad, good, typos }) => {
                 const raw: Record<string, string> = {};
                 for (const [key, n] of Object.entries(good)) {
-                    raw[key] = GOOD_RAW[key][n % GOOD_RAW[key].length];
+                    raw[key] = rawValue(GOOD_RAW, key, n);
                 }
                 for (const [key, n] of Object.entries(bad)) {
-                    raw[key] = BAD_RAW[key][n % BAD_RAW[key].length];
+                    raw[key] = rawValue(BAD_RAW, key, n);
                 }
                 const fullKeys = [...Object.keys(raw), ...typos].map((key) => `etcd-aws:${key}`);
                 const problems = programProblems(raw, fullKeys);
@@ -90,13 +105,23 @@ describe("fuzz: stack configuration (fast-check)", () => {
                 }
                 for (const problem of problems) {
                     for (const key of typedKeys(problem.setting)) {
-                        assert.ok(KEYS.has(key) || fullKeys.includes(key), `"${key}" (of ${problem.setting}) is no key of the stack`);
+                        assert.ok(
+                            KEYS.has(key) || fullKeys.includes(key),
+                            `"${key}" (of ${problem.setting}) is no key of the stack`,
+                        );
                     }
                     assert.ok(problem.problem.length > 0 && problem.fix.length > 0, problem.setting);
-                    assert.doesNotMatch(`${problem.problem} ${problem.fix}`, /\bdiscovery\.|\bssh\./, "argument paths instead of stack keys");
+                    assert.doesNotMatch(
+                        `${problem.problem} ${problem.fix}`,
+                        /\bdiscovery\.|\bssh\./,
+                        "argument paths instead of stack keys",
+                    );
                 }
                 if (problems.length > 0) {
-                    assert.equal((formatProblems('stack "fuzz"', problems).match(/ Fix: /g) ?? []).length, problems.length);
+                    assert.equal(
+                        (formatProblems('stack "fuzz"', problems).match(/ Fix: /g) ?? []).length,
+                        problems.length,
+                    );
                 }
             }),
             { numRuns: 300, seed: SEED },
@@ -121,19 +146,36 @@ describe("fuzz: component arguments (fast-check)", () => {
     it("never throws, and every problem names an argument path of EtcdClusterArgs", function () {
         this.timeout(10_000);
         const argsOf = fc.dictionary(fc.constantFrom(...ARG_NAMES), anyValue, { maxKeys: 6 });
-        const discoveryOf = fc.dictionary(fc.constantFrom("protocol", "endpoints", "serviceUrl", "url", "size", "proxy"), anyValue, { maxKeys: 3 });
-        const sshOf = fc.oneof(fc.constant(SSH), anyValue, fc.record({ privateKey: anyValue, bastion: anyValue }, { requiredKeys: [] }));
+        const discoveryOf = fc.dictionary(
+            fc.constantFrom("protocol", "endpoints", "serviceUrl", "url", "size", "proxy"),
+            anyValue,
+            { maxKeys: 3 },
+        );
+        const sshOf = fc.oneof(
+            fc.constant(SSH),
+            anyValue,
+            fc.record({ privateKey: anyValue, bastion: anyValue }, { requiredKeys: [] }),
+        );
         fc.assert(
-            fc.property(argsOf, fc.option(discoveryOf), sshOf, fc.oneof(fc.constant("orders"), fc.string({ maxLength: 10 })), (args, discovery, ssh, name) => {
-                const given = { ...args, ...(discovery ? { discovery } : {}), ssh } as unknown as EtcdClusterArgs;
-                const { problems, resolved } = validateClusterArgs(name, given);
-                assert.equal(resolved === undefined, problems.length > 0);
-                for (const problem of problems) {
-                    const root = problem.setting.split(/[.[/]/)[0];
-                    assert.ok([...ARG_NAMES, "ssh", "name"].includes(root), `"${problem.setting}" is no argument path`);
-                    assert.ok(problem.problem.length > 0 && problem.fix.length > 0, problem.setting);
-                }
-            }),
+            fc.property(
+                argsOf,
+                fc.option(discoveryOf),
+                sshOf,
+                fc.oneof(fc.constant("orders"), fc.string({ maxLength: 10 })),
+                (args, discovery, ssh, name) => {
+                    const given = { ...args, ...(discovery ? { discovery } : {}), ssh } as unknown as EtcdClusterArgs;
+                    const { problems, resolved } = validateClusterArgs(name, given);
+                    assert.equal(resolved === undefined, problems.length > 0);
+                    for (const problem of problems) {
+                        const root = at(problem.setting.split(/[.[/]/), 0, "path segment");
+                        assert.ok(
+                            [...ARG_NAMES, "ssh", "name"].includes(root),
+                            `"${problem.setting}" is no argument path`,
+                        );
+                        assert.ok(problem.problem.length > 0 && problem.fix.length > 0, problem.setting);
+                    }
+                },
+            ),
             { numRuns: 400, seed: SEED },
         );
     });
