@@ -28,7 +28,9 @@ function otherStacksTokens(): string[] {
             try {
                 token = clusterTokenInStackFile(project, fs.readFileSync(path.join(dir, file), "utf8"));
             } catch (error) {
-                throw new pulumi.RunError(`stacks/${file} is not valid YAML, so its clusterToken cannot be checked: ${(error as Error).message}`);
+                throw new pulumi.RunError(
+                    `stacks/${file} is not valid YAML, so its clusterToken cannot be checked: ${(error as Error).message}`,
+                );
             }
             return token ? [token] : [];
         });

@@ -28,7 +28,11 @@ export class EtcdDiscovery extends pulumi.ComponentResource {
     constructor(name: string, args: EtcdDiscoveryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd-aws:index:EtcdDiscovery", name, {}, opts);
         // RandomPassword, not RandomId: its result is a secret in the state, RandomId's outputs never are.
-        const token = new random.RandomPassword(`${name}-token`, { length: 32, special: false, upper: false }, { parent: this });
+        const token = new random.RandomPassword(
+            `${name}-token`,
+            { length: 32, special: false, upper: false },
+            { parent: this },
+        );
         this.token = pulumi.secret(token.result);
         if (args.registerSize) {
             this.registration = new command.remote.Command(
@@ -36,7 +40,9 @@ export class EtcdDiscovery extends pulumi.ComponentResource {
                 {
                     connection: args.connection,
                     create: RUN_SCRIPT_COMMAND,
-                    stdin: pulumi.secret(this.token.apply((token) => renderDiscoverySizeScript(args.specForToken(token)))),
+                    stdin: pulumi.secret(
+                        this.token.apply((token) => renderDiscoverySizeScript(args.specForToken(token))),
+                    ),
                     // The token is in the script; keep the command's output out of logs as well.
                     logging: "none",
                     addPreviousOutputInEnv: false,

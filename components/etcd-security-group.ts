@@ -61,7 +61,11 @@ export class EtcdSecurityGroup extends pulumi.ComponentResource {
                 description: rule.description,
                 cidrIpv4: peer.kind === "cidr" ? peer.cidr : undefined,
                 referencedSecurityGroupId:
-                    peer.kind === "members" ? group.id : peer.kind === "securityGroup" ? clientSecurityGroupIds[peer.index] : undefined,
+                    peer.kind === "members"
+                        ? group.id
+                        : peer.kind === "securityGroup"
+                          ? clientSecurityGroupIds[peer.index]
+                          : undefined,
                 tags: args.tags,
             };
             if (rule.direction === "ingress") {

@@ -22,10 +22,12 @@ function shown(value: unknown): string {
  * One line per problem: setting, value, what is wrong, how to fix it. `outcome` says what was
  * not done (a program refuses before deploying anything; a second cluster after the first).
  */
-export function formatProblems(subject: string, problems: readonly ConfigProblem[], outcome = "nothing was deployed"): string {
-    const lines = problems.map(
-        (p, i) => `  ${i + 1}. ${p.setting} = ${shown(p.value)}: ${p.problem}. Fix: ${p.fix}.`,
-    );
+export function formatProblems(
+    subject: string,
+    problems: readonly ConfigProblem[],
+    outcome = "nothing was deployed",
+): string {
+    const lines = problems.map((p, i) => `  ${i + 1}. ${p.setting} = ${shown(p.value)}: ${p.problem}. Fix: ${p.fix}.`);
     const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
     return [`${subject}: ${count} in the configuration, ${outcome}:`, ...lines].join("\n");
 }

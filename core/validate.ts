@@ -89,7 +89,9 @@ function redactedValue(setting: string, value: unknown): unknown {
     }
     // The discovery settings as a whole, or several of them (discovery.serviceUrl/discovery.url).
     if (setting.startsWith("discovery") && typeof value === "object" && value !== null && !Array.isArray(value)) {
-        return Object.fromEntries(Object.entries(value).map(([field, item]) => [field, redactedValue(`discovery.${field}`, item)]));
+        return Object.fromEntries(
+            Object.entries(value).map(([field, item]) => [field, redactedValue(`discovery.${field}`, item)]),
+        );
     }
     return value;
 }
@@ -100,7 +102,11 @@ function withoutCredentials(problem: ConfigProblem): ConfigProblem {
 }
 
 /** Checks every setting and collects every problem; the settings with defaults when there are none. */
-export function validateSettings(clusterName: string, given: ClusterSettings, context: ValidationContext): SettingsValidation {
+export function validateSettings(
+    clusterName: string,
+    given: ClusterSettings,
+    context: ValidationContext,
+): SettingsValidation {
     const problems: Problems = [];
     const warnings: string[] = [];
     const settings = checkSettingKinds(given ?? {}, problems);

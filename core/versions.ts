@@ -13,7 +13,12 @@ export const DEFAULT_ETCD_VERSION = "3.6.14";
  * The newest release of each line this package knows (its flag tables and capabilities are
  * checked against them): a higher patch is not a release yet, and its download would fail.
  */
-export const NEWEST_KNOWN_RELEASES: Readonly<Record<EtcdLine, string>> = { "3.4": "3.4.45", "3.5": "3.5.33", "3.6": "3.6.16", "3.7": "3.7.3" };
+export const NEWEST_KNOWN_RELEASES: Readonly<Record<EtcdLine, string>> = {
+    "3.4": "3.4.45",
+    "3.5": "3.5.33",
+    "3.6": "3.6.16",
+    "3.7": "3.7.3",
+};
 
 export interface EtcdVersion {
     /** Normalised text without a leading "v", e.g. "3.6.14". */
@@ -39,10 +44,34 @@ export interface EtcdCapabilities {
 }
 
 const CAPABILITIES: Readonly<Record<EtcdLine, EtcdCapabilities>> = {
-    "3.4": { v2Discovery: true, v3Discovery: false, plainHttpSrvBootstrap: false, etcdutl: false, defaultsToCapnslog: true },
-    "3.5": { v2Discovery: true, v3Discovery: false, plainHttpSrvBootstrap: true, etcdutl: true, defaultsToCapnslog: false },
-    "3.6": { v2Discovery: true, v3Discovery: true, plainHttpSrvBootstrap: true, etcdutl: true, defaultsToCapnslog: false },
-    "3.7": { v2Discovery: false, v3Discovery: true, plainHttpSrvBootstrap: true, etcdutl: true, defaultsToCapnslog: false },
+    "3.4": {
+        v2Discovery: true,
+        v3Discovery: false,
+        plainHttpSrvBootstrap: false,
+        etcdutl: false,
+        defaultsToCapnslog: true,
+    },
+    "3.5": {
+        v2Discovery: true,
+        v3Discovery: false,
+        plainHttpSrvBootstrap: true,
+        etcdutl: true,
+        defaultsToCapnslog: false,
+    },
+    "3.6": {
+        v2Discovery: true,
+        v3Discovery: true,
+        plainHttpSrvBootstrap: true,
+        etcdutl: true,
+        defaultsToCapnslog: false,
+    },
+    "3.7": {
+        v2Discovery: false,
+        v3Discovery: true,
+        plainHttpSrvBootstrap: true,
+        etcdutl: true,
+        defaultsToCapnslog: false,
+    },
 };
 
 /** Parses "3.6.14" or "v3.6.14"; returns undefined for anything else or an unsupported line. */

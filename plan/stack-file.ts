@@ -46,13 +46,16 @@ function isEncrypted(value: unknown): boolean {
 }
 
 export function readStackFile(stack: string): StackFile {
-    const doc = yaml.load(fs.readFileSync(stackFilePath(stack), "utf8")) as { config?: Record<string, unknown> } | undefined;
+    const doc = yaml.load(fs.readFileSync(stackFilePath(stack), "utf8")) as
+        { config?: Record<string, unknown> } | undefined;
     const entries = Object.entries(doc?.config ?? {}).map(([key, value]) => {
         const secret = isEncrypted(value);
         const raw = secret ? SECRET_PLACEHOLDER : typeof value === "string" ? value : JSON.stringify(value);
         return { key, value: raw, secret };
     });
-    const own = entries.filter((entry) => entry.key.startsWith(`${PROJECT}:`)).map((entry) => ({ ...entry, key: entry.key.slice(PROJECT.length + 1) }));
+    const own = entries
+        .filter((entry) => entry.key.startsWith(`${PROJECT}:`))
+        .map((entry) => ({ ...entry, key: entry.key.slice(PROJECT.length + 1) }));
     return {
         entries,
         config: Object.fromEntries(own.map((entry) => [entry.key, entry.value])),

@@ -33,14 +33,20 @@ function isMap(value: unknown): value is Record<string, unknown> {
 }
 
 /** Where a value does not have the kind, the path of the offending part (value itself or an item). */
-function mismatch(value: unknown, kind: ArgKind, isDeferred: IsDeferred): { at: string; value: unknown; expected: string } | undefined {
+function mismatch(
+    value: unknown,
+    kind: ArgKind,
+    isDeferred: IsDeferred,
+): { at: string; value: unknown; expected: string } | undefined {
     const expected = KIND_TEXT[kind];
     const whole = { at: "", value, expected };
     switch (kind) {
         case "string":
         case "number":
         case "boolean":
-            return typeof value === (kind === "boolean" ? "boolean" : kind) || (kind === "string" && isDeferred(value)) ? undefined : whole;
+            return typeof value === (kind === "boolean" ? "boolean" : kind) || (kind === "string" && isDeferred(value))
+                ? undefined
+                : whole;
         case "object":
         case "map":
             return isMap(value) || (kind === "object" && isDeferred(value)) ? undefined : whole;
@@ -83,8 +89,15 @@ export function checkKinds<T extends object>(
         if (wrong) {
             const setting = `${prefix}${field}${wrong.at}`;
             const problem = `is ${kindOf(wrong.value)} where ${wrong.expected} belongs`;
-            const example = Object.prototype.hasOwnProperty.call(examples, field) ? `, e.g. ${JSON.stringify(examples[field])}` : "";
-            problems.push({ setting, value: wrong.value, problem, fix: `write ${KIND_TEXT[kind as ArgKind]} for ${prefix}${field}${example}, or remove it for the default` });
+            const example = Object.prototype.hasOwnProperty.call(examples, field)
+                ? `, e.g. ${JSON.stringify(examples[field])}`
+                : "";
+            problems.push({
+                setting,
+                value: wrong.value,
+                problem,
+                fix: `write ${KIND_TEXT[kind as ArgKind]} for ${prefix}${field}${example}, or remove it for the default`,
+            });
         } else {
             kept[field] = value;
         }
@@ -169,5 +182,15 @@ export function checkSettingKinds(settings: ClusterSettings, problems: Problems)
     if (kept.discovery === undefined) {
         return kept;
     }
-    return { ...kept, discovery: checkKinds("discovery.", kept.discovery, DISCOVERY_KINDS, problems, NEVER_DEFERRED, DISCOVERY_EXAMPLES) };
+    return {
+        ...kept,
+        discovery: checkKinds(
+            "discovery.",
+            kept.discovery,
+            DISCOVERY_KINDS,
+            problems,
+            NEVER_DEFERRED,
+            DISCOVERY_EXAMPLES,
+        ),
+    };
 }

@@ -18,7 +18,12 @@ export interface IntegerRange {
 }
 
 /** True when `value` is a whole number in the range; otherwise appends the range's problem. */
-export function checkIntegerIn(problems: Problems, setting: string, value: unknown, range: IntegerRange): value is number {
+export function checkIntegerIn(
+    problems: Problems,
+    setting: string,
+    value: unknown,
+    range: IntegerRange,
+): value is number {
     if (isInteger(value) && value >= range.min && value <= (range.max ?? Number.MAX_SAFE_INTEGER)) {
         return true;
     }
@@ -53,7 +58,13 @@ export function redactUrl(value: unknown, pathIsSecret = false): unknown {
     } catch {
         return value.replace(/[^/@]*@/, "***@");
     }
-    const userinfo = url.username === "" && url.password === "" ? "" : url.password === "" ? "***@" : `${url.username}:***@`;
-    const path = pathIsSecret && url.pathname !== "/" ? "/***" : url.pathname === "/" && !value.endsWith("/") ? "" : url.pathname;
+    const userinfo =
+        url.username === "" && url.password === "" ? "" : url.password === "" ? "***@" : `${url.username}:***@`;
+    const path =
+        pathIsSecret && url.pathname !== "/"
+            ? "/***"
+            : url.pathname === "/" && !value.endsWith("/")
+              ? ""
+              : url.pathname;
     return `${url.protocol}//${userinfo}${url.host}${path}${url.search === "" ? "" : "?***"}`;
 }

@@ -17,11 +17,20 @@ export interface ResolvedDiscovery {
 
 const V2_FIELDS = ["serviceUrl", "url", "proxy"] as const;
 
-function resolveProtocol(discovery: DiscoverySettings, version: EtcdVersion, problems: Problems): DiscoveryProtocol | undefined {
+function resolveProtocol(
+    discovery: DiscoverySettings,
+    version: EtcdVersion,
+    problems: Problems,
+): DiscoveryProtocol | undefined {
     const caps = capabilitiesOf(version);
     const protocol = discovery.protocol ?? (caps.v3Discovery ? "v3" : "v2");
     if (protocol !== "v2" && protocol !== "v3") {
-        problems.push({ setting: "discovery.protocol", value: protocol, problem: "unknown discovery protocol", fix: 'use "v3" (etcd 3.6+) or "v2" (etcd 3.4-3.6)' });
+        problems.push({
+            setting: "discovery.protocol",
+            value: protocol,
+            problem: "unknown discovery protocol",
+            fix: 'use "v3" (etcd 3.6+) or "v2" (etcd 3.4-3.6)',
+        });
         return undefined;
     }
     if (protocol === "v3" && !caps.v3Discovery) {
@@ -49,12 +58,19 @@ function checkSize(size: number | undefined, memberCount: number, problems: Prob
         problems.push({
             setting: "discovery.size",
             value: undefined,
-            problem: "a ready discovery URL was given without the size it was created with; members cannot tell whether they fit",
+            problem:
+                "a ready discovery URL was given without the size it was created with; members cannot tell whether they fit",
             fix: "set discovery.size to the size the service registered (the N of /new?size=N)",
         });
         return;
     }
-    if (!checkIntegerIn(problems, "discovery.size", size, { min: 1, problem: "must be a positive integer", fix: "use the member count" })) {
+    if (
+        !checkIntegerIn(problems, "discovery.size", size, {
+            min: 1,
+            problem: "must be a positive integer",
+            fix: "use the member count",
+        })
+    ) {
         return;
     }
     if (size < memberCount) {
@@ -77,7 +93,12 @@ function checkSize(size: number | undefined, memberCount: number, problems: Prob
 function checkV3Fields(discovery: DiscoverySettings, problems: Problems): void {
     for (const field of V2_FIELDS) {
         if (discovery[field] !== undefined) {
-            problems.push({ setting: `discovery.${field}`, value: discovery[field], problem: "is a v2 discovery setting", fix: 'remove it, or set discovery.protocol: "v2"' });
+            problems.push({
+                setting: `discovery.${field}`,
+                value: discovery[field],
+                problem: "is a v2 discovery setting",
+                fix: 'remove it, or set discovery.protocol: "v2"',
+            });
         }
     }
     const endpoints = discovery.endpoints;
@@ -92,14 +113,24 @@ function checkV3Fields(discovery: DiscoverySettings, problems: Problems): void {
     }
     endpoints.forEach((endpoint, i) => {
         if (!isHttpUrl(endpoint)) {
-            problems.push({ setting: `discovery.endpoints[${i}]`, value: endpoint, problem: "is not an http(s) URL", fix: "write e.g. http://10.0.0.5:2379" });
+            problems.push({
+                setting: `discovery.endpoints[${i}]`,
+                value: endpoint,
+                problem: "is not an http(s) URL",
+                fix: "write e.g. http://10.0.0.5:2379",
+            });
         }
     });
 }
 
 function checkV2Fields(discovery: DiscoverySettings, problems: Problems): void {
     if (discovery.endpoints !== undefined) {
-        problems.push({ setting: "discovery.endpoints", value: discovery.endpoints, problem: "is a v3 discovery setting", fix: 'remove it, or set discovery.protocol to "v3" (etcd 3.6+)' });
+        problems.push({
+            setting: "discovery.endpoints",
+            value: discovery.endpoints,
+            problem: "is a v3 discovery setting",
+            fix: 'remove it, or set discovery.protocol to "v3" (etcd 3.6+)',
+        });
     }
     if ((discovery.serviceUrl === undefined) === (discovery.url === undefined)) {
         problems.push({
@@ -111,7 +142,12 @@ function checkV2Fields(discovery: DiscoverySettings, problems: Problems): void {
     }
     for (const field of V2_FIELDS) {
         if (discovery[field] !== undefined && !isHttpUrl(discovery[field])) {
-            problems.push({ setting: `discovery.${field}`, value: discovery[field], problem: "is not an http(s) URL", fix: "write a full URL with scheme and host" });
+            problems.push({
+                setting: `discovery.${field}`,
+                value: discovery[field],
+                problem: "is not an http(s) URL",
+                fix: "write a full URL with scheme and host",
+            });
         }
     }
 }
@@ -146,5 +182,11 @@ export function resolveDiscovery(
         return { protocol, size: size ?? memberCount, endpoints: discovery.endpoints };
     }
     checkV2Fields(discovery, problems);
-    return { protocol, size: size ?? memberCount, serviceUrl: discovery.serviceUrl, url: discovery.url, proxy: discovery.proxy };
+    return {
+        protocol,
+        size: size ?? memberCount,
+        serviceUrl: discovery.serviceUrl,
+        url: discovery.url,
+        proxy: discovery.proxy,
+    };
 }

@@ -10,7 +10,8 @@ import { Problems } from "./checks";
 function flagProblem(name: string, version: EtcdVersion): { problem: string; fix: string } | undefined {
     if (name === "config-file") {
         return {
-            problem: "with --config-file etcd ignores every other flag and ETCD_* variable, so the rendered configuration (name, URLs, bootstrap, TLS) would be dropped",
+            problem:
+                "with --config-file etcd ignores every other flag and ETCD_* variable, so the rendered configuration (name, URLs, bootstrap, TLS) would be dropped",
             fix: "remove it; give the settings you need as single extraFlags",
         };
     }
@@ -23,9 +24,10 @@ function flagProblem(name: string, version: EtcdVersion): { problem: string; fix
     if (unknownFlags([{ name }], version.line).length > 0) {
         return {
             problem: `etcd ${version.text} has no --${name} flag and would refuse to start`,
-            fix: version.line === "3.7" && name.startsWith("experimental-")
-                ? "3.7 removed --experimental-* flags: use the unprefixed flag or a feature gate"
-                : "remove it or correct its name (see `etcd --help` of that version)",
+            fix:
+                version.line === "3.7" && name.startsWith("experimental-")
+                    ? "3.7 removed --experimental-* flags: use the unprefixed flag or a feature gate"
+                    : "remove it or correct its name (see `etcd --help` of that version)",
         };
     }
     return undefined;
@@ -40,20 +42,49 @@ function isOn(value: string): boolean {
  * Flags that switch off one of etcd's own safety checks, from the vendored flag tables: the
  * value that does it, and why that is refused.
  */
-const UNSAFE_FLAGS: Readonly<Record<string, { readonly unsafe: (value: string) => boolean; readonly problem: string }>> = {
-    "unsafe-no-fsync": { unsafe: isOn, problem: "etcd stops syncing its write-ahead log to disk, so a power loss or crash loses acknowledged writes" },
-    "force-new-cluster": { unsafe: isOn, problem: "every restart would drop the other members and make this member a cluster of one, splitting the cluster" },
-    "strict-reconfig-check": { unsafe: (value) => !isOn(value), problem: "etcd would accept membership changes that cost the cluster its quorum" },
-    "peer-skip-client-san-verification": { unsafe: isOn, problem: "peers would accept any certificate of the CA, whatever address it was issued for" },
-    "experimental-peer-skip-client-san-verification": { unsafe: isOn, problem: "peers would accept any certificate of the CA, whatever address it was issued for" },
+const UNSAFE_FLAGS: Readonly<
+    Record<string, { readonly unsafe: (value: string) => boolean; readonly problem: string }>
+> = {
+    "unsafe-no-fsync": {
+        unsafe: isOn,
+        problem: "etcd stops syncing its write-ahead log to disk, so a power loss or crash loses acknowledged writes",
+    },
+    "force-new-cluster": {
+        unsafe: isOn,
+        problem:
+            "every restart would drop the other members and make this member a cluster of one, splitting the cluster",
+    },
+    "strict-reconfig-check": {
+        unsafe: (value) => !isOn(value),
+        problem: "etcd would accept membership changes that cost the cluster its quorum",
+    },
+    "peer-skip-client-san-verification": {
+        unsafe: isOn,
+        problem: "peers would accept any certificate of the CA, whatever address it was issued for",
+    },
+    "experimental-peer-skip-client-san-verification": {
+        unsafe: isOn,
+        problem: "peers would accept any certificate of the CA, whatever address it was issued for",
+    },
     "auto-tls": { unsafe: isOn, problem: "clients would get self-signed certificates nobody can verify" },
-    "peer-auto-tls": { unsafe: isOn, problem: "peers would use self-signed certificates nobody verifies, so anyone could join" },
-    "discovery-insecure-skip-tls-verify": { unsafe: isOn, problem: "members would trust any discovery server, so a stranger could hand them peers" },
-    "tls-min-version": { unsafe: (value) => value === "TLS1.0" || value === "TLS1.1", problem: "TLS 1.0 and 1.1 are broken and refused by current clients" },
+    "peer-auto-tls": {
+        unsafe: isOn,
+        problem: "peers would use self-signed certificates nobody verifies, so anyone could join",
+    },
+    "discovery-insecure-skip-tls-verify": {
+        unsafe: isOn,
+        problem: "members would trust any discovery server, so a stranger could hand them peers",
+    },
+    "tls-min-version": {
+        unsafe: (value) => value === "TLS1.0" || value === "TLS1.1",
+        problem: "TLS 1.0 and 1.1 are broken and refused by current clients",
+    },
 };
 
 /** Flags whose value turns off a check etcd can do for data safety: allowed, with a warning. */
-const WEAKENING_FLAGS: Readonly<Record<string, { readonly weak: (value: string) => boolean; readonly warning: string }>> = {
+const WEAKENING_FLAGS: Readonly<
+    Record<string, { readonly weak: (value: string) => boolean; readonly warning: string }>
+> = {
     "experimental-initial-corrupt-check": {
         weak: (value) => !isOn(value),
         warning: "members will not compare their data with their peers' before serving",
@@ -62,7 +93,10 @@ const WEAKENING_FLAGS: Readonly<Record<string, { readonly weak: (value: string) 
         weak: (value) => /(^|,)\s*(InitialCorruptCheck|CompactHashCheck)\s*=\s*false/i.test(value),
         warning: "it turns off a corruption check (InitialCorruptCheck or CompactHashCheck)",
     },
-    "enable-pprof": { weak: isOn, warning: "anyone who reaches the client port can read profiling data of the members" },
+    "enable-pprof": {
+        weak: isOn,
+        warning: "anyone who reaches the client port can read profiling data of the members",
+    },
 };
 
 /** The table's own entry for a flag name (never an inherited property such as "constructor"). */
@@ -83,7 +117,12 @@ function checkElectionTiming(flags: Record<string, string>, problems: Problems):
     }
 }
 
-export function resolveExtraFlags(settings: ClusterSettings, version: EtcdVersion, problems: Problems, warnings: string[]): Record<string, string> {
+export function resolveExtraFlags(
+    settings: ClusterSettings,
+    version: EtcdVersion,
+    problems: Problems,
+    warnings: string[],
+): Record<string, string> {
     const given = settings.extraFlags ?? {};
     const result: Record<string, string> = {};
     for (const [rawName, value] of Object.entries(given)) {
@@ -99,7 +138,12 @@ export function resolveExtraFlags(settings: ClusterSettings, version: EtcdVersio
             name = legacy.successor;
         }
         if (typeof value !== "string" || /[\n'\\]/.test(value)) {
-            problems.push({ setting, value, problem: "flag values must be strings without newlines, quotes or backslashes", fix: "quote the value as a plain string" });
+            problems.push({
+                setting,
+                value,
+                problem: "flag values must be strings without newlines, quotes or backslashes",
+                fix: "quote the value as a plain string",
+            });
             continue;
         }
         const refusal = flagProblem(name, version);

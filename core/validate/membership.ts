@@ -109,7 +109,10 @@ export function resolveSecurity(settings: ClusterSettings, problems: Problems): 
     return { tls, auth };
 }
 
-export function resolveCertificateDays(settings: ClusterSettings, problems: Problems): { certificateValidityDays: number; certificateRenewalDays: number } {
+export function resolveCertificateDays(
+    settings: ClusterSettings,
+    problems: Problems,
+): { certificateValidityDays: number; certificateRenewalDays: number } {
     const certificateValidityDays = settings.certificateValidityDays ?? DEFAULTS.certificateValidityDays;
     const certificateRenewalDays = settings.certificateRenewalDays ?? DEFAULTS.certificateRenewalDays;
     const validityOk = checkIntegerIn(problems, "certificateValidityDays", certificateValidityDays, {
@@ -143,7 +146,12 @@ export function resolveClusterToken(
         return clusterToken;
     }
     if (!TOKEN.test(clusterToken)) {
-        problems.push({ setting: "clusterToken", value: clusterToken, problem: "must be 1-128 letters, digits, dots, underscores or hyphens", fix: "remove it to get the default <project>-<stack>-<cluster>" });
+        problems.push({
+            setting: "clusterToken",
+            value: clusterToken,
+            problem: "must be 1-128 letters, digits, dots, underscores or hyphens",
+            fix: "remove it to get the default <project>-<stack>-<cluster>",
+        });
     }
     for (const taken of context.tokensInUse ?? []) {
         if (taken.token === clusterToken) {

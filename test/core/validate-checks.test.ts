@@ -7,15 +7,24 @@ describe("core/validate/checks", () => {
 
     it("checkIntegerIn accepts whole numbers from min to max inclusive and reports nothing", () => {
         const problems: ConfigProblem[] = [];
-        assert.deepEqual([8, 12, 16].map((value) => checkIntegerIn(problems, "x", value, range)), [true, true, true]);
+        assert.deepEqual(
+            [8, 12, 16].map((value) => checkIntegerIn(problems, "x", value, range)),
+            [true, true, true],
+        );
         assert.deepEqual(problems, []);
     });
 
     it("checkIntegerIn reports fractions, strings and values outside the range with the range's words", () => {
         const problems: ConfigProblem[] = [];
         const given = [7, 17, 8.5, "10", undefined];
-        assert.deepEqual(given.map((value) => checkIntegerIn(problems, "x", value, range)), [false, false, false, false, false]);
-        assert.deepEqual(problems, given.map((value) => ({ setting: "x", value, problem: "must be from 8 to 16", fix: "use 8" })));
+        assert.deepEqual(
+            given.map((value) => checkIntegerIn(problems, "x", value, range)),
+            [false, false, false, false, false],
+        );
+        assert.deepEqual(
+            problems,
+            given.map((value) => ({ setting: "x", value, problem: "must be from 8 to 16", fix: "use 8" })),
+        );
     });
 
     it("checkIntegerIn without max has no upper bound", () => {

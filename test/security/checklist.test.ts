@@ -8,11 +8,16 @@ import { runCluster } from "../helpers/cluster";
 import { formatChecklist, securityChecklist, SecurityExpectations } from "../helpers/security-checklist";
 
 const ROOT = path.resolve(__dirname, "../..");
-const STACKS = fs.readdirSync(path.join(ROOT, "stacks")).map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1]).filter((s): s is string => !!s);
+const STACKS = fs
+    .readdirSync(path.join(ROOT, "stacks"))
+    .map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1])
+    .filter((s): s is string => !!s);
 
 /** A stack file's etcd-aws settings as the CLI hands them to the program (strings). */
 function stackConfig(stack: string): Record<string, string> {
-    const doc = yaml.load(fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+    const doc = yaml.load(fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8")) as {
+        config: Record<string, unknown>;
+    };
     const config: Record<string, string> = { sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" };
     for (const [key, value] of Object.entries(doc.config)) {
         if (key.startsWith("etcd-aws:")) {
@@ -31,7 +36,10 @@ describe("security checklist of every stack", () => {
         it(`${stack}: every item passes`, async () => {
             const raw = stackConfig(stack);
             const { config } = readStackConfig((key) => raw[key]);
-            const { problems, resolved: settings } = validateSettings(config.clusterName, config.settings, { project: "etcd-aws", stack });
+            const { problems, resolved: settings } = validateSettings(config.clusterName, config.settings, {
+                project: "etcd-aws",
+                stack,
+            });
             assert.ok(settings, formatProblems(`stack "${stack}"`, problems));
             const run = await runProgram({ stack, config: raw, secretConfigKeys: ["sshPrivateKey"] });
             const items = securityChecklist(run, {
@@ -47,7 +55,10 @@ describe("security checklist of every stack", () => {
                 secretOutputNames: ["discoveryToken", "clientKeyPem", "rootPassword"],
             });
             console.log(formatChecklist(`stack ${stack}`, items));
-            assert.deepEqual(items.filter((i) => !i.pass), []);
+            assert.deepEqual(
+                items.filter((i) => !i.pass),
+                [],
+            );
         });
     }
 });
@@ -67,7 +78,11 @@ describe("the security checklist itself", () => {
     };
 
     it("fails the source items for a graph that opens SSH to the world and clients to an unlisted network", async () => {
-        const run = await runCluster({ sshCidrs: ["0.0.0.0/0"], clientCidrs: ["10.1.0.0/16"], allowPublicAccess: true });
+        const run = await runCluster({
+            sshCidrs: ["0.0.0.0/0"],
+            clientCidrs: ["10.1.0.0/16"],
+            allowPublicAccess: true,
+        });
         const failed = securityChecklist(run, expectations).filter((i) => !i.pass);
         assert.deepEqual(
             failed.map((i) => [i.item, i.detail]),
@@ -81,7 +96,12 @@ describe("the security checklist itself", () => {
 
     it("fails the TLS item for a plain-http cluster judged as a TLS one", async () => {
         const run = await runCluster({ tls: false, sshCidrs: ["10.9.9.0/24"] });
-        const failed = securityChecklist(run, expectations).filter((i) => !i.pass).map((i) => i.item);
-        assert.deepEqual(failed, ["members serve https with client and peer certificate checks", "SRV records are the -ssl ones"]);
+        const failed = securityChecklist(run, expectations)
+            .filter((i) => !i.pass)
+            .map((i) => i.item);
+        assert.deepEqual(failed, [
+            "members serve https with client and peer certificate checks",
+            "SRV records are the -ssl ones",
+        ]);
     });
 });

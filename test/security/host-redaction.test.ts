@@ -8,7 +8,10 @@ import * as path from "path";
 const COMMON = path.resolve(__dirname, "../../host/lib/common.sh");
 
 function bash(script: string, input = ""): string {
-    const result = spawnSync("bash", ["-euo", "pipefail", "-c", `source "${COMMON}"; ${script}`], { input, encoding: "utf8" });
+    const result = spawnSync("bash", ["-euo", "pipefail", "-c", `source "${COMMON}"; ${script}`], {
+        input,
+        encoding: "utf8",
+    });
     assert.equal(result.status, 0, result.stderr);
     return result.stdout;
 }
@@ -30,7 +33,13 @@ describe("host scripts mask secrets in what they print", () => {
     });
 
     it("without_userinfo drops user:password from a URL and leaves a URL without one alone", () => {
-        assert.equal(bash('without_userinfo "https://mirror:s3cret@mirror.example.com/etcd/v3.6.16"'), "https://mirror.example.com/etcd/v3.6.16\n");
-        assert.equal(bash('without_userinfo "https://github.com/etcd-io/etcd/releases/download"'), "https://github.com/etcd-io/etcd/releases/download\n");
+        assert.equal(
+            bash('without_userinfo "https://mirror:s3cret@mirror.example.com/etcd/v3.6.16"'),
+            "https://mirror.example.com/etcd/v3.6.16\n",
+        );
+        assert.equal(
+            bash('without_userinfo "https://github.com/etcd-io/etcd/releases/download"'),
+            "https://github.com/etcd-io/etcd/releases/download\n",
+        );
     });
 });
