@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test: type check, the unit tests (pure configuration core and the resource graph
-# under Pulumi mocks), the package as others use it (npm pack, a consumer program, the
-# cross-language schema), then the real-etcd suite on local hosts. Installs what it needs first
-# (scripts/bootstrap.sh). `--unit` runs only the first two. Ends with "N passed, N failed".
+# Runs every test: type check, lint and format check, the unit tests (pure configuration core,
+# host scripts and the resource graph under Pulumi mocks), the package as others use it (npm
+# pack, a consumer program, the cross-language schema), then the real-etcd suite on local hosts.
+# Installs what it needs first (scripts/bootstrap.sh). `--unit` runs only the first three.
+# Ends with "N passed, N failed".
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,6 +32,9 @@ run_mocha() {
 
 echo "== type check (tsc, node $(node --version))"
 tsc --noEmit -p tsconfig.json
+
+echo "== lint and format (eslint, prettier --check)"
+npm run --silent lint
 
 echo "== unit tests"
 run_mocha --parallel --jobs 2 'test/**/*.test.ts' --ignore 'test/real/**' --ignore 'test/package/**'
