@@ -39,18 +39,7 @@ function findHostDir(): string {
 export const HOST_SCRIPTS_DIR = findHostDir();
 
 /** The scripts in host/ (and host/lib/) that the bundles are made of. */
-export type HostScript =
-    | "etcd-aws-launch.sh"
-    | "etcd-aws-leave.sh"
-    | "etcd-aws-health-gate.sh"
-    | "etcd-aws-discovery-size.sh"
-    | "etcd-aws-auth.sh"
-    | "etcd-aws-install.sh"
-    | "lib/common.sh"
-    | "lib/membership.sh"
-    | "lib/etcd_json.py";
-
-const HOST_SCRIPT_NAMES: readonly HostScript[] = [
+const HOST_SCRIPT_NAMES = [
     "etcd-aws-launch.sh",
     "etcd-aws-leave.sh",
     "etcd-aws-health-gate.sh",
@@ -60,7 +49,10 @@ const HOST_SCRIPT_NAMES: readonly HostScript[] = [
     "lib/common.sh",
     "lib/membership.sh",
     "lib/etcd_json.py",
-];
+] as const;
+
+/** One of the files in host/ that a bundle can carry. */
+export type HostScript = (typeof HOST_SCRIPT_NAMES)[number];
 
 const HOST_SCRIPT_TEXT = new Map(
     HOST_SCRIPT_NAMES.map((name) => [name, fs.readFileSync(path.join(HOST_SCRIPTS_DIR, name), "utf8")]),
