@@ -2,12 +2,14 @@
 // local.Command runs /bin/sh -c on this machine, remote.Command runs over real SSH (ssh2), with the upstream
 // lifecycle: create runs `create`; an update runs `update`, or `create` again when there is none; only `triggers`
 // replaces; delete runs the OLD `delete` with the old inputs; addPreviousOutputInEnv (default true) passes the
-// previous stdout/stderr as PULUMI_COMMAND_STDOUT / PULUMI_COMMAND_STDERR.
+// previous stdout/stderr as PULUMI_COMMAND_STDOUT / PULUMI_COMMAND_STDERR. In record mode (LOCALCLOUD_RECORD=1, the
+// base deployment of scripts/preview.sh) nothing runs or connects: every command succeeds, printing nothing.
 import { spawn } from "node:child_process";
 import * as crypto from "node:crypto";
 import { Client, ClientChannel, ConnectConfig } from "ssh2";
 import { diffByTable, DiffRule, Properties, ProviderSpec, ResourceType, serveProvider } from "./server";
 import { providerVersion } from "../plugins";
+import { recordMode } from "../aws/state";
 
 const UPSTREAM = "pulumi/pulumi-command v1.2.1 provider/pkg/provider";
 
@@ -211,13 +213,29 @@ type Runner = (command: string, inputs: Properties, previous: Partial<CommandOut
 /** The resource name at the end of a URN. */
 const nameOfUrn = (urn: string): string => urn.split("::").pop() as string;
 
-/** A Command resource type over `run` (commandController.go of local/ and remote/ alike). */
-function commandResource(table: DiffRule[], run: Runner): ResourceType {
+/** Record mode's runner: the command is not run, so it printed nothing. */
+const recorded: Runner = () => Promise.resolve({ stdout: "", stderr: "" });
+
+/**
+ * resource.NewUniqueHex(name, 8, 0): the name and 8 random hex digits; in record mode 8 digits of the URN's SHA-256,
+ * so that two recordings of one program agree.
+ */
+function commandId(urn: string): string {
+    const suffix = recordMode()
+        ? crypto.createHash("sha256").update(urn).digest("hex").slice(0, 8)
+        : crypto.randomBytes(4).toString("hex");
+    return nameOfUrn(urn) + suffix;
+}
+
+/** A Command resource type over `runCommand` (commandController.go of local/ and remote/ alike). */
+function commandResource(table: DiffRule[], runCommand: Runner): ResourceType {
+    // Read at each call, not at load: the mode is the plugin process's environment (tests set it per case).
+    const run: Runner = (...args) => (recordMode() ? recorded : runCommand)(...args);
     return {
         diff: (olds, news) => diffByTable(table, olds.inputs, news),
-        // Create: resource.NewUniqueHex(name, 8, 0) as the id; no `create`: nothing runs, empty outputs.
+        // Create: the id of commandId; no `create`: nothing runs, empty outputs.
         create: async (inputs, urn) => {
-            const id = nameOfUrn(urn) + crypto.randomBytes(4).toString("hex");
+            const id = commandId(urn);
             const output = inputs.create ? await run(String(inputs.create), inputs, {}) : { stdout: "", stderr: "" };
             return { id, outputs: { ...inputs, ...output } };
         },

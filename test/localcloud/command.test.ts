@@ -99,4 +99,31 @@ describe("localcloud/providers/command", () => {
             /Dial: 1 failed attempts to 127\.0\.0\.1/,
         );
     });
+
+    describe("record mode (LOCALCLOUD_RECORD=1)", () => {
+        beforeEach(() => (process.env.LOCALCLOUD_RECORD = "1"));
+        afterEach(() => delete process.env.LOCALCLOUD_RECORD);
+
+        it("create, update and delete succeed without running or connecting; nothing is printed", async () => {
+            const marker = path.join(directory, "ran");
+            const unreachable = { host: "127.0.0.1", port: 1, user: "test", privateKey: "x", dialErrorLimit: 1 };
+            const inputs = { connection: unreachable, create: `touch ${marker}`, delete: `touch ${marker}` };
+            const { outputs } = await remoteCommand.create(inputs, URN);
+            assert.deepEqual(outputs, { ...inputs, stdout: "", stderr: "" });
+            const updated = await remoteCommand.update!("id", { inputs, outputs }, { ...inputs, update: "exit 1" });
+            assert.deepEqual(updated, { ...inputs, update: "exit 1", stdout: "", stderr: "" });
+            await remoteCommand.delete!("id", updated);
+            await localCommand.create({ create: `touch ${marker}`, dir: directory }, URN);
+            assert.equal(fs.existsSync(marker), false);
+        });
+
+        it("the id is the name and 8 hex digits of the URN's hash: two recordings agree, two URNs differ", async () => {
+            const first = await localCommand.create({ create: "true" }, URN);
+            const again = await localCommand.create({ create: "true" }, URN);
+            const other = await localCommand.create({ create: "true" }, `${URN}-2`);
+            assert.match(first.id, /^hello[0-9a-f]{8}$/);
+            assert.equal(again.id, first.id);
+            assert.notEqual(other.id.slice(-8), first.id.slice(-8));
+        });
+    });
 });
