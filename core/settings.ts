@@ -51,10 +51,27 @@ export interface ClusterSettings {
     tls?: boolean;
     /**
      * etcd authentication: a root user with a generated password (secret output), enabled once
-     * the cluster is healthy. The package's own checks authenticate with the client certificate
-     * (common name "root"). Needs tls. Default false.
+     * the cluster is healthy, and the application user `clientUser` with its role. The package's
+     * own scripts authenticate with each member's admin certificate (common name "root"), which
+     * never leaves its member. Needs tls. Default false.
      */
     auth?: boolean;
+    /**
+     * etcd user of the application client certificate (the `clientCertPem` output): its common
+     * name, which etcd takes as the user under `--client-cert-auth`. With auth on, the package
+     * creates this user (no password: the certificate is its credential) and a role of the same
+     * name limited to `clientKeyPrefix`. Default "app". Not "root": whoever holds the exported
+     * certificate would then administer the cluster (add users, turn auth off).
+     */
+    clientUser?: string;
+    /**
+     * Keys the application user may read and write when auth is on, as a prefix, e.g. "orders/".
+     * Default "": the whole keyspace, read-write, so an application works as before; it still
+     * cannot manage users, roles or authentication, which only root can. Give a prefix to confine
+     * the application to its own keys. The package owns the role: permissions added to it by hand
+     * are revoked on the next deployment (grant other roles to the user instead).
+     */
+    clientKeyPrefix?: string;
     /** Validity of the member and client certificates in days, 1 to 3650. Default 365. */
     certificateValidityDays?: number;
     /**
@@ -114,6 +131,8 @@ export const DEFAULTS = {
     bootstrapMode: "static",
     tls: true,
     auth: false,
+    clientUser: "app",
+    clientKeyPrefix: "",
     certificateValidityDays: 365,
     certificateRenewalDays: 30,
     instanceType: "t3.medium",

@@ -46,6 +46,18 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         description: "etcd authentication: root user with a generated password (needs tls).",
     },
     {
+        key: "clientUser",
+        type: "string",
+        default: "app",
+        description: "etcd user of the application client certificate (its CN); never root.",
+    },
+    {
+        key: "clientKeyPrefix",
+        type: "string",
+        default: "",
+        description: "With auth: key prefix the application user may read and write; empty: every key.",
+    },
+    {
         key: "certificateValidityDays",
         type: "integer",
         default: 365,
@@ -324,6 +336,8 @@ export function readStackConfig(lookup: (key: string) => string | undefined): {
         bootstrapMode: str("bootstrapMode"),
         tls: bool("tls"),
         auth: bool("auth"),
+        clientUser: str("clientUser"),
+        clientKeyPrefix: str("clientKeyPrefix"),
         certificateValidityDays: num("certificateValidityDays"),
         certificateRenewalDays: num("certificateRenewalDays"),
         domain: str("domain"),

@@ -33,6 +33,10 @@ export interface ResolvedSettings {
     readonly mode: BootstrapMode;
     readonly tls: boolean;
     readonly auth: boolean;
+    /** The etcd user of the application certificate (never root). */
+    readonly clientUser: string;
+    /** The key prefix the application user may read and write with auth on ("" is every key). */
+    readonly clientKeyPrefix: string;
     readonly certificateValidityDays: number;
     readonly certificateRenewalDays: number;
     readonly domain: string;
@@ -114,9 +118,9 @@ export function validateSettings(
     const memberCount = resolveMemberCount(settings, problems);
     const version = resolveVersion(settings, problems);
     const mode = resolveMode(settings, problems);
-    const { tls, auth } = resolveSecurity(settings, problems);
+    const security = resolveSecurity(settings, problems, warnings);
     const certificateDays = resolveCertificateDays(settings, problems);
-    const names = resolveNames(clusterName, settings, { mode, tls, version }, problems);
+    const names = resolveNames(clusterName, settings, { mode, tls: security.tls, version }, problems);
     const clusterToken = resolveClusterToken(clusterName, settings, context, problems, nameTaken);
     const access = resolveAccess(settings, problems, warnings);
     const machine = resolveMachine(settings, problems, warnings);
@@ -132,8 +136,7 @@ export function validateSettings(
         memberCount,
         version,
         mode,
-        tls,
-        auth,
+        ...security,
         ...certificateDays,
         ...names,
         clusterToken,

@@ -94,10 +94,28 @@ export function resolveMode(settings: ClusterSettings, problems: Problems): Boot
     return mode as BootstrapMode;
 }
 
-/** TLS and authentication; authentication needs TLS, or passwords travel in clear text. */
-export function resolveSecurity(settings: ClusterSettings, problems: Problems): { tls: boolean; auth: boolean } {
+/** An etcd user name that is also a certificate's common name and one etcdctl argument. */
+const ETCD_USER = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+/** A key prefix etcdctl takes as one argument: printable ASCII without spaces. */
+const KEY_PREFIX = /^[\x21-\x7e]{0,256}$/;
+
+/** The security settings after validation. */
+export interface ResolvedSecurity {
+    readonly tls: boolean;
+    readonly auth: boolean;
+    readonly clientUser: string;
+    readonly clientKeyPrefix: string;
+}
+
+/**
+ * TLS and authentication; authentication needs TLS, or passwords travel in clear text. The
+ * application's user is never root, and its key prefix is one etcdctl argument.
+ */
+export function resolveSecurity(settings: ClusterSettings, problems: Problems, warnings: string[]): ResolvedSecurity {
     const tls = settings.tls ?? DEFAULTS.tls;
     const auth = settings.auth ?? DEFAULTS.auth;
+    const clientUser = settings.clientUser ?? DEFAULTS.clientUser;
+    const clientKeyPrefix = settings.clientKeyPrefix ?? DEFAULTS.clientKeyPrefix;
     if (auth && !tls) {
         problems.push({
             setting: "auth",
@@ -106,7 +124,35 @@ export function resolveSecurity(settings: ClusterSettings, problems: Problems): 
             fix: "set tls: true, or leave auth off",
         });
     }
-    return { tls, auth };
+    if (clientUser === "root") {
+        problems.push({
+            setting: "clientUser",
+            value: clientUser,
+            problem:
+                "etcd takes the certificate's common name as the user, so whoever holds the exported application certificate would administer the cluster",
+            fix: `name the application's own user, e.g. "${DEFAULTS.clientUser}" (the package's scripts use a root certificate that stays on each member)`,
+        });
+    } else if (!ETCD_USER.test(clientUser)) {
+        problems.push({
+            setting: "clientUser",
+            value: clientUser,
+            problem: "becomes the application certificate's common name and an etcd user name",
+            fix: `use 1-64 letters, digits, dots, underscores, @ or hyphens, starting with a letter or digit, e.g. "${DEFAULTS.clientUser}"`,
+        });
+    }
+    if (!KEY_PREFIX.test(clientKeyPrefix)) {
+        problems.push({
+            setting: "clientKeyPrefix",
+            value: clientKeyPrefix,
+            problem: "must be at most 256 printable ASCII characters without spaces",
+            fix: 'write a prefix such as "orders/", or remove it for the whole keyspace',
+        });
+    } else if (clientKeyPrefix !== "" && !auth) {
+        warnings.push(
+            `clientKeyPrefix "${clientKeyPrefix}" confines the application user only when auth is on: without it every client certificate reads and writes every key; set auth: true`,
+        );
+    }
+    return { tls, auth, clientUser, clientKeyPrefix };
 }
 
 export function resolveCertificateDays(
