@@ -20,7 +20,10 @@ export function recordMode(): boolean {
 
 /** An AWS-style id: `prefix` and `length` random lowercase hex digits (sg-0123456789abcdef0 has 17). */
 export function newId(prefix: string, length = 17): string {
-    return `${prefix}${crypto.randomBytes(Math.ceil(length / 2)).toString("hex").slice(0, length)}`;
+    return `${prefix}${crypto
+        .randomBytes(Math.ceil(length / 2))
+        .toString("hex")
+        .slice(0, length)}`;
 }
 
 /** The resources of one kind, each `<dir>/<kind>/<id>.json`. */
