@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian machine (run as root): Debian's etcd
-# 3.4, dnsmasq, the etcd discovery server and shellcheck; etcd 3.5 from Debian trixie into a
+# 3.4, dnsmasq, nftables (the local cloud's security groups), the etcd discovery server and shellcheck; etcd 3.5 from Debian trixie into a
 # cache (not over the system one); etcd 3.6 and 3.7 built from the pinned modules in tools/etcd
 # (Go from the Go module proxy when the machine has none); Node 22 from the npm registry; the npm
 # dependencies. Each step is skipped when its result is already there.
@@ -15,7 +15,7 @@ BUILT_ETCD_VERSIONS=(3.6.14 3.6.16 3.7.3)
 # Used only when the machine has no Go: tools/etcd's modules need Go 1.26 or newer.
 GO_TOOLCHAIN=go1.26.8
 APT_PACKAGES=(etcd-server etcd-client dnsmasq-base etcd-discovery shellcheck curl ca-certificates iproute2 util-linux systemd
-    unzip)
+    unzip nftables)
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 
