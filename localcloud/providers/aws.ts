@@ -122,6 +122,61 @@ export const VOLUME_ATTACHMENT_DIFF: DiffRule[] = [
     ...rows("update", ATTACHMENT, ["forceDetach", "skipDestroy", "stopInstanceBeforeDetaching"]),
 ];
 
+const NETWORK_INTERFACE = `${EC2}/vpc_network_interface.go@01c08000`;
+
+/** The first (primary) address of a list of private IPs. */
+const primaryOf = (list: unknown): unknown => (Array.isArray(list) ? list[0] : undefined);
+
+/**
+ * aws_network_interface's CustomizeDiff ForceNewIf("private_ips"): without private_ip_list_enabled, a new set of
+ * private IPs replaces only when it no longer holds the old primary IP (the first of the state's private_ip_list).
+ */
+const primaryIpDropped = (_olds: Properties, news: Properties, oldOutputs: Properties): boolean =>
+    news.privateIpListEnabled !== true &&
+    Array.isArray(news.privateIps) &&
+    !news.privateIps.includes(primaryOf(oldOutputs.privateIpLists));
+
+/** ForceNewIf("private_ip_list"): with private_ip_list_enabled, a new first address of the list replaces. */
+const primaryIpChanged = (olds: Properties, news: Properties): boolean =>
+    news.privateIpListEnabled === true &&
+    Array.isArray(olds.privateIpLists) &&
+    Array.isArray(news.privateIpLists) &&
+    primaryOf(olds.privateIpLists) !== primaryOf(news.privateIpLists);
+
+/** aws_network_interface: subnet_id and interface_type are ForceNew; a new primary IP replaces (CustomizeDiff). */
+export const NETWORK_INTERFACE_DIFF: DiffRule[] = [
+    ...rows("replace", NETWORK_INTERFACE, ["subnetId", "interfaceType"]),
+    { property: "privateIps", change: "replace", source: NETWORK_INTERFACE, replaceIf: primaryIpDropped },
+    { property: "privateIpLists", change: "replace", source: NETWORK_INTERFACE, replaceIf: primaryIpChanged },
+    ...rows("update", NETWORK_INTERFACE, [
+        "attachments",
+        "description",
+        "ipv4PrefixCount",
+        "ipv4Prefixes",
+        "ipv6AddressCount",
+        "ipv6AddressListEnabled",
+        "ipv6AddressLists",
+        "ipv6Addresses",
+        "ipv6PrefixCount",
+        "ipv6Prefixes",
+        // Optional and Computed without ForceNew: the provider's Update has no call for it, AWS keeps the address.
+        "privateIp",
+        "privateIpListEnabled",
+        "privateIpsCount",
+        "securityGroups",
+        "sourceDestCheck",
+        "tags",
+    ]),
+];
+
+const EIP = `${EC2}/ec2_eip.go@01606926`;
+
+/** aws_eip: address, domain and the pools are ForceNew; the association (instance, network_interface) updates. */
+export const EIP_DIFF: DiffRule[] = [
+    ...rows("replace", EIP, ["address", "domain", "ipamPoolId", "networkBorderGroup", "publicIpv4Pool"]),
+    ...rows("update", EIP, ["associateWithPrivateIp", "customerOwnedIpv4Pool", "instance", "networkInterface", "tags"]),
+];
+
 const SECURITY_GROUP = `${EC2}/vpc_security_group.go@01606926`;
 
 /** aws_security_group: description, name, name_prefix, vpc_id are ForceNew; inline rules update. */
@@ -187,6 +242,8 @@ export const AWS_DIFF_TABLES: Record<string, DiffRule[]> = {
     "aws:ec2/instance:Instance": INSTANCE_DIFF,
     "aws:ebs/volume:Volume": VOLUME_DIFF,
     "aws:ec2/volumeAttachment:VolumeAttachment": VOLUME_ATTACHMENT_DIFF,
+    "aws:ec2/networkInterface:NetworkInterface": NETWORK_INTERFACE_DIFF,
+    "aws:ec2/eip:Eip": EIP_DIFF,
     "aws:ec2/securityGroup:SecurityGroup": SECURITY_GROUP_DIFF,
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": SECURITY_GROUP_RULE_DIFF,
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": SECURITY_GROUP_RULE_DIFF,
@@ -198,5 +255,5 @@ export const AWS_DIFF_TABLES: Record<string, DiffRule[]> = {
 export function awsDiff(token: string, olds: OldState, news: Properties): DiffResult {
     const table = AWS_DIFF_TABLES[token];
     if (!table) throw new Error(`local aws provider: no diff table for ${token}`);
-    return diffByTable(table, olds.inputs, news);
+    return diffByTable(table, olds.inputs, news, olds.outputs);
 }

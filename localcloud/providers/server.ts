@@ -28,8 +28,11 @@ export interface DiffRule {
      * ForceNew on nested attributes); a change of any other field updates in place.
      */
     fields?: string[];
-    /** A replace row that replaces only when this holds (terraform's customdiff.ForceNewIf / ModifyPlan). */
-    replaceIf?: (olds: Properties, news: Properties) => boolean;
+    /**
+     * A replace row that replaces only when this holds (terraform's customdiff.ForceNewIf / ModifyPlan); it sees the
+     * old inputs, the new inputs and the old outputs (state, where computed values such as a primary IP live).
+     */
+    replaceIf?: (olds: Properties, news: Properties, oldOutputs: Properties) => boolean;
 }
 
 /** What a diff decided: the changed properties, and which of them force a replacement. */
@@ -60,11 +63,19 @@ export interface ResourceType {
     read?(id: string, outputs: Properties): Properties;
 }
 
-/** A local provider: the package it stands in for, its version and its resource types by type token. */
+/** A provider function (a data source such as aws.ec2.getAmi): the arguments in, the result out. */
+export type InvokeFunction = (args: Properties) => Promise<Properties> | Properties;
+
+/**
+ * A local provider: the package it stands in for, its version, its resource types and functions by type token,
+ * and what it does with the provider's configuration (the stack's `<name>:*` keys, e.g. aws:region).
+ */
 export interface ProviderSpec {
     name: string;
     version: string;
     resources: Record<string, ResourceType>;
+    invokes?: Record<string, InvokeFunction>;
+    configure?(config: Properties): void;
 }
 
 /** True when `value` is, or contains, a value unknown at preview time. */
@@ -86,7 +97,12 @@ function canonical(value: unknown): string {
  * diff; it replaces when its table row says "replace". Inputs without a row update in place, as they do on
  * pulumi-go-provider's infer and on terraform attributes without RequiresReplace / ForceNew.
  */
-export function diffByTable(table: DiffRule[], olds: Properties, news: Properties): DiffResult {
+export function diffByTable(
+    table: DiffRule[],
+    olds: Properties,
+    news: Properties,
+    oldOutputs: Properties = olds,
+): DiffResult {
     const rows = new Map(table.map((row) => [row.property, row]));
     const names = [...new Set([...Object.keys(olds), ...Object.keys(news)])].sort();
     const diffs = names.filter(
@@ -95,7 +111,7 @@ export function diffByTable(table: DiffRule[], olds: Properties, news: Propertie
     const replaces = diffs.filter((name) => {
         const row = rows.get(name);
         if (row?.change !== "replace") return false;
-        if (row.replaceIf && !row.replaceIf(olds, news)) return false;
+        if (row.replaceIf && !row.replaceIf(olds, news, oldOutputs)) return false;
         return !row.fields || containsUnknown(news[name]) || nestedFieldsDiffer(olds[name], news[name], row.fields);
     });
     return { diffs, replaces };
@@ -182,12 +198,26 @@ export function serveProvider(spec: ProviderSpec): void {
         ),
         // No secrets in (the engine unwraps them and keeps the secret bit of same-named outputs; the SDKs mark
         // the real providers' secret outputs with additionalSecretOutputs), no preview calls of Create/Update.
-        configure: unary(() =>
-            new providerProto.ConfigureResponse()
+        // The configuration arrives as `args` (current engines) and as `<package>:config:<key>` variables (older).
+        configure: unary((request: providerProto.ConfigureRequest) => {
+            const prefix = `${spec.name}:config:`;
+            const variables = Object.fromEntries(
+                [...request.getVariablesMap().entries()].map(([key, value]) => [key.replace(prefix, ""), value]),
+            );
+            spec.configure?.({ ...variables, ...toProperties(request.getArgs()) });
+            return new providerProto.ConfigureResponse()
                 .setAcceptsecrets(false)
                 .setAcceptresources(false)
-                .setSupportspreview(false),
-        ),
+                .setSupportspreview(false);
+        }),
+        invoke: unary(async (request: providerProto.InvokeRequest) => {
+            const token = request.getTok();
+            const invoke = spec.invokes?.[token];
+            if (!invoke) throw new Error(`local ${spec.name} provider: unsupported function ${token}`);
+            return new providerProto.InvokeResponse().setReturn(
+                toStruct(await invoke(toProperties(request.getArgs()))),
+            );
+        }),
         check: unary((request: providerProto.CheckRequest) => {
             const defaults = resourceType(request).defaults ?? {};
             const news = toProperties(request.getNews());
@@ -241,7 +271,7 @@ export function serveProvider(spec: ProviderSpec): void {
     };
 
     const server = new grpc.Server();
-    // The methods left out (handshake, invoke, construct, ...) are answered UNIMPLEMENTED; the engine copes.
+    // The methods left out (handshake, construct, call, ...) are answered UNIMPLEMENTED; the engine copes.
     server.addService(providerRpc.ResourceProviderService, service as unknown as grpc.UntypedServiceImplementation);
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, port) => {
         if (error) {

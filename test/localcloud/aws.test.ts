@@ -2,7 +2,9 @@ import * as assert from "node:assert/strict";
 import {
     AWS_DIFF_TABLES,
     awsDiff,
+    EIP_DIFF,
     INSTANCE_DIFF,
+    NETWORK_INTERFACE_DIFF,
     RECORD_DIFF,
     SECURITY_GROUP_DIFF,
     SECURITY_GROUP_RULE_DIFF,
@@ -14,6 +16,7 @@ import { OldState, Properties } from "../../localcloud/providers/server";
 import { itFollowsEachRow } from "./diff-table";
 
 const INSTANCE = "aws:ec2/instance:Instance";
+const NETWORK_INTERFACE = "aws:ec2/networkInterface:NetworkInterface";
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 const state = (inputs: Properties): OldState => ({ inputs, outputs: inputs });
 const diffOf = (token: string) => (olds: OldState, news: Properties) => awsDiff(token, olds, news);
@@ -23,6 +26,8 @@ describe("localcloud/providers/aws diff tables", () => {
     describe("ebs.Volume", () => itFollowsEachRow(diffOf("aws:ebs/volume:Volume"), VOLUME_DIFF));
     describe("ec2.VolumeAttachment", () =>
         itFollowsEachRow(diffOf("aws:ec2/volumeAttachment:VolumeAttachment"), VOLUME_ATTACHMENT_DIFF));
+    describe("ec2.NetworkInterface", () => itFollowsEachRow(diffOf(NETWORK_INTERFACE), NETWORK_INTERFACE_DIFF));
+    describe("ec2.Eip", () => itFollowsEachRow(diffOf("aws:ec2/eip:Eip"), EIP_DIFF));
     describe("ec2.SecurityGroup", () =>
         itFollowsEachRow(diffOf("aws:ec2/securityGroup:SecurityGroup"), SECURITY_GROUP_DIFF));
     describe("vpc.SecurityGroupIngressRule", () => itFollowsEachRow(diffOf(INGRESS), SECURITY_GROUP_RULE_DIFF));
@@ -53,6 +58,26 @@ describe("localcloud/providers/aws diff tables", () => {
         });
     }
 
+    it("ec2.NetworkInterface: new privateIps replace only when they drop the primary IP of the state (ForceNewIf)", () => {
+        const olds = { inputs: { subnetId: "subnet-1" }, outputs: { privateIpLists: ["10.0.0.10"] } };
+        const diff = (privateIps: string[]) => awsDiff(NETWORK_INTERFACE, olds, { subnetId: "subnet-1", privateIps });
+        assert.deepEqual(diff(["10.0.0.10", "10.0.0.11"]), { diffs: ["privateIps"], replaces: [] });
+        assert.deepEqual(diff(["10.0.0.12"]), { diffs: ["privateIps"], replaces: ["privateIps"] });
+    });
+
+    it("ec2.NetworkInterface: with privateIpListEnabled, a new first address of privateIpLists replaces", () => {
+        const inputs = { subnetId: "subnet-1", privateIpListEnabled: true, privateIpLists: ["10.0.0.10"] };
+        const diff = (privateIpLists: string[]) =>
+            awsDiff(NETWORK_INTERFACE, state(inputs), { ...inputs, privateIpLists });
+        assert.deepEqual(diff(["10.0.0.10", "10.0.0.11"]).replaces, []);
+        assert.deepEqual(diff(["10.0.0.11", "10.0.0.10"]).replaces, ["privateIpLists"]);
+        const unlisted = { ...inputs, privateIpListEnabled: false };
+        assert.deepEqual(
+            awsDiff(NETWORK_INTERFACE, state(unlisted), { ...unlisted, privateIpLists: ["10.0.0.11"] }).replaces,
+            [],
+        );
+    });
+
     it("ec2.Instance: the issue's cases - a new AMI or data volume size replaces, a type change updates", () => {
         const olds = {
             ami: "ami-1",
@@ -72,7 +97,7 @@ describe("localcloud/providers/aws diff tables", () => {
     });
 
     it("covers every resource type the package registers and refuses one without a table", () => {
-        assert.equal(Object.keys(AWS_DIFF_TABLES).length, 8);
+        assert.equal(Object.keys(AWS_DIFF_TABLES).length, 10);
         assert.throws(() => awsDiff("aws:s3/bucket:Bucket", state({}), {}), /no diff table for aws:s3\/bucket:Bucket/);
     });
 });
