@@ -10,14 +10,12 @@ import * as path from "path";
 
 const READY_TIMEOUT_MS = 20_000;
 
-/** dnsmasq's flags for exactly the rendered records: A records and SRV sets, nothing else. */
-function dnsmasqArgs(records: DnsRecords, domain: string, address: string): string[] {
-    const srv = records.srv.flatMap((set) =>
-        set.records.map((record) => {
-            const [priority, weight, port, target] = record.split(" ");
-            return `--srv-host=${set.name},${target},${port},${priority},${weight}`;
-        }),
-    );
+/**
+ * dnsmasq's flags for a server on `address`:53 that answers only what it is given (no upstream, no /etc/hosts),
+ * in the foreground (startDaemon detaches it and records its PID), authoritative for `domains`: unknown names there
+ * are NXDOMAIN at once.
+ */
+export function dnsmasqServerArgs(address: string, domains: readonly string[]): string[] {
     return [
         "--keep-in-foreground",
         "--conf-file=/dev/null",
@@ -28,10 +26,22 @@ function dnsmasqArgs(records: DnsRecords, domain: string, address: string): stri
         "--bind-interfaces",
         `--listen-address=${address}`,
         "--port=53",
-        // Authoritative for the cluster's domain: unknown names there are NXDOMAIN at once.
-        `--local=/${domain}/`,
+        ...domains.map((domain) => `--local=/${domain}/`),
+    ];
+}
+
+/** dnsmasq's flag serving one SRV record of `name`, given as "priority weight port target". */
+export function srvHostArg(name: string, record: string): string {
+    const [priority, weight, port, target] = record.split(" ");
+    return `--srv-host=${name},${target},${port},${priority},${weight}`;
+}
+
+/** dnsmasq's flags for exactly the rendered records: A records and SRV sets, nothing else. */
+function dnsmasqArgs(records: DnsRecords, domain: string, address: string): string[] {
+    return [
+        ...dnsmasqServerArgs(address, [domain]),
         ...records.a.map((a) => `--host-record=${a.name},${a.address}`),
-        ...srv,
+        ...records.srv.flatMap((set) => set.records.map((record) => srvHostArg(set.name, record))),
     ];
 }
 
