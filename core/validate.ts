@@ -21,6 +21,8 @@ import {
     TokenInUse,
 } from "./validate/membership";
 import { resolveAccess, resolveNames, resolvePorts } from "./validate/network";
+import { resolveUpgrade } from "./validate/upgrade";
+import { UpgradeHop } from "./upgrade";
 
 export { MEMBER_COUNTS, TokenInUse } from "./validate/membership";
 export { ResolvedDiscovery } from "./validate/discovery";
@@ -55,6 +57,8 @@ export interface ResolvedSettings {
     readonly extraFlags: Readonly<Record<string, string>>;
     readonly ports: Ports;
     readonly discovery?: ResolvedDiscovery;
+    /** The hop from the running release to `version`; undefined on the first deployment or when it stays. */
+    readonly upgrade?: UpgradeHop;
 }
 
 /** Where the settings come from, for defaults and cross-cluster checks. */
@@ -65,6 +69,11 @@ export interface ValidationContext {
     readonly tokensInUse?: readonly TokenInUse[];
     /** Names of the other clusters of this program. */
     readonly namesInUse?: readonly string[];
+    /**
+     * The etcd release the cluster runs (the stack's last deployed `etcdVersion`); undefined before
+     * the first deployment. A change etcd does not support from it is refused with the way there.
+     */
+    readonly runningVersion?: string;
 }
 
 /** Every problem of the settings; `resolved` is set exactly when there are none. */
@@ -128,6 +137,7 @@ export function validateSettings(
     const ports = resolvePorts(settings, problems);
     const extraFlags = resolveExtraFlags(settings, version, problems, warnings);
     const discovery = resolveDiscovery(settings, { mode, version, memberCount }, problems);
+    const upgrade = resolveUpgrade(context.runningVersion, settings, version, security.auth, problems);
     if (problems.length > 0) {
         return { problems: problems.map(withoutCredentials), warnings };
     }
@@ -146,6 +156,7 @@ export function validateSettings(
         extraFlags,
         ports,
         discovery,
+        ...(upgrade ? { upgrade } : {}),
     };
     return { problems, warnings, resolved };
 }

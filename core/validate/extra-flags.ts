@@ -1,8 +1,10 @@
 // The user's extra etcd flags: names the release knows, not derived from the cluster's shape,
-// with etcd 0.4 names translated, and timing flags that keep elections possible.
-import { MANAGED_FLAGS, unknownFlags } from "../flags";
+// with etcd 0.4 names translated, a newer line's renames and feature gates applied, and timing
+// flags that keep elections possible.
+import { MANAGED_FLAGS } from "../flags";
 import { checkLegacyFlag } from "../legacy-flags";
 import { ClusterSettings } from "../settings";
+import { featureGateEntry, flagSuccessor } from "../upgrade";
 import { EtcdVersion } from "../versions";
 import { Problems } from "./checks";
 
@@ -21,13 +23,14 @@ function flagProblem(name: string, version: EtcdVersion): { problem: string; fix
             fix: "remove it; use the package's settings (bootstrapMode, domain, discovery, tls, ports) instead",
         };
     }
-    if (unknownFlags([{ name }], version.line).length > 0) {
+    const successor = flagSuccessor(name, version.line);
+    if (successor.kind === "removed") {
         return {
-            problem: `etcd ${version.text} has no --${name} flag and would refuse to start`,
-            fix:
-                version.line === "3.7" && name.startsWith("experimental-")
-                    ? "3.7 removed --experimental-* flags: use the unprefixed flag or a feature gate"
-                    : "remove it or correct its name (see `etcd --help` of that version)",
+            problem:
+                successor.removedIn === undefined
+                    ? `etcd ${version.text} has no --${name} flag and would refuse to start`
+                    : `etcd ${successor.removedIn} removed --${name}, so etcd ${version.text} would refuse to start with it`,
+            fix: "remove it or correct its name (see `etcd --help` of that version)",
         };
     }
     return undefined;
@@ -146,21 +149,35 @@ export function resolveExtraFlags(
             });
             continue;
         }
+        const successor = flagSuccessor(name, version.line);
+        let flagValue = value;
+        if (successor.kind === "renamed" || successor.kind === "gate") {
+            const [newName, newValue] =
+                successor.kind === "renamed"
+                    ? [successor.name, value]
+                    : ["feature-gates", featureGateEntry(successor.gate, value)];
+            warnings.push(
+                `extraFlags: etcd ${version.line} takes "${name}" as ${newName}=${newValue}; using that (write it so in the settings)`,
+            );
+            [name, flagValue] = [newName, newValue];
+        }
         const refusal = flagProblem(name, version);
         if (refusal) {
             problems.push({ setting, value, ...refusal });
             continue;
         }
         const unsafe = entryOf(UNSAFE_FLAGS, name);
-        if (unsafe?.unsafe(value)) {
+        if (unsafe?.unsafe(flagValue)) {
             problems.push({ setting, value, problem: unsafe.problem, fix: `remove ${name} from extraFlags` });
             continue;
         }
         const weakening = entryOf(WEAKENING_FLAGS, name);
-        if (weakening?.weak(value)) {
-            warnings.push(`extraFlags: ${name}=${value}: ${weakening.warning}; remove it unless you mean it`);
+        if (weakening?.weak(flagValue)) {
+            warnings.push(`extraFlags: ${name}=${flagValue}: ${weakening.warning}; remove it unless you mean it`);
         }
-        result[name] = value;
+        // Feature gates from several flags (a 3.7 rewrite next to the user's own) share one flag.
+        const gates = name === "feature-gates" ? result[name] : undefined;
+        result[name] = gates === undefined ? flagValue : `${gates},${flagValue}`;
     }
     checkElectionTiming(result, problems);
     return result;

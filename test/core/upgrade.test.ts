@@ -3,6 +3,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { EtcdLine, EtcdVersion, parseEtcdVersion } from "../../core/versions";
 import { flagRewrites, flagSuccessor, planUpgrade, UpgradeContext, UpgradePlan } from "../../core/upgrade";
+import { validateSettings } from "../../core/validate";
+import { at } from "../helpers/elements";
 
 const FIXTURES = path.resolve(__dirname, "..", "fixtures", "etcd-flags");
 
@@ -308,5 +310,67 @@ describe("core/upgrade", () => {
                 assert.deepEqual(result.hop?.flagRewrites, rewrites);
             });
         }
+    });
+});
+
+describe("core/validate with the running version", () => {
+    const context = { project: "etcd-aws", stack: "test" };
+
+    it("refuses a skipped step as a problem of etcdVersion, with the path as the fix", () => {
+        const validation = validateSettings(
+            "etcd",
+            { etcdVersion: "3.6.14" },
+            { ...context, runningVersion: "3.5.16" },
+        );
+        assert.deepEqual(validation.problems, [
+            {
+                setting: "etcdVersion",
+                value: "3.6.14",
+                problem:
+                    "the cluster runs etcd 3.5.16, and 3.5.16 -> 3.6.14 needs 3.5.26 or later first: etcd's upgrade guide asks every member to run it before 3.6",
+                fix: "set etcdVersion=3.5.33 and deploy, then set etcdVersion=3.6.14 and deploy",
+            },
+        ]);
+    });
+
+    it("plans the default release against the running one when etcdVersion is not set", () => {
+        const validation = validateSettings("etcd", {}, { ...context, runningVersion: "3.4.23" });
+        assert.match(at(validation.problems, 0).problem, /3\.4\.23 -> 3\.6\.14 skips 3\.5/);
+    });
+
+    it("resolves an allowed hop with the flags it rewrites", () => {
+        const validation = validateSettings(
+            "etcd",
+            { etcdVersion: "3.7.3", extraFlags: { "experimental-snapshot-catchup-entries": "5000" } },
+            { ...context, runningVersion: "3.6.16" },
+        );
+        assert.deepEqual(validation.problems, []);
+        assert.equal(validation.resolved?.upgrade?.kind, "upgrade");
+        assert.deepEqual(validation.resolved.upgrade.flagRewrites, [
+            {
+                from: "experimental-snapshot-catchup-entries",
+                to: { name: "snapshot-catchup-entries", value: "5000" },
+            },
+        ]);
+        assert.deepEqual(validation.resolved.extraFlags, { "snapshot-catchup-entries": "5000" });
+    });
+
+    it("plans nothing on the first deployment or when the release stays", () => {
+        assert.equal(validateSettings("etcd", { etcdVersion: "3.4.23" }, context).resolved?.upgrade, undefined);
+        const same = validateSettings("etcd", { etcdVersion: "3.5.16" }, { ...context, runningVersion: "3.5.16" });
+        assert.ok(same.resolved);
+        assert.equal(same.resolved.upgrade, undefined);
+    });
+
+    it("refuses to plan from a running release of a line it does not know", () => {
+        const validation = validateSettings(
+            "etcd",
+            { etcdVersion: "3.4.23" },
+            { ...context, runningVersion: "3.3.27" },
+        );
+        assert.equal(
+            at(validation.problems, 0).problem,
+            "the last deployment reports etcd 3.3.27, not a release of a line this package knows, so no upgrade path can be checked from it",
+        );
     });
 });

@@ -386,17 +386,17 @@ const INVALID: readonly InvalidRow[] = [
         fix: "remove it; give the settings you need as single extraFlags",
     },
     {
-        name: "extraFlags experimental-initial-corrupt-check on etcd 3.7 (removed there)",
-        settings: { etcdVersion: "3.7.1", extraFlags: { "experimental-initial-corrupt-check": "true" } },
-        problems: [["extraFlags.experimental-initial-corrupt-check", "true"]],
-        problem: "etcd 3.7.1 has no --experimental-initial-corrupt-check flag and would refuse to start",
-        fix: "3.7 removed --experimental-* flags: use the unprefixed flag or a feature gate",
+        name: "extraFlags experimental-enable-v2v3 on etcd 3.7 (removed in 3.6, no successor)",
+        settings: { etcdVersion: "3.7.1", extraFlags: { "experimental-enable-v2v3": "/v2" } },
+        problems: [["extraFlags.experimental-enable-v2v3", "/v2"]],
+        problem: "etcd 3.6 removed --experimental-enable-v2v3, so etcd 3.7.1 would refuse to start with it",
+        fix: "remove it or correct its name (see `etcd --help` of that version)",
     },
     {
         name: "extraFlags enable-v2 on etcd 3.6 (removed there)",
         settings: { extraFlags: { "enable-v2": "true" } },
         problems: [["extraFlags.enable-v2", "true"]],
-        problem: "etcd 3.6.14 has no --enable-v2 flag",
+        problem: "etcd 3.6 removed --enable-v2, so etcd 3.6.14 would refuse to start with it",
         fix: "remove it or correct its name (see `etcd --help` of that version)",
     },
     {
@@ -770,6 +770,36 @@ describe("core/validate", () => {
             assert.deepEqual(resolve({ extraFlags: { "experimental-initial-corrupt-check": "true" } }).extraFlags, {
                 "experimental-initial-corrupt-check": "true",
             });
+        });
+
+        it("takes 3.7's removed experimental flags under their new name or as feature gates, and says so", () => {
+            const settings = {
+                etcdVersion: "3.7.3",
+                extraFlags: {
+                    "experimental-snapshot-catchup-entries": "5000",
+                    "experimental-initial-corrupt-check": "true",
+                    "feature-gates": "StopGRPCServiceOnDefrag=true",
+                    "experimental-compact-hash-check-enabled": "",
+                },
+            };
+            assert.deepEqual(resolve(settings).extraFlags, {
+                "snapshot-catchup-entries": "5000",
+                "feature-gates": "InitialCorruptCheck=true,StopGRPCServiceOnDefrag=true,CompactHashCheck=true",
+            });
+            assert.deepEqual(warningsOf(settings), [
+                'extraFlags: etcd 3.7 takes "experimental-snapshot-catchup-entries" as snapshot-catchup-entries=5000; using that (write it so in the settings)',
+                'extraFlags: etcd 3.7 takes "experimental-initial-corrupt-check" as feature-gates=InitialCorruptCheck=true; using that (write it so in the settings)',
+                'extraFlags: etcd 3.7 takes "experimental-compact-hash-check-enabled" as feature-gates=CompactHashCheck=true; using that (write it so in the settings)',
+            ]);
+        });
+
+        it("warns about a corruption check turned off through its 3.7 feature gate", () => {
+            const settings = { etcdVersion: "3.7.3", extraFlags: { "experimental-initial-corrupt-check": "false" } };
+            assert.deepEqual(resolve(settings).extraFlags, { "feature-gates": "InitialCorruptCheck=false" });
+            assert.match(
+                at(warningsOf(settings), 1),
+                /^extraFlags: feature-gates=InitialCorruptCheck=false: it turns off a corruption check/,
+            );
         });
 
         it("accepts provisioned IOPS on io2 and gp3", () => {
