@@ -112,6 +112,11 @@ export interface ValidateClusterArgsOptions {
     readonly tokensInUse?: readonly TokenInUse[];
     /** Names of the other clusters in this program. Default none. */
     readonly namesInUse?: readonly string[];
+    /**
+     * The etcd release the cluster runs now (its last deployed etcdVersion), so that a change etcd
+     * does not support from it is refused with the way there. Default: none (a new cluster).
+     */
+    readonly runningVersion?: string;
 }
 
 /** What validateClusterArgs finds: every problem, the warnings, and the settings when there are no problems. */
@@ -168,6 +173,7 @@ export function validateClusterArgs(
         stack: pulumi.getStack(),
         tokensInUse: [...(options.tokensInUse ?? []), ...tokensInUse({ reserved: given.reservedClusterTokens })],
         namesInUse: options.namesInUse,
+        runningVersion: options.runningVersion,
     });
     const { resolved } = settingsValidation;
     const warnings = [...settingsValidation.warnings];
