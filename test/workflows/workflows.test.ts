@@ -15,6 +15,8 @@ const DEPLOY_ORDER = ["dev", "staging", "prod"];
 interface Step {
     readonly uses?: string;
     readonly run?: string;
+    readonly if?: string;
+    readonly env?: Record<string, string>;
     readonly with: Record<string, unknown>;
 }
 
@@ -106,6 +108,28 @@ describe(".github workflows", () => {
             { command: "preview", stack: "${{ matrix.stack }}", comment: "true" },
         );
         assert.equal(step.with["role-to-assume"], "${{ vars.AWS_PREVIEW_ROLE_ARN }}");
+    });
+
+    it("pull requests: scripts/preview.sh of every stack against the base commit, in the summary and commented", () => {
+        const offline = job(workflow("pull-request.yml"), "offline-preview");
+        assert.equal(offline.needs, "test");
+        // No AWS access and no secrets: a read-only clone, a token that may comment and nothing else.
+        assert.deepEqual(offline.permissions, { contents: "read", "pull-requests": "write" });
+        assert.deepEqual([...offline.strategy.matrix.stack].sort(), stackNames());
+        const checkout = offline.steps.find((s) => s.uses?.startsWith("actions/checkout@"));
+        assert.deepEqual(checkout?.with, { "persist-credentials": false, "fetch-depth": 0 });
+        const runs = offline.steps.flatMap((s) => (s.run ? [s.run] : []));
+        assert.ok(runs.includes("sudo ./scripts/bootstrap.sh"), runs.join("\n"));
+        const preview = offline.steps.find((s) => s.run?.includes("scripts/preview.sh"));
+        assert.match(preview?.run ?? "", /^\s*\.\/scripts\/preview\.sh "\$STACK" --base "\$BASE_SHA"$/m);
+        assert.match(preview?.run ?? "", />> "\$GITHUB_STEP_SUMMARY"/);
+        assert.deepEqual(preview?.env, {
+            STACK: "${{ matrix.stack }}",
+            BASE_SHA: "${{ github.event.pull_request.base.sha }}",
+        });
+        const comment = offline.steps.find((s) => s.run?.startsWith("gh pr comment"));
+        assert.equal(comment?.if, "github.event.pull_request.head.repo.full_name == github.repository");
+        assert.match(comment?.run ?? "", /--body-file preview\.md$/);
     });
 
     it("pushes to main: pulumi up on dev, then staging, then prod, each behind its environment", () => {

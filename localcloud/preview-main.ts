@@ -1,0 +1,66 @@
+// scripts/preview.sh: what `pulumi preview --diff` would show reviewers for a change to a stack, offline (issue 12
+// item 3). The base (a git ref, default HEAD) is deployed in record mode to a throwaway local cloud, the head (the
+// working tree, or --head <ref>) is previewed against it by the real engine, with --set applied to a copy of the
+// stack's config; the steps, their reasons and the warnings are printed, as text or with --json.
+import { parseArgs } from "node:util";
+import { analysePreview, renderReport } from "./preview";
+import { PreviewSession, resolveCommit } from "./preview-run";
+
+const USAGE =
+    "usage: scripts/preview.sh <stack> [--base <git-ref>] [--head <git-ref>] [--set key=value]... [--publish-image] " +
+    "[--json]\n" +
+    "  --base           the deployed program (default HEAD), recorded in a throwaway local cloud\n" +
+    "  --head           the changed program (default the working tree)\n" +
+    "  --set            a stack config key for the head, e.g. etcd-aws:volumeSizeGiB=200 (repeatable)\n" +
+    "  --publish-image  a newer upstream image is published before the head preview (what getAmi finds next)\n" +
+    "  --json           { steps: [{ op, type, name, reasons }], warnings: [...] }";
+
+async function main(): Promise<void> {
+    const { values, positionals } = parseArgs({
+        allowPositionals: true,
+        options: {
+            base: { type: "string", default: "HEAD" },
+            head: { type: "string" },
+            set: { type: "string", multiple: true, default: [] },
+            "publish-image": { type: "boolean", default: false },
+            json: { type: "boolean", default: false },
+            help: { type: "boolean", short: "h", default: false },
+        },
+    });
+    if (values.help) {
+        process.stdout.write(`${USAGE}\n`);
+        return;
+    }
+    const [stack, ...extra] = positionals;
+    if (stack === undefined || extra.length > 0) throw new Error(USAGE);
+    const session = new PreviewSession(stack);
+    try {
+        const started = Date.now();
+        await session.deployBase(values.base);
+        const image = values["publish-image"] ? session.publishImage() : undefined;
+        const deployed = Date.now();
+        const preview = await session.previewHead(values.head, values.set);
+        const report = analysePreview(preview);
+        if (values.json) {
+            process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+            return;
+        }
+        const seconds = (from: number, to: number) => `${Math.round((to - from) / 1000)} s`;
+        const head = values.head === undefined ? "the working tree" : `${values.head} (${resolveCommit(values.head)})`;
+        const header = [
+            `preview of stack ${stack}: base ${values.base} (${resolveCommit(values.base)}) recorded in a throwaway ` +
+                `local cloud (${seconds(started, deployed)}), head ${head} previewed by the engine ` +
+                `(${seconds(deployed, Date.now())})${values.set.length ? `, with ${values.set.join(" ")}` : ""}`,
+            ...(image ? [`note: a newer upstream image ${image} was published after the base deployment`] : []),
+            ...session.notes.map((note) => `note: ${note}`),
+        ];
+        process.stdout.write(renderReport(report, header));
+    } finally {
+        session.close();
+    }
+}
+
+main().catch((error: Error) => {
+    process.stderr.write(`preview: ${error.message}\n`);
+    process.exit(1);
+});
