@@ -105,6 +105,8 @@ export function buildMirror(dir: string): void {
 export interface MirrorOptions {
     /** Serve tarballs with one byte changed (SHA256SUMS unchanged): a tampered download. */
     readonly corruptTarballs?: boolean;
+    /** The port to listen on (a stack's mirrorBaseUrl must not change between runs); default a free one. */
+    readonly port?: number;
 }
 
 export interface RunningMirror {
@@ -124,7 +126,7 @@ function corrupted(bytes: Buffer): Buffer {
     return copy;
 }
 
-/** Serves `dir` on `address` (a free port is picked) until closed. */
+/** Serves `dir` on `address` (on a free port unless `options.port` names one) until closed. */
 export function startMirror(dir: string, address: string, options: MirrorOptions = {}): Promise<RunningMirror> {
     const root = path.resolve(dir);
     const server = http.createServer((request, response) => {
@@ -146,7 +148,7 @@ export function startMirror(dir: string, address: string, options: MirrorOptions
     });
     return new Promise((resolve, reject) => {
         server.once("error", reject);
-        server.listen(0, address, () => {
+        server.listen(options.port ?? 0, address, () => {
             const { port } = server.address() as AddressInfo;
             resolve({
                 baseUrl: `http://${address}:${port}`,
