@@ -50,5 +50,8 @@ export { memberTlsFiles, renderLaunchScript, renderLeaveScript } from "./launch"
 export type { HostFile, MemberCertificatePems, MembershipWaits } from "./launch";
 export { renderHealthGateScript } from "./scripts/health-gate";
 export type { HealthGateInput } from "./scripts/health-gate";
+export { renderMemberReadyScript } from "./scripts/member-ready";
+export type { MemberReadyOptions } from "./scripts/member-ready";
 export { renderDiscoverySizeScript } from "./scripts/discovery-size";
 export { renderAuthScript } from "./scripts/auth";
+export type { AuthUsers } from "./scripts/auth";

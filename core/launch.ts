@@ -83,12 +83,11 @@ export interface MembershipWaits {
     readonly reportEverySeconds?: number;
 }
 
-/** The settings of host/lib/membership.sh for one member. */
-function membershipSettings(
+/** How a script on the member reaches it and the other members: its name, peer URL and client URLs. */
+export function memberEndpointSettings(
     spec: ClusterSpec,
     member: MemberSpec,
-    waits: MembershipWaits = {},
-): Record<string, string | number> {
+): Record<"MEMBER_NAME" | "PEER_URL" | "LOCAL_ENDPOINT" | "PEER_ENDPOINTS", string> {
     return {
         MEMBER_NAME: member.name,
         PEER_URL: peerUrl(spec, member),
@@ -97,6 +96,17 @@ function membershipSettings(
         PEER_ENDPOINTS: otherMembers(spec, member)
             .map((m) => clientUrl(spec, m))
             .join(","),
+    };
+}
+
+/** The settings of host/lib/membership.sh for one member. */
+function membershipSettings(
+    spec: ClusterSpec,
+    member: MemberSpec,
+    waits: MembershipWaits = {},
+): Record<string, string | number> {
+    return {
+        ...memberEndpointSettings(spec, member),
         LOCK_KEY: MEMBERSHIP_LOCK_KEY,
         UNIT: ETCD_UNIT,
         WAIT_SECONDS: waits.waitSeconds ?? MEMBERSHIP_WAIT_SECONDS,

@@ -46,6 +46,7 @@ const HOST_SCRIPT_NAMES = [
     "etcd-aws-discovery-size.sh",
     "etcd-aws-auth.sh",
     "etcd-aws-install.sh",
+    "etcd-aws-member-ready.sh",
     "lib/common.sh",
     "lib/membership.sh",
     "lib/etcd_json.py",

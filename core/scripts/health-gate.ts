@@ -1,7 +1,7 @@
 // The health gate that ends a deployment (host/etcd-aws-health-gate.sh): its settings.
 import { ETCD_UNIT } from "../host-contract";
 import { clientTlsSettings } from "../launch";
-import { ClusterSpec, clientEndpoints } from "../model";
+import { ClusterSpec, clientEndpoints, peerUrl } from "../model";
 import { renderBundle } from "../shell";
 
 export interface HealthGateInput {
@@ -10,18 +10,19 @@ export interface HealthGateInput {
 }
 
 /**
- * Waits until every member is started and healthy and the member list has the expected size;
- * otherwise fails with the member list and the last log lines.
+ * Waits until every member of the spec is a started voting member and healthy; members not in
+ * the spec (leaving at the end of the update, on scale-in) are reported, not counted. Otherwise
+ * fails with what it waited for, the member list and the last log lines.
  */
 export function renderHealthGateScript(spec: ClusterSpec, input: HealthGateInput): string {
     return renderBundle({
         purpose: "health",
         description: [
-            `Health gate of etcd cluster ${spec.clusterName}: waits for ${spec.members.length} healthy members.`,
+            `Health gate of etcd cluster ${spec.clusterName}: waits for its ${spec.members.length} members, started and healthy.`,
         ],
         settings: {
             ENDPOINTS: clientEndpoints(spec).join(","),
-            EXPECTED_MEMBERS: spec.members.length,
+            PEER_URLS: spec.members.map((member) => peerUrl(spec, member)).join(","),
             TIMEOUT_SECONDS: input.timeoutSeconds,
             UNIT: ETCD_UNIT,
             ...clientTlsSettings(spec),

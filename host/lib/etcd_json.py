@@ -9,13 +9,27 @@ them in hex, so every ID printed here is hex. Python's int keeps all 64 bits (jq
                            peer URL URL
   has-member ID            member list: exit 0 when member ID (hex) is listed
   voters EXCLUDED_ID       member list: "ID started|unstarted CLIENT_URLS" per voting member but one
-  published                member list: how many members run (a name and client URLs)
+  member-state PEER_URL    member list: "voter", "learner", "unstarted" or "absent" for the
+                           member with peer URL PEER_URL (etcd refuses a second one)
+  caught-up ENDPOINT MARGIN
+                           endpoint status (every member): "APPLIED LEADER_APPLIED" of the member
+                           at ENDPOINT and of its leader; exit 0 when it is at most MARGIN behind,
+                           1 when further behind or its leader did not answer
+  gate PEER_URLS           member list: exit 0 when each of the comma-separated PEER_URLS is a
+                           started voting member; prints "missing|learner|unstarted PEER_URL" for
+                           each that is not, and "leaving NAME ID" for each member not listed
   added NAME               member add: the new member's ID, then its ETCD_INITIAL_CLUSTER
   forming PEER_URL         peer /members: exit 0 when PEER_URL is listed as an initial member
                            that never started (no client URLs, not a learner), 1 otherwise
   has-role ROLE            user get: exit 0 when the user has ROLE
+  role-changes PREFIX      role get: what makes the role's permissions exactly readwrite on the
+                           keys under PREFIX (every key when empty): a line "revoke MODE KEY END"
+                           per other permission (MODE prefix, from-key, key or range; etcdctl's
+                           arguments), then "grant" when the wanted one is missing; fields are
+                           separated by \x1f, so an empty key stays a field
   v2-value                 v2 keys API answer: the node's value (empty when none)
 """
+import base64
 import json
 import sys
 
@@ -51,8 +65,54 @@ def voters(answer, excluded):
         print(hex_id(member["ID"]), status, ",".join(member.get("clientURLs") or []) or "-")
 
 
-def published(answer):
-    print(sum(1 for m in members(answer) if m.get("name") and m.get("clientURLs")))
+def started(member):
+    return bool(member.get("name") and member.get("clientURLs"))
+
+
+def state_of(member):
+    if member is None:
+        return "absent"
+    if member.get("isLearner"):
+        return "learner"
+    return "voter" if started(member) else "unstarted"
+
+
+def with_peer_url(answer, peer_url):
+    return next((m for m in members(answer) if peer_url in (m.get("peerURLs") or [])), None)
+
+
+def member_state(answer, peer_url):
+    print(state_of(with_peer_url(answer, peer_url)))
+
+
+def caught_up(answer, endpoint, margin):
+    # etcdctl prints the members that answered (and fails for the others).
+    statuses = {entry["Endpoint"]: entry["Status"] for entry in answer}
+    local = statuses.get(endpoint)
+    if local is None:
+        print("- -")
+        return 1
+    by_id = {status["header"]["member_id"]: status for status in statuses.values()}
+    leader = by_id.get(local["leader"])
+    applied = local["raftAppliedIndex"]
+    print(applied, leader["raftAppliedIndex"] if leader else "-")
+    return 0 if leader and leader["raftAppliedIndex"] - applied <= int(margin) else 1
+
+
+def gate(answer, peer_urls):
+    wanted = [url for url in peer_urls.split(",") if url]
+    listed = members(answer)
+    ready = 0
+    for url in wanted:
+        state = state_of(with_peer_url(answer, url))
+        if state == "voter":
+            ready += 1
+        else:
+            print("missing" if state == "absent" else state, url)
+    for member in listed:
+        if not set(member.get("peerURLs") or []) & set(wanted):
+            print("leaving", member.get("name") or "-", hex_id(member["ID"]))
+    return 0 if ready == len(wanted) else 1
 
 
 def added(answer, name):
@@ -80,6 +140,59 @@ def has_role(answer, role):
     return 0 if role in (answer.get("roles") or []) else 1
 
 
+READWRITE = 2
+PERMISSION_TYPES = {"READ": 0, "WRITE": 1, "READWRITE": READWRITE}
+
+
+def prefix_range_end(key):
+    # As etcd's clientv3.GetPrefixRangeEnd: the first key after every key starting with `key`.
+    end = bytearray(key)
+    while end and end[-1] == 0xFF:
+        end.pop()
+    if not end:
+        return b"\0"
+    end[-1] += 1
+    return bytes(end)
+
+
+def wanted_range(prefix):
+    # etcdctl stores `--from-key ''` (every key) as the range ["\0", "\0").
+    key = prefix.encode()
+    return (b"\0", b"\0") if not key else (key, prefix_range_end(key))
+
+
+def argument(raw):
+    text = raw.decode("ascii")
+    if not text.isprintable():
+        raise ValueError(f"a permission key etcdctl cannot be given: {raw!r}")
+    return text
+
+
+def revocation(key, end):
+    if end == b"\0":
+        return ["from-key", "" if key == b"\0" else argument(key), ""]
+    if not end:
+        return ["key", argument(key), ""]
+    if end == prefix_range_end(key):
+        return ["prefix", argument(key), ""]
+    return ["range", argument(key), argument(end)]
+
+
+def role_changes(answer, prefix):
+    wanted = wanted_range(prefix)
+    found = False
+    for perm in answer.get("perm") or []:
+        kind = perm.get("permType", 0)
+        kind = PERMISSION_TYPES.get(kind, kind) if isinstance(kind, str) else kind
+        given = (base64.b64decode(perm.get("key") or ""), base64.b64decode(perm.get("range_end") or ""))
+        if given == wanted and kind == READWRITE and not found:
+            found = True
+        else:
+            print("\x1f".join(["revoke", *revocation(*given)]))
+    if not found:
+        print("grant")
+
+
 def v2_value(answer):
     print((answer.get("node") or {}).get("value", ""))
 
@@ -89,10 +202,13 @@ COMMANDS = {
     "member-ids": member_ids,
     "has-member": has_member,
     "voters": voters,
-    "published": published,
+    "member-state": member_state,
+    "caught-up": caught_up,
+    "gate": gate,
     "added": added,
     "forming": forming,
     "has-role": has_role,
+    "role-changes": role_changes,
     "v2-value": v2_value,
 }
 

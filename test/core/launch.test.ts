@@ -7,7 +7,6 @@ import {
     HOST_PATHS,
     HostFile,
     MembershipWaits,
-    renderAuthScript,
     renderDiscoverySizeScript,
     renderEnvFile,
     renderHealthGateScript,
@@ -86,9 +85,6 @@ case "$*" in
     fi
     if [ -n "\${FAKE_ADD_WARNS:-}" ]; then echo '{"level":"warn","msg":"unrecognized environment variable"}' >&2; fi
     printf '%s' "$FAKE_ADDED" ;;
-    *"role get"*) exit "\${FAKE_ROLE_MISSING:-0}" ;;
-    *"user get"*) [ -n "\${FAKE_USER:-}" ] || exit 1; printf '%s' "$FAKE_USER" ;;
-    *"user add"* | *"user passwd"*) cat >"$FAKE_LOG.password" ;;
     *" get "*) if [ -n "\${FAKE_SIZE:-}" ]; then printf '%s\\n' "$FAKE_SIZE"; fi ;;
     *" put "*) echo OK ;;
 esac`,
@@ -794,7 +790,7 @@ describe("core/launch", () => {
                 const spec = specOf(settings);
                 assertStrictBash(
                     renderHealthGateScript(spec, { timeoutSeconds: 300 }),
-                    "# Health gate of etcd cluster orders: waits for 3 healthy members.",
+                    "# Health gate of etcd cluster orders: waits for its 3 members, started and healthy.",
                 );
             });
         }
@@ -804,7 +800,8 @@ describe("core/launch", () => {
             assert.deepEqual(settingsOf(script), {
                 ENDPOINTS:
                     "https://10.0.1.10:2379,https://10.0.2.10:2379,https://10.0.3.10:2379,https://10.0.1.11:2379,https://10.0.2.11:2379",
-                EXPECTED_MEMBERS: "5",
+                PEER_URLS:
+                    "https://10.0.1.10:2380,https://10.0.2.10:2380,https://10.0.3.10:2380,https://10.0.1.11:2380,https://10.0.2.11:2380",
                 TIMEOUT_SECONDS: "300",
                 UNIT: "etcd.service",
                 CA_FILE: "/etc/etcd/pki/ca.crt",
@@ -830,7 +827,15 @@ describe("core/launch", () => {
                 "http://orders-0.orders.etcd.internal:2379,http://orders-1.orders.etcd.internal:2379,http://orders-2.orders.etcd.internal:2379",
             );
             assert.deepEqual([settings.CA_FILE, settings.CLIENT_CERT_FILE, settings.CLIENT_KEY_FILE], ["", "", ""]);
-            const result = runWithFakes(script, { FAKE_MEMBERS: STARTED });
+            const byName = memberList(
+                ["8e9e05c52164694d", "91bc3c398fb3c146", "fd422379fda50e48"].map((id, i) => ({
+                    id,
+                    name: `orders-${i}`,
+                    peer: `http://orders-${i}.orders.etcd.internal:2380`,
+                    client: `http://orders-${i}.orders.etcd.internal:2379`,
+                })),
+            );
+            const result = runWithFakes(script, { FAKE_MEMBERS: byName });
             assert.equal(result.status, 0, result.stderr);
             assert.deepEqual(result.tls, []);
         });
@@ -840,7 +845,8 @@ describe("core/launch", () => {
                 FAKE_MEMBERS: STARTED,
             });
             assert.equal(result.status, 0, result.stderr);
-            assert.match(result.stderr, /etcd-health: all 3 members are healthy/);
+            assert.match(result.stderr, /etcd-health: all 3 members of the spec are healthy/);
+            assert.doesNotMatch(result.stderr, /leaving/);
             assert.ok(
                 result.calls.includes(
                     "etcdctl --endpoints https://10.0.1.10:2379,https://10.0.2.10:2379,https://10.0.3.10:2379 --command-timeout=5s endpoint health",
@@ -852,7 +858,7 @@ describe("core/launch", () => {
             const settings = settingsOf(renderHealthGateScript(specOf({}), { timeoutSeconds: 30 }));
             const result = runHostScript("etcd-aws-health-gate.sh", settings, { FAKE_MEMBERS: STARTED });
             assert.equal(result.status, 0, result.stderr);
-            assert.match(result.stderr, /etcd-health: all 3 members are healthy/);
+            assert.match(result.stderr, /etcd-health: all 3 members of the spec are healthy/);
         });
 
         it("run from the checkout without its settings: names the missing ones and changes nothing", () => {
@@ -860,7 +866,7 @@ describe("core/launch", () => {
             assert.equal(result.status, 2);
             assert.match(
                 result.stderr,
-                /etcd-health: missing settings: EXPECTED_MEMBERS TIMEOUT_SECONDS UNIT CA_FILE CLIENT_CERT_FILE CLIENT_KEY_FILE/,
+                /etcd-health: missing settings: PEER_URLS TIMEOUT_SECONDS UNIT CA_FILE CLIENT_CERT_FILE CLIENT_KEY_FILE/,
             );
             assert.deepEqual(result.calls, []);
         });
@@ -885,7 +891,65 @@ describe("core/launch", () => {
                 FAKE_MEMBERS: members,
             });
             assert.equal(result.status, 1);
-            assert.match(result.stderr, /cluster did not become healthy within 0 s/);
+            assert.match(
+                result.stderr,
+                /cluster did not become healthy within 0 s: still waiting for unstarted https:\/\/10\.0\.3\.10:2380/,
+            );
+        });
+
+        it("scale-in: passes with the spec's 3 members healthy while 2 members outside the spec are still listed, naming them as leaving", () => {
+            const members = memberList([
+                ...[0, 1, 2].map((i) => ({
+                    id: ["8e9e05c52164694d", "91bc3c398fb3c146", "fd422379fda50e48"][i] as string,
+                    name: `orders-${i}`,
+                    peer: `https://10.0.${i + 1}.10:2380`,
+                    client: `https://10.0.${i + 1}.10:2379`,
+                })),
+                { id: "a1", name: "orders-3", peer: "https://10.0.1.11:2380", client: "https://10.0.1.11:2379" },
+                { id: "b2", name: "orders-4", peer: "https://10.0.2.11:2380", client: "https://10.0.2.11:2379" },
+            ]);
+            const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 0 }), {
+                FAKE_MEMBERS: members,
+            });
+            assert.equal(result.status, 0, result.stderr);
+            assert.match(result.stderr, /all 3 members of the spec are healthy/);
+            assert.match(
+                result.stderr,
+                /not in the spec, leaving at the end of the update \(not counted\): orders-3 \(a1\), orders-4 \(b2\)/,
+            );
+            // Only the spec's members are health-checked.
+            assert.ok(
+                result.calls.includes(
+                    "etcdctl --endpoints https://10.0.1.10:2379,https://10.0.2.10:2379,https://10.0.3.10:2379 --command-timeout=5s endpoint health",
+                ),
+                result.calls.join("\n"),
+            );
+        });
+
+        it("does not pass while a member of the spec is a learner, or missing from the list", () => {
+            const members = memberList([
+                {
+                    id: "8e9e05c52164694d",
+                    name: "orders-0",
+                    peer: "https://10.0.1.10:2380",
+                    client: "https://10.0.1.10:2379",
+                },
+                {
+                    id: "91bc3c398fb3c146",
+                    name: "orders-1",
+                    peer: "https://10.0.2.10:2380",
+                    client: "https://10.0.2.10:2379",
+                    learner: true,
+                },
+            ]);
+            const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 0 }), {
+                FAKE_MEMBERS: members,
+            });
+            assert.equal(result.status, 1);
+            assert.match(
+                result.stderr,
+                /still waiting for learner https:\/\/10\.0\.2\.10:2380;missing https:\/\/10\.0\.3\.10:2380/,
+            );
         });
 
         it("fails with the member list and logs when a member never starts", () => {
@@ -1024,48 +1088,6 @@ describe("core/launch", () => {
             const other = runHostScript("etcd-aws-discovery-size.sh", settings, { FAKE_SIZE: "4" });
             assert.equal(other.status, 1);
             assert.match(other.stderr, /etcd-discovery: the token already has size 4, not 3/);
-        });
-    });
-
-    describe("renderAuthScript", () => {
-        const spec = specOf({});
-        const ROOT_USER = '{"header":{"member_id":10276657743932975437},"user":"root","roles":["root"]}';
-
-        it("is shellcheck-clean, set -euo pipefail after the header", () => {
-            assertStrictBash(
-                renderAuthScript(spec, "s3cret"),
-                "# Enables authentication on etcd cluster orders with user root.",
-            );
-        });
-
-        it("first run: adds role and user root (password on stdin, never an argument), grants the role, enables auth", () => {
-            const result = runWithFakes(renderAuthScript(spec, "it's s3cret"), { FAKE_ROLE_MISSING: "1" });
-            assert.equal(result.status, 0, result.stderr);
-            const verbs = result.calls.map((c) => c.replace(/^.*--command-timeout=10s /, ""));
-            assert.deepEqual(verbs, [
-                "role get root",
-                "role add root",
-                "user get root",
-                "user add root --interactive=false",
-                "user get root -w json",
-                "user grant-role root root",
-                "auth enable",
-            ]);
-            assert.equal(fs.readFileSync(`${path.dirname(result.tlsLog)}/calls.log.password`, "utf8"), "it's s3cret\n");
-            assert.ok(!result.calls.some((c) => c.includes("s3cret")));
-        });
-
-        it("again: only sets the password; a user that has the role (read from etcdctl's JSON) is not granted it twice", () => {
-            const result = runWithFakes(renderAuthScript(spec, "s3cret"), { FAKE_USER: ROOT_USER });
-            assert.equal(result.status, 0, result.stderr);
-            const verbs = result.calls.map((c) => c.replace(/^.*--command-timeout=10s /, ""));
-            assert.deepEqual(verbs, [
-                "role get root",
-                "user get root",
-                "user passwd root --interactive=false",
-                "user get root -w json",
-                "auth enable",
-            ]);
         });
     });
 });

@@ -40,6 +40,7 @@ describe("core/index (the public API of etcd-aws/core)", () => {
             "renderLaunchScript",
             "renderLeaveScript",
             "renderMemberFlags",
+            "renderMemberReadyScript",
             "renderSystemdUnit",
             "validateSettings",
         ]);

@@ -187,7 +187,7 @@ describe("core/shell", () => {
             description: ["Test bundle."],
             settings: {
                 ENDPOINTS: "http://127.0.0.1:1",
-                EXPECTED_MEMBERS: 1,
+                PEER_URLS: "http://127.0.0.1:2",
                 TIMEOUT_SECONDS: 0,
                 UNIT: "etcd.service",
                 CA_FILE: "",

@@ -44,8 +44,52 @@ describe("host/lib/etcd_json.py", () => {
         );
     });
 
-    it("published counts the members with a name and client URLs; has-member finds a hex ID", () => {
-        assert.equal(etcdJson(["published"], LIST).stdout, "1\n");
+    it("member-state: voter, learner, unstarted or absent, found by peer URL", () => {
+        const state = (url: string) => etcdJson(["member-state", url], LIST).stdout;
+        assert.equal(state("https://10.0.3.10:2380"), "voter\n");
+        assert.equal(state("https://10.0.1.10:2380"), "learner\n");
+        // Named but without client URLs: listed under its --initial-cluster name, never ran.
+        assert.equal(state("https://10.0.2.10:2380"), "unstarted\n");
+        assert.equal(state("https://10.0.9.10:2380"), "absent\n");
+    });
+
+    it("gate: exit 0 only when every wanted peer URL is a started voter; the others listed as leaving, not counted", () => {
+        const voters = `{"members":[
+ {"ID":18249187646912138824,"name":"orders-2","peerURLs":["https://10.0.3.10:2380"],"clientURLs":["https://10.0.3.10:2379"]},
+ {"ID":237209555141851402,"name":"orders-3","peerURLs":["https://10.0.1.11:2380"],"clientURLs":["https://10.0.1.11:2379"]}]}`;
+        const passed = etcdJson(["gate", "https://10.0.3.10:2380"], voters);
+        assert.equal(passed.status, 0);
+        assert.equal(passed.stdout, "leaving orders-3 34abcd5678ef90a\n");
+        const waiting = etcdJson(
+            ["gate", "https://10.0.3.10:2380,https://10.0.1.10:2380,https://10.0.2.10:2380,https://10.0.9.10:2380"],
+            LIST,
+        );
+        assert.equal(waiting.status, 1);
+        assert.equal(
+            waiting.stdout,
+            "learner https://10.0.1.10:2380\nunstarted https://10.0.2.10:2380\nmissing https://10.0.9.10:2380\n",
+        );
+    });
+
+    it("caught-up: this member's and its leader's applied index; exit 0 within the margin, 1 beyond it or without the leader", () => {
+        const status = (endpoint: string, id: string, applied: number) =>
+            `{"Endpoint":"${endpoint}","Status":{"header":{"member_id":${id}},"leader":18249187646912138824,"raftIndex":${applied + 3},"raftAppliedIndex":${applied}}}`;
+        const leader = status("https://10.0.3.10:2379", "18249187646912138824", 5_000);
+        const answer = (applied: number) =>
+            `[${leader},${status("https://10.0.1.10:2379", "237209555141851402", applied)}]`;
+        const caughtUp = (json: string) => etcdJson(["caught-up", "https://10.0.1.10:2379", "100"], json);
+        assert.deepEqual(caughtUp(answer(4_900)), { status: 0, stdout: "4900 5000\n", stderr: "" });
+        assert.equal(caughtUp(answer(4_899)).status, 1);
+        assert.equal(caughtUp(answer(4_899)).stdout, "4899 5000\n");
+        assert.deepEqual(caughtUp(`[${status("https://10.0.1.10:2379", "2", 7)}]`), {
+            status: 1,
+            stdout: "7 -\n",
+            stderr: "",
+        });
+        assert.deepEqual(caughtUp(`[${leader}]`), { status: 1, stdout: "- -\n", stderr: "" });
+    });
+
+    it("has-member finds a hex ID", () => {
         assert.equal(etcdJson(["has-member", "34abcd5678ef90a"], LIST).status, 0);
         assert.equal(etcdJson(["has-member", "34abcd5678ef90b"], LIST).status, 1);
     });
