@@ -7,6 +7,7 @@ import {
     HOST_PATHS,
     HostFile,
     MembershipWaits,
+    renderAuthScript,
     renderDiscoverySizeScript,
     renderEnvFile,
     renderHealthGateScript,
@@ -85,6 +86,9 @@ case "$*" in
     fi
     if [ -n "\${FAKE_ADD_WARNS:-}" ]; then echo '{"level":"warn","msg":"unrecognized environment variable"}' >&2; fi
     printf '%s' "$FAKE_ADDED" ;;
+    *"role get"*) exit "\${FAKE_ROLE_MISSING:-0}" ;;
+    *"user get"*) [ -n "\${FAKE_USER:-}" ] || exit 1; printf '%s' "$FAKE_USER" ;;
+    *"user add"* | *"user passwd"*) cat >"$FAKE_LOG.password" ;;
     *" get "*) if [ -n "\${FAKE_SIZE:-}" ]; then printf '%s\\n' "$FAKE_SIZE"; fi ;;
     *" put "*) echo OK ;;
 esac`,
@@ -1088,6 +1092,48 @@ describe("core/launch", () => {
             const other = runHostScript("etcd-aws-discovery-size.sh", settings, { FAKE_SIZE: "4" });
             assert.equal(other.status, 1);
             assert.match(other.stderr, /etcd-discovery: the token already has size 4, not 3/);
+        });
+    });
+
+    describe("renderAuthScript", () => {
+        const spec = specOf({});
+        const ROOT_USER = '{"header":{"member_id":10276657743932975437},"user":"root","roles":["root"]}';
+
+        it("is shellcheck-clean, set -euo pipefail after the header", () => {
+            assertStrictBash(
+                renderAuthScript(spec, "s3cret"),
+                "# Enables authentication on etcd cluster orders with user root.",
+            );
+        });
+
+        it("first run: adds role and user root (password on stdin, never an argument), grants the role, enables auth", () => {
+            const result = runWithFakes(renderAuthScript(spec, "it's s3cret"), { FAKE_ROLE_MISSING: "1" });
+            assert.equal(result.status, 0, result.stderr);
+            const verbs = result.calls.map((c) => c.replace(/^.*--command-timeout=10s /, ""));
+            assert.deepEqual(verbs, [
+                "role get root",
+                "role add root",
+                "user get root",
+                "user add root --interactive=false",
+                "user get root -w json",
+                "user grant-role root root",
+                "auth enable",
+            ]);
+            assert.equal(fs.readFileSync(`${path.dirname(result.tlsLog)}/calls.log.password`, "utf8"), "it's s3cret\n");
+            assert.ok(!result.calls.some((c) => c.includes("s3cret")));
+        });
+
+        it("again: only sets the password; a user that has the role (read from etcdctl's JSON) is not granted it twice", () => {
+            const result = runWithFakes(renderAuthScript(spec, "s3cret"), { FAKE_USER: ROOT_USER });
+            assert.equal(result.status, 0, result.stderr);
+            const verbs = result.calls.map((c) => c.replace(/^.*--command-timeout=10s /, ""));
+            assert.deepEqual(verbs, [
+                "role get root",
+                "user get root",
+                "user passwd root --interactive=false",
+                "user get root -w json",
+                "auth enable",
+            ]);
         });
     });
 });
