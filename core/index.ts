@@ -44,7 +44,7 @@ export { renderDnsRecords } from "./dns";
 export type { ARecord, DnsRecords, SrvRecordSet } from "./dns";
 export { renderFirewallRules, SECURITY_GROUP_DESCRIPTION } from "./firewall";
 export type { FirewallInput, FirewallRule, RuleSource } from "./firewall";
-export { cpuArchitecture, releaseUrl, renderInstallScript, renderSystemdUnit } from "./install";
+export { cpuArchitecture, DATA_DEVICE_NAME, releaseUrl, renderInstallScript, renderSystemdUnit } from "./install";
 export type { CpuArchitecture, InstallScriptInput, ReleaseSpec } from "./install";
 export { memberTlsFiles, renderLaunchScript, renderLeaveScript } from "./launch";
 export type { HostFile, MemberCertificatePems, MembershipWaits } from "./launch";

@@ -67,10 +67,22 @@ export function renderSystemdUnit(): string {
     ].join("\n");
 }
 
+/** The device name the data volume's attachment asks for; Xen instances show it as /dev/xvdf. */
+export const DATA_DEVICE_NAME = "/dev/sdf";
+
 export interface InstallScriptInput {
     readonly release: ReleaseSpec;
     /** EBS volume that holds the data directory (formatted once, mounted by UUID). Empty: none. */
     readonly dataVolumeId?: string;
+    /** The attachment's device name (default DATA_DEVICE_NAME): where a Xen instance shows the volume. */
+    readonly dataDeviceName?: string;
+    /**
+     * The volume's size: a new size changes the script, whose re-run grows the filesystem to
+     * the grown volume (the script reads the device's own size).
+     */
+    readonly volumeSizeGiB?: number;
+    /** The instance the script runs on: a replaced instance changes the script, so it runs again there. */
+    readonly instanceId?: string;
     /** Which member and cluster, for the header an operator reads. */
     readonly memberName: string;
     readonly clusterName: string;
@@ -90,9 +102,13 @@ export function renderInstallScript(input: InstallScriptInput): string {
             TARBALL: releaseTarball(release),
             PINNED_SHA256: release.sha256 ?? "",
             RELEASE_DIR: `${HOST_PATHS.releasesDir}/v${release.version.text}`,
+            INSTANCE_ID: input.instanceId ?? "",
             DATA_VOLUME_ID: input.dataVolumeId ?? "",
+            DATA_DEVICE_NAME: input.dataDeviceName ?? DATA_DEVICE_NAME,
+            DATA_VOLUME_SIZE_GIB: input.volumeSizeGiB ?? "",
             DATA_MOUNT: HOST_PATHS.dataMount,
             DATA_DIR: HOST_PATHS.dataDir,
+            FSTAB: "/etc/fstab",
             CONFIG_DIR: HOST_PATHS.configDir,
             PKI_DIR: HOST_PATHS.pkiDir,
             BIN_DIR: HOST_PATHS.binDir,

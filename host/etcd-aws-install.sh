@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # etcd-aws install: prepares a member host for etcd: the etcd system user, the data volume
-# (formatted once, mounted by filesystem UUID), the release (downloaded, verified against its
-# SHA256SUMS and the pinned digest when given, unpacked once per version), the binaries linked
-# into BIN_DIR, the directories and the systemd unit. Safe to run again: each step checks first.
+# (found as an NVMe or Xen device, formatted once, mounted by filesystem UUID, grown with the
+# volume), the release (downloaded, verified against its SHA256SUMS and the pinned digest when
+# given, unpacked once per version), the binaries linked into BIN_DIR, the directories and the
+# systemd unit. Safe to run again: each step checks first.
 # Expects: ETCD_VERSION, RELEASE_URL (holding TARBALL and SHA256SUMS), TARBALL, PINNED_SHA256
-# (empty: none), RELEASE_DIR, DATA_VOLUME_ID (empty: no data volume), DATA_MOUNT, DATA_DIR,
-# CONFIG_DIR, PKI_DIR, BIN_DIR, UNIT_FILE; and the function write_unit_file, which the rendered
-# bundle defines (the unit as a here-document).
+# (empty: none), RELEASE_DIR, INSTANCE_ID (empty: not known), DATA_VOLUME_ID (empty: no data
+# volume), DATA_DEVICE_NAME (the attachment's), DATA_VOLUME_SIZE_GIB (empty: not known),
+# DATA_MOUNT, DATA_DIR, FSTAB, CONFIG_DIR, PKI_DIR, BIN_DIR, UNIT_FILE; and the function
+# write_unit_file, which the rendered bundle defines (the unit as a here-document).
 set -euo pipefail
 LOG_TAG=install
 if ! declare -F write_if_changed >/dev/null; then # run from a checkout: read the library
     # shellcheck source-path=SCRIPTDIR
     source "${BASH_SOURCE[0]%/*}/lib/common.sh"
 fi
-require_settings ETCD_VERSION RELEASE_URL TARBALL PINNED_SHA256 RELEASE_DIR DATA_VOLUME_ID DATA_MOUNT DATA_DIR \
-    CONFIG_DIR PKI_DIR BIN_DIR UNIT_FILE
-under_root RELEASE_DIR DATA_MOUNT DATA_DIR CONFIG_DIR PKI_DIR BIN_DIR UNIT_FILE
+require_settings ETCD_VERSION RELEASE_URL TARBALL PINNED_SHA256 RELEASE_DIR INSTANCE_ID DATA_VOLUME_ID \
+    DATA_DEVICE_NAME DATA_VOLUME_SIZE_GIB DATA_MOUNT DATA_DIR FSTAB CONFIG_DIR PKI_DIR BIN_DIR UNIT_FILE
+under_root RELEASE_DIR DATA_MOUNT DATA_DIR FSTAB CONFIG_DIR PKI_DIR BIN_DIR UNIT_FILE
 
 ensure_etcd_user() {
     if ! id -u etcd >/dev/null 2>&1; then
@@ -24,13 +26,73 @@ ensure_etcd_user() {
     fi
 }
 
-# The data volume: formatted only when blank, mounted by filesystem UUID on every boot.
+# The data volume's device: NVMe (Nitro instances) by the volume's ID, else the attachment's
+# device name as Xen shows it (/dev/sdf as /dev/xvdf) or as given. Empty until it appears.
+data_device() {
+    local candidate
+    for candidate in "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${DATA_VOLUME_ID//-/}" \
+        "${DATA_DEVICE_NAME/#\/dev\/sd//dev/xvd}" "$DATA_DEVICE_NAME"; do
+        if [ -e "$ETCD_AWS_ROOT$candidate" ]; then
+            printf '%s\n' "$ETCD_AWS_ROOT$candidate"
+            return 0
+        fi
+    done
+}
+
+device_bytes() {
+    if [ -b "$1" ]; then blockdev --getsize64 "$1"; else stat -L -c %s "$1"; fi
+}
+
+# "BLOCK_COUNT BLOCK_SIZE" of the ext4 filesystem on a device.
+filesystem_blocks() {
+    tune2fs -l "$1" | awk -F: '/^Block count:/ { count = $2 } /^Block size:/ { size = $2 } END { print count + 0, size + 0 }'
+}
+
+# Waits (bounded) until the device shows the volume's size: EBS shows a new size on the instance
+# some seconds after the modification.
+wait_for_volume_size() {
+    local device=$1 wanted waited=0
+    [ -n "$DATA_VOLUME_SIZE_GIB" ] || return 0
+    wanted=$((DATA_VOLUME_SIZE_GIB * 1024 * 1024 * 1024))
+    until [ "$(device_bytes "$device")" -ge "$wanted" ]; do
+        if [ "$waited" -ge 300 ]; then
+            log "$device is $(device_bytes "$device") bytes, not the volume's $DATA_VOLUME_SIZE_GIB GiB, after 300 s"
+            exit 1
+        fi
+        sleep 2
+        waited=$((waited + 2))
+    done
+}
+
+# Grows the filesystem to the device when the volume was made larger: online when mounted,
+# otherwise checked first (resize2fs asks for a fresh e2fsck of an unmounted filesystem).
+grow_filesystem() {
+    local device=$1 count size output
+    read -r count size < <(filesystem_blocks "$device")
+    [ "$(($(device_bytes "$device") / size))" -gt "$count" ] || return 0
+    if ! mountpoint -q "$DATA_MOUNT" && ! output=$(e2fsck -f -p "$device" 2>&1); then
+        log "e2fsck of $device before growing it failed: $output"
+        exit 1
+    fi
+    if ! output=$(resize2fs "$device" 2>&1); then
+        log "could not grow the filesystem on $device: ${output//$'\n'/ }"
+        exit 1
+    fi
+    local grown
+    read -r grown _ < <(filesystem_blocks "$device")
+    if [ "$grown" -gt "$count" ]; then
+        log "grew the filesystem on $device from $((count * size / 1048576)) MiB to $((grown * size / 1048576)) MiB"
+    fi
+}
+
+# The data volume: formatted only when blank, mounted by filesystem UUID on every boot, grown
+# when the volume grew.
 prepare_data_volume() {
     [ -n "$DATA_VOLUME_ID" ] || return 0
-    local device="/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${DATA_VOLUME_ID//-/}" waited=0
-    until [ -e "$device" ]; do
+    local device waited=0 uuid mount_options=defaults,nofail,noatime
+    until device=$(data_device) && [ -n "$device" ]; do
         if [ "$waited" -ge 120 ]; then
-            log "data volume $DATA_VOLUME_ID did not appear as $device within 120 s"
+            log "data volume $DATA_VOLUME_ID did not appear (as NVMe by its ID, or as $DATA_DEVICE_NAME) within 120 s"
             exit 1
         fi
         sleep 2
@@ -40,15 +102,17 @@ prepare_data_volume() {
         mkfs.ext4 -q -L etcd-data "$device"
         log "formatted $device"
     fi
-    local uuid
+    wait_for_volume_size "$device"
     uuid=$(blkid -s UUID -o value "$device")
     mkdir -p "$DATA_MOUNT"
-    if ! grep -q "UUID=$uuid " /etc/fstab; then
-        printf 'UUID=%s %s ext4 defaults,nofail,noatime 0 2\n' "$uuid" "$DATA_MOUNT" >>/etc/fstab
+    if ! grep -q "UUID=$uuid " "$FSTAB"; then
+        printf 'UUID=%s %s ext4 %s 0 2\n' "$uuid" "${DATA_MOUNT#"$ETCD_AWS_ROOT"}" "$mount_options" >>"$FSTAB"
     fi
+    # Before mounting when not mounted yet (a new instance of a grown volume), online otherwise.
+    grow_filesystem "$device"
     if ! mountpoint -q "$DATA_MOUNT"; then
-        mount "$DATA_MOUNT"
-        log "mounted $DATA_VOLUME_ID on $DATA_MOUNT"
+        mount -o "$mount_options" "$device" "$DATA_MOUNT"
+        log "mounted $DATA_VOLUME_ID ($device) on $DATA_MOUNT"
     fi
 }
 
@@ -109,6 +173,7 @@ install_unit() {
     fi
 }
 
+log "installing etcd $ETCD_VERSION on ${INSTANCE_ID:-this host}"
 ensure_etcd_user
 prepare_data_volume
 install_release

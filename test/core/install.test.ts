@@ -120,14 +120,39 @@ describe("core/install", () => {
                 TARBALL: "etcd-v3.6.14-linux-arm64.tar.gz",
                 PINNED_SHA256: SHA,
                 RELEASE_DIR: "/opt/etcd/v3.6.14",
+                INSTANCE_ID: "",
                 DATA_VOLUME_ID: "vol-0abc",
+                DATA_DEVICE_NAME: "/dev/sdf",
+                DATA_VOLUME_SIZE_GIB: "",
                 DATA_MOUNT: "/var/lib/etcd",
                 DATA_DIR: "/var/lib/etcd/data",
+                FSTAB: "/etc/fstab",
                 CONFIG_DIR: "/etc/etcd",
                 PKI_DIR: "/etc/etcd/pki",
                 BIN_DIR: "/usr/local/bin",
                 UNIT_FILE: "/etc/systemd/system/etcd.service",
             });
+        });
+
+        it("records the instance, the volume's size and the attachment's device name, so each change of them changes the script", () => {
+            const base = installInput("3.6.14", "amd64", {}, "vol-0abc");
+            const script = renderInstallScript({
+                ...base,
+                instanceId: "i-0123456789abcdef0",
+                volumeSizeGiB: 40,
+                dataDeviceName: "/dev/sdg",
+            });
+            const settings = settingsOf(script);
+            assert.equal(settings.INSTANCE_ID, "i-0123456789abcdef0");
+            assert.equal(settings.DATA_VOLUME_SIZE_GIB, "40");
+            assert.equal(settings.DATA_DEVICE_NAME, "/dev/sdg");
+            const variants = [
+                { ...base, instanceId: "i-0123456789abcdef1", volumeSizeGiB: 40, dataDeviceName: "/dev/sdg" },
+                { ...base, instanceId: "i-0123456789abcdef0", volumeSizeGiB: 41, dataDeviceName: "/dev/sdg" },
+            ];
+            for (const variant of variants) {
+                assert.notEqual(renderInstallScript(variant), script);
+            }
         });
 
         it("without a pinned digest or data volume those settings are empty", () => {
@@ -162,10 +187,15 @@ describe("core/install", () => {
                 return { base: `file://${root}`, digest };
             }
 
-            /** Stand-ins for what needs root: useradd, systemctl, and install without its owner options. */
+            /**
+             * Stand-ins for what needs root: useradd, systemctl, install without its owner options, and
+             * mount, which records what it mounted where mountpoint looks (FAKE_LOG.mounts).
+             */
             const FAKES = {
                 useradd: 'echo "useradd $*" >>"$FAKE_LOG"',
                 systemctl: 'echo "systemctl $*" >>"$FAKE_LOG"',
+                mount: 'echo "mount $*" >>"$FAKE_LOG"; echo "${*: -1}" >>"$FAKE_LOG.mounts"',
+                mountpoint: 'grep -qxF -- "${*: -1}" "$FAKE_LOG.mounts" 2>/dev/null',
                 install:
                     'args=(); while [ "$#" -gt 0 ]; do case $1 in -o | -g) shift 2 ;; *) args+=("$1"); shift ;; esac; done; exec /usr/bin/install "${args[@]}"',
             };
@@ -176,12 +206,17 @@ describe("core/install", () => {
                 root: string,
                 base: string,
                 sha256?: string,
+                volume: Partial<InstallScriptInput> = {},
+                before = "",
+                log = path.join(tempDir("calls"), "calls.log"),
             ): { status: number | null; stderr: string; releaseDir: string; calls: string[] } {
-                const log = path.join(tempDir("calls"), "calls.log");
                 fs.writeFileSync(log, "");
-                const script = renderInstallScript(installInput("3.6.14", "amd64", { mirrorBaseUrl: base, sha256 }));
+                const script = renderInstallScript({
+                    ...installInput("3.6.14", "amd64", { mirrorBaseUrl: base, sha256 }),
+                    ...volume,
+                });
                 const result = runBash(
-                    script,
+                    `${before}\n${script}`,
                     { ETCD_AWS_ROOT: root, ETCD_AWS_OWNER: ME, FAKE_LOG: log },
                     fakeBin(FAKES),
                 );
@@ -224,6 +259,107 @@ describe("core/install", () => {
                 assert.match(again.stderr, /etcd 3\.6\.14 is already in /);
                 assert.doesNotMatch(again.stderr, /wrote |linked /);
                 assert.equal(again.calls.includes("systemctl daemon-reload"), false);
+            });
+
+            describe("with a data volume (an image file standing in for the device)", () => {
+                const GiB = 1024 ** 3;
+                const VOLUME = "vol-0abc";
+                const NVME = `/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0abc`;
+
+                /** A sparse image of `size` bytes at `device` below the host root. */
+                function device(root: string, devicePath: string, size: number): string {
+                    const file = path.join(root, devicePath);
+                    fs.mkdirSync(path.dirname(file), { recursive: true });
+                    fs.writeFileSync(path.join(root, "etc/fstab"), "", { flag: "a" });
+                    fs.closeSync(fs.openSync(file, "w"));
+                    fs.truncateSync(file, size);
+                    return file;
+                }
+
+                function hostWithEtc(): string {
+                    const root = tempDir("host");
+                    fs.mkdirSync(path.join(root, "etc"));
+                    return root;
+                }
+
+                it("finds the volume as NVMe by its ID, formats it once, adds it to fstab by UUID and mounts it; again: nothing", () => {
+                    const { base } = mirror();
+                    const root = hostWithEtc();
+                    const image = device(root, NVME, GiB);
+                    const log = path.join(tempDir("calls"), "calls.log");
+                    const first = install(root, base, undefined, { dataVolumeId: VOLUME, instanceId: "i-0a" }, "", log);
+                    assert.equal(first.status, 0, first.stderr);
+                    assert.match(first.stderr, /installing etcd 3\.6\.14 on i-0a/);
+                    assert.ok(first.stderr.includes(`formatted ${image}`), first.stderr);
+                    const uuid = runBash(`blkid -s UUID -o value '${image}'`).stdout.trim();
+                    assert.match(uuid, /^[0-9a-f-]{36}$/);
+                    assert.equal(
+                        fs.readFileSync(path.join(root, "etc/fstab"), "utf8"),
+                        `UUID=${uuid} /var/lib/etcd ext4 defaults,nofail,noatime 0 2\n`,
+                    );
+                    assert.ok(
+                        first.calls.includes(`mount -o defaults,nofail,noatime ${image} ${root}/var/lib/etcd`),
+                        first.calls.join("\n"),
+                    );
+                    const again = install(root, base, undefined, { dataVolumeId: VOLUME, instanceId: "i-0a" }, "", log);
+                    assert.equal(again.status, 0, again.stderr);
+                    assert.doesNotMatch(again.stderr, /formatted|mounted|grew/);
+                    assert.equal(runBash(`blkid -s UUID -o value '${image}'`).stdout.trim(), uuid);
+                    assert.equal(fs.readFileSync(path.join(root, "etc/fstab"), "utf8").split("\n").length, 2);
+                    assert.ok(!again.calls.some((c) => c.startsWith("mount ")));
+                });
+
+                it("on a Xen instance (no NVMe link) finds the attachment's /dev/sdf as /dev/xvdf", () => {
+                    const { base } = mirror();
+                    const root = hostWithEtc();
+                    const image = device(root, "/dev/xvdf", GiB);
+                    const result = install(root, base, undefined, { dataVolumeId: VOLUME });
+                    assert.equal(result.status, 0, result.stderr);
+                    assert.ok(result.stderr.includes(`formatted ${image}`), result.stderr);
+                    assert.match(result.stderr, /installing etcd 3\.6\.14 on this host/);
+                });
+
+                it("or as the device name it was attached as, when Xen kept it", () => {
+                    const { base } = mirror();
+                    const root = hostWithEtc();
+                    const image = device(root, "/dev/sdg", GiB);
+                    const result = install(root, base, undefined, { dataVolumeId: VOLUME, dataDeviceName: "/dev/sdg" });
+                    assert.equal(result.status, 0, result.stderr);
+                    assert.ok(result.stderr.includes(`formatted ${image}`), result.stderr);
+                });
+
+                it("grows the filesystem when the volume grew, once it shows the new size (waiting for it), then not again", () => {
+                    const { base } = mirror();
+                    const root = hostWithEtc();
+                    const image = device(root, NVME, GiB);
+                    const log = path.join(tempDir("calls"), "calls.log");
+                    assert.equal(
+                        install(root, base, undefined, { dataVolumeId: VOLUME, volumeSizeGiB: 1 }, "", log).status,
+                        0,
+                    );
+                    fs.rmSync(`${log}.mounts`); // a new instance: the filesystem is not mounted yet
+                    // The volume shows its new size a few seconds after the script started.
+                    const grows = `(sleep 3; truncate -s ${2 * GiB} '${image}') &`;
+                    const grown = install(
+                        root,
+                        base,
+                        undefined,
+                        { dataVolumeId: VOLUME, volumeSizeGiB: 2 },
+                        grows,
+                        log,
+                    );
+                    assert.equal(grown.status, 0, grown.stderr);
+                    assert.ok(
+                        grown.stderr.includes(`grew the filesystem on ${image} from 1024 MiB to 2048 MiB`),
+                        grown.stderr,
+                    );
+                    assert.doesNotMatch(grown.stderr, /formatted/);
+                    const blocks = runBash(`tune2fs -l '${image}' | sed -n 's/^Block count: *//p'`).stdout.trim();
+                    assert.equal(blocks, String((2 * GiB) / 4096));
+                    const again = install(root, base, undefined, { dataVolumeId: VOLUME, volumeSizeGiB: 2 }, "", log);
+                    assert.equal(again.status, 0, again.stderr);
+                    assert.doesNotMatch(again.stderr, /grew|formatted/);
+                });
             });
 
             it("unpacks a release whose digest also matches the pinned sha256", () => {

@@ -6,6 +6,7 @@ describe("core/index (the public API of etcd-aws/core)", () => {
         assert.deepEqual(Object.keys(core).sort(), [
             "BOOTSTRAP_MODES",
             "CONFIG_KEYS",
+            "DATA_DEVICE_NAME",
             "DEFAULTS",
             "DEFAULT_ETCD_VERSION",
             "DEFAULT_PORTS",
