@@ -36,6 +36,27 @@ function otherStacksTokens(): string[] {
         });
 }
 
+/**
+ * An output of this stack's last deployment (undefined on the first), read through a
+ * StackReference to the stack itself: what already runs decides how a change may proceed.
+ */
+let lastDeployment: pulumi.StackReference | undefined;
+function lastDeploymentOutput(name: string): pulumi.Output<unknown> {
+    lastDeployment ??= new pulumi.StackReference("last-deployment", {
+        name: `${pulumi.getOrganization()}/${project}/${stack}`,
+    });
+    return lastDeployment.getOutput(name);
+}
+
+/** The etcd release the members run: the last deployment's `etcdVersion` (undefined on the first). */
+function runningVersion(): Promise<string | undefined> {
+    return new Promise((resolve) =>
+        lastDeploymentOutput("etcdVersion").apply((value) =>
+            resolve(typeof value === "string" && value !== "" ? value : undefined),
+        ),
+    );
+}
+
 const sshPrivateKey = config.getSecret("sshPrivateKey");
 const args: EtcdClusterArgs = {
     ...stackConfig.settings,
@@ -56,33 +77,41 @@ const args: EtcdClusterArgs = {
     tags: { "pulumi:project": project, "pulumi:stack": stack },
 };
 
-// Unknown keys, malformed values and bad settings are reported together, in the stack's own
-// key names, before anything is registered.
-const validation = validateClusterArgs(stackConfig.clusterName, args);
-const allProblems = [
-    ...unknownConfigKeys(project, Object.keys(pulumi.runtime.allConfig())),
-    ...problems,
-    ...validation.problems.map(asStackProblem),
-];
-if (allProblems.length > 0) {
-    throw new pulumi.RunError(formatProblems(`stack "${stack}"`, allProblems));
+/**
+ * Validates everything, the change from the release that runs included, and reports every problem
+ * together in the stack's own key names before any resource of the cluster is registered; then
+ * creates the cluster. Pulumi awaits it and exports what it returns.
+ */
+async function deploy(): Promise<Record<string, pulumi.Output<unknown>>> {
+    const validation = validateClusterArgs(stackConfig.clusterName, args, { runningVersion: await runningVersion() });
+    const allProblems = [
+        ...unknownConfigKeys(project, Object.keys(pulumi.runtime.allConfig())),
+        ...problems,
+        ...validation.problems.map(asStackProblem),
+    ];
+    if (allProblems.length > 0) {
+        throw new pulumi.RunError(formatProblems(`stack "${stack}"`, allProblems));
+    }
+
+    // Its warnings name settings the stack spells the same way (instanceType, subnetIds, tls, extraFlags).
+    const cluster = new EtcdCluster(stackConfig.clusterName, args);
+    return {
+        clientEndpoints: cluster.clientEndpoints,
+        memberNames: cluster.memberNames,
+        memberPrivateIps: cluster.memberPrivateIps,
+        instanceIds: cluster.instanceIds,
+        securityGroupId: cluster.securityGroupId,
+        zoneId: cluster.zoneId,
+        domain: cluster.domain,
+        clusterToken: cluster.clusterToken,
+        etcdVersion: cluster.etcdVersion,
+        bootstrapMode: cluster.bootstrapMode,
+        discoveryToken: cluster.discoveryToken,
+        caCertPem: cluster.caCertPem,
+        clientCertPem: cluster.clientCertPem,
+        clientKeyPem: cluster.clientKeyPem,
+        rootPassword: cluster.rootPassword,
+    };
 }
 
-// Its warnings name settings the stack spells the same way (instanceType, subnetIds, tls, extraFlags).
-const cluster = new EtcdCluster(stackConfig.clusterName, args);
-
-export const clientEndpoints = cluster.clientEndpoints;
-export const memberNames = cluster.memberNames;
-export const memberPrivateIps = cluster.memberPrivateIps;
-export const instanceIds = cluster.instanceIds;
-export const securityGroupId = cluster.securityGroupId;
-export const zoneId = cluster.zoneId;
-export const domain = cluster.domain;
-export const clusterToken = cluster.clusterToken;
-export const etcdVersion = cluster.etcdVersion;
-export const bootstrapMode = cluster.bootstrapMode;
-export const discoveryToken = cluster.discoveryToken;
-export const caCertPem = cluster.caCertPem;
-export const clientCertPem = cluster.clientCertPem;
-export const clientKeyPem = cluster.clientKeyPem;
-export const rootPassword = cluster.rootPassword;
+export = deploy;

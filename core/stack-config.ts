@@ -440,8 +440,20 @@ const STACK_KEYS_OF_ARGS: readonly (readonly [RegExp, string])[] = [
     [/\bssh\.bastion\.user\b/g, "bastionUser"],
 ];
 
+/**
+ * A step as the core words it for a component ("set etcdVersion=3.5.33 and deploy") and as a
+ * user of the program runs it ("set etcd-aws:etcdVersion=3.5.33, pulumi up").
+ */
+const DEPLOY_STEPS_OF_ARGS: readonly (readonly [RegExp, string])[] = [
+    [/\bset (\w+)=(\S+?) and deploy\b/g, "set etcd-aws:$1=$2, pulumi up"],
+    [/\bkeep (\w+)=/g, "keep etcd-aws:$1="],
+];
+
 function inStackKeys(text: string): string {
-    return STACK_KEYS_OF_ARGS.reduce((result, [path, key]) => result.replace(path, key), text);
+    return [...STACK_KEYS_OF_ARGS, ...DEPLOY_STEPS_OF_ARGS].reduce(
+        (result, [path, key]) => result.replace(path, key),
+        text,
+    );
 }
 
 /** The stack keys a problem's setting stands for: `name` is clusterName, `discovery` the discovery keys set. */

@@ -26,8 +26,18 @@ function amiNamePattern(inputs: Record<string, unknown>): string {
     return String((Array.isArray(values) ? values[0] : undefined) ?? "");
 }
 
+/** What the program's self StackReference reads: the stack's outputs from its last deployment. */
+export interface LastDeployment {
+    readonly outputs?: Record<string, unknown>;
+}
+
+/** The outputs a StackReference resolves to (none: a first deployment). */
+function stackReferenceState(last: LastDeployment): Record<string, unknown> {
+    return { outputs: last.outputs ?? {}, secretOutputNames: [] };
+}
+
 /** Fake values for tests: instance n gets 10.0.n.10, IDs are `<name>-id`. */
-export function fakeCloudValues(): CloudValues {
+export function fakeCloudValues(last: LastDeployment = {}): CloudValues {
     let instances = 0;
     return {
         id: (_type, name) => `${name}-id`,
@@ -44,6 +54,8 @@ export function fakeCloudValues(): CloudValues {
                         })),
                     };
                 }
+                case "pulumi:pulumi:StackReference":
+                    return stackReferenceState(last);
                 case "random:index/randomPassword:RandomPassword":
                     return {
                         result: `${name
@@ -116,7 +128,7 @@ function kindOf(type: string): string {
 export const ASSUMED_DEFAULT_SUBNETS = 3;
 
 /** Placeholders for the plan: `<kind name what>`, the same on every run and machine. */
-export function placeholderCloudValues(): CloudValues {
+export function placeholderCloudValues(last: LastDeployment = {}): CloudValues {
     return {
         id: (type, name) => `<${kindOf(type)} ${name} ID>`,
         state(type, name, inputs) {
@@ -131,6 +143,8 @@ export function placeholderCloudValues(): CloudValues {
                             volumeId: of(`${String(d.deviceName)} volume ID`),
                         })),
                     };
+                case "pulumi:pulumi:StackReference":
+                    return stackReferenceState(last);
                 case "random:index/randomPassword:RandomPassword":
                     return { result: of("result") };
                 case "aws:route53/zone:Zone":

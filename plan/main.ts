@@ -1,8 +1,9 @@
 // scripts/plan.sh: `plan.sh <stack>...` prints the plans; `plan.sh --update` rewrites
 // plans/<stack>.md for every stack in stacks/ (the snapshots test/plan checks).
+// `--running-version <release>` plans the change from a cluster that runs that release.
 import * as fs from "fs";
 import { parseArgs } from "node:util";
-import { planPath, planStack, PLANS_DIR } from "./plan";
+import { LastDeploymentState, planPath, planStack, PLANS_DIR } from "./plan";
 import { stackNames } from "./stack-file";
 
 async function update(): Promise<void> {
@@ -16,18 +17,22 @@ async function update(): Promise<void> {
     }
 }
 
-async function print(stacks: string[]): Promise<void> {
+async function print(stacks: string[], last: LastDeploymentState): Promise<void> {
     for (const stack of stacks) {
-        process.stdout.write(await planStack(stack));
+        process.stdout.write(await planStack(stack, {}, last));
     }
 }
 
 async function main(args: string[]): Promise<void> {
     const known = stackNames();
-    const usage = `usage: scripts/plan.sh <stack>... | --update   (stacks: ${known.join(", ")})`;
-    let parsed: { values: { update?: boolean }; positionals: string[] };
+    const usage = `usage: scripts/plan.sh [--running-version <release>] <stack>... | --update   (stacks: ${known.join(", ")})`;
+    let parsed: { values: { update?: boolean; "running-version"?: string }; positionals: string[] };
     try {
-        parsed = parseArgs({ args, options: { update: { type: "boolean" } }, allowPositionals: true });
+        parsed = parseArgs({
+            args,
+            options: { update: { type: "boolean" }, "running-version": { type: "string" } },
+            allowPositionals: true,
+        });
     } catch {
         throw new Error(usage);
     }
@@ -41,7 +46,7 @@ async function main(args: string[]): Promise<void> {
     if (unknown.length > 0) {
         throw new Error(`no stack file for ${unknown.join(", ")} (stacks: ${known.join(", ")})`);
     }
-    return print(parsed.positionals);
+    return print(parsed.positionals, { runningVersion: parsed.values["running-version"] });
 }
 
 main(process.argv.slice(2)).catch((error: Error) => {

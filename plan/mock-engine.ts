@@ -152,6 +152,8 @@ export interface RunOptions {
     readonly secretConfigKeys?: string[];
     /** What computed values look like: fake but realistic (tests) or placeholders (the plan). Default fake. */
     readonly values?: "fake" | "placeholders";
+    /** The stack's outputs from its last deployment, as its self StackReference reads them. Default none (first deployment). */
+    readonly lastOutputs?: Record<string, unknown>;
 }
 
 /** Records pulumi.log.warn messages during a run (under mocks they would only reach the console). */
@@ -169,14 +171,18 @@ function recordWarnings(warnings: string[]): () => void {
  * Runs `body` under mocks (fresh project modules, the given config) and returns what was
  * registered. `body` loads the program or builds components and returns the outputs to resolve.
  */
-export async function runUnderMocks(options: RunOptions, body: () => Record<string, unknown>): Promise<MockRun> {
+/** What a program's body gives: its exports, or (a program that awaits something first) their promise. */
+type ProgramExports = Record<string, unknown> | Promise<Record<string, unknown>>;
+
+export async function runUnderMocks(options: RunOptions, body: () => ProgramExports): Promise<MockRun> {
     const project = options.project ?? "etcd-aws";
     const stack = options.stack ?? "test";
     const resources: RecordedResource[] = [];
     const invokes: MockRun["invokes"] = [];
     const meta = new Map<string, RegistrationMeta>();
     const warnings: string[] = [];
-    const cloud: CloudValues = options.values === "placeholders" ? placeholderCloudValues() : fakeCloudValues();
+    const last = { outputs: options.lastOutputs };
+    const cloud: CloudValues = options.values === "placeholders" ? placeholderCloudValues(last) : fakeCloudValues(last);
     await pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
@@ -205,6 +211,8 @@ export async function runUnderMocks(options: RunOptions, body: () => Record<stri
         project,
         stack,
         false,
+        // What Pulumi's self-managed backends call every stack's organization.
+        "organization",
     );
     recordRegistrations(meta);
     const config = Object.fromEntries(Object.entries(options.config ?? {}).map(([k, v]) => [`${project}:${k}`, v]));
@@ -215,7 +223,7 @@ export async function runUnderMocks(options: RunOptions, body: () => Record<stri
     forgetProjectModules();
     const restoreWarn = recordWarnings(warnings);
     try {
-        const exported = body();
+        const exported = await body();
         const { outputs, secret } = await resolveOutputs(exported);
         await settle(resources);
         return { resources, invokes, outputs, secretOutputs: secret, warnings };
@@ -224,10 +232,14 @@ export async function runUnderMocks(options: RunOptions, body: () => Record<stri
     }
 }
 
-/** Loads the program (index.ts) for a stack whose config is given raw. */
+/** Loads the program (index.ts) for a stack whose config is given raw, and runs it as Pulumi does. */
 export function runProgram(options: RunOptions): Promise<MockRun> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh load per run (forgetProjectModules), not a static import
-    return runUnderMocks(options, () => require(path.join(ROOT, "index.ts")));
+    return runUnderMocks(options, () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh load per run (forgetProjectModules), not a static import
+        const program: (() => ProgramExports) | Record<string, unknown> = require(path.join(ROOT, "index.ts"));
+        // A program that exports a function is called, and what it returns (or resolves to) is exported.
+        return typeof program === "function" ? program() : program;
+    });
 }
 
 export function named(run: MockRun, name: string): RecordedResource {

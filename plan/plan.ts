@@ -14,11 +14,22 @@ export function planPath(stack: string): string {
     return path.join(PLANS_DIR, `${stack}.md`);
 }
 
+/** What the stack's last deployment left, as the program reads it back. */
+export interface LastDeploymentState {
+    /** The etcd release the cluster runs (its `etcdVersion` output); undefined: a first deployment. */
+    readonly runningVersion?: string;
+}
+
 /**
  * Renders the plan of `stack`. `overrides` replace stack file values (raw strings, as in the
- * file), e.g. to see what one changed setting does; secret values never reach the plan.
+ * file), e.g. to see what one changed setting does; secret values never reach the plan. `last`
+ * plans the change from a running cluster (a refused version change rejects with its message).
  */
-export async function planStack(stack: string, overrides: Record<string, string> = {}): Promise<string> {
+export async function planStack(
+    stack: string,
+    overrides: Record<string, string> = {},
+    last: LastDeploymentState = {},
+): Promise<string> {
     const file = readStackFile(stack);
     const secretKeys = [...new Set([...file.secretKeys, ...OPERATOR_SECRETS])];
     const missingSecrets = OPERATOR_SECRETS.filter((key) => !(key in file.config)).map((key) => ({
@@ -39,6 +50,12 @@ export async function planStack(stack: string, overrides: Record<string, string>
     const config = Object.fromEntries(
         own.map((entry) => [entry.key, entry.secret ? secretStandIn(entry.key) : entry.value]),
     );
-    const run = await runProgram({ stack, config, secretConfigKeys: secretKeys, values: "placeholders" });
+    const run = await runProgram({
+        stack,
+        config,
+        secretConfigKeys: secretKeys,
+        values: "placeholders",
+        lastOutputs: last.runningVersion === undefined ? undefined : { etcdVersion: last.runningVersion },
+    });
     return renderPlan({ stack, config: entries, run });
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Offline plan for review: runs the program (index.ts) for a stack from stacks/Pulumi.<stack>.yaml
 # under Pulumi's mock engine and prints what `pulumi up` would register, as markdown, with no
-# cloud credentials and no Pulumi CLI. `--update` rewrites the committed plans/<stack>.md.
+# cloud credentials and no Pulumi CLI. `--update` rewrites the committed plans/<stack>.md;
+# `--running-version <release>` plans the change from a cluster that runs that release.
 # Needs the npm dependencies (scripts/bootstrap.sh or npm ci).
 set -euo pipefail
 
