@@ -1,6 +1,7 @@
 // scripts/local-cluster.sh: a 3-member etcd cluster on 127.0.1.10-12, deployed from the same
 // rendered artifacts as on EC2 and left running detached. Running it again (or with --down)
-// stops it, by the PIDs it recorded, and removes its state.
+// stops it, by the PIDs it recorded, and removes its state. `up`, `preview` and `destroy` are
+// the local stack instead: the real Pulumi engine on the program against the local cloud.
 import * as dgram from "dgram";
 import * as fs from "fs";
 import * as net from "net";
@@ -20,7 +21,10 @@ const MIRROR_ADDRESS = "127.0.1.1";
 const CLUSTER_NAME = "local";
 const MODES: readonly Scenario[] = ["static", "dns", "discovery"];
 const VERSIONS: Readonly<Record<string, string>> = { "3.4": "3.4.23", "3.5": "3.5.16" };
-const USAGE = "usage: scripts/local-cluster.sh [--mode static|dns|discovery] [--version 3.4|3.5] [--down]";
+const USAGE = [
+    "usage: scripts/local-cluster.sh [--mode static|dns|discovery] [--version 3.4|3.5] [--down]",
+    "       scripts/local-cluster.sh up|preview|destroy [--stack local|local-<name>] [--set key=value]...",
+].join("\n");
 
 interface Options {
     readonly mode: Scenario;
@@ -207,7 +211,15 @@ async function up(options: Options): Promise<void> {
     }
 }
 
+/** The local stack's commands (the real Pulumi engine against the local cloud: localcloud/stack-cli.ts). */
+const STACK_COMMANDS: readonly string[] = ["up", "preview", "destroy"];
+
 async function main(args: string[]): Promise<number> {
+    if (args[0] !== undefined && STACK_COMMANDS.includes(args[0])) {
+        // Loaded only for these: the plain local cluster needs none of the engine's side.
+        const { stackMain } = await import("../localcloud/stack-cli");
+        return stackMain(args);
+    }
     const options = parseOptions(args);
     if (options.down || anyRunning(STATE_DIR)) {
         if (!options.down) {

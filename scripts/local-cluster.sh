@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # A real 3-member etcd cluster on this machine (127.0.1.10-12), deployed from the configuration
 # core's rendered artifacts on local hosts, and left running. Running it again, or with --down,
-# stops it. Installs what it needs first (scripts/bootstrap.sh).
+# stops it. `up`, `preview` and `destroy` run the real `pulumi up` / `preview --diff` / `destroy`
+# of the program on a local stack against the local cloud instead (localcloud/stack.ts).
+# Installs what it needs first (scripts/bootstrap.sh).
 #   scripts/local-cluster.sh [--mode static|dns|discovery] [--version 3.4|3.5] [--down]
+#   scripts/local-cluster.sh up|preview|destroy [--stack local|local-<name>] [--set key=value]...
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

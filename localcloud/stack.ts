@@ -1,0 +1,389 @@
+// The local stack (scripts/local-cluster.sh up | preview | destroy): the real Pulumi CLI runs the real program
+// (index.ts, unchanged) on a stack of its own against the local cloud - its own PULUMI_HOME with the local providers
+// in the plugin cache, a file backend and a passphrase secrets provider, all under $LOCALCLOUD_DIR - and the local
+// release mirror (local/mirror.ts) serves etcd while `up` runs. The stack file stacks/Pulumi.<stack>.yaml
+// (git-ignored: local stack names start with "local") holds the local cloud's values and every --set, so each `up`
+// is a diff against the last.
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { dump, load } from "js-yaml";
+import { buildMirror, localRelease, startMirror } from "../local/mirror";
+import { MIRROR_DIR } from "../local/paths";
+import { stopAll } from "../local/process";
+import { importKeyPair } from "./aws/compute";
+import { removeFirewall } from "./aws/network";
+import { localcloudDir } from "./aws/state";
+import { configureRegion, getSubnets, getVpc } from "./aws/vpc";
+import { installLocalProviders } from "./plugins";
+
+/** The checkout's root (this file is <root>/localcloud/stack.ts). */
+const ROOT = path.resolve(__dirname, "..");
+const PROJECT = "etcd-aws";
+const PULUMI = path.join(ROOT, ".tools", "pulumi", "bin", "pulumi");
+
+export const STACK_COMMANDS = ["up", "preview", "destroy"] as const;
+export type StackCommandName = (typeof STACK_COMMANDS)[number];
+export const DEFAULT_STACK = "local";
+
+/** The region the local stack names (zones local-1a, -b, -c). */
+const LOCAL_REGION = "local-1";
+/** Where the release mirror listens while `up` runs: a fixed URL, so the stack's mirrorBaseUrl never changes. */
+export const MIRROR_ADDRESS = "127.0.19.2";
+export const MIRROR_PORT = 8480;
+/** The secrets provider's passphrase: fixed, the stack is local and its secrets are its own throwaway keys. */
+const PASSPHRASE = "etcd-aws-local-stack";
+
+/** A configuration value as a stack file holds it. */
+export type ConfigValue = string | number | boolean | string[];
+
+/** One --set: the key as the stack file spells it and its value typed as Pulumi.yaml declares (undefined: unset). */
+export interface ConfigSetting {
+    key: string;
+    value: ConfigValue | undefined;
+}
+
+export interface StackCommand {
+    command: StackCommandName;
+    stack: string;
+    settings: ConfigSetting[];
+}
+
+/** A mistake on the command line (printed with the usage). */
+export class StackUsageError extends Error {}
+
+/** The keys the local cloud decides (rewritten on every run): a --set of one is refused. */
+const LOCAL_CLOUD_KEYS = [
+    "aws:region",
+    `${PROJECT}:vpcId`,
+    `${PROJECT}:subnetIds`,
+    `${PROJECT}:sshKeyName`,
+    `${PROJECT}:sshPrivateKey`,
+    `${PROJECT}:mirrorBaseUrl`,
+];
+
+/** The declared type of each of the project's keys (Pulumi.yaml's config: string, integer, boolean, array). */
+export function projectConfigTypes(pulumiYaml: string): Record<string, string> {
+    const project = load(pulumiYaml) as { config?: Record<string, { type?: string }> };
+    return Object.fromEntries(Object.entries(project.config ?? {}).map(([key, spec]) => [key, spec.type ?? "string"]));
+}
+
+/**
+ * Parses one `key=value`: the key with or without the `etcd-aws:` namespace (`aws:` keys as given), the value as
+ * its declared type - an array as JSON (`["a","b"]`) or comma-separated; an empty value unsets the key.
+ */
+export function parseSetting(text: string, types: Record<string, string>): ConfigSetting {
+    const equals = text.indexOf("=");
+    if (equals <= 0) throw new StackUsageError(`--set takes key=value, not ${text}`);
+    const name = text.slice(0, equals);
+    const raw = text.slice(equals + 1);
+    const key = name.includes(":") ? name : `${PROJECT}:${name}`;
+    if (LOCAL_CLOUD_KEYS.includes(key)) {
+        throw new StackUsageError(`${key} is the local cloud's (the local stack sets it on every run)`);
+    }
+    const [namespace, bare = ""] = key.split(":", 2);
+    if (namespace === "aws") return { key, value: raw === "" ? undefined : raw };
+    const type = types[bare];
+    if (namespace !== PROJECT || type === undefined) {
+        throw new StackUsageError(
+            `${key} is not a key of the stacks (Pulumi.yaml declares ${PROJECT}:<key> and aws:*)`,
+        );
+    }
+    if (raw === "") return { key, value: undefined };
+    if (type === "integer") {
+        if (!/^-?\d+$/.test(raw)) throw new StackUsageError(`${key} takes an integer, not ${raw}`);
+        return { key, value: Number(raw) };
+    }
+    if (type === "boolean") {
+        if (raw !== "true" && raw !== "false") throw new StackUsageError(`${key} takes true or false, not ${raw}`);
+        return { key, value: raw === "true" };
+    }
+    if (type === "array") {
+        if (!raw.startsWith("[")) return { key, value: raw.split(",").filter((item) => item !== "") };
+        const list: unknown = JSON.parse(raw);
+        if (!Array.isArray(list)) throw new StackUsageError(`${key} takes a JSON list or a comma-separated one`);
+        return { key, value: list.map(String) };
+    }
+    return { key, value: raw };
+}
+
+/** A local stack's name: `local` or `local-<name>` (so its file is git-ignored and no AWS stack's is touched). */
+const STACK_NAME = /^local(-[a-z0-9][a-z0-9-]*)?$/;
+
+/** Parses `up|preview|destroy [--stack <name>] [--set key=value]...`. */
+export function parseStackCommand(args: string[], types: Record<string, string>): StackCommand {
+    let parsed;
+    try {
+        parsed = parseArgs({
+            args,
+            allowPositionals: true,
+            options: { stack: { type: "string" }, set: { type: "string", multiple: true } },
+        });
+    } catch (error) {
+        throw new StackUsageError((error as Error).message);
+    }
+    const [command, ...extra] = parsed.positionals;
+    if (!STACK_COMMANDS.includes(command as StackCommandName) || extra.length > 0) {
+        throw new StackUsageError(`the local stack's commands are ${STACK_COMMANDS.join(", ")}`);
+    }
+    const stack = parsed.values.stack ?? DEFAULT_STACK;
+    if (!STACK_NAME.test(stack)) {
+        throw new StackUsageError(
+            `--stack takes local or local-<name> (stacks/Pulumi.local*.yaml is git-ignored), not ${stack}`,
+        );
+    }
+    const settings = (parsed.values.set ?? []).map((text) => parseSetting(text, types));
+    if (command === "destroy" && settings.length > 0) {
+        throw new StackUsageError("--set goes with up or preview, not destroy");
+    }
+    return { command: command as StackCommandName, stack, settings };
+}
+
+/** What the local cloud gives a stack. */
+export interface LocalCloudValues {
+    stack: string;
+    vpcId: string;
+    subnetIds: string[];
+    keyName: string;
+    mirrorBaseUrl: string;
+}
+
+/** The local cloud's keys (rewritten every run) and the local defaults (written when absent). */
+export function localStackConfig(values: LocalCloudValues): {
+    owned: Record<string, ConfigValue>;
+    defaults: Record<string, ConfigValue>;
+} {
+    return {
+        owned: {
+            "aws:region": LOCAL_REGION,
+            [`${PROJECT}:vpcId`]: values.vpcId,
+            [`${PROJECT}:subnetIds`]: values.subnetIds,
+            [`${PROJECT}:sshKeyName`]: values.keyName,
+            [`${PROJECT}:mirrorBaseUrl`]: values.mirrorBaseUrl,
+        },
+        defaults: {
+            [`${PROJECT}:clusterName`]: values.stack,
+            [`${PROJECT}:memberCount`]: 3,
+            // Every connection made on this machine comes from 127.0.0.1 (localcloud/aws/network.ts).
+            [`${PROJECT}:clientCidrs`]: ["127.0.0.1/32"],
+            [`${PROJECT}:sshCidrs`]: ["127.0.0.1/32"],
+            [`${PROJECT}:healthTimeoutSeconds`]: 120,
+        },
+    };
+}
+
+const HEADER = [
+    "# A local stack (scripts/local-cluster.sh up): the real program against the local cloud. Written by",
+    "# localcloud/stack.ts: the local cloud's keys on every run, --set keys kept from run to run.",
+    "",
+].join("\n");
+
+/**
+ * The stack file after a run: the existing file's keys (and its encryptionsalt and secure values) with the local
+ * cloud's keys rewritten, the defaults where a key is absent, then the settings (undefined removes a key).
+ */
+export function stackFileText(
+    existing: string | undefined,
+    config: ReturnType<typeof localStackConfig>,
+    settings: ConfigSetting[],
+): string {
+    const document = ((existing ? load(existing) : undefined) ?? {}) as Record<string, unknown> & {
+        config?: Record<string, unknown>;
+    };
+    const merged: Record<string, unknown> = { ...config.defaults, ...(document.config ?? {}), ...config.owned };
+    for (const { key, value } of settings) {
+        if (value === undefined) delete merged[key];
+        else merged[key] = value;
+    }
+    const sorted = Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
+    return `${HEADER}${dump({ ...document, config: sorted }, { lineWidth: -1 })}`;
+}
+
+/** Where a stack keeps its files: the stack file, and its key and client credentials in the state directory. */
+export function stackPaths(stack: string): { stackFile: string; dir: string; sshKey: string; clientDir: string } {
+    const dir = path.join(localcloudDir(), "stacks", stack);
+    return {
+        stackFile: path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`),
+        dir,
+        sshKey: path.join(dir, "id_ed25519"),
+        clientDir: path.join(dir, "client"),
+    };
+}
+
+/** The environment the CLI runs in: the local stack's own PULUMI_HOME, backend and passphrase. */
+export function pulumiEnvironment(): NodeJS.ProcessEnv {
+    const state = path.resolve(localcloudDir());
+    return {
+        ...process.env,
+        PATH: `${path.dirname(PULUMI)}:${path.dirname(process.execPath)}:${process.env.PATH ?? ""}`,
+        LOCALCLOUD_DIR: state,
+        PULUMI_HOME: path.join(state, "pulumi-home"),
+        PULUMI_BACKEND_URL: `file://${path.join(state, "pulumi-state")}`,
+        PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        // tsc checks the program in the test command; the engine only runs it.
+        PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+    };
+}
+
+/** Runs the CLI in the checkout: its output passed through as it comes (`show`), or returned. */
+function pulumi(args: string[], options: { show?: boolean; stdin?: string } = {}): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(PULUMI, [...args, "--non-interactive"], {
+            cwd: ROOT,
+            env: pulumiEnvironment(),
+            stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout?.on("data", (chunk: Buffer) => {
+            stdout += chunk.toString();
+            if (options.show) process.stdout.write(chunk);
+        });
+        child.stderr?.on("data", (chunk: Buffer) => {
+            stderr += chunk.toString();
+            if (options.show) process.stderr.write(chunk);
+        });
+        child.stdin?.end(options.stdin);
+        child.on("error", reject);
+        child.on("close", (code) =>
+            code === 0
+                ? resolve(stdout)
+                : reject(
+                      new Error(
+                          `pulumi ${args.join(" ")} exited with ${code}${options.show ? "" : `:\n${stderr}${stdout}`}`,
+                      ),
+                  ),
+        );
+    });
+}
+
+/** The stack's SSH key pair: generated once, registered as the local cloud's key pair `etcd-aws-<stack>`. */
+async function ensureKeyPair(stack: string): Promise<{ keyName: string; privateKey: string }> {
+    const { sshKey } = stackPaths(stack);
+    if (!fs.existsSync(sshKey)) {
+        fs.mkdirSync(path.dirname(sshKey), { recursive: true, mode: 0o700 });
+        await new Promise<void>((resolve, reject) => {
+            const keygen = spawn("ssh-keygen", [
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-C",
+                `${PROJECT} ${stack}`,
+                "-f",
+                sshKey,
+            ]);
+            keygen.on("error", reject);
+            keygen.on("close", (code) =>
+                code === 0 ? resolve() : reject(new Error(`ssh-keygen exited with ${code}`)),
+            );
+        });
+    }
+    const keyName = `${PROJECT}-${stack}`;
+    importKeyPair(keyName, fs.readFileSync(`${sshKey}.pub`, "utf8"));
+    return { keyName, privateKey: fs.readFileSync(sshKey, "utf8") };
+}
+
+/** The local cloud's VPC and its default subnets, as its getVpc and getSubnets answer. */
+function localNetwork(): { vpcId: string; subnetIds: string[] } {
+    configureRegion({ region: LOCAL_REGION });
+    return { vpcId: String(getVpc({}).id), subnetIds: (getSubnets({}).ids as string[]).map(String) };
+}
+
+/**
+ * Creates (or selects) the stack and writes its file; sets the SSH key as a secret the first time. Returns the
+ * file's text as it was before.
+ */
+async function prepareStack(command: StackCommand): Promise<string | undefined> {
+    installLocalProviders(pulumiEnvironment().PULUMI_HOME as string);
+    fs.mkdirSync(path.join(localcloudDir(), "pulumi-state"), { recursive: true });
+    await pulumi(["stack", "select", "--create", command.stack, "--secrets-provider", "passphrase"]);
+    const { keyName, privateKey } = await ensureKeyPair(command.stack);
+    const { stackFile } = stackPaths(command.stack);
+    const existing = fs.existsSync(stackFile) ? fs.readFileSync(stackFile, "utf8") : undefined;
+    const config = localStackConfig({
+        stack: command.stack,
+        ...localNetwork(),
+        keyName,
+        mirrorBaseUrl: `http://${MIRROR_ADDRESS}:${MIRROR_PORT}`,
+    });
+    fs.writeFileSync(stackFile, stackFileText(existing, config, command.settings));
+    if (!existing?.includes(`${PROJECT}:sshPrivateKey:`)) {
+        await pulumi(["config", "set", "--secret", `${PROJECT}:sshPrivateKey`, "--stack", command.stack], {
+            stdin: privateKey,
+        });
+    }
+    return existing;
+}
+
+const say = (text: string) => console.log(text);
+
+/** Writes the client's TLS files (when the cluster has TLS) and prints the endpoints and an etcdctl line. */
+async function printEndpoints(stack: string): Promise<void> {
+    const outputs = JSON.parse(await pulumi(["stack", "output", "--json", "--show-secrets", "--stack", stack])) as {
+        clientEndpoints?: string[];
+        etcdVersion?: string;
+        caCertPem?: string;
+        clientCertPem?: string;
+        clientKeyPem?: string;
+    };
+    const endpoints = (outputs.clientEndpoints ?? []).join(",");
+    say(`\nclient endpoints (pulumi stack output clientEndpoints): ${endpoints}`);
+    const etcdctl = path.join(localRelease(outputs.etcdVersion ?? "3.6").binDir, "etcdctl");
+    const tls: string[] = [];
+    if (outputs.caCertPem && outputs.clientCertPem && outputs.clientKeyPem) {
+        const { clientDir } = stackPaths(stack);
+        fs.mkdirSync(clientDir, { recursive: true, mode: 0o700 });
+        const files = { cacert: "ca.pem", cert: "client.pem", key: "client-key.pem" };
+        fs.writeFileSync(path.join(clientDir, files.cacert), outputs.caCertPem);
+        fs.writeFileSync(path.join(clientDir, files.cert), outputs.clientCertPem);
+        fs.writeFileSync(path.join(clientDir, files.key), outputs.clientKeyPem, { mode: 0o600 });
+        tls.push(...Object.entries(files).map(([flag, file]) => `--${flag} ${path.join(clientDir, file)}`));
+    }
+    say(`use it: ETCDCTL_API=3 ${[etcdctl, "--endpoints", endpoints, ...tls].join(" ")} member list`);
+}
+
+/** After a destroy: stops what the local cloud still runs (recorded PIDs) and drops its firewall table. */
+async function stopLeftovers(): Promise<number[]> {
+    const stopped = await stopAll(localcloudDir());
+    removeFirewall();
+    return stopped;
+}
+
+/** Runs one local stack command with the real CLI; its output passes through as the engine runs. */
+export async function runStackCommand(command: StackCommand): Promise<void> {
+    if (!fs.existsSync(PULUMI)) throw new Error(`${PULUMI} is missing: run scripts/bootstrap.sh`);
+    if (process.getuid?.() !== 0) throw new Error("local hosts need mount namespaces and nftables: run as root");
+    const before = await prepareStack(command);
+    const stack = ["--stack", command.stack];
+    if (command.command === "preview") {
+        try {
+            await pulumi(["preview", "--diff", ...stack], { show: true });
+        } finally {
+            // preview --set shows what up --set would do; the stack keeps its settings.
+            if (before !== undefined && command.settings.length > 0) {
+                fs.writeFileSync(stackPaths(command.stack).stackFile, before);
+            }
+        }
+        return;
+    }
+    if (command.command === "destroy") {
+        await pulumi(["destroy", "--yes", "--skip-preview", ...stack], { show: true });
+        const stopped = await stopLeftovers();
+        say(stopped.length > 0 ? `stopped what was left running: PIDs ${stopped.join(", ")}` : "nothing left running");
+        return;
+    }
+    buildMirror(MIRROR_DIR);
+    const mirror = await startMirror(MIRROR_DIR, MIRROR_ADDRESS, { port: MIRROR_PORT });
+    try {
+        await pulumi(["up", "--yes", "--skip-preview", "--diff", ...stack], { show: true });
+    } finally {
+        await mirror.close();
+    }
+    await printEndpoints(command.stack);
+}

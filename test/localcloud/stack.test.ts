@@ -1,0 +1,155 @@
+// localcloud/stack.ts: the local stack's command line and the stack file it writes (the local cloud's keys, local
+// defaults, --set keys kept from run to run).
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { load } from "js-yaml";
+import {
+    localStackConfig,
+    parseSetting,
+    parseStackCommand,
+    projectConfigTypes,
+    stackFileText,
+    StackUsageError,
+} from "../../localcloud/stack";
+
+const TYPES = projectConfigTypes(fs.readFileSync(path.resolve(__dirname, "..", "..", "Pulumi.yaml"), "utf8"));
+const CONFIG = localStackConfig({
+    stack: "local",
+    vpcId: "vpc-1",
+    subnetIds: ["subnet-a", "subnet-b", "subnet-c"],
+    keyName: "etcd-aws-local",
+    mirrorBaseUrl: "http://127.0.19.2:8480",
+});
+const configOf = (text: string) => (load(text) as { config: Record<string, unknown> }).config;
+
+describe("localcloud/stack", () => {
+    it("reads each key's declared type from Pulumi.yaml", () => {
+        assert.deepEqual(
+            [TYPES.memberCount, TYPES.tls, TYPES.extraFlags, TYPES.etcdVersion, TYPES.sshPrivateKey],
+            ["integer", "boolean", "array", "string", "string"],
+        );
+    });
+
+    describe("--set", () => {
+        it("types each value as Pulumi.yaml declares it; a key without a namespace is the project's", () => {
+            assert.deepEqual(
+                [
+                    "etcd-aws:memberCount=5",
+                    "tls=false",
+                    "etcd-aws:etcdVersion=3.5.16",
+                    "etcd-aws:extraFlags=snapshot-count=10000,auto-compaction-retention=1h",
+                    'etcd-aws:clientCidrs=["127.0.0.1/32","10.0.0.0/8"]',
+                    "etcd-aws:amiId=",
+                ].map((text) => parseSetting(text, TYPES)),
+                [
+                    { key: "etcd-aws:memberCount", value: 5 },
+                    { key: "etcd-aws:tls", value: false },
+                    { key: "etcd-aws:etcdVersion", value: "3.5.16" },
+                    {
+                        key: "etcd-aws:extraFlags",
+                        value: ["snapshot-count=10000", "auto-compaction-retention=1h"],
+                    },
+                    { key: "etcd-aws:clientCidrs", value: ["127.0.0.1/32", "10.0.0.0/8"] },
+                    { key: "etcd-aws:amiId", value: undefined },
+                ],
+            );
+        });
+
+        for (const [text, message] of [
+            ["memberCount", /--set takes key=value, not memberCount/],
+            ["etcd-aws:memberCount=five", /etcd-aws:memberCount takes an integer, not five/],
+            ["etcd-aws:tls=yes", /etcd-aws:tls takes true or false, not yes/],
+            ["etcd-aws:memberCont=5", /etcd-aws:memberCont is not a key of the stacks/],
+            ["other:key=1", /other:key is not a key of the stacks/],
+            ["etcd-aws:vpcId=vpc-2", /etcd-aws:vpcId is the local cloud's/],
+            ["etcd-aws:sshPrivateKey=x", /etcd-aws:sshPrivateKey is the local cloud's/],
+        ] as const) {
+            it(`refuses ${text} with a message naming the key`, () => {
+                assert.throws(
+                    () => parseSetting(text, TYPES),
+                    (error: Error) => {
+                        assert.ok(error instanceof StackUsageError);
+                        assert.match(error.message, message);
+                        return true;
+                    },
+                );
+            });
+        }
+    });
+
+    describe("the command line", () => {
+        it("takes a command, --stack (default local) and repeated --set", () => {
+            assert.deepEqual(parseStackCommand(["up"], TYPES), { command: "up", stack: "local", settings: [] });
+            assert.deepEqual(
+                parseStackCommand(
+                    ["up", "--stack", "local-five", "--set", "etcd-aws:memberCount=5", "--set", "tls=false"],
+                    TYPES,
+                ),
+                {
+                    command: "up",
+                    stack: "local-five",
+                    settings: [
+                        { key: "etcd-aws:memberCount", value: 5 },
+                        { key: "etcd-aws:tls", value: false },
+                    ],
+                },
+            );
+            assert.equal(parseStackCommand(["destroy", "--stack", "local-a"], TYPES).command, "destroy");
+        });
+
+        for (const [args, message] of [
+            [["down"], /the local stack's commands are up, preview, destroy/],
+            [["up", "again"], /the local stack's commands are up, preview, destroy/],
+            [["up", "--stack", "prod"], /--stack takes local or local-<name> .*not prod/],
+            [["up", "--stack", "local_1"], /not local_1/],
+            [["destroy", "--set", "tls=false"], /--set goes with up or preview, not destroy/],
+            [["up", "--mode", "dns"], /Unknown option '--mode'/],
+        ] as const) {
+            it(`refuses ${args.join(" ")}`, () => {
+                assert.throws(() => parseStackCommand([...args], TYPES), message);
+            });
+        }
+    });
+
+    describe("the stack file", () => {
+        it("a new stack gets the local cloud's keys and the local defaults, then the --set keys", () => {
+            const text = stackFileText(undefined, CONFIG, [{ key: "etcd-aws:memberCount", value: 5 }]);
+            assert.match(text, /^# A local stack \(scripts\/local-cluster.sh up\)/);
+            assert.deepEqual(configOf(text), {
+                "aws:region": "local-1",
+                "etcd-aws:clientCidrs": ["127.0.0.1/32"],
+                "etcd-aws:clusterName": "local",
+                "etcd-aws:healthTimeoutSeconds": 120,
+                "etcd-aws:memberCount": 5,
+                "etcd-aws:mirrorBaseUrl": "http://127.0.19.2:8480",
+                "etcd-aws:sshCidrs": ["127.0.0.1/32"],
+                "etcd-aws:sshKeyName": "etcd-aws-local",
+                "etcd-aws:subnetIds": ["subnet-a", "subnet-b", "subnet-c"],
+                "etcd-aws:vpcId": "vpc-1",
+            });
+        });
+
+        it("a later run keeps earlier --set keys, the salt and the secret, rewrites the local cloud's keys, unsets empties", () => {
+            const earlier = stackFileText(undefined, CONFIG, [
+                { key: "etcd-aws:memberCount", value: 5 },
+                { key: "etcd-aws:amiId", value: "ami-1" },
+            ]).replace(
+                "config:\n",
+                "encryptionsalt: v1:salt\nconfig:\n  etcd-aws:sshPrivateKey:\n    secure: v1:ciphertext\n",
+            );
+            const moved = { ...CONFIG, owned: { ...CONFIG.owned, "etcd-aws:vpcId": "vpc-2" } };
+            const later = stackFileText(earlier, moved, [
+                { key: "etcd-aws:volumeSizeGiB", value: 40 },
+                { key: "etcd-aws:amiId", value: undefined },
+            ]);
+            const document = load(later) as { encryptionsalt: string; config: Record<string, unknown> };
+            assert.equal(document.encryptionsalt, "v1:salt");
+            assert.deepEqual(document.config["etcd-aws:sshPrivateKey"], { secure: "v1:ciphertext" });
+            assert.equal(document.config["etcd-aws:memberCount"], 5);
+            assert.equal(document.config["etcd-aws:volumeSizeGiB"], 40);
+            assert.equal(document.config["etcd-aws:vpcId"], "vpc-2");
+            assert.equal("etcd-aws:amiId" in document.config, false);
+        });
+    });
+});
