@@ -52,7 +52,7 @@ export interface PreviewReport {
 
 export const INSTANCE = "aws:ec2/instance:Instance";
 export const VOLUME = "aws:ebs/volume:Volume";
-const REMOTE_COMMAND = "command:remote:Command";
+export const REMOTE_COMMAND = "command:remote:Command";
 
 /** Ops that replace a resource (the logical replace, and the two physical halves when shown). */
 const REPLACING = new Set(["replace", "create-replacement", "delete-replaced"]);
@@ -95,8 +95,11 @@ function disruption(step: EngineStep): "replaced" | "stopped" | undefined {
     return undefined;
 }
 
+/** Steps in the order of their names (the engine's order varies from run to run). */
+const byName = (a: EngineStep, b: EngineStep): number => nameOfUrn(a.urn).localeCompare(nameOfUrn(b.urn));
+
 /** Every URN that `urn` depends on, directly or through others (the new states' dependencies). */
-function transitiveDependencies(urn: string, dependencies: Map<string, string[]>): Set<string> {
+export function transitiveDependencies(urn: string, dependencies: Map<string, string[]>): Set<string> {
     const seen = new Set<string>();
     const pending = [...(dependencies.get(urn) ?? [])];
     for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
@@ -115,7 +118,7 @@ function described(step: EngineStep): string {
 
 /** Members taken down at the same time: disrupted instances that no member's ready command orders. */
 function concurrentDisruptionWarnings(steps: EngineStep[]): string[] {
-    const disrupted = steps.filter((step) => disruption(step) !== undefined);
+    const disrupted = steps.filter((step) => disruption(step) !== undefined).sort(byName);
     if (disrupted.length < 2) return [];
     const dependencies = new Map(steps.map((step) => [step.urn, step.newState?.dependencies ?? []]));
     const readyOf = new Map(
@@ -151,7 +154,7 @@ function volumesDeletedWithInstance(state: EngineResourceState | undefined): str
 
 /** Data volumes deleted or replaced: a Volume resource, or an instance's ebsBlockDevices going with it. */
 function dataVolumeWarnings(steps: EngineStep[]): string[] {
-    return steps.flatMap((step) => {
+    return [...steps].sort(byName).flatMap((step) => {
         const deleting = step.op === "delete" || REPLACING.has(step.op);
         if (!deleting) return [];
         if (typeOf(step) === VOLUME) {
@@ -172,7 +175,7 @@ function dataVolumeWarnings(steps: EngineStep[]): string[] {
 function deletedMemberWarnings(steps: EngineStep[]): string[] {
     const instances = steps.filter((step) => typeOf(step) === INSTANCE);
     const before = instances.filter((step) => step.oldState !== undefined).length;
-    const deleted = instances.filter((step) => step.op === "delete");
+    const deleted = instances.filter((step) => step.op === "delete").sort(byName);
     if (deleted.length === 0) return [];
     const names = deleted.map((step) => nameOfUrn(step.urn)).join(", ");
     const warnings: string[] = [];
@@ -202,7 +205,8 @@ function deletedMemberWarnings(steps: EngineStep[]): string[] {
 export function analysePreview(preview: EnginePreview): PreviewReport {
     const steps = preview.steps ?? [];
     return {
-        steps: steps
+        steps: [...steps]
+            .sort(byName)
             .filter((step) => step.op !== "same")
             .map((step) => ({
                 op: step.op,

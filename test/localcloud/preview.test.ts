@@ -1,0 +1,109 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { analysePreview, EnginePreview, EngineStep, renderReport } from "../../localcloud/preview";
+import { parseSetting } from "../../localcloud/preview-run";
+import { fixtureFile, OLD_GRAPH, OLD_GRAPH_CASES } from "./preview-cases";
+
+const URN = "urn:pulumi:prod::etcd-aws::etcd-aws:index:EtcdCluster$";
+
+/** A step of `type` named `name`, depending on the URNs of `dependencies`. */
+function step(op: string, type: string, name: string, more: Partial<EngineStep> = {}, dependencies: string[] = []) {
+    const urn = `${URN}${type}::${name}`;
+    const state = { urn, type, dependencies };
+    return { op, urn, oldState: op === "create" ? undefined : state, newState: state, ...more };
+}
+
+const instance = (name: string, op = "replace", dependencies: string[] = []) =>
+    step(op, "aws:ec2/instance:Instance", name, { replaceReasons: ["ami"], diffReasons: ["ami"] }, dependencies);
+const ready = (member: string, dependencies: string[] = []) =>
+    step("replace", "command:remote:Command", `${member}-ready`, { replaceReasons: ["triggers"] }, dependencies);
+
+describe("localcloud/preview: the analysis of the engine's preview JSON", () => {
+    describe(`on the engine's JSON of the old graph (${OLD_GRAPH}, test/fixtures/preview)`, () => {
+        for (const change of OLD_GRAPH_CASES) {
+            it(`${change.name} (${change.settings.join(" ") || "a newer upstream image"}) is warned about`, () => {
+                const fixture = JSON.parse(fs.readFileSync(fixtureFile(change.name), "utf8")) as EnginePreview;
+                change.check(analysePreview(fixture));
+            });
+        }
+    });
+
+    it("members are sequential when the later one depends, through anything, on the earlier one's ready command", () => {
+        const first = instance("etcd-0");
+        const firstReady = ready("etcd-0", [first.urn]);
+        const launch = step("same", "command:remote:Command", "etcd-0-launch", {}, [firstReady.urn]);
+        const second = instance("etcd-1", "replace", [launch.urn]);
+        const report = analysePreview({ steps: [first, firstReady, launch, second] });
+        assert.deepEqual(report.warnings, []);
+        assert.deepEqual(
+            report.steps.map((s) => `${s.op} ${s.name} ${s.reasons}`),
+            ["replace etcd-0 ami", "replace etcd-0-ready triggers", "replace etcd-1 ami"],
+        );
+    });
+
+    it("depending on the earlier instance itself (not its ready command) is no order: both are down together", () => {
+        const first = instance("etcd-0");
+        const second = instance("etcd-1", "update", [first.urn]);
+        second.diffReasons = ["instanceType"];
+        const report = analysePreview({ steps: [first, ready("etcd-0", [first.urn]), second] });
+        assert.deepEqual(report.warnings, [
+            "2 members go down at the same time (no member's ready command orders them): etcd-0 (replace: ami), " +
+                "etcd-1 (update: instanceType). More than one member down at once loses quorum on a 3-member " +
+                "cluster and every replaced member starts empty.",
+        ]);
+    });
+
+    it("an update that does not stop the instance (tags) takes no member down", () => {
+        const tagged = (name: string) => step("update", "aws:ec2/instance:Instance", name, { diffReasons: ["tags"] });
+        assert.deepEqual(analysePreview({ steps: [tagged("etcd-0"), tagged("etcd-1")] }).warnings, []);
+    });
+
+    it("a Volume deleted or replaced is data lost; resized in place is not", () => {
+        const volume = (op: string, name: string, reasons: string[]) =>
+            step(op, "aws:ebs/volume:Volume", name, { diffReasons: reasons, replaceReasons: reasons });
+        const report = analysePreview({
+            steps: [volume("delete", "etcd-2-data", []), volume("replace", "etcd-1-data", ["kmsKeyId"])],
+        });
+        assert.deepEqual(report.warnings, [
+            "data volume etcd-1-data (replace: kmsKeyId) is replaced: its data is lost.",
+            "data volume etcd-2-data (delete) is deleted: its data is lost.",
+        ]);
+        assert.deepEqual(analysePreview({ steps: [volume("update", "etcd-0-data", ["size"])] }).warnings, []);
+    });
+
+    it("deleting more members than the old cluster tolerates (3 -> 1) puts quorum at risk; 5 -> 3 does not", () => {
+        const members = (count: number, deleted: number) =>
+            Array.from({ length: count }, (_, i) =>
+                step(i >= count - deleted ? "delete" : "same", "aws:ec2/instance:Instance", `etcd-${i}`),
+            );
+        assert.deepEqual(analysePreview({ steps: members(3, 2) }).warnings, [
+            "2 of 3 members deleted (etcd-1, etcd-2): more than the 1 a 3-member cluster can lose, so quorum is at risk.",
+        ]);
+        assert.deepEqual(analysePreview({ steps: members(5, 2) }).warnings, []);
+    });
+
+    it("renders one line per step with its reasons, then the warnings and the counts", () => {
+        const text = renderReport(
+            {
+                steps: [{ op: "update", type: "aws:ebs/volume:Volume", name: "etcd-0-data", reasons: ["size"] }],
+                warnings: ["careful"],
+            },
+            ["preview of stack prod"],
+        );
+        assert.equal(
+            text,
+            "preview of stack prod\n\nupdate  aws:ebs/volume:Volume  etcd-0-data  (size)\n\n" +
+                "WARNING: careful\n1 steps, 1 warnings\n",
+        );
+    });
+
+    it("--set: the project's namespace is added when missing, the value is read as YAML", () => {
+        assert.deepEqual(parseSetting("volumeSizeGiB=200", "etcd-aws"), ["etcd-aws:volumeSizeGiB", 200]);
+        assert.deepEqual(parseSetting("etcd-aws:extraFlags=[snapshot-count=5]", "etcd-aws"), [
+            "etcd-aws:extraFlags",
+            ["snapshot-count=5"],
+        ]);
+        assert.deepEqual(parseSetting("aws:region=eu-west-2", "etcd-aws"), ["aws:region", "eu-west-2"]);
+        assert.throws(() => parseSetting("volumeSizeGiB", "etcd-aws"), /expected key=value/);
+    });
+});
