@@ -11,8 +11,9 @@ export const HOST_DIR = path.resolve(__dirname, "../../host");
 /**
  * etcdctl answers from queues: the nth call of a kind gets the nth answer given for it (the last
  * one again once they run out). Kinds: "member list", "endpoint status", "endpoint health",
- * "member remove", "lock" (the stand-in holds it until killed); "endpoint health" succeeds unless
- * told otherwise, other kinds fail without an answer. Each call is logged.
+ * "member remove"; "lock" is free at once (the stand-in runs the command given after the key, or
+ * holds it until killed without one); "endpoint health" and "member remove" succeed unless told
+ * otherwise, other kinds fail without an answer. Each call is logged.
  */
 const ETCDCTL = `echo "etcdctl $*" >>"$STANDIN_DIR/calls"
 case "$*" in
@@ -20,7 +21,12 @@ case "$*" in
     *"endpoint status"*) kind=endpoint-status ;;
     *"endpoint health"*) kind=endpoint-health ;;
     *"member remove"*) kind=member-remove ;;
-    *" lock "*) echo "etcd-aws/membership/694d77a1c2e3f4b5"; exec sleep 30 ;;
+    *" lock "*) # the lock is free: run the command given after the key, or hold it until killed
+        while [ "$1" != lock ]; do shift; done; shift
+        if [ "$1" = --ttl ]; then shift 2; fi
+        shift
+        if [ "$#" -gt 0 ]; then exec "$@"; fi
+        echo "etcd-aws/membership/694d77a1c2e3f4b5"; exec sleep 30 ;;
     *) exit 0 ;;
 esac
 count=$(($(cat "$STANDIN_DIR/$kind.count" 2>/dev/null || echo 0) + 1))
@@ -47,9 +53,10 @@ export class StandIns {
         systemctl: 'echo "systemctl $*" >>"$STANDIN_DIR/calls"',
     });
 
-    /** Members answer health checks unless a test says otherwise. */
+    /** Members answer health checks and membership changes succeed unless a test says otherwise. */
     constructor() {
         this.answer("endpoint health", { status: 0 });
+        this.answer("member remove", { stdout: "Member 69 removed from cluster cdf818194e3a8c32\n" });
     }
 
     /** Queues etcdctl's answers to one kind of call, in order. */
