@@ -121,11 +121,9 @@ describe("host/etcd-aws-member-ready.sh", () => {
 
     it("a single member (no peers) asks only itself and is its own leader", () => {
         const alone = memberList([{ id: ID[0], name: "orders-0", peer: SETTINGS.PEER_URL, client: SELF }]);
-        const hosts = new StandIns()
-            .answer("member list", { stdout: alone })
-            .answer("endpoint status", {
-                stdout: endpointStatus([{ endpoint: SELF, id: ID[0], leader: ID[0], applied: 4 }]),
-            });
+        const hosts = new StandIns().answer("member list", { stdout: alone }).answer("endpoint status", {
+            stdout: endpointStatus([{ endpoint: SELF, id: ID[0], leader: ID[0], applied: 4 }]),
+        });
         const result = hosts.run("etcd-aws-member-ready.sh", { ...SETTINGS, PEER_ENDPOINTS: "" });
         assert.equal(result.status, 0, result.stderr);
         assert.ok(
