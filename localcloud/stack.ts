@@ -1,9 +1,11 @@
 // The local stack (scripts/local-cluster.sh up | preview | destroy): the real Pulumi CLI runs the real program
 // (index.ts, unchanged) on a stack of its own against the local cloud - its own PULUMI_HOME with the local providers
 // in the plugin cache, a file backend and a passphrase secrets provider, all under $LOCALCLOUD_DIR - and the local
-// release mirror (local/mirror.ts) serves etcd while `up` runs. The stack file stacks/Pulumi.<stack>.yaml
-// (git-ignored: local stack names start with "local") holds the local cloud's values and every --set, so each `up`
-// is a diff against the last.
+// release mirror (local/mirror.ts) serves etcd while `up` runs. The stack's file holds the local cloud's values and
+// every --set, so each `up` is a diff against the last. It lives in the state directory
+// ($LOCALCLOUD_DIR/stacks/<stack>/Pulumi.<stack>.yaml, passed with --config-file), not in stacks/, where every file
+// is an AWS environment to the plans, the workflows and the checks; `pulumi stack init` writes it there first (the
+// passphrase's salt) and it is moved at once (stacks/Pulumi.local*.yaml is git-ignored for that moment).
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -130,7 +132,7 @@ export function parseStackCommand(args: string[], types: Record<string, string>)
     const stack = parsed.values.stack ?? DEFAULT_STACK;
     if (!STACK_NAME.test(stack)) {
         throw new StackUsageError(
-            `--stack takes local or local-<name> (stacks/Pulumi.local*.yaml is git-ignored), not ${stack}`,
+            `--stack takes local or local-<name> (no AWS stack's name, so its state is never touched), not ${stack}`,
         );
     }
     const settings = (parsed.values.set ?? []).map((text) => parseSetting(text, types));
@@ -200,11 +202,16 @@ export function stackFileText(
     return `${HEADER}${dump({ ...document, config: sorted }, { lineWidth: -1 })}`;
 }
 
+/** The CLI's flags naming the stack and its file. */
+function stackArgs(stack: string, configFile = stackPaths(stack).stackFile): string[] {
+    return ["--stack", stack, "--config-file", configFile];
+}
+
 /** Where a stack keeps its files: the stack file, and its key and client credentials in the state directory. */
 export function stackPaths(stack: string): { stackFile: string; dir: string; sshKey: string; clientDir: string } {
     const dir = path.join(localcloudDir(), "stacks", stack);
     return {
-        stackFile: path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`),
+        stackFile: path.join(dir, `Pulumi.${stack}.yaml`),
         dir,
         sshKey: path.join(dir, "id_ed25519"),
         clientDir: path.join(dir, "client"),
@@ -296,15 +303,27 @@ function localNetwork(): { vpcId: string; subnetIds: string[] } {
 }
 
 /**
- * Creates (or selects) the stack and writes its file; sets the SSH key as a secret the first time. Returns the
- * file's text as it was before.
+ * Creates (or selects) the stack and writes its file (with the settings when `up` runs); sets the SSH key as a
+ * secret the first time. Returns the file `pulumi` is to read: the stack's own, or for `preview --set` a copy with
+ * the settings (preview shows what `up --set` would do; the stack keeps its settings).
  */
-async function prepareStack(command: StackCommand): Promise<string | undefined> {
+async function prepareStack(command: StackCommand): Promise<string> {
     installLocalProviders(pulumiEnvironment().PULUMI_HOME as string);
     fs.mkdirSync(path.join(localcloudDir(), "pulumi-state"), { recursive: true });
-    await pulumi(["stack", "select", "--create", command.stack, "--secrets-provider", "passphrase"]);
-    const { keyName, privateKey } = await ensureKeyPair(command.stack);
     const { stackFile } = stackPaths(command.stack);
+    fs.mkdirSync(path.dirname(stackFile), { recursive: true });
+    const created = await pulumi(["stack", "select", command.stack]).then(
+        () => false,
+        async () => {
+            await pulumi(["stack", "init", command.stack, "--secrets-provider", "passphrase"]);
+            return true;
+        },
+    );
+    if (created) {
+        // A new stack starts from its new salt; secrets of an earlier stack of the name could not be read.
+        fs.renameSync(path.join(ROOT, "stacks", `Pulumi.${command.stack}.yaml`), stackFile);
+    }
+    const { keyName, privateKey } = await ensureKeyPair(command.stack);
     const existing = fs.existsSync(stackFile) ? fs.readFileSync(stackFile, "utf8") : undefined;
     const config = localStackConfig({
         stack: command.stack,
@@ -312,13 +331,17 @@ async function prepareStack(command: StackCommand): Promise<string | undefined> 
         keyName,
         mirrorBaseUrl: `http://${MIRROR_ADDRESS}:${MIRROR_PORT}`,
     });
-    fs.writeFileSync(stackFile, stackFileText(existing, config, command.settings));
+    const kept = command.command === "up" ? command.settings : [];
+    fs.writeFileSync(stackFile, stackFileText(existing, config, kept));
     if (!existing?.includes(`${PROJECT}:sshPrivateKey:`)) {
-        await pulumi(["config", "set", "--secret", `${PROJECT}:sshPrivateKey`, "--stack", command.stack], {
+        await pulumi(["config", "set", "--secret", `${PROJECT}:sshPrivateKey`, ...stackArgs(command.stack)], {
             stdin: privateKey,
         });
     }
-    return existing;
+    if (command.command !== "preview" || command.settings.length === 0) return stackFile;
+    const previewFile = path.join(path.dirname(stackFile), `preview.Pulumi.${command.stack}.yaml`);
+    fs.writeFileSync(previewFile, stackFileText(fs.readFileSync(stackFile, "utf8"), config, command.settings));
+    return previewFile;
 }
 
 const say = (text: string) => console.log(text);
@@ -359,16 +382,13 @@ async function stopLeftovers(): Promise<number[]> {
 export async function runStackCommand(command: StackCommand): Promise<void> {
     if (!fs.existsSync(PULUMI)) throw new Error(`${PULUMI} is missing: run scripts/bootstrap.sh`);
     if (process.getuid?.() !== 0) throw new Error("local hosts need mount namespaces and nftables: run as root");
-    const before = await prepareStack(command);
-    const stack = ["--stack", command.stack];
+    const configFile = await prepareStack(command);
+    const stack = stackArgs(command.stack, configFile);
     if (command.command === "preview") {
         try {
             await pulumi(["preview", "--diff", ...stack], { show: true });
         } finally {
-            // preview --set shows what up --set would do; the stack keeps its settings.
-            if (before !== undefined && command.settings.length > 0) {
-                fs.writeFileSync(stackPaths(command.stack).stackFile, before);
-            }
+            if (configFile !== stackPaths(command.stack).stackFile) fs.rmSync(configFile, { force: true });
         }
         return;
     }
