@@ -7,7 +7,7 @@ import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { HOST_PATHS } from "../core/host-contract";
-import { isRunning, killRecorded, readPidFile, run, RunOptions, RunResult } from "./process";
+import { isRunning, killRecorded, readPidFile, run, RunOptions, RunResult, waitFor } from "./process";
 
 /**
  * Paths each host has its own copy of, in mount order. /root starts empty as on a fresh machine:
@@ -40,7 +40,16 @@ const ACCOUNT_FILES = ["passwd", "group", "shadow", "gshadow"];
 export interface HostOptions {
     /** Nameserver for the host's /etc/resolv.conf (default: the machine's own resolv.conf). */
     readonly nameserver?: string;
+    /**
+     * The host has its own /var/lib (an overlay of this machine's, changes kept in ROOT/var/lib) instead of a
+     * private /var/lib/etcd, so /var/lib/etcd is a plain directory a data volume is mounted on, as on EC2 (the
+     * local cloud's instances; see local/enter-host.sh).
+     */
+    readonly ownVarLib?: boolean;
 }
+
+/** The overlay's work directory (overlayfs needs one beside the upper directory). */
+const OVERLAY_WORK_DIR = ".overlay-work";
 
 export class LocalHost {
     constructor(
@@ -50,6 +59,8 @@ export class LocalHost {
         readonly address: string,
         /** Directory with the host's private paths. */
         readonly root: string,
+        /** See {@link HostOptions.ownVarLib}. */
+        readonly ownVarLib = false,
     ) {}
 
     /** Creates a fresh host: /etc copied, the other private paths empty, the systemd shims in place. */
@@ -63,14 +74,18 @@ export class LocalHost {
         }
         // cp -a keeps owners and modes (/etc/shadow, /etc/ssl/private), which fs.cpSync does not.
         execFileSync("cp", ["-a", "/etc", path.join(root, "etc")], { timeout: 60_000 });
-        const host = new LocalHost(name, address, root);
+        const host = new LocalHost(name, address, root, options.ownVarLib);
+        if (options.ownVarLib) {
+            fs.mkdirSync(path.join(root, "var/lib"), { recursive: true });
+            fs.mkdirSync(path.join(root, OVERLAY_WORK_DIR, "var/lib"), { recursive: true });
+        }
         host.setNameserver(options.nameserver);
         host.forgetEtcdUser();
         for (const dir of USR_LOCAL_DIRS) {
             fs.mkdirSync(path.join(root, "usr/local", dir), { recursive: true });
         }
         const sbin = path.join(root, "usr/local/sbin");
-        for (const shim of ["systemctl", "journalctl"]) {
+        for (const shim of ["systemctl", "journalctl", "sudo"]) {
             fs.copyFileSync(path.join(SHIMS_DIR, shim), path.join(sbin, shim));
             fs.chmodSync(path.join(sbin, shim), 0o755);
         }
@@ -112,9 +127,15 @@ export class LocalHost {
             "--norc",
             ENTER_HOST,
             this.root,
-            PRIVATE_PATHS.join(" "),
+            this.privatePaths().join(" "),
             ...command,
         ];
+    }
+
+    /** The private paths as local/enter-host.sh takes them ("var/lib=overlay": an overlay, not a bind). */
+    private privatePaths(): string[] {
+        if (!this.ownVarLib) return [...PRIVATE_PATHS];
+        return [...PRIVATE_PATHS.filter((dir) => dir !== "var/lib/etcd"), "var/lib=overlay"];
     }
 
     private environment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -135,11 +156,56 @@ export class LocalHost {
         return this.exec(["bash", "-s", "--", ...args], { ...options, stdin: script });
     }
 
-    /** Starts a long-running command on the host (a watch); the caller kills it. */
-    spawn(command: readonly string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+    /** Starts a long-running command on the host (a watch; with stdin "pipe", an SSH session's command). */
+    spawn(command: readonly string[], env: NodeJS.ProcessEnv = {}, stdin: "ignore" | "pipe" = "ignore"): ChildProcess {
         // unshare and the entry script exec the command, so the child's PID is the command's.
         const [program, ...args] = this.enter(command);
-        return spawn(program, args, { env: this.environment(env), stdio: ["ignore", "pipe", "pipe"] });
+        return spawn(program, args, { env: this.environment(env), stdio: [stdin, "pipe", "pipe"] });
+    }
+
+    /**
+     * Every process running on this host, whoever started it (commands, etcd under the systemctl shim, their
+     * children): the processes whose /etc is this host's (/proc/<pid>/root resolves in the process's own mount
+     * namespace, and each host binds its private /etc there).
+     */
+    processes(): number[] {
+        const own = fs.statSync(path.join(this.root, "etc"));
+        return fs.readdirSync("/proc").flatMap((entry) => {
+            const pid = Number(entry);
+            if (!Number.isInteger(pid) || pid === process.pid) return [];
+            try {
+                const etc = fs.statSync(`/proc/${pid}/root/etc`);
+                return etc.dev === own.dev && etc.ino === own.ino && isRunning(pid) ? [pid] : [];
+            } catch {
+                return []; // gone meanwhile, or a kernel thread
+            }
+        });
+    }
+
+    /** Stops every process of the host (SIGTERM, SIGKILL after `graceMs`), as a shutdown does; returns their PIDs. */
+    async stopProcesses(graceMs = 10_000): Promise<number[]> {
+        const stopped = this.processes();
+        const signal = (pids: number[], name: NodeJS.Signals) => {
+            for (const pid of pids) {
+                try {
+                    process.kill(pid, name);
+                } catch {
+                    // already gone
+                }
+            }
+        };
+        signal(stopped, "SIGTERM");
+        try {
+            await waitFor(`the processes of ${this.name} to stop`, graceMs, () =>
+                this.processes().length === 0 ? true : undefined,
+            );
+        } catch {
+            signal(this.processes(), "SIGKILL");
+            await waitFor(`the processes of ${this.name} to die`, 5_000, () =>
+                this.processes().length === 0 ? true : undefined,
+            );
+        }
+        return stopped;
     }
 
     /** The real-filesystem path of a path on the host (e.g. HOST_PATHS.logFile). */

@@ -8,7 +8,7 @@ import * as path from "node:path";
 const ROOT = path.resolve(__dirname, "..");
 
 /** The packages served by a local provider, each from localcloud/providers/<name>.ts. */
-export const LOCAL_PROVIDERS = ["random", "tls", "command"] as const;
+export const LOCAL_PROVIDERS = ["random", "tls", "command", "aws"] as const;
 
 /** One of {@link LOCAL_PROVIDERS}. */
 export type LocalProvider = (typeof LOCAL_PROVIDERS)[number];

@@ -1,9 +1,16 @@
-// The diff side of the local `aws` provider (@pulumi/aws 7.x, a bridge of hashicorp/terraform-provider-aws): per
+// The local `aws` provider (@pulumi/aws 7.x, a bridge of hashicorp/terraform-provider-aws). Its diff side: per
 // resource type the package uses (or issue 12's fixed graph will use), which input changes replace and which update,
 // each row read from the terraform-provider-aws source file it cites (ForceNew / RequiresReplace / ForceNewIf), at the
 // commit named (the stored versions read; inputs newer than them, e.g. aws 7's per-resource `region`, have no row).
-// Inputs without a row update in place. The create/delete emulation (an instance as a local host, ...) builds on it.
-import { diffByTable, DiffResult, DiffRule, OldState, Properties } from "./server";
+// Inputs without a row update in place. The emulation (localcloud/aws/: compute.ts says what is emulated and what is
+// not, network.ts the security groups) and the functions the package calls (getAmi, getSubnet(s), getVpc) build on it.
+import { providerVersion } from "../plugins";
+import { COMPUTE_RESOURCES } from "../aws/compute";
+import { DNS_RESOURCES } from "../aws/dns";
+import { getAmi } from "../aws/images";
+import { NETWORK_RESOURCES } from "../aws/network";
+import { configureRegion, getSubnet, getSubnets, getVpc } from "../aws/vpc";
+import { diffByTable, DiffResult, DiffRule, OldState, Properties, ProviderSpec, serveProvider } from "./server";
 
 const EC2 = "hashicorp/terraform-provider-aws internal/service/ec2";
 const ROUTE53 = "hashicorp/terraform-provider-aws internal/service/route53";
@@ -257,3 +264,24 @@ export function awsDiff(token: string, olds: OldState, news: Properties): DiffRe
     if (!table) throw new Error(`local aws provider: no diff table for ${token}`);
     return diffByTable(table, olds.inputs, news, olds.outputs);
 }
+
+/**
+ * The local aws provider: its resource types and functions. Built on call (the resource modules import this one's
+ * diff tables, so they are complete only once this module has loaded).
+ */
+export function awsProvider(): ProviderSpec {
+    return {
+        name: "aws",
+        version: providerVersion("aws"),
+        resources: { ...COMPUTE_RESOURCES, ...NETWORK_RESOURCES, ...DNS_RESOURCES },
+        invokes: {
+            "aws:ec2/getAmi:getAmi": getAmi,
+            "aws:ec2/getSubnet:getSubnet": getSubnet,
+            "aws:ec2/getSubnets:getSubnets": getSubnets,
+            "aws:ec2/getVpc:getVpc": getVpc,
+        },
+        configure: configureRegion,
+    };
+}
+
+if (require.main === module) serveProvider(awsProvider());

@@ -47,6 +47,7 @@ describe("localcloud/plugins", function () {
                 ["random", "4.21.2"],
                 ["tls", "5.6.1"],
                 ["command", "1.2.1"],
+                ["aws", "7.48.0"],
             ],
         );
     });

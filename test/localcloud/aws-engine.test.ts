@@ -1,0 +1,145 @@
+// The real Pulumi engine with the local aws provider in record mode (LOCALCLOUD_RECORD=1: every record and output,
+// nothing started, so no fixed address is used): the functions the package calls, the member graph's resource
+// types with the real id formats and outputs, the provider's region, a preview whose reasons follow the diff tables
+// (a volume resize updates, a newly published image replaces the instance), and a destroy that leaves no record.
+import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { publishImage } from "../../localcloud/aws/images";
+import { installLocalProviders } from "../../localcloud/plugins";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const PULUMI = path.join(ROOT, ".tools", "pulumi", "bin", "pulumi");
+
+const PROGRAM = `
+const pulumi = require("@pulumi/pulumi");
+const aws = require("@pulumi/aws");
+const config = new pulumi.Config();
+const filters = [{ name: "name", values: ["ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"] }];
+const ami = aws.ec2.getAmiOutput({ owners: ["099720109477"], mostRecent: true, filters });
+const vpc = aws.ec2.getVpcOutput({ default: true });
+const defaults = aws.ec2.getSubnetsOutput({ filters: [{ name: "vpc-id", values: [vpc.id] }] });
+const subnetId = "subnet-0aa1aa1aa1aa1aa10";
+const subnet = aws.ec2.getSubnetOutput({ id: subnetId });
+const nic = new aws.ec2.NetworkInterface("nic", { subnetId });
+const eip = new aws.ec2.Eip("eip", { domain: "vpc", networkInterface: nic.id });
+const size = Number(config.get("size") || 20);
+const data = new aws.ebs.Volume("data", { availabilityZone: subnet.availabilityZone, size, type: "gp3", encrypted: true });
+const vm = new aws.ec2.Instance("vm", {
+    ami: ami.id,
+    instanceType: "t3.small",
+    networkInterfaces: [{ networkInterfaceId: nic.id, deviceIndex: 0 }],
+    keyName: "absent-in-record-mode",
+}, { deleteBeforeReplace: true });
+const attach = new aws.ec2.VolumeAttachment("attach", {
+    deviceName: "/dev/sdf", instanceId: vm.id, volumeId: data.id, stopInstanceBeforeDetaching: true,
+}, { deleteBeforeReplace: true });
+module.exports = {
+    ami: ami.id, amiName: ami.name, vpc: vpc.id, defaultSubnets: defaults.ids, zone: subnet.availabilityZone,
+    cidr: subnet.cidrBlock, eni: nic.id, privateIp: nic.privateIp, eip: eip.id, publicIp: eip.publicIp,
+    volume: data.id, instance: vm.id, instanceArn: vm.arn, instanceEni: vm.primaryNetworkInterfaceId,
+    attach: attach.id,
+};
+`;
+
+describe("localcloud aws provider under the real engine (record mode)", function () {
+    this.timeout(180_000);
+    let directory: string;
+    let env: NodeJS.ProcessEnv;
+
+    const pulumi = (...args: string[]): Promise<string> =>
+        new Promise((resolve, reject) =>
+            execFile(
+                PULUMI,
+                [...args, "--non-interactive"],
+                { cwd: directory, env, timeout: 120_000, maxBuffer: 16 << 20 },
+                (error, stdout, stderr) =>
+                    error
+                        ? reject(new Error(`pulumi ${args.join(" ")}: ${error.message}\n${stdout}\n${stderr}`))
+                        : resolve(stdout),
+            ),
+        );
+
+    before(async function () {
+        if (!fs.existsSync(PULUMI)) {
+            console.log(`    skipped: ${PULUMI} is missing (scripts/bootstrap.sh builds it)`);
+            this.skip();
+        }
+        directory = fs.mkdtempSync(path.join(os.tmpdir(), "localcloud-aws-engine-"));
+        const home = path.join(directory, "pulumi-home");
+        installLocalProviders(home);
+        fs.mkdirSync(path.join(directory, "state"));
+        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(directory, "node_modules"));
+        fs.writeFileSync(path.join(directory, "Pulumi.yaml"), "name: aws-engine-test\nruntime: nodejs\n");
+        fs.writeFileSync(path.join(directory, "package.json"), '{ "name": "aws-engine-test", "main": "index.js" }\n');
+        fs.writeFileSync(path.join(directory, "index.js"), PROGRAM);
+        env = {
+            ...process.env,
+            LOCALCLOUD_DIR: path.join(directory, "cloud"),
+            LOCALCLOUD_RECORD: "1",
+            PATH: `${path.dirname(PULUMI)}:${path.dirname(process.execPath)}:${process.env.PATH}`,
+            PULUMI_HOME: home,
+            PULUMI_BACKEND_URL: `file://${path.join(directory, "state")}`,
+            PULUMI_CONFIG_PASSPHRASE: "aws-engine-test",
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+            PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        };
+        await pulumi("stack", "init", "dev", "--secrets-provider", "passphrase");
+        await pulumi("config", "set", "aws:region", "eu-west-1");
+    });
+
+    after(() => {
+        if (directory) fs.rmSync(directory, { recursive: true, force: true });
+    });
+
+    it("up: lookups, network interface, Eip, volume, instance and attachment with the real id formats and outputs", async () => {
+        await pulumi("up", "--yes", "--skip-preview");
+        const out = JSON.parse(await pulumi("stack", "output", "--json")) as Record<string, unknown>;
+        assert.equal(out.ami, "ami-0c0ffee0000000001");
+        assert.equal(out.amiName, "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20250101");
+        assert.match(String(out.vpc), /^vpc-[0-9a-f]{17}$/);
+        assert.equal((out.defaultSubnets as string[]).length, 3);
+        assert.deepEqual([out.zone, out.cidr, out.privateIp], ["eu-west-1a", "127.0.20.0/24", "127.0.20.10"]);
+        assert.match(String(out.eni), /^eni-[0-9a-f]{17}$/);
+        assert.match(String(out.eip), /^eipalloc-[0-9a-f]{17}$/);
+        assert.match(String(out.volume), /^vol-[0-9a-f]{17}$/);
+        assert.match(String(out.instance), /^i-[0-9a-f]{17}$/);
+        assert.match(String(out.attach), /^vai-\d+$/);
+        assert.equal(out.instanceArn, `arn:aws:ec2:eu-west-1:000000000000:instance/${String(out.instance)}`);
+        // The instance's own publicIp is what it had at launch (the Eip may associate after it): the SSH host is the Eip's.
+        assert.deepEqual([out.instanceEni, out.publicIp], [out.eni, "127.0.20.10"]);
+        assert.equal(fs.existsSync(path.join(directory, "cloud", "hosts")), false, "record mode starts no host");
+    });
+
+    it("preview --diff: a larger volume updates it; a newly published image replaces the instance and its attachment", async () => {
+        await pulumi("config", "set", "size", "40");
+        process.env.LOCALCLOUD_DIR = env.LOCALCLOUD_DIR;
+        try {
+            publishImage();
+        } finally {
+            delete process.env.LOCALCLOUD_DIR;
+        }
+        const preview = JSON.parse(await pulumi("preview", "--diff", "--json")) as {
+            steps: { op: string; urn: string; diffReasons?: string[] }[];
+        };
+        const changed = preview.steps
+            .filter((step) => step.op !== "same")
+            .map((step) => [step.op, step.urn.split("::").pop(), step.diffReasons ?? []]);
+        assert.deepEqual(changed.sort(), [
+            ["replace", "attach", []],
+            ["replace", "vm", ["ami"]],
+            ["update", "data", ["size"]],
+        ]);
+    });
+
+    it("destroy deletes every resource and leaves no record in the local cloud", async () => {
+        await pulumi("destroy", "--yes");
+        const cloud = path.join(directory, "cloud");
+        for (const kind of ["instances", "network-interfaces", "eips", "volumes", "volume-attachments", "addresses"]) {
+            assert.deepEqual(fs.readdirSync(path.join(cloud, kind)), [], kind);
+        }
+    });
+});

@@ -1,0 +1,205 @@
+// The local cloud's compute (localcloud/aws/compute.ts) through its resource functions, for real: an instance's SSH
+// daemon on its interface's address with the user data's host key, a data volume that outlives its instance, stop
+// and start restarting the enabled units, and terminate leaving no process. Fixed loopback addresses (127.0.20.x,
+// port 22): a real test (run under the shared lock).
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { isRunning, readPidFile } from "../../local/process";
+import {
+    importKeyPair,
+    instance,
+    instanceDaemonPid,
+    instanceHost,
+    networkInterface,
+    volume,
+    volumeAttachment,
+} from "../../localcloud/aws/compute";
+import { runRemote } from "../../localcloud/providers/command";
+import { Properties } from "../../localcloud/providers/server";
+import { privateKey } from "../../localcloud/providers/tls";
+
+const URN = (type: string, name: string) => `urn:pulumi:test::localcloud::${type}::${name}`;
+const INSTANCE = "aws:ec2/instance:Instance";
+const SUBNET = "subnet-0aa1aa1aa1aa1aa10";
+
+async function ed25519(): Promise<{ privateKeyOpenssh: string; publicKeyOpenssh: string }> {
+    const { outputs } = await privateKey.create({ algorithm: "ED25519" }, URN("tls", "key"));
+    return outputs as { privateKeyOpenssh: string; publicKeyOpenssh: string };
+}
+
+/** The design's user data: the member's host key as cloud-config ssh_keys. */
+function userData(hostKey: { privateKeyOpenssh: string; publicKeyOpenssh: string }): string {
+    const indented = hostKey.privateKeyOpenssh.trimEnd().replace(/^/gm, "    ");
+    return `#cloud-config\nssh_keys:\n  ed25519_private: |\n${indented}\n  ed25519_public: ${hostKey.publicKeyOpenssh.trim()}\nssh_deletekeys: true\nssh_genkeytypes: []\n`;
+}
+
+/** The prepare_data_volume steps of host/etcd-aws-install.sh: wait for the device, format once, fstab by UUID. */
+const PREPARE_DATA = (volumeId: string) => `set -euo pipefail
+device=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${volumeId.replace("-", "")}
+for _ in $(seq 50); do [ -e "$device" ] && break; sleep 0.1; done
+blkid "$device" >/dev/null 2>&1 || mkfs.ext4 -q -L etcd-data "$device"
+uuid=$(blkid -s UUID -o value "$device")
+mkdir -p /var/lib/etcd
+grep -q "UUID=$uuid " /etc/fstab || printf 'UUID=%s /var/lib/etcd ext4 defaults,nofail,noatime 0 2\\n' "$uuid" >>/etc/fstab
+mountpoint -q /var/lib/etcd || mount /var/lib/etcd
+`;
+
+/** A unit like etcd's: enabled for multi-user.target; its program records what it sees of the data volume. */
+const SLEEPER_UNIT = `set -euo pipefail
+cat >/usr/local/bin/sleeper <<'EOF'
+#!/bin/sh
+cat /var/lib/etcd/data/key >/var/log/sleeper-saw 2>&1 || echo none >/var/log/sleeper-saw
+exec sleep 1000
+EOF
+chmod +x /usr/local/bin/sleeper
+mkdir -p /etc/systemd/system
+printf '[Service]\\nExecStart=/usr/local/bin/sleeper\\n[Install]\\nWantedBy=multi-user.target\\n' >/etc/systemd/system/sleeper.service
+systemctl enable sleeper
+systemctl start sleeper
+`;
+
+describe("localcloud aws compute: instances, volumes, attachments (real hosts and SSH daemons)", function () {
+    this.timeout(120_000);
+    let dir: string;
+    let client: { privateKeyOpenssh: string; publicKeyOpenssh: string };
+    let hostKey: { privateKeyOpenssh: string; publicKeyOpenssh: string };
+    let eniId: string;
+    let address: string;
+    let volumeId: string;
+    let instanceId: string | undefined;
+    let attachmentOutputs: Properties | undefined;
+    const previousDir = process.env.LOCALCLOUD_DIR;
+
+    const launch = async (name: string, extra: Properties = {}) => {
+        const inputs = {
+            ami: "ami-0c0ffee0000000001",
+            instanceType: "t3.small",
+            keyName: "test",
+            userData: userData(hostKey),
+            networkInterfaces: [{ networkInterfaceId: eniId, deviceIndex: 0 }],
+            ...extra,
+        };
+        const created = await instance.create(inputs, URN(INSTANCE, name));
+        instanceId = created.id;
+        return { ...created, inputs };
+    };
+    const ssh = (command: string, stdin = "", key = client.privateKeyOpenssh, pinned = hostKey.publicKeyOpenssh) =>
+        runRemote(
+            command,
+            {
+                connection: { host: address, user: "ubuntu", privateKey: key, hostKey: pinned, dialErrorLimit: 1 },
+                stdin,
+            },
+            {},
+        );
+    const attach = async () => {
+        const inputs = { deviceName: "/dev/sdf", instanceId, volumeId, stopInstanceBeforeDetaching: true };
+        attachmentOutputs = (await volumeAttachment.create(inputs, URN("aws:ec2/volumeAttachment", "attach"))).outputs;
+    };
+    const detach = async () => {
+        if (attachmentOutputs) await volumeAttachment.delete!("", attachmentOutputs);
+        attachmentOutputs = undefined;
+    };
+    const terminate = async () => {
+        if (instanceId) await instance.delete!(instanceId, {});
+        instanceId = undefined;
+    };
+
+    before(async () => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "localcloud-aws-"));
+        process.env.LOCALCLOUD_DIR = dir;
+        [client, hostKey] = [await ed25519(), await ed25519()];
+        importKeyPair("test", client.publicKeyOpenssh);
+        const eni = await networkInterface.create({ subnetId: SUBNET }, URN("aws:ec2/networkInterface", "nic"));
+        [eniId, address] = [eni.id, String(eni.outputs.privateIp)];
+        const disk = await volume.create(
+            { availabilityZone: "us-east-1a", size: 1, type: "gp3", encrypted: true },
+            URN("aws:ebs/volume", "data"),
+        );
+        volumeId = disk.id;
+    });
+
+    after(async () => {
+        await detach().catch(() => undefined);
+        await terminate().catch(() => undefined);
+        await volume.delete!(volumeId, {}).catch(() => undefined);
+        process.env.LOCALCLOUD_DIR = previousDir;
+        if (previousDir === undefined) delete process.env.LOCALCLOUD_DIR;
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("an instance answers SSH on its interface's address with the user data's host key, and takes only the key pair's key", async () => {
+        const { id, outputs } = await launch("member-0");
+        assert.match(id, /^i-[0-9a-f]{17}$/);
+        assert.equal(outputs.privateIp, address);
+        assert.equal(outputs.primaryNetworkInterfaceId, eniId);
+        assert.equal(outputs.availabilityZone, "us-east-1a");
+        assert.equal(outputs.arn, `arn:aws:ec2:us-east-1:000000000000:instance/${id}`);
+        assert.equal((await ssh("echo hello")).stdout, "hello");
+        const stranger = await ed25519();
+        await assert.rejects(ssh("true", "", stranger.privateKeyOpenssh), /authentication|All configured/i);
+        await assert.rejects(
+            ssh("true", "", client.privateKeyOpenssh, stranger.publicKeyOpenssh),
+            /Dial|host key|Handshake/i,
+        );
+    });
+
+    it("`sudo bash -s` runs the script on stdin as root inside the instance's own mount namespace, exit status kept", async () => {
+        const result = await ssh("sudo bash -s", "id -u\necho from-instance >/etc/instance-marker\necho err >&2\n");
+        assert.deepEqual([result.stdout, result.stderr], ["0", "err"]);
+        assert.equal(
+            fs.readFileSync(instanceHost(instanceId!).hostPath("/etc/instance-marker"), "utf8"),
+            "from-instance\n",
+        );
+        assert.equal(fs.existsSync("/etc/instance-marker"), false);
+        await assert.rejects(ssh("sudo bash -s", "exit 7\n"), /exit status 7/);
+    });
+
+    it("stop and start (an instanceType update) restart the enabled units, which see the data volume mounted", async () => {
+        await attach();
+        await ssh(
+            "sudo bash -s",
+            `${PREPARE_DATA(volumeId)}mkdir -p /var/lib/etcd/data\necho kept >/var/lib/etcd/data/key\n`,
+        );
+        await ssh("sudo bash -s", SLEEPER_UNIT);
+        const host = instanceHost(instanceId!);
+        const before = readPidFile(host.hostPath("/run/sleeper.pid"));
+        assert.ok(before !== undefined && isRunning(before));
+        const daemonBefore = instanceDaemonPid(instanceId!);
+        const olds = { inputs: { instanceType: "t3.small" }, outputs: {} };
+        const outputs = await instance.update!(instanceId!, olds, { instanceType: "t3.large" });
+        assert.equal(outputs.instanceType, "t3.large");
+        assert.equal(isRunning(before), false);
+        assert.equal(isRunning(daemonBefore!), false);
+        const after = readPidFile(host.hostPath("/run/sleeper.pid"));
+        assert.ok(after !== undefined && after !== before && isRunning(after), "the enabled unit runs again");
+        assert.equal(fs.readFileSync(host.hostPath("/var/log/sleeper-saw"), "utf8"), "kept\n");
+        assert.equal((await ssh("echo back")).stdout, "back");
+    });
+
+    it("a volume's data survives instance replacement (detach with stop, terminate, launch, attach)", async () => {
+        const host = instanceHost(instanceId!);
+        const unitPid = readPidFile(host.hostPath("/run/sleeper.pid"))!;
+        await detach();
+        assert.equal(isRunning(unitPid), false, "stopInstanceBeforeDetaching stopped the instance");
+        await terminate();
+        await launch("member-0-replacement");
+        await attach();
+        const read = await ssh("sudo bash -s", `${PREPARE_DATA(volumeId)}cat /var/lib/etcd/data/key\n`);
+        assert.equal(read.stdout, "kept");
+    });
+
+    it("terminate stops the SSH daemon and every process of the host (by PID) and deletes its root", async () => {
+        await ssh("sudo bash -s", SLEEPER_UNIT);
+        const host = instanceHost(instanceId!);
+        const pids = [instanceDaemonPid(instanceId!)!, readPidFile(host.hostPath("/run/sleeper.pid"))!];
+        assert.ok(pids.every((pid) => pid !== undefined && isRunning(pid)));
+        await detach();
+        await terminate();
+        assert.deepEqual(pids.filter(isRunning), []);
+        assert.equal(fs.existsSync(host.root), false);
+        await assert.rejects(ssh("true"), /Dial|ECONNREFUSED/);
+    });
+});
