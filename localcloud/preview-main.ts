@@ -41,7 +41,13 @@ async function main(): Promise<void> {
         const deployed = Date.now();
         const preview = await session.previewHead(values.head, values.set);
         const report = analysePreview(preview);
+        const notes = [
+            ...(image ? [`a newer upstream image ${image} was published after the base deployment`] : []),
+            ...session.notes,
+        ];
         if (values.json) {
+            // stdout holds the JSON alone; what the reader must know goes beside it.
+            for (const note of notes) process.stderr.write(`preview: note: ${note}\n`);
             process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
             return;
         }
@@ -51,8 +57,7 @@ async function main(): Promise<void> {
             `preview of stack ${stack}: base ${values.base} (${resolveCommit(values.base)}) recorded in a throwaway ` +
                 `local cloud (${seconds(started, deployed)}), head ${head} previewed by the engine ` +
                 `(${seconds(deployed, Date.now())})${values.set.length ? `, with ${values.set.join(" ")}` : ""}`,
-            ...(image ? [`note: a newer upstream image ${image} was published after the base deployment`] : []),
-            ...session.notes.map((note) => `note: ${note}`),
+            ...notes.map((note) => `note: ${note}`),
         ];
         process.stdout.write(renderReport(report, header));
     } finally {

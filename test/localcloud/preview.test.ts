@@ -1,5 +1,7 @@
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { analysePreview, EnginePreview, EngineStep, renderReport } from "../../localcloud/preview";
 import { parseSetting } from "../../localcloud/preview-run";
 import { fixtureFile, OLD_GRAPH, OLD_GRAPH_CASES } from "./preview-cases";
@@ -105,5 +107,16 @@ describe("localcloud/preview: the analysis of the engine's preview JSON", () => 
         ]);
         assert.deepEqual(parseSetting("aws:region=eu-west-2", "etcd-aws"), ["aws:region", "eu-west-2"]);
         assert.throws(() => parseSetting("volumeSizeGiB", "etcd-aws"), /expected key=value/);
+    });
+
+    it("scripts/preview.sh without a stack, or with an unknown option, fails with its usage before any engine run", function () {
+        this.timeout(60_000);
+        const script = path.resolve(__dirname, "..", "..", "scripts", "preview.sh");
+        const noStack = spawnSync(script, [], { encoding: "utf8" });
+        assert.equal(noStack.status, 1);
+        assert.match(noStack.stderr, /^preview: usage: scripts\/preview\.sh <stack> \[--base <git-ref>\]/);
+        const unknown = spawnSync(script, ["prod", "--sett", "x=1"], { encoding: "utf8" });
+        assert.equal(unknown.status, 1);
+        assert.match(unknown.stderr, /^preview: Unknown option '--sett'/);
     });
 });
