@@ -110,6 +110,7 @@ async function deploy(): Promise<Record<string, pulumi.Output<unknown>>> {
         caCertPem: cluster.caCertPem,
         clientCertPem: cluster.clientCertPem,
         clientKeyPem: cluster.clientKeyPem,
+        clientUser: cluster.clientUser,
         rootPassword: cluster.rootPassword,
     };
 }

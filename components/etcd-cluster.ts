@@ -242,7 +242,10 @@ function newestUbuntuAmi(arch: CpuArchitecture, opts: pulumi.InvokeOutputOptions
     return aws.ec2.getAmiOutput({ owners: [UBUNTU_AMI_OWNER], mostRecent: true, filters }, opts).id;
 }
 
-/** The TLS files member `i` is given: the CA, its certificates and key, and the client pair. */
+/**
+ * The TLS files member `i` is given: the CA and its own certificates and keys (server, peer and
+ * admin); never another member's key, never the application's.
+ */
 function tlsFilesOf(pki: EtcdPki, i: number): pulumi.Output<HostFile[]> {
     const member = ofMember(pki.members, i, "the certificates");
     return pulumi
@@ -251,11 +254,11 @@ function tlsFilesOf(pki: EtcdPki, i: number): pulumi.Output<HostFile[]> {
             member.serverCertPem,
             member.peerCertPem,
             member.keyPem,
-            pki.clientCertPem,
-            pki.clientKeyPem,
+            member.adminCertPem,
+            member.adminKeyPem,
         ])
-        .apply(([ca, serverCertPem, peerCertPem, keyPem, cert, key]) =>
-            memberTlsFiles(ca, { serverCertPem, peerCertPem, keyPem }, { cert, key }),
+        .apply(([ca, serverCertPem, peerCertPem, keyPem, adminCertPem, adminKeyPem]) =>
+            memberTlsFiles(ca, { serverCertPem, peerCertPem, keyPem, adminCertPem, adminKeyPem }),
         );
 }
 
@@ -291,10 +294,15 @@ export class EtcdCluster extends pulumi.ComponentResource {
     public readonly discoveryToken: pulumi.Output<string>;
     /** CA certificate to trust (empty without TLS). */
     public readonly caCertPem: pulumi.Output<string>;
-    /** Client certificate for etcdctl and applications (empty without TLS). */
+    /**
+     * Application client certificate (empty without TLS): its common name is `clientUser`, the
+     * etcd user it acts as with auth on; never root.
+     */
     public readonly clientCertPem: pulumi.Output<string>;
-    /** The client certificate's key (secret; empty without TLS). */
+    /** The application certificate's key (secret; empty without TLS). */
     public readonly clientKeyPem: pulumi.Output<string>;
+    /** The etcd user the application certificate acts as (empty without TLS). */
+    public readonly clientUser: pulumi.Output<string>;
     /** Password of etcd user root (secret; empty unless auth is on). */
     public readonly rootPassword: pulumi.Output<string>;
 
@@ -421,6 +429,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                       ),
                       validityHours: settings.certificateValidityDays * 24,
                       earlyRenewalHours: settings.certificateRenewalDays * 24,
+                      clientUser: settings.clientUser,
                   },
                   parent,
               )
@@ -514,9 +523,13 @@ export class EtcdCluster extends pulumi.ComponentResource {
                     connection: control.connection,
                     create: RUN_SCRIPT_COMMAND,
                     stdin: pulumi.secret(
-                        pulumi
-                            .all([spec, rootPassword])
-                            .apply(([rendered, password]) => renderAuthScript(rendered, password)),
+                        pulumi.all([spec, rootPassword]).apply(([rendered, password]) =>
+                            renderAuthScript(rendered, {
+                                rootPassword: password,
+                                clientUser: settings.clientUser,
+                                clientKeyPrefix: settings.clientKeyPrefix,
+                            }),
+                        ),
                     ),
                     logging: "none",
                     addPreviousOutputInEnv: false,
@@ -540,6 +553,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         this.caCertPem = pki ? pki.caCertPem : pulumi.output("");
         this.clientCertPem = pki ? pki.clientCertPem : pulumi.output("");
         this.clientKeyPem = pki ? pki.clientKeyPem : pulumi.secret(pulumi.output(""));
+        this.clientUser = pulumi.output(pki ? settings.clientUser : "");
         this.rootPassword = pulumi.secret(rootPassword);
         this.registerOutputs({
             clientEndpoints: this.clientEndpoints,
@@ -556,6 +570,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             caCertPem: this.caCertPem,
             clientCertPem: this.clientCertPem,
             clientKeyPem: this.clientKeyPem,
+            clientUser: this.clientUser,
             rootPassword: this.rootPassword,
         });
     }

@@ -14,15 +14,21 @@ export interface EtcdPkiMember {
 export interface EtcdPkiArgs {
     /** Cluster name, for the CA's common name. Required. */
     clusterName: string;
-    /** Members to issue server and peer certificates for. Required. */
+    /** Members to issue server, peer and admin certificates for. Required. */
     members: EtcdPkiMember[];
+    /**
+     * etcd user of the application client certificate: its common name, which etcd takes as the
+     * user under `--client-cert-auth`. Required (validated settings: never "root", so holding the
+     * exported certificate does not make anyone an administrator of the cluster).
+     */
+    clientUser: string;
     /** Validity of member and client certificates in hours. Required (validated settings). */
     validityHours: number;
     /** Renew certificates on `pulumi up` once fewer hours than this remain. Required. */
     earlyRenewalHours: number;
 }
 
-/** PEM text of one member's certificates; keys are secret. */
+/** PEM text of one member's certificates; keys are secret. Everything here goes to that member only. */
 export interface EtcdMemberCertificates {
     /** Certificate for client connections (server side, --cert-file). */
     serverCertPem: pulumi.Output<string>;
@@ -30,22 +36,28 @@ export interface EtcdMemberCertificates {
     peerCertPem: pulumi.Output<string>;
     /** The member's private key (secret), shared by its server and peer certificates. */
     keyPem: pulumi.Output<string>;
+    /** Admin client certificate (common name root) of the package's scripts on this member. */
+    adminCertPem: pulumi.Output<string>;
+    /** The admin certificate's own private key (secret). */
+    adminKeyPem: pulumi.Output<string>;
 }
 
 const KEY = { algorithm: "ECDSA", ecdsaCurve: "P256" } as const;
 
 /**
- * The cluster's certificate authority and certificates: one CA, a server and a peer
- * certificate per member (with the SANs the caller computes), and a client
- * certificate for operators and the health gate. The CA lives ten times the certificates'
- * validity so renewals never need a new trust root.
+ * The cluster's certificate authority and certificates: one CA; per member a server and a peer
+ * certificate (with the SANs the caller computes) and an admin client certificate (common name
+ * root) for the package's scripts on that member, each member with keys of its own; and one
+ * application client certificate whose common name is the application's etcd user, never root.
+ * Every certificate but the CA renews on `pulumi up` within earlyRenewalHours of expiry; the CA
+ * lives ten times their validity so renewals never need a new trust root.
  */
 export class EtcdPki extends pulumi.ComponentResource {
     /** The CA certificate clients and members trust. */
     public readonly caCertPem: pulumi.Output<string>;
-    /** Client certificate for etcdctl and applications. */
+    /** Application client certificate: common name `clientUser`. */
     public readonly clientCertPem: pulumi.Output<string>;
-    /** The client certificate's private key (secret). */
+    /** The application certificate's private key (secret). */
     public readonly clientKeyPem: pulumi.Output<string>;
     /** Certificates of each member, in member order. */
     public readonly members: EtcdMemberCertificates[];
@@ -66,6 +78,12 @@ export class EtcdPki extends pulumi.ComponentResource {
             },
             parent,
         );
+        const clientRequest = (role: string, key: tls.PrivateKey, commonName: string): tls.CertRequest =>
+            new tls.CertRequest(
+                `${name}-${role}-csr`,
+                { privateKeyPem: key.privateKeyPem, subject: { commonName, organization: "etcd-aws" } },
+                parent,
+            );
         const sign = (role: string, csr: tls.CertRequest, uses: string[]): tls.LocallySignedCert =>
             new tls.LocallySignedCert(
                 `${name}-${role}`,
@@ -93,23 +111,25 @@ export class EtcdPki extends pulumi.ComponentResource {
                     },
                     parent,
                 );
+            // Its own key: the admin certificate is root, the server and peer certificates are not.
+            const adminKey = new tls.PrivateKey(`${name}-${member.name}-admin-key`, KEY, parent);
+            const admin = `${member.name}-admin`;
             return {
                 // client_auth too: etcd's gRPC gateway (the /v3 JSON API) dials etcd with this certificate.
                 serverCertPem: sign(`${member.name}-server`, request("server"), ["server_auth", "client_auth"]).certPem,
                 peerCertPem: sign(`${member.name}-peer`, request("peer"), ["server_auth", "client_auth"]).certPem,
                 keyPem: pulumi.secret(key.privateKeyPem),
+                adminCertPem: sign(admin, clientRequest(admin, adminKey, "root"), ["client_auth"]).certPem,
+                adminKeyPem: pulumi.secret(adminKey.privateKeyPem),
             };
         });
 
-        const clientKey = new tls.PrivateKey(`${name}-client-key`, KEY, parent);
-        const clientRequest = new tls.CertRequest(
-            `${name}-client-csr`,
-            { privateKeyPem: clientKey.privateKeyPem, subject: { commonName: "root", organization: "etcd-aws" } },
-            parent,
-        );
+        // A new key, not the one of the former root client certificate (`-client-*`): with that key,
+        // whoever found the old certificate (public text) would still be root until it expires.
+        const appKey = new tls.PrivateKey(`${name}-app-key`, KEY, parent);
         this.caCertPem = ca.certPem;
-        this.clientCertPem = sign("client", clientRequest, ["client_auth"]).certPem;
-        this.clientKeyPem = pulumi.secret(clientKey.privateKeyPem);
+        this.clientCertPem = sign("app", clientRequest("app", appKey, args.clientUser), ["client_auth"]).certPem;
+        this.clientKeyPem = pulumi.secret(appKey.privateKeyPem);
         this.registerOutputs({
             caCertPem: this.caCertPem,
             clientCertPem: this.clientCertPem,

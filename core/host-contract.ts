@@ -40,6 +40,7 @@ export const PKI_FILES = {
     serverKey: `${HOST_PATHS.pkiDir}/server.key`,
     peerCert: `${HOST_PATHS.pkiDir}/peer.crt`,
     peerKey: `${HOST_PATHS.pkiDir}/peer.key`,
+    /** The member's own admin client certificate (CN root) and key, for the package's scripts on it. */
     clientCert: `${HOST_PATHS.pkiDir}/client.crt`,
     clientKey: `${HOST_PATHS.pkiDir}/client.key`,
 } as const;

@@ -21,19 +21,23 @@ export interface HostFile {
     readonly content: string;
 }
 
-/** PEM texts of one member's certificates: server and peer share the member's key. */
+/**
+ * PEM texts of one member's certificates: server and peer share the member's key; its admin
+ * client certificate (common name root, for the package's scripts on this member) has its own.
+ */
 export interface MemberCertificatePems {
     readonly serverCertPem: string;
     readonly peerCertPem: string;
     readonly keyPem: string;
+    readonly adminCertPem: string;
+    readonly adminKeyPem: string;
 }
 
-/** The TLS files a member's launch script writes, at PKI_FILES (keys 0600, all owned by etcd). */
-export function memberTlsFiles(
-    ca: string,
-    member: MemberCertificatePems,
-    client: { cert: string; key: string },
-): HostFile[] {
+/**
+ * The TLS files a member's launch script writes, at PKI_FILES (keys 0600, all owned by etcd):
+ * the CA and this member's own certificates and keys, never another member's.
+ */
+export function memberTlsFiles(ca: string, member: MemberCertificatePems): HostFile[] {
     const file = (path: string, content: string, mode = "0644"): HostFile => ({
         path,
         content,
@@ -46,8 +50,8 @@ export function memberTlsFiles(
         file(PKI_FILES.serverKey, member.keyPem, "0600"),
         file(PKI_FILES.peerCert, member.peerCertPem),
         file(PKI_FILES.peerKey, member.keyPem, "0600"),
-        file(PKI_FILES.clientCert, client.cert),
-        file(PKI_FILES.clientKey, client.key, "0600"),
+        file(PKI_FILES.clientCert, member.adminCertPem),
+        file(PKI_FILES.clientKey, member.adminKeyPem, "0600"),
     ];
 }
 

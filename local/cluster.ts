@@ -4,6 +4,7 @@
 // namespace instead of SSH).
 import * as path from "path";
 import {
+    AuthUsers,
     HOST_PATHS,
     ClusterSpec,
     clientUrl,
@@ -237,11 +238,10 @@ export class LocalCluster {
         return (await this.runScript(this.member(0), "health gate", script, timeoutMs)).stdout;
     }
 
-    /** core's auth script on the first member, as the component runs it after the health gate. */
-    async enableAuth(rootPassword: string): Promise<string> {
-        return (
-            await this.runScript(this.member(0), "auth", renderAuthScript(this.spec, rootPassword), SCRIPT_TIMEOUT_MS)
-        ).stderr;
+    /** core's auth script on the first member, as the component runs it after the health gate (root, the application's user and role). */
+    async enableAuth(users: AuthUsers): Promise<string> {
+        return (await this.runScript(this.member(0), "auth", renderAuthScript(this.spec, users), SCRIPT_TIMEOUT_MS))
+            .stderr;
     }
 
     /**

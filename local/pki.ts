@@ -1,8 +1,9 @@
 // A cluster's certificates made with openssl, in the roles components/etcd-pki.ts gives them
 // (ECDSA P-256): a CA; per member one key with a server certificate and a peer certificate
-// (both serverAuth and clientAuth) carrying core's SANs; client certificates
-// (clientAuth) named by their common name. They reach the hosts as the component sends them:
-// core's memberTlsFiles, written by the launch script.
+// (both serverAuth and clientAuth) carrying core's SANs, and an admin client certificate (CN
+// root) with a key of its own; client certificates (clientAuth) named by their common name,
+// such as the application's. They reach the hosts as the component sends them: core's
+// memberTlsFiles, written by the launch script.
 import { execFileSync } from "child_process";
 import { randomBytes, X509Certificate } from "crypto";
 import * as fs from "fs";
@@ -116,7 +117,7 @@ function sign(
     return fs.readFileSync(certFile, "utf8");
 }
 
-/** A member's key, server and peer certificates (new ones on every call: a rotation), under `dir`. */
+/** A member's key, server, peer and admin certificates (new ones on every call: a rotation), under `dir`. */
 function issueMemberCertificates(
     ca: CertificateAuthority,
     dir: string,
@@ -144,6 +145,21 @@ function issueMemberCertificates(
             sans,
         ),
         keyPem: fs.readFileSync(keyFile, "utf8"),
+        ...adminCertificate(ca, dir, memberName),
+    };
+}
+
+/** A member's admin client certificate (CN root) and its own key, for the package's scripts on it. */
+function adminCertificate(
+    ca: CertificateAuthority,
+    dir: string,
+    memberName: string,
+): Pick<MemberCertificatePems, "adminCertPem" | "adminKeyPem"> {
+    const keyFile = path.join(dir, `${memberName}-admin.key`);
+    newKey(keyFile);
+    return {
+        adminCertPem: sign(ca, keyFile, path.join(dir, `${memberName}-admin.crt`), "root", ["clientAuth"]),
+        adminKeyPem: fs.readFileSync(keyFile, "utf8"),
     };
 }
 
@@ -157,10 +173,13 @@ export function issueClientCertificate(ca: CertificateAuthority, dir: string, co
     return { certFile, keyFile, certPem, keyPem: fs.readFileSync(keyFile, "utf8") };
 }
 
-/** A cluster's certificates: the CA, the root client certificate, each member's certificates by name. */
+/** A cluster's certificates: the CA, two client certificates for this machine, each member's certificates by name. */
 export interface ClusterPki {
     readonly ca: CertificateAuthority;
-    readonly client: KeyPair;
+    /** A root client certificate for etcdctl on this machine (an operator's; the members have their own). */
+    readonly root: KeyPair;
+    /** The application certificate, as the component exports it: CN `app`, the etcd user it acts as. */
+    readonly app: KeyPair;
     readonly members: ReadonlyMap<string, MemberCertificatePems>;
 }
 
@@ -174,12 +193,13 @@ function issueForMembers(ca: CertificateAuthority, dir: string, spec: ClusterSpe
     );
 }
 
-/** A new CA, the client certificate the scripts use (CN root) and every member's certificates. */
-export function issueClusterPki(dir: string, spec: ClusterSpec): ClusterPki {
+/** A new CA, a root and an application client certificate (CN `appUser`), and every member's certificates. */
+export function issueClusterPki(dir: string, spec: ClusterSpec, appUser = "app"): ClusterPki {
     const ca = createCertificateAuthority(path.join(dir, "ca"), spec.clusterName);
     return {
         ca,
-        client: issueClientCertificate(ca, path.join(dir, "clients"), "root"),
+        root: issueClientCertificate(ca, path.join(dir, "clients"), "root"),
+        app: issueClientCertificate(ca, path.join(dir, "clients"), appUser),
         members: issueForMembers(ca, path.join(dir, "members"), spec),
     };
 }
@@ -197,7 +217,7 @@ export function launchFiles(pki: ClusterPki): MemberFiles {
         if (!certificates) {
             throw new Error(`no certificates for ${member.name}`);
         }
-        return memberTlsFiles(caPem, certificates, { cert: pki.client.certPem, key: pki.client.keyPem });
+        return memberTlsFiles(caPem, certificates);
     };
 }
 

@@ -22,8 +22,14 @@ them in hex, so every ID printed here is hex. Python's int keeps all 64 bits (jq
   forming PEER_URL         peer /members: exit 0 when PEER_URL is listed as an initial member
                            that never started (no client URLs, not a learner), 1 otherwise
   has-role ROLE            user get: exit 0 when the user has ROLE
+  role-changes PREFIX      role get: what makes the role's permissions exactly readwrite on the
+                           keys under PREFIX (every key when empty): a line "revoke MODE KEY END"
+                           per other permission (MODE prefix, from-key, key or range; etcdctl's
+                           arguments), then "grant" when the wanted one is missing; fields are
+                           separated by \x1f, so an empty key stays a field
   v2-value                 v2 keys API answer: the node's value (empty when none)
 """
+import base64
 import json
 import sys
 
@@ -134,6 +140,59 @@ def has_role(answer, role):
     return 0 if role in (answer.get("roles") or []) else 1
 
 
+READWRITE = 2
+PERMISSION_TYPES = {"READ": 0, "WRITE": 1, "READWRITE": READWRITE}
+
+
+def prefix_range_end(key):
+    # As etcd's clientv3.GetPrefixRangeEnd: the first key after every key starting with `key`.
+    end = bytearray(key)
+    while end and end[-1] == 0xFF:
+        end.pop()
+    if not end:
+        return b"\0"
+    end[-1] += 1
+    return bytes(end)
+
+
+def wanted_range(prefix):
+    # etcdctl stores `--from-key ''` (every key) as the range ["\0", "\0").
+    key = prefix.encode()
+    return (b"\0", b"\0") if not key else (key, prefix_range_end(key))
+
+
+def argument(raw):
+    text = raw.decode("ascii")
+    if not text.isprintable():
+        raise ValueError(f"a permission key etcdctl cannot be given: {raw!r}")
+    return text
+
+
+def revocation(key, end):
+    if end == b"\0":
+        return ["from-key", "" if key == b"\0" else argument(key), ""]
+    if not end:
+        return ["key", argument(key), ""]
+    if end == prefix_range_end(key):
+        return ["prefix", argument(key), ""]
+    return ["range", argument(key), argument(end)]
+
+
+def role_changes(answer, prefix):
+    wanted = wanted_range(prefix)
+    found = False
+    for perm in answer.get("perm") or []:
+        kind = perm.get("permType", 0)
+        kind = PERMISSION_TYPES.get(kind, kind) if isinstance(kind, str) else kind
+        given = (base64.b64decode(perm.get("key") or ""), base64.b64decode(perm.get("range_end") or ""))
+        if given == wanted and kind == READWRITE and not found:
+            found = True
+        else:
+            print("\x1f".join(["revoke", *revocation(*given)]))
+    if not found:
+        print("grant")
+
+
 def v2_value(answer):
     print((answer.get("node") or {}).get("value", ""))
 
@@ -149,6 +208,7 @@ COMMANDS = {
     "added": added,
     "forming": forming,
     "has-role": has_role,
+    "role-changes": role_changes,
     "v2-value": v2_value,
 }
 

@@ -7,7 +7,6 @@ import {
     HOST_PATHS,
     HostFile,
     MembershipWaits,
-    renderAuthScript,
     renderDiscoverySizeScript,
     renderEnvFile,
     renderHealthGateScript,
@@ -86,9 +85,6 @@ case "$*" in
     fi
     if [ -n "\${FAKE_ADD_WARNS:-}" ]; then echo '{"level":"warn","msg":"unrecognized environment variable"}' >&2; fi
     printf '%s' "$FAKE_ADDED" ;;
-    *"role get"*) exit "\${FAKE_ROLE_MISSING:-0}" ;;
-    *"user get"*) [ -n "\${FAKE_USER:-}" ] || exit 1; printf '%s' "$FAKE_USER" ;;
-    *"user add"* | *"user passwd"*) cat >"$FAKE_LOG.password" ;;
     *" get "*) if [ -n "\${FAKE_SIZE:-}" ]; then printf '%s\\n' "$FAKE_SIZE"; fi ;;
     *" put "*) echo OK ;;
 esac`,
@@ -229,11 +225,13 @@ function memberAdded(id: string): string {
     });
 }
 
-const STARTED = memberList([
+/** The three members of the test cluster, started. */
+const STARTED_MEMBERS = [
     { id: "8e9e05c52164694d", name: "orders-0", peer: "https://10.0.1.10:2380", client: "https://10.0.1.10:2379" },
     { id: "91bc3c398fb3c146", name: "orders-1", peer: "https://10.0.2.10:2380", client: "https://10.0.2.10:2379" },
     { id: "fd422379fda50e48", name: "orders-2", peer: "https://10.0.3.10:2380", client: "https://10.0.3.10:2379" },
-]);
+] as const satisfies readonly ListedMember[];
+const STARTED = memberList([...STARTED_MEMBERS]);
 
 /** This user as owner:group, for files written below a test root. */
 const ME = `${runBash("id -un").stdout.trim()}:${runBash("id -gn").stdout.trim()}`;
@@ -903,12 +901,7 @@ describe("core/launch", () => {
 
         it("scale-in: passes with the spec's 3 members healthy while 2 members outside the spec are still listed, naming them as leaving", () => {
             const members = memberList([
-                ...[0, 1, 2].map((i) => ({
-                    id: ["8e9e05c52164694d", "91bc3c398fb3c146", "fd422379fda50e48"][i] as string,
-                    name: `orders-${i}`,
-                    peer: `https://10.0.${i + 1}.10:2380`,
-                    client: `https://10.0.${i + 1}.10:2379`,
-                })),
+                ...STARTED_MEMBERS,
                 { id: "a1", name: "orders-3", peer: "https://10.0.1.11:2380", client: "https://10.0.1.11:2379" },
                 { id: "b2", name: "orders-4", peer: "https://10.0.2.11:2380", client: "https://10.0.2.11:2379" },
             ]);
@@ -931,21 +924,7 @@ describe("core/launch", () => {
         });
 
         it("does not pass while a member of the spec is a learner, or missing from the list", () => {
-            const members = memberList([
-                {
-                    id: "8e9e05c52164694d",
-                    name: "orders-0",
-                    peer: "https://10.0.1.10:2380",
-                    client: "https://10.0.1.10:2379",
-                },
-                {
-                    id: "91bc3c398fb3c146",
-                    name: "orders-1",
-                    peer: "https://10.0.2.10:2380",
-                    client: "https://10.0.2.10:2379",
-                    learner: true,
-                },
-            ]);
+            const members = memberList([STARTED_MEMBERS[0], { ...STARTED_MEMBERS[1], learner: true }]);
             const result = runWithFakes(renderHealthGateScript(specOf({}), { timeoutSeconds: 0 }), {
                 FAKE_MEMBERS: members,
             });
@@ -1092,48 +1071,6 @@ describe("core/launch", () => {
             const other = runHostScript("etcd-aws-discovery-size.sh", settings, { FAKE_SIZE: "4" });
             assert.equal(other.status, 1);
             assert.match(other.stderr, /etcd-discovery: the token already has size 4, not 3/);
-        });
-    });
-
-    describe("renderAuthScript", () => {
-        const spec = specOf({});
-        const ROOT_USER = '{"header":{"member_id":10276657743932975437},"user":"root","roles":["root"]}';
-
-        it("is shellcheck-clean, set -euo pipefail after the header", () => {
-            assertStrictBash(
-                renderAuthScript(spec, "s3cret"),
-                "# Enables authentication on etcd cluster orders with user root.",
-            );
-        });
-
-        it("first run: adds role and user root (password on stdin, never an argument), grants the role, enables auth", () => {
-            const result = runWithFakes(renderAuthScript(spec, "it's s3cret"), { FAKE_ROLE_MISSING: "1" });
-            assert.equal(result.status, 0, result.stderr);
-            const verbs = result.calls.map((c) => c.replace(/^.*--command-timeout=10s /, ""));
-            assert.deepEqual(verbs, [
-                "role get root",
-                "role add root",
-                "user get root",
-                "user add root --interactive=false",
-                "user get root -w json",
-                "user grant-role root root",
-                "auth enable",
-            ]);
-            assert.equal(fs.readFileSync(`${path.dirname(result.tlsLog)}/calls.log.password`, "utf8"), "it's s3cret\n");
-            assert.ok(!result.calls.some((c) => c.includes("s3cret")));
-        });
-
-        it("again: only sets the password; a user that has the role (read from etcdctl's JSON) is not granted it twice", () => {
-            const result = runWithFakes(renderAuthScript(spec, "s3cret"), { FAKE_USER: ROOT_USER });
-            assert.equal(result.status, 0, result.stderr);
-            const verbs = result.calls.map((c) => c.replace(/^.*--command-timeout=10s /, ""));
-            assert.deepEqual(verbs, [
-                "role get root",
-                "user get root",
-                "user passwd root --interactive=false",
-                "user get root -w json",
-                "auth enable",
-            ]);
         });
     });
 });

@@ -6,7 +6,7 @@ import * as assert from "assert";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { ClusterSpec, peerUrl, PKI_FILES } from "../../core";
+import { ClusterSpec, HOST_PATHS, peerUrl, PKI_FILES } from "../../core";
 import { LAUNCH_TIMEOUT_MS, LocalCluster } from "../../local/cluster";
 import { LocalHost } from "../../local/host";
 import {
@@ -29,6 +29,9 @@ import { localClient, readBack, writeThrough } from "./writes";
 import { at } from "../helpers/elements";
 
 const MODES = ["static", "dns"] as const;
+
+/** The release the least-privilege checks run on (the others run the auth script and the app certificate's read). */
+const LEAST_PRIVILEGE_VERSION = "3.6.16";
 
 /** Client URLs by address: the test runs outside the hosts, where the DNS names do not resolve (the IP is a SAN). */
 function addressEndpoints(spec: ClusterSpec): string[] {
@@ -107,7 +110,7 @@ for (const version of VERSIONS) {
                 this.timeout(60_000);
                 (await cluster.endpointHealth()).forEach((line) => assert.match(line, /https:\/\/\S+ is healthy/));
                 assert.deepStrictEqual(await cluster.memberList(), cluster.expectedMemberList());
-                const client = tlsFlags(pki, pki.client);
+                const client = tlsFlags(pki, pki.root);
                 assert.strictEqual(
                     verdict(await etcdctl(version, cluster.spec, client, ["put", "tls/key", "over-tls"])),
                     "OK",
@@ -196,7 +199,7 @@ for (const version of VERSIONS) {
                 );
                 const rotated = cluster.withFiles(launchFiles(renewed));
                 const since = Date.now();
-                const client = localClient(version, tlsFlags(pki, pki.client));
+                const client = localClient(version, tlsFlags(pki, pki.root));
                 const prefix = "tls/rotation";
                 const { report, result } = await writeThrough(client, addressEndpoints(cluster.spec), prefix, () =>
                     rotated.launch(rotated.members, "update"),
@@ -208,11 +211,11 @@ for (const version of VERSIONS) {
                 for (const { member } of cluster.members) {
                     const issued = renewed.members.get(member.name);
                     assert.strictEqual(
-                        await servedCertificate(member.address, cluster.spec.ports.client, pki.ca, pki.client),
+                        await servedCertificate(member.address, cluster.spec.ports.client, pki.ca, pki.root),
                         fingerprint(issued?.serverCertPem ?? ""),
                     );
                     assert.strictEqual(
-                        await servedCertificate(member.address, cluster.spec.ports.peer, pki.ca, pki.client),
+                        await servedCertificate(member.address, cluster.spec.ports.peer, pki.ca, pki.root),
                         fingerprint(issued?.peerCertPem ?? ""),
                     );
                 }
@@ -266,10 +269,11 @@ for (const version of VERSIONS) {
                 );
             });
 
-            it("enables authentication with core's auth script: no certificate is refused even with the password; a certificate naming no user needs the root password; the root client certificate still works; the script runs again", async function () {
+            it("enables authentication with core's auth script: no certificate is refused even with the password; a certificate naming no user needs the root password; the root client certificate and the application certificate (user app, every key by default) still work; the script runs again", async function () {
                 this.timeout(120_000);
                 const password = randomBytes(16).toString("hex");
-                assert.match(await cluster.enableAuth(password), /authentication is enabled/);
+                const users = { rootPassword: password, clientUser: "app", clientKeyPrefix: "" };
+                assert.match(await cluster.enableAuth(users), /authentication is enabled/);
                 const nobody = issueClientCertificate(
                     pki.ca,
                     path.join(workspace().dir, "pki", "clients"),
@@ -289,7 +293,8 @@ for (const version of VERSIONS) {
                         ...tlsFlags(pki, nobody),
                         `--user=root:${password}`,
                     ]),
-                    "root client certificate (CN root), no password": await get(tlsFlags(pki, pki.client)),
+                    "root client certificate (CN root), no password": await get(tlsFlags(pki, pki.root)),
+                    "application certificate (CN app), no password": await get(tlsFlags(pki, pki.app)),
                 };
                 console.log(
                     Object.entries(outcomes)
@@ -298,7 +303,7 @@ for (const version of VERSIONS) {
                 );
                 assert.deepStrictEqual(
                     Object.values(outcomes).map((what) => what === "OK"),
-                    [false, false, false, false, true, true],
+                    [false, false, false, false, true, true, true],
                 );
                 assert.match(
                     outcomes["certificate of no user, no password"],
@@ -308,8 +313,86 @@ for (const version of VERSIONS) {
                     outcomes["certificate of no user, wrong password"],
                     /authentication failed, invalid user ID or password/,
                 );
-                assert.match(await cluster.enableAuth(password), /authentication is enabled/);
+                assert.match(await cluster.enableAuth(users), /authentication is enabled/);
                 await cluster.healthGate();
+            });
+
+            if (version !== LEAST_PRIVILEGE_VERSION) {
+                return;
+            }
+
+            it("least privilege with auth on: the application certificate (CN app) reads and writes only under its prefix and is refused root's operations; a member's admin certificate (CN root, on that member only) may do them; the script confines and re-enables", async function () {
+                this.timeout(60_000);
+                const started = Date.now();
+                const users = {
+                    rootPassword: randomBytes(16).toString("hex"),
+                    clientUser: "app",
+                    clientKeyPrefix: "app/",
+                };
+                assert.match(
+                    await cluster.enableAuth(users),
+                    /revoked the from-key permission on "" from role app[\s\S]*role app may read and write the keys under app\//,
+                );
+                const app = (args: readonly string[]) =>
+                    etcdctl(version, cluster.spec, tlsFlags(pki, pki.app), args).then(verdict);
+                const { host, member } = at(cluster.members, 1);
+                const admin = (args: readonly string[]) =>
+                    host
+                        .exec(
+                            [
+                                `${HOST_PATHS.binDir}/etcdctl`,
+                                `--endpoints=https://${member.address}:${cluster.spec.ports.client}`,
+                                `--cacert=${PKI_FILES.ca}`,
+                                `--cert=${PKI_FILES.clientCert}`,
+                                `--key=${PKI_FILES.clientKey}`,
+                                "--command-timeout=4s",
+                                ...args,
+                            ],
+                            { timeoutMs: 15_000 },
+                        )
+                        .then(verdict);
+                const ROOT_ONLY = [
+                    ["user", "add", "intruder", "--no-password"],
+                    ["role", "grant-permission", "app", "readwrite", "--from-key", ""],
+                    ["auth", "disable"],
+                ];
+                const outcomes: [string, string][] = [
+                    ["app: put app/key", await app(["put", "app/key", "confined"])],
+                    ["app: get app/key", await app(["get", "app/key", "--print-value-only"])],
+                    ["app: put tls/other", await app(["put", "tls/other", "x"])],
+                    ["app: get tls/key", await app(["get", "tls/key"])],
+                    ["app: member list", await app(["member", "list"])],
+                    ...(await Promise.all(
+                        ROOT_ONLY.map(async (args): Promise<[string, string]> => [
+                            `app: ${args.slice(0, 2).join(" ")}`,
+                            await app(args),
+                        ]),
+                    )),
+                    ["admin: get tls/key", await admin(["get", "tls/key"])],
+                    ["admin: user add", await admin(at(ROOT_ONLY, 0))],
+                    ["admin: user delete", await admin(["user", "delete", "intruder"])],
+                    ["admin: auth disable", await admin(["auth", "disable"])],
+                ];
+                console.log(outcomes.map(([who, what]) => `      ${who}: ${what}`).join("\n"));
+                assert.deepStrictEqual(outcomes, [
+                    ["app: put app/key", "OK"],
+                    ["app: get app/key", "OK"],
+                    ["app: put tls/other", "Error: etcdserver: permission denied"],
+                    ["app: get tls/key", "Error: etcdserver: permission denied"],
+                    ["app: member list", "OK"],
+                    ["app: user add", "Error: etcdserver: permission denied"],
+                    ["app: role grant-permission", "Error: etcdserver: permission denied"],
+                    ["app: auth disable", "Error: etcdserver: permission denied"],
+                    ["admin: get tls/key", "OK"],
+                    ["admin: user add", "OK"],
+                    ["admin: user delete", "OK"],
+                    ["admin: auth disable", "OK"],
+                ]);
+                // Auth was turned off by hand: the script turns it on again, the application confined again.
+                assert.match(await cluster.enableAuth(users), /authentication is enabled/);
+                assert.strictEqual(await app(["get", "tls/key"]), "Error: etcdserver: permission denied");
+                await cluster.healthGate();
+                console.log(`      least-privilege checks: ${((Date.now() - started) / 1000).toFixed(1)} s`);
             });
         });
     }
