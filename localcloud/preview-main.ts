@@ -2,6 +2,7 @@
 // item 3). The base (a git ref, default HEAD) is deployed in record mode to a throwaway local cloud, the head (the
 // working tree, or --head <ref>) is previewed against it by the real engine, with --set applied to a copy of the
 // stack's config; the steps, their reasons and the warnings are printed, as text or with --json.
+import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 import { analysePreview, renderReport } from "./preview";
 import { PreviewSession, resolveCommit } from "./preview-run";
@@ -13,7 +14,8 @@ const USAGE =
     "  --head           the changed program (default the working tree)\n" +
     "  --set            a stack config key for the head, e.g. etcd-aws:volumeSizeGiB=200 (repeatable)\n" +
     "  --publish-image  a newer upstream image is published before the head preview (what getAmi finds next)\n" +
-    "  --json           { steps: [{ op, type, name, reasons }], warnings: [...] }";
+    "  --json           { steps: [{ op, type, name, reasons }], warnings: [...] }\n" +
+    "  --engine-json    also write the engine's own preview JSON to this file";
 
 async function main(): Promise<void> {
     const { values, positionals } = parseArgs({
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
             set: { type: "string", multiple: true, default: [] },
             "publish-image": { type: "boolean", default: false },
             json: { type: "boolean", default: false },
+            "engine-json": { type: "string" },
             help: { type: "boolean", short: "h", default: false },
         },
     });
@@ -40,6 +43,7 @@ async function main(): Promise<void> {
         const image = values["publish-image"] ? session.publishImage() : undefined;
         const deployed = Date.now();
         const preview = await session.previewHead(values.head, values.set);
+        if (values["engine-json"]) fs.writeFileSync(values["engine-json"], `${JSON.stringify(preview, null, 2)}\n`);
         const report = analysePreview(preview);
         const notes = [
             ...(image ? [`a newer upstream image ${image} was published after the base deployment`] : []),

@@ -3,6 +3,7 @@
 # throwaway local cloud, the working tree previewed against it by the real Pulumi engine, each step with the
 # properties causing it and a WARNING for each step that endangers the cluster (localcloud/preview-main.ts).
 #   scripts/preview.sh <stack> [--base <git-ref>] [--head <git-ref>] [--set key=value]... [--publish-image] [--json]
+#       [--engine-json <file>]
 # Needs the npm dependencies and the engine (scripts/bootstrap.sh).
 set -euo pipefail
 
