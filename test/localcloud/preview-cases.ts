@@ -164,14 +164,17 @@ const ANALYSED = new Set([INSTANCE, VOLUME, REMOTE_COMMAND]);
 
 /**
  * The engine's preview restricted to what the analysis reads, so that a fixture stays small and holds no keys: the
- * steps of the analysed types, each with its op, reasons and type, its dependencies closed over the whole graph and
+ * steps of the analysed types in URN order, each with its op, reasons and type, its dependencies closed over the whole graph and
  * then restricted to the analysed steps (the analysis asks only what depends, through anything, on what), and an
  * instance's data devices.
  */
 export function trimmed(preview: EnginePreview): EnginePreview {
     const steps = preview.steps ?? [];
     const dependencies = new Map(steps.map((step) => [step.urn, step.newState?.dependencies ?? []]));
-    const kept = steps.filter((step) => ANALYSED.has(step.newState?.type ?? step.oldState?.type ?? ""));
+    // In URN order: the engine's order varies from run to run, a fixture should change only with the graph.
+    const kept = steps
+        .filter((step) => ANALYSED.has(step.newState?.type ?? step.oldState?.type ?? ""))
+        .sort((a, b) => a.urn.localeCompare(b.urn));
     const keptUrns = new Set(kept.map((step) => step.urn));
     const state = (
         current: EngineResourceState | undefined,
