@@ -7,6 +7,11 @@
 # member), LOCK_KEY, UNIT, WAIT_SECONDS, REPORT_EVERY_SECONDS; with TLS the ETCDCTL_CACERT,
 # ETCDCTL_CERT and ETCDCTL_KEY paths.
 
+# How often the waits (member healthy, learner promoted, membership change accepted, lock
+# attempts) look again: a look is one short etcdctl call, and a look that comes late delays a
+# roll's hand-over from one member to the next by as much.
+POLL_SECONDS=0.2
+
 # etcdctl against the other members (fails for a single-member cluster).
 peers() {
     [ -n "$PEER_ENDPOINTS" ] || return 1
@@ -31,7 +36,7 @@ change_membership() {
             rm -f "$answer"
             return 1
         fi
-        sleep 1
+        sleep "$POLL_SECONDS"
     done
     cat "$answer"
     rm -f "$answer"
@@ -40,18 +45,25 @@ change_membership() {
 # Counts the voting members other than $1 (hex ID), and those of them that answer a health
 # check: sets voters and healthy.
 count_other_voters() {
-    local excluded=$1 list entries id status client_urls
+    local excluded=$1 list entries id status client_urls check checks=()
     voters=0
     healthy=0
     list=$(member_list) || { log "no other member answers"; return 1; }
     entries=$(etcd_json voters "$excluded" <<<"$list") || return 1
+    # All at once: each check may take up to its timeout, and the next holder waits for them.
     while read -r id status client_urls; do
         [ -n "$id" ] || continue
         voters=$((voters + 1))
-        if [ "$status" = started ] && etcdctl --endpoints "$client_urls" --command-timeout=3s endpoint health >/dev/null 2>&1; then
-            healthy=$((healthy + 1))
+        if [ "$status" = started ]; then
+            etcdctl --endpoints "$client_urls" --command-timeout=3s endpoint health >/dev/null 2>&1 &
+            checks+=("$!")
         fi
     done <<<"$entries"
+    for check in "${checks[@]}"; do
+        if wait "$check"; then
+            healthy=$((healthy + 1))
+        fi
+    done
 }
 
 # Removing member $1 is safe when the healthy voters left are a majority of those left.
@@ -73,40 +85,75 @@ ensure_others_healthy() {
     fi
 }
 
-# Takes the cluster-wide etcd-aws lock (an etcd lock held through the other members by a
-# background etcdctl, lock_pid). etcdctl gives up at once when an endpoint cannot serve it
-# (a member still starting, a learner), so it is retried until WAIT_SECONDS. (Globals: the
-# EXIT trap still needs them after the function returned.)
-lock_pid=""
-lock_fifo=""
+# The cluster-wide etcd-aws lock: `etcdctl lock` (an etcd lease of LOCK_TTL_SECONDS and a key
+# under LOCK_KEY, granted in the keys' order) runs a command while it holds the lock. That command
+# says "held PID" and then waits (tail --pid) until this shell lets go or ends, however it ends:
+# then etcdctl deletes the key at once. Only a holder whose etcdctl is gone with it (the host
+# lost, kill -9 of etcdctl) keeps the others waiting, until its lease runs out (LOCK_TTL_SECONDS).
+# The lease is not shorter: it must outlast a leader election while the holder keeps it alive.
+LOCK_TTL_SECONDS=5
+lock_status="" # fd: the lock command's "held PID" line, then end of file once etcdctl exited
+lock_holder="" # PID of the command that holds the lock for this shell (empty: not held)
+
+# The client URLs of the started voting members, comma-separated, for the lock's etcdctl: it
+# sends each request to any of its endpoints, and a learner or an unstarted member fails it at
+# once. (This member's own too: the last one left may have only itself to ask.)
+lock_endpoints() {
+    local list entries id status client_urls endpoints=""
+    list=$(member_list) || return 1
+    entries=$(etcd_json voters "" <<<"$list") || return 1
+    while read -r id status client_urls; do
+        if [ -n "$id" ] && [ "$status" = started ]; then
+            endpoints+=${endpoints:+,}$client_urls
+        fi
+    done <<<"$entries"
+    [ -n "$endpoints" ] && printf '%s\n' "$endpoints"
+}
+
+# Takes the lock (see above), waiting up to WAIT_SECONDS. etcdctl gives up when its request meets
+# a member that cannot serve it (one restarting): it is started again at once.
 take_cluster_lock() {
-    local started=$SECONDS deadline=$((SECONDS + WAIT_SECONDS)) attempts=0
-    lock_fifo=$(mktemp -u)
-    mkfifo "$lock_fifo"
-    trap 'kill "$lock_pid" 2>/dev/null || true; rm -f "$lock_fifo"' EXIT
+    local started=$SECONDS deadline=$((SECONDS + WAIT_SECONDS)) attempts=0 errors endpoints lock_pid line
+    errors=$(mktemp)
     while true; do
         attempts=$((attempts + 1))
-        etcdctl --endpoints "$PEER_ENDPOINTS" lock "$LOCK_KEY" >"$lock_fifo" 2>/dev/null &
+        endpoints=$(lock_endpoints) || endpoints=$PEER_ENDPOINTS
+        # (The holder's PID is this shell's: $$, in the command's own shell $1.)
+        # shellcheck disable=SC2016
+        exec {lock_status}< <(exec etcdctl --endpoints "$endpoints" lock --ttl "$LOCK_TTL_SECONDS" "$LOCK_KEY" -- \
+            sh -c 'echo "held $$"; exec tail -s "$2" -f /dev/null --pid "$1" >/dev/null' lock-holder "$$" "$POLL_SECONDS" \
+            </dev/null 2>"$errors")
         lock_pid=$!
-        if read -r -t "$((deadline - SECONDS > 0 ? deadline - SECONDS : 1))" _ <"$lock_fifo"; then
-            rm -f "$lock_fifo"
+        if read -r -t "$((deadline > SECONDS ? deadline - SECONDS : 1))" -u "$lock_status" line && [[ $line == "held "* ]]; then
+            lock_holder=${line#held }
+            rm -f "$errors"
             log "took the membership lock (waited $((SECONDS - started)) s, $attempts attempt(s))"
             return 0
         fi
-        kill "$lock_pid" 2>/dev/null || true
-        wait "$lock_pid" 2>/dev/null || true
+        kill "$lock_pid" 2>/dev/null || true # (when the time is up, etcdctl still waits)
+        exec {lock_status}<&-
         if [ "$SECONDS" -ge "$deadline" ]; then
-            rm -f "$lock_fifo"
-            log "could not take the membership lock within $WAIT_SECONDS s"
+            log "could not take the membership lock within $WAIT_SECONDS s; etcdctl: $(tail -n 1 "$errors")"
+            rm -f "$errors"
             return 1
         fi
-        sleep 1
+        sleep "$POLL_SECONDS"
     done
 }
 
+# Lets go of the lock: ends the holding command, then waits (briefly) until etcdctl deleted its
+# key and exited; should it hang, the lease runs out instead.
+release_cluster_lock() {
+    [ -n "$lock_holder" ] || return 0
+    kill "$lock_holder" 2>/dev/null || true
+    read -r -t "$LOCK_TTL_SECONDS" -u "$lock_status" _ || true
+    exec {lock_status}<&-
+    lock_holder=""
+}
+
 # Runs "$@" holding the lock, so restarts and membership changes happen one member at a time
-# even when every member's launch runs at once. If "$@" fails the script exits and the EXIT
-# trap lets go of the lock.
+# even when every member's launch runs at once. If "$@" fails the script exits, and with it the
+# lock's holding command: the lock is released all the same.
 with_cluster_lock() {
     if [ -z "$PEER_ENDPOINTS" ]; then
         "$@"
@@ -114,9 +161,7 @@ with_cluster_lock() {
     fi
     take_cluster_lock
     "$@"
-    kill "$lock_pid" 2>/dev/null || true
-    wait "$lock_pid" 2>/dev/null || true
-    trap - EXIT
+    release_cluster_lock
 }
 
 # The (hex) ID this member's own etcd reports, empty when it is not running (|| true: under
@@ -127,7 +172,7 @@ local_member_id() {
     etcd_json local-id <<<"$status" 2>/dev/null || true
 }
 
-# Runs a command every second until it succeeds, saying every REPORT_EVERY_SECONDS why it has not
+# Runs a command every POLL_SECONDS until it succeeds, saying every REPORT_EVERY_SECONDS why it has not
 # yet; gives up after WAIT_SECONDS with the command's last error and etcd's log.
 retry_until() {
     local what=$1 deadline=$((SECONDS + WAIT_SECONDS)) next_report=$((SECONDS + REPORT_EVERY_SECONDS)) output
@@ -142,7 +187,7 @@ retry_until() {
             log "still waiting for $what: ${output##*$'\n'}"
             next_report=$((SECONDS + REPORT_EVERY_SECONDS))
         fi
-        sleep 1
+        sleep "$POLL_SECONDS"
     done
 }
 

@@ -76,7 +76,7 @@ case "$*" in
     *"endpoint health"*) exit "\${FAKE_HEALTH:-0}" ;;
     *"endpoint status"*) if [ -n "\${FAKE_LOCAL_STATUS:-}" ]; then printf '%s' "$FAKE_LOCAL_STATUS"; else exit 1; fi ;;
     *" lock "*) if [ -n "\${FAKE_LOCK_FAILS_ONCE:-}" ] && [ ! -e "$FAKE_LOG.lock-failed" ]; then touch "$FAKE_LOG.lock-failed"; exit 1; fi
-        echo "etcd-aws/membership/694d77a1c2e3f4b5"; exec sleep 30 ;;
+        while [ "$1" != -- ]; do shift; done; shift; exec "$@" ;;
     *"member promote"*) if [ -n "\${FAKE_PROMOTE_ERROR:-}" ]; then
         echo '{"level":"warn","msg":"retrying of unary invoker failed"}' >&2; echo "Error: $FAKE_PROMOTE_ERROR" >&2; exit 1
     fi ;;
@@ -477,8 +477,10 @@ describe("core/launch", () => {
                 const localHealth = calls.lastIndexOf(
                     "etcdctl --endpoints https://10.0.1.10:2379 --command-timeout=3s endpoint health",
                 );
-                const lock = calls.indexOf(
-                    "etcdctl --endpoints https://10.0.2.10:2379,https://10.0.3.10:2379 lock etcd-aws/membership",
+                const lock = calls.findIndex((c) =>
+                    c.startsWith(
+                        "etcdctl --endpoints https://10.0.1.10:2379,https://10.0.2.10:2379,https://10.0.3.10:2379 lock --ttl 5 etcd-aws/membership -- ",
+                    ),
                 );
                 assert.ok(lock >= 0 && lock < health && health < restart && restart < localHealth, calls.join("\n"));
             });
@@ -493,7 +495,7 @@ describe("core/launch", () => {
                     FAKE_LOCK_FAILS_ONCE: "yes",
                 });
                 assert.equal(result.status, 0, result.stderr);
-                assert.equal(result.calls.filter((c) => c.includes(" lock etcd-aws/membership")).length, 2);
+                assert.equal(result.calls.filter((c) => c.includes(" lock --ttl 5 etcd-aws/membership -- ")).length, 2);
                 assert.ok(result.calls.includes("systemctl restart --no-block etcd.service"));
             });
 
@@ -551,9 +553,9 @@ describe("core/launch", () => {
                 assert.equal(result.status, 0, result.stderr);
                 const etcdctl = result.calls
                     .filter((c) => /member (remove|add|promote)| lock /.test(c))
-                    .map((c) => c.replace(/^.*(--command-timeout=5s|:2379) /, ""));
+                    .map((c) => c.replace(/^.*(--command-timeout=5s|:2379) /, "").replace(/ -- .*/, ""));
                 assert.deepEqual(etcdctl, [
-                    "lock etcd-aws/membership",
+                    "lock --ttl 5 etcd-aws/membership",
                     "member remove 8e9e05c52164694d",
                     "member add orders-0 --peer-urls=https://10.0.1.10:2380 --learner -w json",
                     "member promote 1234abcd5678ef90",
