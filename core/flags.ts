@@ -1,7 +1,7 @@
 // The etcd flags of each member, rendered from the cluster's shape as the clustering guide
 // prescribes, and the environment file that carries them to etcd (ETCD_<FLAG> variables).
 import { ETCD_FLAGS } from "./etcd-flags";
-import { advertisedHost, ClusterSpec, clientUrl, MemberSpec, peerUrl, scheme } from "./model";
+import { advertisedHost, ClusterSpec, clientUrl, MaintenanceSpec, MemberSpec, peerUrl, scheme } from "./model";
 import { PKI_FILES } from "./host-contract";
 import { isLoopback } from "./net";
 import { capabilitiesOf, EtcdLine } from "./versions";
@@ -99,6 +99,15 @@ function tlsFlags(spec: ClusterSpec): EtcdFlag[] {
     ];
 }
 
+/** Compaction on and a backend quota sized from the data volume, the same on every member. */
+function maintenanceFlags(maintenance: MaintenanceSpec): EtcdFlag[] {
+    return [
+        { name: "auto-compaction-mode", value: maintenance.autoCompactionMode },
+        { name: "auto-compaction-retention", value: maintenance.autoCompactionRetention },
+        { name: "quota-backend-bytes", value: String(maintenance.quotaBackendBytes) },
+    ];
+}
+
 /**
  * The member's address, plus 127.0.0.1 for tools on the host itself. A member whose address is
  * loopback already needs no second listener; local test hosts share one loopback, where a
@@ -113,8 +122,9 @@ function listenUrls(sch: string, address: string, port: number): string {
 }
 
 /**
- * The flags a member starts with, in a fixed order: identity, URLs, bootstrap, TLS, then the
- * cluster's extra flags and the member's own overrides (later entries replace earlier ones).
+ * The flags a member starts with, in a fixed order: identity, URLs, bootstrap, TLS, logging,
+ * maintenance, then the cluster's extra flags and the member's own overrides (later entries
+ * replace earlier ones).
  */
 export function renderMemberFlags(spec: ClusterSpec, member: MemberSpec): EtcdFlag[] {
     const sch = scheme(spec);
@@ -130,6 +140,7 @@ export function renderMemberFlags(spec: ClusterSpec, member: MemberSpec): EtcdFl
         ...modeFlags(spec),
         ...tlsFlags(spec),
         ...(capabilitiesOf(spec.version).defaultsToCapnslog ? [{ name: "logger", value: "zap" }] : []),
+        ...maintenanceFlags(spec.maintenance),
     ];
     return applyOverrides(rendered, { ...spec.extraFlags, ...(member.flagOverrides ?? {}) });
 }

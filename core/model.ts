@@ -41,6 +41,18 @@ export interface DiscoverySpec {
     readonly proxy?: string;
 }
 
+/** `--auto-compaction-mode`: keep a span of time, or a number of revisions. */
+export type AutoCompactionMode = "periodic" | "revision";
+
+/** How every member compacts its history and how large its database may grow. */
+export interface MaintenanceSpec {
+    readonly autoCompactionMode: AutoCompactionMode;
+    /** `--auto-compaction-retention`: a duration (periodic) or a revision count (revision); "0" turns it off. */
+    readonly autoCompactionRetention: string;
+    /** `--quota-backend-bytes`: the size at which etcd raises the NOSPACE alarm and turns read-only. */
+    readonly quotaBackendBytes: number;
+}
+
 export interface ClusterSpec {
     /** Cluster name; member names are `<clusterName>-<n>`. */
     readonly clusterName: string;
@@ -58,7 +70,8 @@ export interface ClusterSpec {
     /** etcd's data directory, on the data volume. */
     readonly dataDir: string;
     readonly discovery?: DiscoverySpec;
-    /** Additional etcd flags for every member (without leading dashes). */
+    readonly maintenance: MaintenanceSpec;
+    /** Additional etcd flags for every member (without leading dashes); they win over the rendered ones. */
     readonly extraFlags: Readonly<Record<string, string>>;
     readonly members: readonly MemberSpec[];
 }

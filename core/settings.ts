@@ -104,7 +104,12 @@ export interface ClusterSettings {
     allowPublicAccess?: boolean;
     /** EC2 instance type. Default "t3.medium" (2 vCPU, 4 GiB: etcd's small-cluster guidance). */
     instanceType?: string;
-    /** Size of each member's data volume in GiB, 8 to 16384. Default 20. */
+    /**
+     * Size of each member's data volume in GiB, 8 to 16384. Default 20. It also sizes etcd's backend
+     * quota (`--quota-backend-bytes`): half of the volume after 1 GiB for the write-ahead log (a
+     * defragmentation or a snapshot sent to the member writes a second copy of the database), at
+     * most etcd's suggested 8 GiB. An explicit quota-backend-bytes in extraFlags wins, if it fits.
+     */
     volumeSizeGiB?: number;
     /** EBS type of the data volume: "gp3", "gp2", "io1" or "io2". Default "gp3" (SSD, 3000 IOPS baseline). */
     volumeType?: string;
@@ -114,6 +119,21 @@ export interface ClusterSettings {
     mirrorBaseUrl?: string;
     /** Expected SHA-256 of the release tarball, checked besides SHA256SUMS. Default: none. */
     etcdSha256?: string;
+    /**
+     * How members compact old revisions (`--auto-compaction-mode`): "periodic" keeps a span of
+     * time, "revision" a number of revisions. Default "periodic". Why: etcd keeps every revision
+     * until it is compacted, so without compaction the database grows until it reaches its quota
+     * and etcd turns read-only (the NOSPACE alarm).
+     */
+    autoCompactionMode?: string;
+    /**
+     * How much history compaction keeps (`--auto-compaction-retention`): a duration such as "1h"
+     * or "30m" (or a whole number of hours) in periodic mode, a number of revisions in revision
+     * mode; "0" turns compaction off. Default "1h" (periodic) or "1000" (revision). Why: a watcher
+     * that falls further behind than this has to read its keys again, while longer history makes
+     * the database larger.
+     */
+    autoCompactionRetention?: string;
     /** Extra etcd flags for every member, without dashes: {"snapshot-count": "10000"}. Default: none. */
     extraFlags?: Record<string, string>;
     /** Client port. Default 2379. */
@@ -138,5 +158,6 @@ export const DEFAULTS = {
     instanceType: "t3.medium",
     volumeSizeGiB: 20,
     volumeType: "gp3",
+    autoCompactionMode: "periodic",
     mirrorBaseUrl: "https://github.com/etcd-io/etcd/releases/download",
 } as const;

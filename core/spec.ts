@@ -62,6 +62,7 @@ export function buildClusterSpec(
         clusterToken: settings.clusterToken,
         dataDir: HOST_PATHS.dataDir,
         discovery: discoverySpec(settings, discoveryToken),
+        maintenance: settings.maintenance,
         extraFlags: settings.extraFlags,
         members: addresses.map((address, i) => ({ name: memberName(settings.clusterName, i), address })),
     };

@@ -160,6 +160,19 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         description: "Expected SHA-256 of the release tarball; empty: SHA256SUMS only.",
     },
     {
+        key: "autoCompactionMode",
+        type: "string",
+        default: "periodic",
+        description: "How members compact old revisions: periodic (keep a duration) or revision (keep a count).",
+    },
+    {
+        key: "autoCompactionRetention",
+        type: "string",
+        default: "",
+        description:
+            "History compaction keeps, e.g. 1h or 30m (periodic) or 1000 (revision); 0: off; empty: 1h or 1000.",
+    },
+    {
         key: "extraFlags",
         type: "array",
         default: [],
@@ -353,6 +366,8 @@ export function readStackConfig(lookup: (key: string) => string | undefined): {
         volumeIops: positive("volumeIops"),
         mirrorBaseUrl: str("mirrorBaseUrl"),
         etcdSha256: str("etcdSha256"),
+        autoCompactionMode: str("autoCompactionMode"),
+        autoCompactionRetention: str("autoCompactionRetention"),
         extraFlags: Object.keys(extraFlags).length > 0 ? extraFlags : undefined,
         clientPort: num("clientPort"),
         peerPort: num("peerPort"),

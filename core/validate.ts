@@ -1,7 +1,7 @@
 // Validation of a cluster's settings: every problem in one pass, each naming the setting, its
 // value and the fix, before anything is created. The checks live in validate/, one module per
 // concern; this file runs them in order and assembles the settings with defaults filled in.
-import { BootstrapMode, Ports } from "./model";
+import { BootstrapMode, MaintenanceSpec, Ports } from "./model";
 import { ConfigProblem } from "./problems";
 import { ClusterSettings } from "./settings";
 import { EtcdVersion } from "./versions";
@@ -21,6 +21,7 @@ import {
     TokenInUse,
 } from "./validate/membership";
 import { resolveAccess, resolveNames, resolvePorts } from "./validate/network";
+import { resolveMaintenance } from "./validate/maintenance";
 import { resolveUpgrade } from "./validate/upgrade";
 import { UpgradeHop } from "./upgrade";
 
@@ -56,6 +57,8 @@ export interface ResolvedSettings {
     readonly etcdSha256?: string;
     readonly extraFlags: Readonly<Record<string, string>>;
     readonly ports: Ports;
+    /** Compaction and the backend quota, as every member starts with them. */
+    readonly maintenance: MaintenanceSpec;
     readonly discovery?: ResolvedDiscovery;
     /** The hop from the running release to `version`; undefined on the first deployment or when it stays. */
     readonly upgrade?: UpgradeHop;
@@ -136,6 +139,7 @@ export function validateSettings(
     const release = resolveRelease(settings, problems);
     const ports = resolvePorts(settings, problems);
     const extraFlags = resolveExtraFlags(settings, version, problems, warnings);
+    const maintenance = resolveMaintenance(settings, machine.volumeSizeGiB, extraFlags, problems, warnings);
     const discovery = resolveDiscovery(settings, { mode, version, memberCount }, problems);
     const upgrade = resolveUpgrade(context.runningVersion, settings, version, security.auth, problems);
     if (problems.length > 0) {
@@ -155,6 +159,7 @@ export function validateSettings(
         ...release,
         extraFlags,
         ports,
+        maintenance,
         discovery,
         ...(upgrade ? { upgrade } : {}),
     };

@@ -15,8 +15,16 @@ function commonFlags(sch: "http" | "https", host: string): Record<string, string
         "initial-advertise-peer-urls": `${sch}://${host}:2380`,
         "advertise-client-urls": `${sch}://${host}:2379`,
         "initial-cluster-token": "shop-prod-orders",
+        ...MAINTENANCE_DEFAULTS,
     };
 }
+
+/** Compaction on and the quota of the default 20 GiB volume: etcd's suggested maximum, 8 GiB. */
+const MAINTENANCE_DEFAULTS = {
+    "auto-compaction-mode": "periodic",
+    "auto-compaction-retention": "1h",
+    "quota-backend-bytes": String(8 * 1024 ** 3),
+};
 
 const TLS_FLAGS = {
     "cert-file": "/etc/etcd/pki/server.crt",
@@ -45,7 +53,7 @@ describe("core/flags", () => {
             });
         });
 
-        it("static: renders in the fixed order identity, URLs, token, bootstrap", () => {
+        it("static: renders in the fixed order identity, URLs, token, bootstrap, maintenance", () => {
             const spec = specOf({ bootstrapMode: "static", tls: false });
             assert.deepEqual(
                 renderMemberFlags(spec, at(spec.members, 2)).map((flag) => flag.name),
@@ -60,6 +68,9 @@ describe("core/flags", () => {
                     "initial-cluster-token",
                     "initial-cluster",
                     "initial-cluster-state",
+                    "auto-compaction-mode",
+                    "auto-compaction-retention",
+                    "quota-backend-bytes",
                 ],
             );
         });
@@ -291,6 +302,47 @@ describe("core/flags", () => {
         });
     });
 
+    describe("renderMemberFlags: maintenance", () => {
+        const GIB = 1024 ** 3;
+        const maintenanceOf = (flags: Record<string, string>) => [
+            flags["auto-compaction-mode"],
+            flags["auto-compaction-retention"],
+            flags["quota-backend-bytes"],
+        ];
+
+        it("compacts periodically keeping 1h by default, and a revision count of 1000 in revision mode", () => {
+            assert.deepEqual(maintenanceOf(member0Flags(specOf({}))), ["periodic", "1h", String(8 * GIB)]);
+            assert.deepEqual(maintenanceOf(member0Flags(specOf({ autoCompactionMode: "revision" }))), [
+                "revision",
+                "1000",
+                String(8 * GIB),
+            ]);
+            assert.deepEqual(
+                maintenanceOf(member0Flags(specOf({ autoCompactionMode: "periodic", autoCompactionRetention: "30m" }))),
+                ["periodic", "30m", String(8 * GIB)],
+            );
+        });
+
+        const quotas: readonly (readonly [number, number])[] = [
+            [8, 3.5 * GIB],
+            [10, 4.5 * GIB],
+            [16, 7.5 * GIB],
+            [17, 8 * GIB],
+            [100, 8 * GIB],
+        ];
+        for (const [volumeSizeGiB, quota] of quotas) {
+            it(`a ${volumeSizeGiB} GiB volume gets a ${quota / GIB} GiB quota (half after 1 GiB for the WAL, at most 8 GiB)`, () => {
+                assert.equal(member0Flags(specOf({ volumeSizeGiB }))["quota-backend-bytes"], String(quota));
+            });
+        }
+
+        it("an explicit quota-backend-bytes extra flag wins, rendered once", () => {
+            const spec = specOf({ volumeSizeGiB: 10, extraFlags: { "quota-backend-bytes": String(2 * GIB) } });
+            const flags = renderMemberFlags(spec, at(spec.members, 0)).filter((f) => f.name === "quota-backend-bytes");
+            assert.deepEqual(flags, [{ name: "quota-backend-bytes", value: String(2 * GIB) }]);
+        });
+    });
+
     describe("initialCluster", () => {
         it("lists name=peerURL for every member in member order", () => {
             assert.equal(
@@ -301,16 +353,18 @@ describe("core/flags", () => {
     });
 
     describe("MANAGED_FLAGS", () => {
-        it("every flag the package renders (except logger) is managed, so extra flags cannot break it", () => {
+        it("every flag the package renders (except logger and the maintenance flags, which extra flags may set) is managed", () => {
             const rendered = new Set<string>();
             for (const { settings } of ACCEPTED) {
                 const spec = specOf(settings);
                 renderMemberFlags(spec, at(spec.members, 0)).forEach((flag) => rendered.add(flag.name));
             }
-            assert.deepEqual(
-                [...rendered].filter((name) => !MANAGED_FLAGS.has(name)),
-                ["logger"],
-            );
+            assert.deepEqual([...rendered].filter((name) => !MANAGED_FLAGS.has(name)).sort(), [
+                "auto-compaction-mode",
+                "auto-compaction-retention",
+                "logger",
+                "quota-backend-bytes",
+            ]);
         });
     });
 
@@ -364,6 +418,9 @@ describe("core/flags", () => {
                 "ETCD_INITIAL_CLUSTER_TOKEN=shop-prod-orders",
                 "ETCD_INITIAL_CLUSTER=orders-0=http://10.0.1.10:2380",
                 "ETCD_INITIAL_CLUSTER_STATE=new",
+                "ETCD_AUTO_COMPACTION_MODE=periodic",
+                "ETCD_AUTO_COMPACTION_RETENTION=1h",
+                "ETCD_QUOTA_BACKEND_BYTES=8589934592",
                 "",
             ]);
         });

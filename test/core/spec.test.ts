@@ -16,6 +16,11 @@ describe("core/spec", () => {
             clusterToken: "shop-prod-orders",
             dataDir: "/var/lib/etcd/data",
             discovery: undefined,
+            maintenance: {
+                autoCompactionMode: "periodic",
+                autoCompactionRetention: "1h",
+                quotaBackendBytes: 8 * 1024 ** 3,
+            },
             extraFlags: { "snapshot-count": "10000" },
             members: [
                 { name: "orders-0", address: "10.0.1.10" },
