@@ -43,8 +43,17 @@ describe("offline plan (scripts/plan.sh)", () => {
             "+| `etcd-aws:volumeSizeGiB` | `12` |",
             ...Array<string>(3).fill("-ebsBlockDevices[0].volumeSize: 10"),
             ...Array<string>(3).fill("+ebsBlockDevices[0].volumeSize: 12"),
+            // The backend quota is sized from the volume, so each member's flags and the health
+            // gate's trigger (a digest of the members' launch scripts) change with it.
+            ...Array<string>(3).fill("-ETCD_QUOTA_BACKEND_BYTES=4831838208"),
+            ...Array<string>(3).fill("+ETCD_QUOTA_BACKEND_BYTES=5905580032"),
         ];
-        assert.deepEqual(changed, expected.sort());
+        const [gateBefore, gateAfter] = [
+            changed.find((l) => l.startsWith("-triggers:")),
+            changed.find((l) => l.startsWith("+triggers:")),
+        ];
+        assert.ok(gateBefore && gateAfter, "the health gate's trigger changes");
+        assert.deepEqual(changed, [...expected, gateBefore, gateAfter].sort());
     });
 
     it("shows deploy-time values as placeholders and secret inputs as <secret>", async () => {
