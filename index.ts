@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { clusterTokenInStackFile, formatProblems, readStackConfig } from "./core";
+import { rollingFromLastMemberNames } from "./core/deployment";
 import { asStackProblem, unknownConfigKeys } from "./core/stack-config";
 import { EtcdCluster, EtcdClusterArgs, validateClusterArgs } from "./components";
 
@@ -72,8 +73,18 @@ const args: EtcdClusterArgs = {
         user: stackConfig.sshUser,
         keyName: stackConfig.sshKeyName,
         privateKey: sshPrivateKey as pulumi.Output<string>,
-        bastion: stackConfig.bastionHost ? { host: stackConfig.bastionHost, user: stackConfig.bastionUser } : undefined,
+        bastion: stackConfig.bastionHost
+            ? {
+                  host: stackConfig.bastionHost,
+                  user: stackConfig.bastionUser,
+                  // Missing: refused below (bastionHostKey), before anything is registered.
+                  hostKey: stackConfig.bastionHostKey as string,
+              }
+            : undefined,
     },
+    privateEgress: stackConfig.privateEgress,
+    // Members exist: changes that stop or replace instances go one member at a time.
+    rolling: lastDeploymentOutput("memberNames").apply(rollingFromLastMemberNames),
     tags: { "pulumi:project": project, "pulumi:stack": stack },
 };
 

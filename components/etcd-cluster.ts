@@ -34,7 +34,9 @@ import {
     healthGateTimeouts,
     LAUNCH_TIMEOUT,
     launchDependencies,
+    forInstance,
     launchScriptsDigest,
+    MEMBER_READY_TIMEOUT_SECONDS,
     memberCertificateRequest,
     outboundUrls,
     placementWarnings,
@@ -52,6 +54,7 @@ import {
     ubuntuAmiNamePattern,
 } from "../core/deployment";
 import { LAUNCH_COMMANDS, RUN_SCRIPT_COMMAND } from "../core/host-contract";
+import { renderMemberReadyScript } from "../core/scripts/member-ready";
 import { EtcdDiscovery } from "./etcd-discovery";
 import { EtcdDns } from "./etcd-dns";
 import { EtcdMember, SshSettings } from "./etcd-member";
@@ -83,6 +86,21 @@ export interface EtcdClusterArgs extends ClusterSettings {
      * clusters sharing a token and peer URLs get the same IDs. Default none.
      */
     reservedClusterTokens?: string[];
+    /**
+     * The cluster already runs (the program reads it from the stack's last outputs). Then each
+     * member's instance waits until the member before it is back, a started voting member that
+     * caught up, so a change that stops or replaces instances (a new AMI, an instance type)
+     * takes down one member at a time and the cluster keeps its quorum. Default false: the first
+     * deployment creates every member in parallel (a chain would only serialise creation).
+     */
+    rolling?: pulumi.Input<boolean>;
+    /**
+     * How members behind a bastion (private subnets, no public IP) reach `mirrorBaseUrl` and the
+     * discovery service: "nat" (the subnets route 0.0.0.0/0 to a NAT gateway you manage) or
+     * "mirror" (`mirrorBaseUrl` is a mirror inside the VPC). Required with `ssh.bastion`, refused
+     * without: the package creates neither path, so the stack states which one exists.
+     */
+    privateEgress?: string;
     /** Tags for every resource that takes tags. Default none. */
     tags?: Record<string, string>;
 }
@@ -167,6 +185,14 @@ export function validateClusterArgs(
         subnetCount: given.subnetIds?.length,
         vpcGiven: given.vpcId !== undefined,
         healthTimeoutSeconds: given.healthTimeoutSeconds,
+        // (Given inside an output from other languages: checked by the member once it resolves.)
+        bastion: ssh?.bastion && {
+            hostKeyGiven: ssh.bastion.hostKey !== undefined,
+            hostKey: typeof ssh.bastion.hostKey === "string" ? ssh.bastion.hostKey : undefined,
+        },
+        privateEgress: given.privateEgress,
+        sshDeferred: isDeferred(given.ssh),
+        mirrorBaseUrlGiven: given.mirrorBaseUrl !== undefined,
     });
     const settingsValidation = validateSettings(name, given, {
         project: pulumi.getProject(),
@@ -224,8 +250,7 @@ function defaultSubnetPerMember(
 }
 
 /** Warns once the subnets' zones are known if members in different subnets share a zone. */
-function warnOnSharedZones(name: string, cluster: pulumi.Resource, subnetIds: pulumi.Input<string>[]): void {
-    const zones = subnetIds.map((id) => aws.ec2.getSubnetOutput({ id }, { parent: cluster }).availabilityZone);
+function warnOnSharedZones(name: string, cluster: pulumi.Resource, zones: pulumi.Output<string>[]): void {
     pulumi.all(zones).apply((known) => {
         for (const warning of sharedZoneWarnings(name, known)) {
             pulumi.log.warn(warning, cluster);
@@ -334,11 +359,15 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const subnetIds: pulumi.Input<string>[] = args.subnetIds
             ? subnetPerMember(args.subnetIds, settings.memberCount)
             : defaultSubnetPerMember(name, this, vpcId, settings.memberCount);
+        const zones = subnetIds.map((id) => aws.ec2.getSubnetOutput({ id }, parent).availabilityZone);
         if (args.subnetIds && args.subnetIds.length >= settings.memberCount) {
             // Fewer subnets than members were warned about already; here each member has its own.
-            warnOnSharedZones(name, this, subnetIds);
+            warnOnSharedZones(name, this, zones);
         }
         const amiId = args.amiId ?? newestUbuntuAmi(arch, parent);
+        // From other languages the SSH settings arrive as one output: privateEgress, required
+        // exactly when there is a bastion, says whether members are private before they resolve.
+        const publicAddress = isDeferred(args.ssh) ? args.privateEgress === undefined : args.ssh.bastion === undefined;
 
         const release = {
             version: settings.version,
@@ -361,6 +390,10 @@ export class EtcdCluster extends pulumi.ComponentResource {
             parent,
         );
 
+        // Member i's instance waits for member i-1's ready check (rolling), which is created
+        // after the launches: each member gets the promise of its predecessor's.
+        const readyResolvers: ((ready: pulumi.Resource) => void)[] = [];
+        const readyPromises = names.map(() => new Promise<pulumi.Resource>((resolve) => readyResolvers.push(resolve)));
         const members = names.map(
             (member, i) =>
                 new EtcdMember(
@@ -368,10 +401,18 @@ export class EtcdCluster extends pulumi.ComponentResource {
                     {
                         memberName: member,
                         clusterName: name,
+                        index: i,
                         amiId,
+                        amiFromLookup: args.amiId === undefined,
                         instanceType: settings.instanceType,
                         subnetId: ofMember(subnetIds, i, "the subnets"),
+                        availabilityZone: ofMember(zones, i, "the subnets' zones"),
                         securityGroupIds: [network.securityGroupId],
+                        publicAddress,
+                        privateEgress: args.privateEgress,
+                        rolling: args.rolling,
+                        previousMemberReady: i > 0 ? readyPromises[i - 1] : undefined,
+                        connectionDependsOn: network.rules,
                         volumeSizeGiB: settings.volumeSizeGiB,
                         volumeType: settings.volumeType,
                         volumeIops: settings.volumeIops,
@@ -411,7 +452,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                       specForToken: (token) => specFor(placeholderAddresses(settings.memberCount), token),
                       registerSize: true,
                       connection: registrar.connection,
-                      dependsOn: [registrar.installed],
+                      dependsOn: [registrar.installed, ...network.rules],
                   },
                   parent,
               )
@@ -455,11 +496,15 @@ export class EtcdCluster extends pulumi.ComponentResource {
             ...(waitsFor.dnsRecords ? dns.recordResources : []),
             ...(waitsFor.discoverySize && discovery?.registration ? [discovery.registration] : []),
         ];
-        const launchScripts = members.map((_, i) =>
+        // Each names its instance: a replaced instance runs its launch again, as an update.
+        const launchScripts = members.map((member, i) =>
             pulumi
-                .all([spec, pki ? tlsFilesOf(pki, i) : []])
-                .apply(([rendered, files]) =>
-                    renderLaunchScript(rendered, ofMember(rendered.members, i, "the cluster spec"), files),
+                .all([spec, pki ? tlsFilesOf(pki, i) : [], member.instance.id])
+                .apply(([rendered, files, instanceId]) =>
+                    forInstance(
+                        renderLaunchScript(rendered, ofMember(rendered.members, i, "the cluster spec"), files),
+                        instanceId,
+                    ),
                 ),
         );
         // Launches run in parallel, so creation takes as long for seven members as for one. On an
@@ -482,13 +527,44 @@ export class EtcdCluster extends pulumi.ComponentResource {
                     },
                     {
                         parent: this,
-                        dependsOn: [member.installed, ...startAfter],
+                        dependsOn: [member.installed, ...startAfter, ...network.rules],
                         // The script carries keys and tokens; keep whatever it prints out of plain state too.
                         additionalSecretOutputs: ["stdout", "stderr"],
                         customTimeouts: { create: LAUNCH_TIMEOUT, update: LAUNCH_TIMEOUT, delete: LAUNCH_TIMEOUT },
                     },
                 ),
         );
+        // After each launch: the member is a started voting member, healthy and caught up. Its
+        // instance, type or AMI changing runs it again; the next member's instance waits for it.
+        const readyChecks = members.map((member, i) => {
+            const memberName = ofMember(names, i, "the member names");
+            const ready = new command.remote.Command(
+                `${memberName}-ready`,
+                {
+                    connection: member.connection,
+                    create: RUN_SCRIPT_COMMAND,
+                    stdin: spec.apply((rendered) =>
+                        renderMemberReadyScript(rendered, ofMember(rendered.members, i, "the cluster spec"), {
+                            timeoutSeconds: MEMBER_READY_TIMEOUT_SECONDS,
+                        }),
+                    ),
+                    triggers: [member.instance.id, member.instance.instanceType, member.instance.ami],
+                    addPreviousOutputInEnv: false,
+                },
+                {
+                    parent: this,
+                    dependsOn: [ofMember(launches, i, "the launches"), ...network.rules],
+                    // On failure it prints etcd's last log lines.
+                    additionalSecretOutputs: ["stdout", "stderr"],
+                    customTimeouts: {
+                        create: `${MEMBER_READY_TIMEOUT_SECONDS + 120}s`,
+                        update: `${MEMBER_READY_TIMEOUT_SECONDS + 120}s`,
+                    },
+                },
+            );
+            ofMember(readyResolvers, i, "the ready checks")(ready);
+            return ready;
+        });
         const control = ofMember(members, CONTROL_MEMBER, "the members");
         const healthTimeout = healthGateTimeouts(args.healthTimeoutSeconds);
         const healthGate = new command.remote.Command(
@@ -505,7 +581,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             },
             {
                 parent: this,
-                dependsOn: launches,
+                dependsOn: [...launches, ...readyChecks, ...network.rules],
                 // On failure it prints etcd's last log lines, which name the discovery token and URL.
                 additionalSecretOutputs: ["stdout", "stderr"],
                 customTimeouts: { create: healthTimeout.commandTimeout, update: healthTimeout.commandTimeout },
@@ -534,7 +610,11 @@ export class EtcdCluster extends pulumi.ComponentResource {
                     logging: "none",
                     addPreviousOutputInEnv: false,
                 },
-                { parent: this, dependsOn: [healthGate], additionalSecretOutputs: ["stdout", "stderr"] },
+                {
+                    parent: this,
+                    dependsOn: [healthGate, ...network.rules],
+                    additionalSecretOutputs: ["stdout", "stderr"],
+                },
             );
         }
 

@@ -29,6 +29,11 @@ export interface EtcdSecurityGroupArgs {
 export class EtcdSecurityGroup extends pulumi.ComponentResource {
     /** ID of the members' security group. */
     public readonly securityGroupId: pulumi.Output<string>;
+    /**
+     * Every rule resource of the group. Whatever connects through them (the remote commands)
+     * depends on them, so `pulumi destroy` deletes the SSH rule only after the last leave hook ran.
+     */
+    public readonly rules: pulumi.Resource[];
 
     constructor(name: string, args: EtcdSecurityGroupArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd-aws:index:EtcdSecurityGroup", name, {}, opts);
@@ -51,7 +56,7 @@ export class EtcdSecurityGroup extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        for (const rule of rules) {
+        this.rules = rules.map((rule) => {
             const peer = rule.peer;
             const target = {
                 securityGroupId: group.id,
@@ -68,12 +73,10 @@ export class EtcdSecurityGroup extends pulumi.ComponentResource {
                           : undefined,
                 tags: args.tags,
             };
-            if (rule.direction === "ingress") {
-                new aws.vpc.SecurityGroupIngressRule(`${name}-${rule.key}`, target, { parent: this });
-            } else {
-                new aws.vpc.SecurityGroupEgressRule(`${name}-${rule.key}`, target, { parent: this });
-            }
-        }
+            return rule.direction === "ingress"
+                ? new aws.vpc.SecurityGroupIngressRule(`${name}-${rule.key}`, target, { parent: this })
+                : new aws.vpc.SecurityGroupEgressRule(`${name}-${rule.key}`, target, { parent: this });
+        });
         this.securityGroupId = group.id;
         this.registerOutputs({ securityGroupId: this.securityGroupId });
     }

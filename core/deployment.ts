@@ -10,6 +10,7 @@ import { ClusterSettings } from "./settings";
 import { ArgKind } from "./validate/arg-types";
 import { checkIntegerIn } from "./validate/checks";
 import { TokenInUse } from "./validate/membership";
+import { EXAMPLE_HOST_KEY_LINE, openSshPublicKeyProblem } from "./validate/ssh-keys";
 import { ResolvedSettings } from "./validate";
 
 /** Seconds the health gate waits for the cluster when `healthTimeoutSeconds` is not set. */
@@ -57,6 +58,51 @@ export const CONTROL_MEMBER = 0;
 
 /** How long one member's launch may take (install done; joining waits for the membership lock). */
 export const LAUNCH_TIMEOUT = "10m";
+
+/** Seconds a member's ready check waits for it to serve as a started, caught-up voting member. */
+export const MEMBER_READY_TIMEOUT_SECONDS = 600;
+
+/**
+ * Whether the cluster already runs, from the stack's own last `memberNames` output (a self
+ * StackReference): a non-empty list means members exist, so changes that stop or replace
+ * instances must roll one member at a time. Anything else (first deployment, no output) is false.
+ */
+export function rollingFromLastMemberNames(lastMemberNames: unknown): boolean {
+    return Array.isArray(lastMemberNames) && lastMemberNames.length > 0;
+}
+
+/**
+ * Whether member `i`'s instance waits for the member before it to be ready again: when the
+ * cluster runs (`rolling`), so instances are stopped or replaced one at a time; never on the
+ * first deployment (a chain would serialise creation for nothing).
+ */
+export function waitsForPreviousMember(index: number, rolling: boolean): boolean {
+    return rolling && index > 0;
+}
+
+/**
+ * The instance properties Pulumi ignores: the AMI when it came from the newest-image lookup,
+ * pinned once created so a new upstream image replaces nothing. An explicit AMI is followed
+ * (one member at a time when rolling).
+ */
+export function instanceIgnoreChanges(amiFromLookup: boolean): string[] {
+    return amiFromLookup ? ["ami"] : [];
+}
+
+/**
+ * A script or command as a given instance runs it: a first line naming the instance, so a
+ * replaced instance changes the command's input and Pulumi runs it again as an update on the new
+ * host (triggers would replace it instead, and a replaced launch runs its delete: leave, on the
+ * new host). A shell comment: the ID (or a plan's placeholder) is never interpreted.
+ */
+export function forInstance(script: string, instanceId: string): string {
+    return `# etcd-aws: for instance ${instanceId.replace(/\s+/g, " ")}\n${script}`;
+}
+
+/** The wait for a booted member: cloud-init done (host key and user set up), on this instance. */
+export function waitForBootCommand(instanceId: string): string {
+    return forInstance("cloud-init status --wait >/dev/null 2>&1 || true; echo ready", instanceId);
+}
 
 /**
  * The package makes a discovery token (and registers the size under it) unless the user gave a
@@ -148,6 +194,8 @@ export const RESOURCE_ARG_KINDS: Readonly<Record<string, ArgKind>> = {
     kmsKeyId: "string",
     healthTimeoutSeconds: "number",
     reservedClusterTokens: "stringList",
+    rolling: "booleanInput",
+    privateEgress: "string",
     tags: "stringMap",
 };
 
@@ -160,6 +208,8 @@ export const RESOURCE_ARG_EXAMPLES: Readonly<Record<string, unknown>> = {
     amiId: "ami-0123456789abcdef0",
     healthTimeoutSeconds: 600,
     reservedClusterTokens: ["orders-prod"],
+    rolling: true,
+    privateEgress: "nat",
     tags: { team: "storage" },
 };
 export const SSH_ARG_EXAMPLES: Readonly<Record<string, unknown>> = { user: "ubuntu", keyName: "etcd-prod" };
@@ -167,6 +217,7 @@ export const BASTION_ARG_EXAMPLES: Readonly<Record<string, unknown>> = {
     host: "bastion.example.com",
     user: "ubuntu",
     port: 22,
+    hostKey: EXAMPLE_HOST_KEY_LINE,
 };
 
 /** The kinds of the SSH settings and of their bastion. */
@@ -181,6 +232,7 @@ export const BASTION_ARG_KINDS: Readonly<Record<string, ArgKind>> = {
     user: "string",
     privateKey: "string",
     port: "number",
+    hostKey: "string",
 };
 
 /**
@@ -249,6 +301,95 @@ export interface ResourceArgsShape {
     readonly subnetCount?: number;
     readonly vpcGiven: boolean;
     readonly healthTimeoutSeconds?: number;
+    /** The bastion, when members are reached through one: whether its host key was given, and its text when known. */
+    readonly bastion?: { readonly hostKeyGiven: boolean; readonly hostKey?: string };
+    /** The SSH settings arrive as one output (other languages): whether there is a bastion is not known yet. */
+    readonly sshDeferred?: boolean;
+    /** How members behind a bastion reach the internet (see PRIVATE_EGRESS). */
+    readonly privateEgress?: string;
+    /** Whether mirrorBaseUrl was set (else the public GitHub releases). */
+    readonly mirrorBaseUrlGiven?: boolean;
+}
+
+/**
+ * How members in private subnets (behind a bastion, no public IP) reach mirrorBaseUrl and the
+ * discovery service; the package creates neither, so the stack says which one exists.
+ */
+export const PRIVATE_EGRESS = {
+    /** The subnets' route tables send 0.0.0.0/0 to a NAT gateway (or instance) you manage. */
+    nat: "a NAT gateway on the subnets' default route",
+    /** mirrorBaseUrl is a mirror the VPC reaches without the internet (internal server, S3 gateway endpoint). */
+    mirror: "a release mirror inside the VPC (mirrorBaseUrl)",
+} as const;
+
+function privateEgressProblems(args: ResourceArgsShape): ConfigProblem[] {
+    const choices = Object.keys(PRIVATE_EGRESS)
+        .map((choice) => `"${choice}"`)
+        .join(" or ");
+    if (args.privateEgress !== undefined && !(args.privateEgress in PRIVATE_EGRESS)) {
+        return [
+            {
+                setting: "privateEgress",
+                value: args.privateEgress,
+                problem: `is not one of ${choices}`,
+                fix: 'use "nat" when the subnets route to a NAT gateway, "mirror" when mirrorBaseUrl is inside the VPC',
+            },
+        ];
+    }
+    if (args.bastion === undefined && args.privateEgress !== undefined && args.sshDeferred !== true) {
+        return [
+            {
+                setting: "privateEgress",
+                value: args.privateEgress,
+                problem:
+                    "applies only to members behind a bastion (private subnets); these members connect through Elastic IPs",
+                fix: "remove privateEgress, or set ssh.bastion for members in private subnets",
+            },
+        ];
+    }
+    if (args.bastion !== undefined && args.privateEgress === undefined) {
+        return [
+            {
+                setting: "privateEgress",
+                value: undefined,
+                problem:
+                    "members behind a bastion have no public IP, so they download etcd from mirrorBaseUrl " +
+                    "(and reach discovery) only through a NAT gateway or a mirror inside the VPC; the package creates neither",
+                fix: 'set privateEgress to "nat" once the subnets route 0.0.0.0/0 to a NAT gateway, or to "mirror" with mirrorBaseUrl on a mirror the VPC reaches',
+            },
+        ];
+    }
+    if (args.bastion !== undefined && args.privateEgress === "mirror" && args.mirrorBaseUrlGiven !== true) {
+        return [
+            {
+                setting: "privateEgress",
+                value: "mirror",
+                problem: "says the release mirror is inside the VPC, but mirrorBaseUrl is the public GitHub default",
+                fix: 'set mirrorBaseUrl to the mirror inside the VPC, or privateEgress to "nat"',
+            },
+        ];
+    }
+    return [];
+}
+
+function bastionHostKeyProblems(bastion: ResourceArgsShape["bastion"]): ConfigProblem[] {
+    const fix = `set ssh.bastion.hostKey to the bastion's host key line (ssh-keyscan -t ed25519 <host>, without the host name), e.g. "${EXAMPLE_HOST_KEY_LINE}"`;
+    if (bastion === undefined) {
+        return [];
+    }
+    if (!bastion.hostKeyGiven) {
+        return [
+            {
+                setting: "ssh.bastion.hostKey",
+                value: undefined,
+                problem:
+                    "is required with a bastion: without it the deployment's keys and tokens go to whatever answers at the bastion's address",
+                fix,
+            },
+        ];
+    }
+    const problem = bastion.hostKey === undefined ? undefined : openSshPublicKeyProblem(bastion.hostKey);
+    return problem === undefined ? [] : [{ setting: "ssh.bastion.hostKey", value: bastion.hostKey, problem, fix }];
 }
 
 export function resourceArgsProblems(args: ResourceArgsShape): ConfigProblem[] {
@@ -285,6 +426,7 @@ export function resourceArgsProblems(args: ResourceArgsShape): ConfigProblem[] {
             fix: "use the default 600",
         });
     }
+    problems.push(...bastionHostKeyProblems(args.bastion), ...privateEgressProblems(args));
     return problems;
 }
 

@@ -246,6 +246,19 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     },
     { key: "bastionUser", type: "string", default: "", description: "Bastion login user; empty: sshUser." },
     {
+        key: "bastionHostKey",
+        type: "string",
+        default: "",
+        description: "The bastion's SSH host key line (ssh-ed25519 AAAA...); required with bastionHost.",
+    },
+    {
+        key: "privateEgress",
+        type: "string",
+        default: "",
+        description:
+            "How members behind a bastion reach mirrorBaseUrl: nat (a NAT gateway you manage) or mirror (a mirror inside the VPC); required with bastionHost.",
+    },
+    {
         key: "healthTimeoutSeconds",
         type: "integer",
         default: 600,
@@ -267,6 +280,8 @@ export interface StackConfig {
     readonly sshKeyName?: string;
     readonly bastionHost?: string;
     readonly bastionUser?: string;
+    readonly bastionHostKey?: string;
+    readonly privateEgress?: string;
     readonly healthTimeoutSeconds?: number;
 }
 
@@ -390,6 +405,8 @@ export function readStackConfig(lookup: (key: string) => string | undefined): {
             sshKeyName: str("sshKeyName"),
             bastionHost: str("bastionHost"),
             bastionUser: str("bastionUser"),
+            bastionHostKey: str("bastionHostKey"),
+            privateEgress: str("privateEgress"),
             healthTimeoutSeconds: num("healthTimeoutSeconds"),
         },
         problems,
@@ -451,6 +468,7 @@ const STACK_KEYS_OF_ARGS: readonly (readonly [RegExp, string])[] = [
     [/\bssh\.privateKey\b/g, "sshPrivateKey"],
     [/\bssh\.user\b/g, "sshUser"],
     [/\bssh\.keyName\b/g, "sshKeyName"],
+    [/\bssh\.bastion\.hostKey\b/g, "bastionHostKey"],
     [/\bssh\.bastion\.host\b/g, "bastionHost"],
     [/\bssh\.bastion\.user\b/g, "bastionUser"],
 ];

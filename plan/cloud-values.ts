@@ -36,24 +36,23 @@ function stackReferenceState(last: LastDeployment): Record<string, unknown> {
     return { outputs: last.outputs ?? {}, secretOutputNames: [] };
 }
 
-/** Fake values for tests: instance n gets 10.0.n.10, IDs are `<name>-id`. */
+/**
+ * Fake values for tests: network interface n (in registration order) gets 10.0.n.10 and its
+ * Elastic IP 198.51.100.n, IDs are `<name>-id`, SSH host keys `ssh-ed25519 HOSTKEY-<name>`.
+ */
 export function fakeCloudValues(last: LastDeployment = {}): CloudValues {
-    let instances = 0;
+    const interfaces = new Map<string, number>();
     return {
         id: (_type, name) => `${name}-id`,
         state(type, name, inputs) {
             switch (type) {
-                case "aws:ec2/instance:Instance": {
-                    const n = ++instances;
-                    return {
-                        privateIp: `10.0.${n}.10`,
-                        publicIp: `198.51.100.${n}`,
-                        ebsBlockDevices: recordsIn(inputs.ebsBlockDevices).map((d, i) => ({
-                            ...d,
-                            volumeId: `vol-${name}-${i}`,
-                        })),
-                    };
+                case "aws:ec2/networkInterface:NetworkInterface": {
+                    const n = interfaces.size + 1;
+                    interfaces.set(`${name}-id`, n);
+                    return { privateIp: `10.0.${n}.10` };
                 }
+                case "aws:ec2/eip:Eip":
+                    return { publicIp: `198.51.100.${interfaces.get(String(inputs.networkInterface)) ?? 0}` };
                 case "pulumi:pulumi:StackReference":
                     return stackReferenceState(last);
                 case "random:index/randomPassword:RandomPassword":
@@ -69,6 +68,8 @@ export function fakeCloudValues(last: LastDeployment = {}): CloudValues {
                     return {
                         privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${name}\n-----END PRIVATE KEY-----\n`,
                         publicKeyPem: `PUBLIC ${name}`,
+                        privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
+                        publicKeyOpenssh: `ssh-ed25519 HOSTKEY-${name}\n`,
                     };
                 case "tls:index/selfSignedCert:SelfSignedCert":
                 case "tls:index/locallySignedCert:LocallySignedCert":
@@ -104,6 +105,10 @@ export function fakeCloudValues(last: LastDeployment = {}): CloudValues {
 /** How a placeholder names a resource's kind, e.g. "<instance prod-etcd-0 private IP>". */
 const RESOURCE_KINDS: Record<string, string> = {
     "aws:ec2/instance:Instance": "instance",
+    "aws:ec2/networkInterface:NetworkInterface": "network interface",
+    "aws:ec2/eip:Eip": "elastic IP",
+    "aws:ebs/volume:Volume": "volume",
+    "aws:ec2/volumeAttachment:VolumeAttachment": "volume attachment",
     "aws:ec2/securityGroup:SecurityGroup": "security group",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "ingress rule",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "egress rule",
@@ -131,18 +136,13 @@ export const ASSUMED_DEFAULT_SUBNETS = 3;
 export function placeholderCloudValues(last: LastDeployment = {}): CloudValues {
     return {
         id: (type, name) => `<${kindOf(type)} ${name} ID>`,
-        state(type, name, inputs) {
+        state(type, name) {
             const of = (what: string): string => `<${kindOf(type)} ${name} ${what}>`;
             switch (type) {
-                case "aws:ec2/instance:Instance":
-                    return {
-                        privateIp: of("private IP"),
-                        publicIp: of("public IP"),
-                        ebsBlockDevices: recordsIn(inputs.ebsBlockDevices).map((d) => ({
-                            ...d,
-                            volumeId: of(`${String(d.deviceName)} volume ID`),
-                        })),
-                    };
+                case "aws:ec2/networkInterface:NetworkInterface":
+                    return { privateIp: of("private IP") };
+                case "aws:ec2/eip:Eip":
+                    return { publicIp: of("public IP") };
                 case "pulumi:pulumi:StackReference":
                     return stackReferenceState(last);
                 case "random:index/randomPassword:RandomPassword":
@@ -150,7 +150,12 @@ export function placeholderCloudValues(last: LastDeployment = {}): CloudValues {
                 case "aws:route53/zone:Zone":
                     return { zoneId: of("ID") };
                 case "tls:index/privateKey:PrivateKey":
-                    return { privateKeyPem: of("PEM"), publicKeyPem: of("public PEM") };
+                    return {
+                        privateKeyPem: of("PEM"),
+                        publicKeyPem: of("public PEM"),
+                        privateKeyOpenssh: of("OpenSSH"),
+                        publicKeyOpenssh: of("public key line"),
+                    };
                 case "tls:index/selfSignedCert:SelfSignedCert":
                 case "tls:index/locallySignedCert:LocallySignedCert":
                     return { certPem: of("PEM") };

@@ -26,6 +26,10 @@ export interface RecordedResource {
     /** Names of every resource this one depends on (dependsOn and through its inputs). */
     readonly dependencies: ReadonlySet<string>;
     readonly customTimeouts?: { create?: string; update?: string; delete?: string };
+    /** The deleteBeforeReplace option. */
+    readonly deleteBeforeReplace: boolean;
+    /** The ignoreChanges option. */
+    readonly ignoreChanges: readonly string[];
 }
 
 export interface MockRun {
@@ -43,6 +47,8 @@ interface RegistrationMeta {
     parentType: string;
     dependencies: Set<string>;
     customTimeouts?: { create?: string; update?: string; delete?: string };
+    deleteBeforeReplace: boolean;
+    ignoreChanges: string[];
 }
 
 function urnName(urn: string): string {
@@ -78,6 +84,8 @@ function recordRegistrations(meta: Map<string, RegistrationMeta>): void {
             customTimeouts: timeouts
                 ? { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() }
                 : undefined,
+            deleteBeforeReplace: req.getDeletebeforereplace(),
+            ignoreChanges: req.getIgnorechangesList(),
         });
         return register(req, callback);
     };
@@ -198,6 +206,8 @@ export async function runUnderMocks(options: RunOptions, body: () => ProgramExpo
                     parent: "",
                     parentType: "",
                     dependencies: new Set<string>(),
+                    deleteBeforeReplace: false,
+                    ignoreChanges: [],
                 };
                 resources.push({ type: args.type, name: args.name, inputs, secretInputs, id, state, ...registration });
                 return { id, state };
@@ -211,7 +221,7 @@ export async function runUnderMocks(options: RunOptions, body: () => ProgramExpo
         project,
         stack,
         false,
-        // What Pulumi's self-managed backends call every stack's organization.
+        // The file backend's organization: the program's self StackReference names it.
         "organization",
     );
     recordRegistrations(meta);
@@ -222,12 +232,17 @@ export async function runUnderMocks(options: RunOptions, body: () => ProgramExpo
     );
     forgetProjectModules();
     const restoreWarn = recordWarnings(warnings);
+    // Pulumi takes a stack trace for every resource and promise; mapped through ts-node's source
+    // maps they were most of a run's time. Nothing reads them here (errors keep their messages).
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     try {
         const exported = await body();
         const { outputs, secret } = await resolveOutputs(exported);
         await settle(resources);
         return { resources, invokes, outputs, secretOutputs: secret, warnings };
     } finally {
+        Error.stackTraceLimit = stackTraceLimit;
         restoreWarn();
     }
 }

@@ -207,6 +207,11 @@ function resourceDetails(resource: RecordedResource): string {
         ...Object.entries(resource.customTimeouts ?? {})
             .filter(([, value]) => value)
             .map(([operation, value]) => `${operation} timeout ${value}`),
+        // How a replacement proceeds, and what is pinned: what a reviewer of a change needs.
+        ...(resource.deleteBeforeReplace ? ["deleted before its replacement is created"] : []),
+        ...(resource.ignoreChanges.length > 0
+            ? [`changes ignored: ${resource.ignoreChanges.map(code).join(", ")}`]
+            : []),
     ];
     const lines = propertyLines(resource.inputs, resource.secretInputs);
     return [

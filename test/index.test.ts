@@ -5,7 +5,8 @@ import * as os from "os";
 import * as path from "path";
 import { CONFIG_KEYS } from "../core";
 import { flagMap, launchFlags, ofType } from "./helpers/cluster";
-import { runProgram } from "../plan/mock-engine";
+import { at } from "./helpers/elements";
+import { named, runProgram } from "../plan/mock-engine";
 import { readStackFile } from "../plan/stack-file";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -71,24 +72,23 @@ describe("the program (index.ts)", () => {
         assert.ok(run.secretOutputs.has("discoveryToken"));
         assert.ok(run.secretOutputs.has("clientKeyPem"));
         assert.equal(flags["cert-file"], "/etc/etcd/pki/server.crt");
-        const instances = ofType(run, "aws:ec2/instance:Instance");
         assert.deepEqual(
-            instances.map((i) => i.inputs.subnetId),
+            [0, 1, 2].map((i) => named(run, `staging-etcd-${i}-nic`).inputs.subnetId),
             ["subnet-0aa1aa1aa1aa1aa10", "subnet-0bb2bb2bb2bb2bb20", "subnet-0cc3cc3cc3cc3cc30"],
         );
-        assert.ok(instances.every((i) => i.inputs.associatePublicIpAddress === false));
+        assert.equal(ofType(run, "aws:ec2/eip:Eip").length, 0, "members behind the bastion get no public address");
+        const proxy = named(run, "staging-etcd-0-install").inputs.connection.proxy;
+        assert.match(proxy.hostKey, /^ssh-ed25519 AAAA\S+ bastion-staging$/);
     });
 
     it("prod: five Graviton members over three zones, DNS SRV bootstrap, io2 volumes, tuned flags", async () => {
         const run = await runStack("prod");
         const instances = ofType(run, "aws:ec2/instance:Instance");
         assert.equal(instances.length, 5);
-        assert.equal(new Set(instances.map((i) => i.inputs.subnetId)).size, 3);
-        assert.ok(
-            instances.every(
-                (i) => i.inputs.ebsBlockDevices[0].volumeType === "io2" && i.inputs.ebsBlockDevices[0].iops === 6000,
-            ),
-        );
+        const volumes = ofType(run, "aws:ebs/volume:Volume");
+        assert.equal(new Set(volumes.map((v) => v.inputs.availabilityZone)).size, 3);
+        assert.equal(volumes.length, 5);
+        assert.ok(volumes.every((v) => v.inputs.type === "io2" && v.inputs.iops === 6000));
         const flags = flagMap(launchFlags(run, "prod-etcd-4"));
         assert.equal(flags["discovery-srv"], "etcd.prod.internal");
         assert.equal(flags["snapshot-count"], "10000");
@@ -97,6 +97,43 @@ describe("the program (index.ts)", () => {
             ofType(run, "command:remote:Command").find((c) => c.name === "prod-etcd-0-install")?.inputs.stdin,
             /linux-arm64\.tar\.gz/,
         );
+    });
+
+    it("rolls instances one member at a time once its own last deployment (a self StackReference) has members", async () => {
+        const config = { sshPrivateKey: "k", ...readStackFile("dev").config };
+        const instanceWaits = async (lastOutputs?: Record<string, unknown>) => {
+            const run = await runProgram({ stack: "dev", config, secretConfigKeys: ["sshPrivateKey"], lastOutputs });
+            const reference = at(ofType(run, "pulumi:pulumi:StackReference"), 0, "stack reference");
+            assert.equal(reference.inputs.name, "organization/etcd-aws/dev");
+            return [0, 1, 2].map((i) =>
+                [
+                    ...(ofType(run, "aws:ec2/instance:Instance").find((r) => r.name === `dev-etcd-${i}`)
+                        ?.dependencies ?? []),
+                ].filter((d) => d.endsWith("-ready")),
+            );
+        };
+        assert.deepEqual(await instanceWaits(), [[], [], []]);
+        assert.deepEqual(await instanceWaits({ memberNames: [] }), [[], [], []]);
+        assert.deepEqual(await instanceWaits({ memberNames: ["dev-etcd-0", "dev-etcd-1", "dev-etcd-2"] }), [
+            [],
+            ["dev-etcd-0-ready"],
+            ["dev-etcd-1-ready"],
+        ]);
+    });
+
+    it("refuses a bastion without its host key or the members' internet path, in the stack's key names; the fixes deploy", async () => {
+        const bastionKey = readStackFile("staging").config.bastionHostKey;
+        await assert.rejects(runStack("staging", { bastionHostKey: "", privateEgress: "" }), (error: Error) => {
+            assert.match(error.message, /bastionHostKey = \(not set\): is required with a bastion/);
+            assert.match(error.message, /privateEgress = \(not set\): members behind a bastion have no public IP/);
+            return true;
+        });
+        await assert.rejects(
+            runStack("staging", { bastionHostKey: `bastion.staging.example.com ${bastionKey}` }),
+            /drop the host name/,
+        );
+        const run = await runStack("staging");
+        assert.equal(ofType(run, "aws:ec2/instance:Instance").length, 3);
     });
 
     it("reports malformed config values and invalid settings together, before registering anything", async () => {

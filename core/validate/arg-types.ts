@@ -4,7 +4,7 @@
 import { ClusterSettings, DiscoverySettings } from "../settings";
 import { Problems } from "./checks";
 
-export type ArgKind = "string" | "number" | "boolean" | "stringList" | "map" | "stringMap" | "object";
+export type ArgKind = "string" | "number" | "boolean" | "booleanInput" | "stringList" | "map" | "stringMap" | "object";
 
 /** Values the checks cannot look into yet (Pulumi outputs, promises): accepted where inputs are. */
 export type IsDeferred = (value: unknown) => boolean;
@@ -15,6 +15,7 @@ const KIND_TEXT: Record<ArgKind, string> = {
     string: "a string",
     number: "a number",
     boolean: "true or false",
+    booleanInput: "true or false",
     stringList: "a list of strings",
     map: "a map of names to values",
     stringMap: "a map of names to strings",
@@ -47,6 +48,8 @@ function mismatch(
             return typeof value === (kind === "boolean" ? "boolean" : kind) || (kind === "string" && isDeferred(value))
                 ? undefined
                 : whole;
+        case "booleanInput":
+            return typeof value === "boolean" || isDeferred(value) ? undefined : whole;
         case "object":
         case "map":
             return isMap(value) || (kind === "object" && isDeferred(value)) ? undefined : whole;

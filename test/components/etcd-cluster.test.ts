@@ -6,22 +6,23 @@ import { named } from "../../plan/mock-engine";
 import { at } from "../helpers/elements";
 
 const INSTANCE = "aws:ec2/instance:Instance";
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOfrglhIhHHcKEPAt5L/OVgs2OVTiXnFCMwg29q23RHx bastion";
 const COMMAND = "command:remote:Command";
 
 describe("EtcdCluster", () => {
     describe("members", () => {
         for (const count of [1, 3, 5, 7]) {
-            it(`creates ${count} instance(s) named <cluster>-<n>, dealt over the default VPC's zones in turn`, async () => {
+            it(`creates ${count} instance(s) named <cluster>-<n>, their interfaces dealt over the default VPC's zones in turn`, async () => {
                 const run = await runCluster({ memberCount: count });
                 const instances = ofType(run, INSTANCE);
                 assert.deepEqual(
-                    instances.map((i) => i.name),
+                    instances.map((i) => i.name).sort(),
                     Array.from({ length: count }, (_, i) => `test-etcd-${i}`),
                 );
                 const sortedSubnets = ["subnet-a", "subnet-b", "subnet-c"];
                 assert.deepEqual(
-                    instances.map((i) => i.inputs.subnetId),
-                    instances.map((_, i) => sortedSubnets[i % 3]),
+                    Array.from({ length: count }, (_, i) => named(run, `test-etcd-${i}-nic`).inputs.subnetId),
+                    Array.from({ length: count }, (_, i) => sortedSubnets[i % 3]),
                 );
             });
         }
@@ -33,7 +34,7 @@ describe("EtcdCluster", () => {
                 subnetIds: ["subnet-1", "subnet-2", "subnet-3"],
             });
             assert.deepEqual(
-                ofType(run, INSTANCE).map((i) => i.inputs.subnetId),
+                [0, 1, 2, 3, 4].map((i) => named(run, `test-etcd-${i}-nic`).inputs.subnetId),
                 ["subnet-1", "subnet-2", "subnet-3", "subnet-1", "subnet-2"],
             );
             assert.deepEqual(
@@ -55,16 +56,27 @@ describe("EtcdCluster", () => {
             for (const instance of ofType(run, INSTANCE)) {
                 assert.equal(instance.inputs.metadataOptions.httpTokens, "required");
                 assert.equal(instance.inputs.rootBlockDevice.encrypted, true);
-                const [data] = instance.inputs.ebsBlockDevices;
+                assert.equal(instance.inputs.ebsBlockDevices, undefined, "the data volume is its own resource");
+                const data = named(run, `${instance.name}-data`);
                 assert.deepEqual(
                     {
-                        encrypted: data.encrypted,
-                        size: data.volumeSize,
-                        type: data.volumeType,
-                        iops: data.iops,
-                        kms: data.kmsKeyId,
+                        encrypted: data.inputs.encrypted,
+                        size: data.inputs.size,
+                        type: data.inputs.type,
+                        iops: data.inputs.iops,
+                        kms: data.inputs.kmsKeyId,
+                        zone: data.inputs.availabilityZone,
+                        name: data.inputs.tags.Name,
                     },
-                    { encrypted: true, size: 50, type: "io2", iops: 4000, kms: "key-1" },
+                    {
+                        encrypted: true,
+                        size: 50,
+                        type: "io2",
+                        iops: 4000,
+                        kms: "key-1",
+                        zone: `zone of ${named(run, `${instance.name}-nic`).inputs.subnetId}`,
+                        name: `${instance.name}-data`,
+                    },
                 );
                 assert.equal(instance.inputs.tags.Name, instance.name);
                 assert.equal(instance.inputs.tags["etcd-aws:cluster"], "test-etcd");
@@ -92,32 +104,39 @@ describe("EtcdCluster", () => {
             }
         });
 
-        it("connects to public IPs by default and through the bastion to private IPs when one is set", async () => {
+        it("connects to each member's Elastic IP by default and through the bastion to its interface's private IP when one is set", async () => {
             const direct = await runCluster({});
-            assert.equal(named(direct, "test-etcd-0-install").inputs.connection.host, "198.51.100.1");
-            assert.equal(at(ofType(direct, INSTANCE), 0, "instance").inputs.associatePublicIpAddress, true);
+            const eip = named(direct, "test-etcd-0-eip");
+            assert.deepEqual([eip.inputs.domain, eip.inputs.networkInterface], ["vpc", "test-etcd-0-nic-id"]);
+            assert.equal(named(direct, "test-etcd-0-install").inputs.connection.host, eip.state.publicIp);
+            assert.equal(eip.state.publicIp, "198.51.100.1");
             const viaBastion = await runCluster({
-                ssh: { privateKey: "k", user: "ec2-user", bastion: { host: "bastion.example.com" } },
+                ssh: { privateKey: "k", user: "ec2-user", bastion: { host: "bastion.example.com", hostKey: HOST_KEY } },
+                privateEgress: "nat",
             });
             const connection = named(viaBastion, "test-etcd-0-install").inputs.connection;
-            assert.equal(connection.host, "10.0.1.10");
-            const { host, user, privateKey, port } = connection.proxy;
+            assert.equal(connection.host, named(viaBastion, "test-etcd-0-nic").state.privateIp);
+            const { host, user, privateKey, port, hostKey } = connection.proxy;
             assert.deepEqual(
-                { host, user, privateKey, port },
-                { host: "bastion.example.com", user: "ec2-user", privateKey: "k", port: 22 },
+                { host, user, privateKey, port, hostKey },
+                { host: "bastion.example.com", user: "ec2-user", privateKey: "k", port: 22, hostKey: HOST_KEY },
             );
-            assert.equal(at(ofType(viaBastion, INSTANCE), 0, "instance").inputs.associatePublicIpAddress, false);
+            assert.equal(ofType(viaBastion, "aws:ec2/eip:Eip").length, 0, "private members get no public address");
         });
 
-        it("accepts the SSH settings as one secret output, as other languages send them", async () => {
-            const ssh = pulumi.secret({ privateKey: "k", user: "admin", bastion: { host: "bastion.example.com" } });
-            const run = await runCluster({ ssh: ssh as unknown as SshSettings });
+        it("accepts the SSH settings as one secret output, as other languages send them (privateEgress says members are private)", async () => {
+            const ssh = pulumi.secret({
+                privateKey: "k",
+                user: "admin",
+                bastion: { host: "bastion.example.com", hostKey: HOST_KEY },
+            });
+            const run = await runCluster({ ssh: ssh as unknown as SshSettings, privateEgress: "nat" });
             const connection = named(run, "test-etcd-0-install").inputs.connection;
             assert.deepEqual(
-                [connection.host, connection.user, connection.proxy.host],
-                ["10.0.1.10", "admin", "bastion.example.com"],
+                [connection.host, connection.user, connection.proxy.host, connection.proxy.hostKey],
+                [named(run, "test-etcd-0-nic").state.privateIp, "admin", "bastion.example.com", HOST_KEY],
             );
-            assert.equal(at(ofType(run, INSTANCE), 0, "instance").inputs.associatePublicIpAddress, false);
+            assert.equal(ofType(run, "aws:ec2/eip:Eip").length, 0);
         });
 
         it("waits for SSH without a dial limit before installing, and installs onto the member's data volume", async () => {
@@ -127,8 +146,9 @@ describe("EtcdCluster", () => {
             assert.equal(wait.customTimeouts?.create, "15m");
             const install = named(run, "test-etcd-1-install");
             assert.ok(install.dependencies.has("test-etcd-1-wait"));
+            assert.ok(install.dependencies.has("test-etcd-1-attach"), "the volume is attached first");
             assert.equal(install.inputs.create, "sudo bash -s");
-            assert.match(install.inputs.stdin, /DATA_VOLUME_ID='vol-test-etcd-1-0'/);
+            assert.match(install.inputs.stdin, /DATA_VOLUME_ID='test-etcd-1-data-id'/);
             assert.match(
                 install.inputs.stdin,
                 /RELEASE_URL='https:\/\/github\.com\/etcd-io\/etcd\/releases\/download\/v3\.6\.14'/,
@@ -273,7 +293,7 @@ describe("EtcdCluster", () => {
                 [...launch.dependencies].some((d) => d.startsWith("test-etcd-dns-")),
                 false,
             );
-            for (const peer of ["test-etcd-0", "test-etcd-1", "test-etcd-2"]) {
+            for (const peer of ["test-etcd-0-nic", "test-etcd-1-nic", "test-etcd-2-nic"]) {
                 assert.ok(launch.dependencies.has(peer), peer);
             }
         });
@@ -335,14 +355,16 @@ describe("EtcdCluster", () => {
             assert.equal(run.secretOutputs.has("test-etcd.clientEndpoints"), false, "endpoints are not secret");
         });
 
-        it("writes TLS keys 0600 owned by etcd and never puts them in the instance's userData", async () => {
+        it("writes TLS keys 0600 owned by etcd and never puts them in the instance's userData (only its SSH host key, secret)", async () => {
             const run = await runCluster({ tls: true });
             const script: string = named(run, "test-etcd-0-launch").inputs.stdin;
             assert.match(script, /write_host_file \/etc\/etcd\/pki\/server\.key 0600 etcd:etcd/);
             assert.match(script, /write_host_file \/etc\/etcd\/pki\/peer\.key 0600 etcd:etcd/);
             assert.match(script, /write_host_file \/etc\/etcd\/pki\/client\.key 0600 etcd:etcd/);
             for (const instance of ofType(run, INSTANCE)) {
-                assert.equal(instance.inputs.userData, undefined);
+                assert.ok(instance.secretInputs.has("userData"), `${instance.name} userData secret`);
+                assert.doesNotMatch(instance.inputs.userData, /BEGIN CERTIFICATE|BEGIN PRIVATE KEY/);
+                assert.match(instance.inputs.userData, /^#cloud-config\n/);
             }
         });
     });

@@ -2,7 +2,7 @@
 // (validateClusterArgs for component users, the program for stack users): each message names
 // the setting the user typed and a fix, and the fix, applied, validates without that message.
 import { strict as assert } from "assert";
-import { EtcdClusterArgs, validateClusterArgs, ValidateClusterArgsOptions } from "../../components";
+import { BastionSettings, EtcdClusterArgs, validateClusterArgs, ValidateClusterArgsOptions } from "../../components";
 import { runProgram } from "../../plan/mock-engine";
 import { readStackFile } from "../../plan/stack-file";
 import { runCluster, SSH } from "../helpers/cluster";
@@ -24,6 +24,12 @@ interface Row {
 }
 
 const VPC = { vpcId: "vpc-0123456789abcdef0" };
+const BASTION_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKNCbJQUsmuK6WdW1RyQ3PPsWJ54NKItPJX+S+Q5JDDc bastion";
+/** Members behind a bastion: its host key and the private members' internet path, as required. */
+const BEHIND_BASTION = {
+    ssh: { ...SSH, bastion: { host: "bastion.example.com", hostKey: BASTION_HOST_KEY } },
+    privateEgress: "nat",
+};
 const subnets = (count: number) => Array.from({ length: count }, (_, i) => `subnet-${i}`);
 const flags = (extraFlags: Record<string, string>, etcdVersion = "3.6.16"): Partial<EtcdClusterArgs> => ({
     extraFlags,
@@ -178,11 +184,74 @@ const REFUSED: readonly Row[] = [
     },
     {
         name: "the bastion port as a string",
-        args: { ssh: { ...SSH, bastion: { host: "bastion.example.com", port: "22" as unknown as number } } },
+        args: {
+            ...BEHIND_BASTION,
+            ssh: { ...SSH, bastion: { ...BEHIND_BASTION.ssh.bastion, port: "22" as unknown as number } },
+        },
         setting: "ssh.bastion.port",
         says: "is a string where a number belongs",
         fix: "e.g. 22",
-        fixed: { ssh: { ...SSH, bastion: { host: "bastion.example.com", port: 22 } } },
+        fixed: { ...BEHIND_BASTION, ssh: { ...SSH, bastion: { ...BEHIND_BASTION.ssh.bastion, port: 22 } } },
+    },
+    // members behind a bastion: its host key pinned, their internet path stated
+    {
+        name: "a bastion without its host key",
+        args: { ...BEHIND_BASTION, ssh: { ...SSH, bastion: { host: "bastion.example.com" } as BastionSettings } },
+        setting: "ssh.bastion.hostKey",
+        says: "is required with a bastion",
+        fix: "ssh-keyscan -t ed25519",
+        fixed: BEHIND_BASTION,
+    },
+    ...(
+        [
+            ["a known_hosts line", `bastion.example.com ${BASTION_HOST_KEY}`, "drop the host name"],
+            ["a truncated key", BASTION_HOST_KEY.slice(0, 40), "cut short or mistyped"],
+            ["a private key", "-----BEGIN OPENSSH PRIVATE KEY-----", "does not start with a key type"],
+            ["two lines", `${BASTION_HOST_KEY}\n${BASTION_HOST_KEY}`, "more than one line"],
+        ] as const
+    ).map(([what, hostKey, says]) => ({
+        name: `${what} as the bastion's host key`,
+        args: { ...BEHIND_BASTION, ssh: { ...SSH, bastion: { host: "bastion.example.com", hostKey } } },
+        setting: "ssh.bastion.hostKey",
+        says,
+        fix: "ssh-ed25519 AAAA",
+        fixed: BEHIND_BASTION,
+    })),
+    {
+        name: "members behind a bastion without an internet path",
+        args: { ...BEHIND_BASTION, privateEgress: undefined },
+        setting: "privateEgress",
+        says: "only through a NAT gateway or a mirror inside the VPC",
+        fix: 'set privateEgress to "nat"',
+        fixed: BEHIND_BASTION,
+    },
+    {
+        name: "an unknown internet path",
+        args: { ...BEHIND_BASTION, privateEgress: "proxy" },
+        setting: "privateEgress",
+        says: 'is not one of "nat" or "mirror"',
+        fix: '"nat" when the subnets route to a NAT gateway',
+        fixed: BEHIND_BASTION,
+    },
+    {
+        name: "a mirror inside the VPC that is GitHub",
+        args: { ...BEHIND_BASTION, privateEgress: "mirror" },
+        setting: "privateEgress",
+        says: "mirrorBaseUrl is the public GitHub default",
+        fix: "set mirrorBaseUrl to the mirror inside the VPC",
+        fixed: {
+            ...BEHIND_BASTION,
+            privateEgress: "mirror",
+            mirrorBaseUrl: "https://mirror.internal.example.com/etcd",
+        },
+    },
+    {
+        name: "an internet path for public members",
+        args: { privateEgress: "nat" },
+        setting: "privateEgress",
+        says: "applies only to members behind a bastion",
+        fix: "remove privateEgress",
+        fixed: {},
     },
     // two clusters with one name
     {
@@ -228,10 +297,10 @@ const WARNED: readonly Row[] = [
     },
     {
         name: "plaintext behind a bastion",
-        args: { tls: false, ssh: { ...SSH, bastion: { host: "bastion.example.com" } } },
+        args: { ...BEHIND_BASTION, tls: false },
         says: "(members behind a bastion)",
         fix: "set tls: true",
-        fixed: { tls: true, ssh: { ...SSH, bastion: { host: "bastion.example.com" } } },
+        fixed: { ...BEHIND_BASTION, tls: true },
     },
     {
         name: "the initial corruption check turned off",

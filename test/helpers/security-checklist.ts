@@ -108,18 +108,39 @@ export function securityChecklist(run: MockRun, expect: SecurityExpectations): C
         ),
         check(
             "root and data volumes encrypted",
-            instances.flatMap((i) => [
-                ...(i.inputs.rootBlockDevice?.encrypted === true ? [] : [`${i.name} root`]),
-                ...(i.inputs.ebsBlockDevices ?? [])
-                    .filter((d: { encrypted?: unknown }) => d.encrypted !== true)
-                    .map(() => `${i.name} data`),
-            ]),
+            [
+                ...instances.filter((i) => i.inputs.rootBlockDevice?.encrypted !== true).map((i) => `${i.name} root`),
+                ...ofType(run, "aws:ebs/volume:Volume")
+                    .filter((v) => v.parent.startsWith(`${expect.clusterName}-`) && v.inputs.encrypted !== true)
+                    .map((v) => v.name),
+                ...instances
+                    .filter((i) => i.inputs.ebsBlockDevices !== undefined)
+                    .map((i) => `${i.name} inline volume`),
+            ],
             "all encrypted",
         ),
         check(
-            "no userData (nothing secret in clear-text instance data)",
-            instances.filter((i) => i.inputs.userData !== undefined).map((i) => i.name),
-            "none",
+            "userData holds only the member's SSH host key, and is secret",
+            instances
+                .filter(
+                    (i) =>
+                        !i.secretInputs.has("userData") ||
+                        !/^#cloud-config\nssh_keys:\n/.test(i.inputs.userData ?? "") ||
+                        /BEGIN CERTIFICATE|BEGIN (RSA |EC )?PRIVATE KEY/.test(i.inputs.userData ?? ""),
+                )
+                .map((i) => i.name),
+            "cloud-config with the host key, secret",
+        ),
+        check(
+            "every SSH connection pins the host's key (and the bastion's)",
+            commands
+                .filter(
+                    (c) =>
+                        !c.inputs.connection?.hostKey ||
+                        (c.inputs.connection.proxy && !c.inputs.connection.proxy.hostKey),
+                )
+                .map((c) => c.name),
+            `${commands.length} connections pinned`,
         ),
         check(
             `members serve ${scheme} with${expect.tls ? "" : "out"} client and peer certificate checks`,
