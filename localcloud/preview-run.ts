@@ -175,12 +175,13 @@ export class PreviewSession {
         return run.stdout;
     }
 
-    /** Deploys the program at `ref` in record mode, with throwaway secrets. */
-    async deployBase(ref: string): Promise<void> {
+    /** Deploys the program at `ref` (the working tree when undefined) in record mode, with throwaway secrets. */
+    async deployBase(ref: string | undefined): Promise<void> {
         const directory = path.join(this.directory, "base");
+        const what = ref ?? "the working tree";
         extractProgram(ref, directory);
         const { project, stackFile } = projectFiles(directory, this.stack);
-        const { file, dropped } = withoutSecrets(readStackFile(stackFile, `${ref}`));
+        const { file, dropped } = withoutSecrets(readStackFile(stackFile, what));
         fs.writeFileSync(stackFile, yaml.dump(file));
         await this.pulumiOk(directory, "stack", "init", this.stack, "--secrets-provider", "passphrase");
         const sshKey = `${project}:${SSH_KEY}`;
@@ -196,7 +197,7 @@ export class PreviewSession {
             `${[...throwaway.keys()].join(", ")}: throwaway value${throwaway.size > 1 ? "s" : ""} for this preview ` +
                 "(a new SSH key): the stack's own secrets are encrypted for its own secrets provider and are not read",
         );
-        const encrypted = readStackFile(stackFile, ref);
+        const encrypted = readStackFile(stackFile, what);
         this.secrets = {
             ...Object.fromEntries(SECRETS_PROVIDER_KEYS.filter((k) => k in encrypted).map((k) => [k, encrypted[k]])),
             config: Object.fromEntries([...throwaway.keys()].map((name) => [name, encrypted.config?.[name]])),

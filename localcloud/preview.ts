@@ -207,7 +207,7 @@ export function analysePreview(preview: EnginePreview): PreviewReport {
     return {
         steps: [...steps]
             .sort(byName)
-            .filter((step) => step.op !== "same")
+            .filter((step) => step.op !== "same" && step.op !== "read")
             .map((step) => ({
                 op: step.op,
                 type: typeOf(step),
@@ -229,12 +229,16 @@ export function previewErrors(preview: EnginePreview): string[] {
         .map((diagnostic) => (diagnostic.message ?? "").trim());
 }
 
+/** A replacement without reasons of its own: the engine replaces what depends on a resource deleted before replace. */
+const DEPENDENT_REPLACEMENT = "(a resource it depends on is deleted before its replacement)";
+
 /** The report as text: a header, one line per step, the warnings. */
 export function renderReport(report: PreviewReport, header: string[]): string {
     const width = (pick: (step: PreviewStep) => string) =>
         Math.max(0, ...report.steps.map((step) => pick(step).length));
     const opWidth = width((step) => step.op);
     const typeWidth = width((step) => step.type);
+    const nameWidth = width((step) => step.name);
     const lines = [
         ...header,
         "",
@@ -243,8 +247,12 @@ export function renderReport(report: PreviewReport, header: string[]): string {
             [
                 step.op.padEnd(opWidth),
                 step.type.padEnd(typeWidth),
-                step.name,
-                step.reasons.length ? `(${step.reasons.join(", ")})` : "",
+                step.name.padEnd(nameWidth),
+                step.reasons.length
+                    ? `(${step.reasons.join(", ")})`
+                    : step.op === "replace"
+                      ? DEPENDENT_REPLACEMENT
+                      : "",
             ]
                 .join("  ")
                 .trimEnd(),

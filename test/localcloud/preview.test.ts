@@ -84,18 +84,23 @@ describe("localcloud/preview: the analysis of the engine's preview JSON", () => 
         assert.deepEqual(analysePreview({ steps: members(5, 2) }).warnings, []);
     });
 
-    it("renders one line per step with its reasons, then the warnings and the counts", () => {
+    it("renders one line per step with its reasons (a dependent replacement says so), then the warnings and counts", () => {
         const text = renderReport(
             {
-                steps: [{ op: "update", type: "aws:ebs/volume:Volume", name: "etcd-0-data", reasons: ["size"] }],
+                steps: [
+                    { op: "update", type: "aws:ebs/volume:Volume", name: "etcd-0-data", reasons: ["size"] },
+                    { op: "replace", type: "command:remote:Command", name: "etcd-0-ready", reasons: [] },
+                ],
                 warnings: ["careful"],
             },
             ["preview of stack prod"],
         );
         assert.equal(
             text,
-            "preview of stack prod\n\nupdate  aws:ebs/volume:Volume  etcd-0-data  (size)\n\n" +
-                "WARNING: careful\n1 steps, 1 warnings\n",
+            "preview of stack prod\n\n" +
+                "update   aws:ebs/volume:Volume   etcd-0-data   (size)\n" +
+                "replace  command:remote:Command  etcd-0-ready  (a resource it depends on is deleted before its replacement)\n" +
+                "\nWARNING: careful\n2 steps, 1 warnings\n",
         );
     });
 
