@@ -86,10 +86,18 @@ const eips = new ResourceStore<Stored>("eips");
 const volumes = new ResourceStore<Stored>("volumes");
 const attachments = new ResourceStore<Stored>("volume-attachments");
 
-/** An id of the real form (prefix and 17 hex digits); in record mode hashed from the URN and `salt`. */
-function resourceId(prefix: string, urn: string, salt = ""): string {
+/**
+ * An id of the real form (prefix and 17 hex digits). In record mode it is hashed from the URN and `salt`, so that two
+ * recordings agree; a replacement created before its predecessor is deleted (same URN) takes the next hash that
+ * `taken` does not hold.
+ */
+function resourceId(prefix: string, urn: string, salt = "", taken?: ResourceStore<unknown>): string {
     if (!recordMode()) return newId(prefix);
-    return `${prefix}${crypto.createHash("sha256").update(`${urn}${salt}`).digest("hex").slice(0, 17)}`;
+    for (let round = 0; ; round++) {
+        const hash = crypto.createHash("sha256").update(`${urn}${salt}${round ? `#${round}` : ""}`);
+        const id = `${prefix}${hash.digest("hex").slice(0, 17)}`;
+        if (!taken?.get(id)) return id;
+    }
 }
 
 const hostDir = (instanceId: string): string => path.join(localcloudDir(), "hosts", instanceId);
@@ -134,7 +142,7 @@ function interfaceOutputs(id: string, inputs: Properties, address: string): Prop
 
 /** Creates an interface in `subnetId` (the resource's create, and an instance's own interface at launch). */
 function createInterface(urn: string, salt: string, inputs: Properties): { id: string; outputs: Properties } {
-    const id = resourceId("eni-", urn, salt);
+    const id = resourceId("eni-", urn, salt, networkInterfaces);
     const address = claimAddress(String(inputs.subnetId), id);
     const outputs = interfaceOutputs(id, inputs, address);
     networkInterfaces.put(id, { outputs });
@@ -193,7 +201,7 @@ function eipOutputs(id: string, inputs: Properties, urn: string): Properties {
 export const eip: ResourceType = {
     diff: (olds, news) => awsDiff("aws:ec2/eip:Eip", olds, news),
     create: async (inputs, urn) => {
-        const id = resourceId("eipalloc-", urn);
+        const id = resourceId("eipalloc-", urn, "", eips);
         const outputs = eipOutputs(id, inputs, urn);
         eips.put(id, { outputs });
         return { id, outputs };
@@ -231,7 +239,7 @@ function volumeOutputs(id: string, inputs: Properties): Properties {
 }
 
 function createVolume(urn: string, salt: string, inputs: Properties): { id: string; outputs: Properties } {
-    const id = resourceId("vol-", urn, salt);
+    const id = resourceId("vol-", urn, salt, volumes);
     const outputs = volumeOutputs(id, inputs);
     if (!recordMode()) createDisk(id, Number(outputs.size));
     volumes.put(id, { outputs });
@@ -491,7 +499,7 @@ function launchBlockDevices(id: string, inputs: Properties, urn: string, zone: s
 export const instance: ResourceType = {
     diff: (olds, news) => awsDiff("aws:ec2/instance:Instance", olds, news),
     create: async (inputs, urn) => {
-        const id = resourceId("i-", urn);
+        const id = resourceId("i-", urn, "", instances);
         const authorizedKey = authorizedKeyOf(inputs.keyName);
         const hostKey = await hostKeyOf(inputs);
         const eni = launchInterface(inputs, urn);

@@ -123,7 +123,7 @@ function listening(address: string, port: number): Promise<boolean> {
 }
 
 /** Starts the instance's daemon (detached, its own session) and waits until it listens; returns its PID. */
-export async function startDaemon(dir: string, config: DaemonConfig, timeoutMs = 30_000): Promise<number> {
+export async function startDaemon(dir: string, config: DaemonConfig, timeoutMs = 60_000): Promise<number> {
     const files = daemonFiles(dir);
     const running = daemonPid(dir);
     if (running !== undefined) return running;
@@ -142,6 +142,7 @@ export async function startDaemon(dir: string, config: DaemonConfig, timeoutMs =
         ],
         {
             detached: true,
+            cwd: "/",
             stdio: ["ignore", log, log],
             env: { ...process.env, TS_NODE_PROJECT: path.join(root, "tsconfig.json") },
         },

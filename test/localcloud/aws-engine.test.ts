@@ -3,15 +3,10 @@
 // types with the real id formats and outputs, the provider's region, a preview whose reasons follow the diff tables
 // (a volume resize updates, a newly published image replaces the instance), and a destroy that leaves no record.
 import * as assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { publishImage } from "../../localcloud/aws/images";
-import { installLocalProviders } from "../../localcloud/plugins";
-
-const ROOT = path.resolve(__dirname, "..", "..");
-const PULUMI = path.join(ROOT, ".tools", "pulumi", "bin", "pulumi");
+import { PULUMI, PulumiProject, pulumiProject } from "./pulumi-project";
 
 const PROGRAM = `
 const pulumi = require("@pulumi/pulumi");
@@ -46,54 +41,23 @@ module.exports = {
 
 describe("localcloud aws provider under the real engine (record mode)", function () {
     this.timeout(180_000);
-    let directory: string;
-    let env: NodeJS.ProcessEnv;
-
-    const pulumi = (...args: string[]): Promise<string> =>
-        new Promise((resolve, reject) =>
-            execFile(
-                PULUMI,
-                [...args, "--non-interactive"],
-                { cwd: directory, env, timeout: 120_000, maxBuffer: 16 << 20 },
-                (error, stdout, stderr) =>
-                    error
-                        ? reject(new Error(`pulumi ${args.join(" ")}: ${error.message}\n${stdout}\n${stderr}`))
-                        : resolve(stdout),
-            ),
-        );
+    let project: PulumiProject | undefined;
+    let cloud: string;
+    const pulumi = (...args: string[]): Promise<string> => project!.pulumi(...args);
 
     before(async function () {
         if (!fs.existsSync(PULUMI)) {
             console.log(`    skipped: ${PULUMI} is missing (scripts/bootstrap.sh builds it)`);
             this.skip();
         }
-        directory = fs.mkdtempSync(path.join(os.tmpdir(), "localcloud-aws-engine-"));
-        const home = path.join(directory, "pulumi-home");
-        installLocalProviders(home);
-        fs.mkdirSync(path.join(directory, "state"));
-        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(directory, "node_modules"));
-        fs.writeFileSync(path.join(directory, "Pulumi.yaml"), "name: aws-engine-test\nruntime: nodejs\n");
-        fs.writeFileSync(path.join(directory, "package.json"), '{ "name": "aws-engine-test", "main": "index.js" }\n');
-        fs.writeFileSync(path.join(directory, "index.js"), PROGRAM);
-        env = {
-            ...process.env,
-            LOCALCLOUD_DIR: path.join(directory, "cloud"),
-            LOCALCLOUD_RECORD: "1",
-            PATH: `${path.dirname(PULUMI)}:${path.dirname(process.execPath)}:${process.env.PATH}`,
-            PULUMI_HOME: home,
-            PULUMI_BACKEND_URL: `file://${path.join(directory, "state")}`,
-            PULUMI_CONFIG_PASSPHRASE: "aws-engine-test",
-            PULUMI_SKIP_UPDATE_CHECK: "true",
-            PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        };
+        project = pulumiProject("localcloud-aws-engine", PROGRAM, { LOCALCLOUD_RECORD: "1" });
+        cloud = path.join(project.directory, "cloud");
+        project.env.LOCALCLOUD_DIR = cloud;
         await pulumi("stack", "init", "dev", "--secrets-provider", "passphrase");
         await pulumi("config", "set", "aws:region", "eu-west-1");
     });
 
-    after(() => {
-        if (directory) fs.rmSync(directory, { recursive: true, force: true });
-    });
+    after(() => project?.remove());
 
     it("up: lookups, network interface, Eip, volume, instance and attachment with the real id formats and outputs", async () => {
         await pulumi("up", "--yes", "--skip-preview");
@@ -111,12 +75,12 @@ describe("localcloud aws provider under the real engine (record mode)", function
         assert.equal(out.instanceArn, `arn:aws:ec2:eu-west-1:000000000000:instance/${String(out.instance)}`);
         // The instance's own publicIp is what it had at launch (the Eip may associate after it): the SSH host is the Eip's.
         assert.deepEqual([out.instanceEni, out.publicIp], [out.eni, "127.0.20.10"]);
-        assert.equal(fs.existsSync(path.join(directory, "cloud", "hosts")), false, "record mode starts no host");
+        assert.equal(fs.existsSync(path.join(cloud, "hosts")), false, "record mode starts no host");
     });
 
     it("preview --diff: a larger volume updates it; a newly published image replaces the instance and its attachment", async () => {
         await pulumi("config", "set", "size", "40");
-        process.env.LOCALCLOUD_DIR = env.LOCALCLOUD_DIR;
+        process.env.LOCALCLOUD_DIR = cloud;
         try {
             publishImage();
         } finally {
@@ -137,7 +101,6 @@ describe("localcloud aws provider under the real engine (record mode)", function
 
     it("destroy deletes every resource and leaves no record in the local cloud", async () => {
         await pulumi("destroy", "--yes");
-        const cloud = path.join(directory, "cloud");
         for (const kind of ["instances", "network-interfaces", "eips", "volumes", "volume-attachments", "addresses"]) {
             assert.deepEqual(fs.readdirSync(path.join(cloud, kind)), [], kind);
         }

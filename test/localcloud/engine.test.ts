@@ -2,16 +2,11 @@
 // providers (remote.Command over SSH to an in-process server): up, a trigger change previewed as a replace with its
 // reason, destroy running the old delete commands.
 import * as assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { Server } from "ssh2";
-import { installLocalProviders } from "../../localcloud/plugins";
+import { PULUMI, PulumiProject, pulumiProject } from "./pulumi-project";
 import { clientKey, startSshServer } from "./ssh-server";
-
-const ROOT = path.resolve(__dirname, "..", "..");
-const PULUMI = path.join(ROOT, ".tools", "pulumi", "bin", "pulumi");
 
 const PROGRAM = `
 const pulumi = require("@pulumi/pulumi");
@@ -60,62 +55,31 @@ exports.stdout = hello.stdout;
 
 describe("localcloud: the real engine with the local providers", function () {
     this.timeout(180_000);
+    let project: PulumiProject | undefined;
     let directory: string;
-    let env: NodeJS.ProcessEnv;
-
     let sshServer: Server | undefined;
-
-    /** Runs the pulumi CLI in the program's directory (not blocking: the SSH server runs in this process). */
-    const pulumi = (...args: string[]): Promise<string> =>
-        new Promise((resolve, reject) => {
-            const child = spawn(PULUMI, [...args, "--non-interactive"], { cwd: directory, env, timeout: 120_000 });
-            let stdout = "";
-            let stderr = "";
-            child.stdout.on("data", (chunk: Buffer) => (stdout += chunk));
-            child.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
-            child.on("error", reject);
-            child.on("close", (code) =>
-                code === 0
-                    ? resolve(stdout)
-                    : reject(new Error(`pulumi ${args.join(" ")}: ${code}\n${stdout}\n${stderr}`)),
-            );
-        });
+    const pulumi = (...args: string[]): Promise<string> => project!.pulumi(...args);
 
     before(async function () {
         if (!fs.existsSync(PULUMI)) {
             console.log(`    skipped: ${PULUMI} is missing (scripts/bootstrap.sh builds it)`);
             this.skip();
         }
-        directory = fs.mkdtempSync(path.join(os.tmpdir(), "localcloud-engine-"));
-        const home = path.join(directory, "pulumi-home");
-        installLocalProviders(home);
-        fs.mkdirSync(path.join(directory, "state"));
-        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(directory, "node_modules"));
-        fs.writeFileSync(path.join(directory, "Pulumi.yaml"), "name: engine-test\nruntime: nodejs\n");
-        fs.writeFileSync(path.join(directory, "package.json"), '{ "name": "engine-test", "main": "index.js" }\n');
-        fs.writeFileSync(path.join(directory, "index.js"), PROGRAM);
         const key = await clientKey();
         const ssh = await startSshServer(key.publicKeyOpenssh);
         sshServer = ssh.server;
-        env = {
-            ...process.env,
+        project = pulumiProject("engine-test", PROGRAM, {
             ENGINE_TEST_SSH_PORT: String(ssh.port),
             ENGINE_TEST_SSH_KEY: key.privateKeyOpenssh,
-            ENGINE_TEST_DIR: directory,
-            PATH: `${path.dirname(PULUMI)}:${path.dirname(process.execPath)}:${process.env.PATH}`,
-            PULUMI_HOME: home,
-            PULUMI_BACKEND_URL: `file://${path.join(directory, "state")}`,
-            PULUMI_CONFIG_PASSPHRASE: "engine-test",
-            PULUMI_SKIP_UPDATE_CHECK: "true",
-            PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        };
+        });
+        directory = project.directory;
+        project.env.ENGINE_TEST_DIR = directory;
         await pulumi("stack", "init", "dev", "--secrets-provider", "passphrase");
     });
 
     after(() => {
         sshServer?.close();
-        if (directory) fs.rmSync(directory, { recursive: true, force: true });
+        project?.remove();
     });
 
     it("up creates every resource with the real outputs; the password stays secret in the stack", async () => {
