@@ -31,6 +31,21 @@ export function checkIntegerIn(
     return false;
 }
 
+/** True when `value` is one of `allowed`; otherwise appends `problem` with a fix naming them. */
+export function checkOneOf<T extends string>(
+    problems: Problems,
+    setting: string,
+    value: unknown,
+    allowed: readonly T[],
+    problem: string,
+): value is T {
+    if (allowed.includes(value as T)) {
+        return true;
+    }
+    problems.push({ setting, value, problem, fix: `use one of ${allowed.map((known) => `"${known}"`).join(", ")}` });
+    return false;
+}
+
 export function isHttpUrl(text: unknown): text is string {
     if (typeof text !== "string") {
         return false;

@@ -10,7 +10,7 @@ import {
 } from "../maintenance";
 import { AutoCompactionMode, MaintenanceSpec } from "../model";
 import { ClusterSettings, DEFAULTS } from "../settings";
-import { Problems } from "./checks";
+import { checkOneOf, Problems } from "./checks";
 
 /** A Go duration as etcd parses it ("1h", "30m", "1h30m", "90s"), or a whole number of hours. */
 const PERIODIC_RETENTION = /^(\d+|(\d+(\.\d+)?(h|m|s|ms))+)$/;
@@ -19,16 +19,10 @@ const GIB = 1024 ** 3;
 
 function resolveMode(settings: ClusterSettings, problems: Problems): AutoCompactionMode {
     const mode = settings.autoCompactionMode ?? DEFAULTS.autoCompactionMode;
-    if (!AUTO_COMPACTION_MODES.includes(mode as AutoCompactionMode)) {
-        problems.push({
-            setting: "autoCompactionMode",
-            value: mode,
-            problem: "etcd compacts by time (periodic) or by revision count (revision) only",
-            fix: `use one of ${AUTO_COMPACTION_MODES.map((known) => `"${known}"`).join(", ")}`,
-        });
-        return DEFAULTS.autoCompactionMode;
-    }
-    return mode as AutoCompactionMode;
+    const problem = "etcd compacts by time (periodic) or by revision count (revision) only";
+    return checkOneOf(problems, "autoCompactionMode", mode, AUTO_COMPACTION_MODES, problem)
+        ? mode
+        : DEFAULTS.autoCompactionMode;
 }
 
 function resolveRetention(

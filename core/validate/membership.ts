@@ -3,7 +3,7 @@
 import { BOOTSTRAP_MODES, BootstrapMode } from "../model";
 import { ClusterSettings, DEFAULTS } from "../settings";
 import { beyondNewestKnown, DEFAULT_ETCD_VERSION, ETCD_LINES, EtcdVersion, parseEtcdVersion } from "../versions";
-import { checkIntegerIn, isInteger, Problems } from "./checks";
+import { checkIntegerIn, checkOneOf, isInteger, Problems } from "./checks";
 
 export const MEMBER_COUNTS: readonly number[] = [1, 3, 5, 7];
 
@@ -82,16 +82,7 @@ export function resolveVersion(settings: ClusterSettings, problems: Problems): E
 
 export function resolveMode(settings: ClusterSettings, problems: Problems): BootstrapMode {
     const mode = settings.bootstrapMode ?? DEFAULTS.bootstrapMode;
-    if (!BOOTSTRAP_MODES.includes(mode as BootstrapMode)) {
-        problems.push({
-            setting: "bootstrapMode",
-            value: mode,
-            problem: "unknown bootstrap mode",
-            fix: `use one of ${BOOTSTRAP_MODES.map((m) => `"${m}"`).join(", ")}`,
-        });
-        return "static";
-    }
-    return mode as BootstrapMode;
+    return checkOneOf(problems, "bootstrapMode", mode, BOOTSTRAP_MODES, "unknown bootstrap mode") ? mode : "static";
 }
 
 /** An etcd user name that is also a certificate's common name and one etcdctl argument. */
