@@ -1,0 +1,142 @@
+// The local stack end to end: `scripts/local-cluster.sh up` of a 3-member stack runs the real `pulumi up` of the
+// program against the local cloud and leaves a cluster etcdctl reaches (3 started members, a key written and read
+// back); `destroy` deletes every resource and leaves no process of the local cloud running. Run it alone:
+//   flock /tmp/etcd-aws-real.lock npx mocha --timeout 600000 test/real/local-stack.test.ts
+import * as assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { localRelease } from "../../local/mirror";
+import { isRunning, readPidFile, runChecked } from "../../local/process";
+import { firewallTable } from "../../localcloud/aws/network";
+import { stackPaths } from "../../localcloud/stack";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const STACK = "local-test";
+const PULUMI = path.join(ROOT, ".tools", "pulumi", "bin", "pulumi");
+
+/** Runs scripts/local-cluster.sh with the test's state directory; its output, and how long it took. */
+function localCluster(args: string[], env: NodeJS.ProcessEnv): Promise<{ output: string; seconds: number }> {
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+        const child = spawn(path.join(ROOT, "scripts", "local-cluster.sh"), args, {
+            env,
+            stdio: ["ignore", "pipe", "pipe"],
+            timeout: 480_000,
+        });
+        let output = "";
+        child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+        child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+        child.on("error", reject);
+        child.on("close", (code) =>
+            code === 0
+                ? resolve({ output, seconds: (Date.now() - started) / 1000 })
+                : reject(new Error(`local-cluster.sh ${args.join(" ")} exited with ${code}:\n${output.slice(-6000)}`)),
+        );
+    });
+}
+
+/** Every process the local cloud recorded under `dir` that still runs. */
+function runningRecorded(dir: string): number[] {
+    if (!fs.existsSync(dir)) return [];
+    return (fs.readdirSync(dir, { recursive: true, encoding: "utf8" }) as string[])
+        .filter((file) => file.endsWith(".pid"))
+        .map((file) => readPidFile(path.join(dir, file)))
+        .filter((pid): pid is number => pid !== undefined && isRunning(pid));
+}
+
+describe("the local stack: scripts/local-cluster.sh up and destroy of a 3-member stack", function () {
+    this.timeout(600_000);
+    let dir: string;
+    let env: NodeJS.ProcessEnv;
+    let upOutput = "";
+    let recorded: number[] = [];
+    const saved = process.env.LOCALCLOUD_DIR;
+
+    before(function () {
+        if (!fs.existsSync(PULUMI) || process.getuid?.() !== 0) {
+            console.log(`    skipped: needs root and ${PULUMI} (scripts/bootstrap.sh)`);
+            this.skip();
+        }
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "local-stack-"));
+        env = { ...process.env, LOCALCLOUD_DIR: dir };
+        // stackPaths and firewallTable read the state directory from the environment.
+        process.env.LOCALCLOUD_DIR = dir;
+    });
+
+    after(async () => {
+        // Whatever a failure left: the stack's resources, then any process still recorded.
+        if (dir && runningRecorded(dir).length > 0) {
+            await localCluster(["destroy", "--stack", STACK], env).catch(() => undefined);
+            for (const pid of runningRecorded(dir)) process.kill(pid, "SIGKILL");
+        }
+        if (saved === undefined) delete process.env.LOCALCLOUD_DIR;
+        else process.env.LOCALCLOUD_DIR = saved;
+        if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("up runs the engine's steps and leaves 3 started members that store and return a key", async () => {
+        const { output, seconds } = await localCluster(
+            ["up", "--stack", STACK, "--set", "etcd-aws:memberCount=3"],
+            env,
+        );
+        upOutput = output;
+        console.log(`      up: ${seconds.toFixed(0)} s`);
+        assert.match(output, /Resources:\n +\+ \d+ created\n/);
+        const endpoints = /client endpoints \(pulumi stack output clientEndpoints\): (\S+)/.exec(output)?.[1];
+        assert.ok(endpoints, `the endpoints are printed:\n${output.slice(-2000)}`);
+        assert.equal(endpoints.split(",").length, 3);
+
+        const { clientDir } = stackPaths(STACK);
+        const etcdctl = (...args: string[]) =>
+            runChecked(
+                [
+                    path.join(localRelease("3.6.14").binDir, "etcdctl"),
+                    "--endpoints",
+                    endpoints,
+                    "--cacert",
+                    path.join(clientDir, "ca.pem"),
+                    "--cert",
+                    path.join(clientDir, "client.pem"),
+                    "--key",
+                    path.join(clientDir, "client-key.pem"),
+                    ...args,
+                ],
+                { timeoutMs: 20_000 },
+            );
+        const members = (
+            JSON.parse(await etcdctl("member", "list", "-w", "json")) as {
+                members: { name?: string; clientURLs?: string[] }[];
+            }
+        ).members;
+        assert.deepEqual(members.map((member) => member.name).sort(), [`${STACK}-0`, `${STACK}-1`, `${STACK}-2`]);
+        assert.ok(
+            members.every((member) => (member.clientURLs ?? []).length === 1),
+            "every member started",
+        );
+        await etcdctl("put", "local-stack-key", "written through the local stack");
+        assert.equal(
+            (await etcdctl("get", "local-stack-key", "--print-value-only")).trim(),
+            "written through the local stack",
+        );
+
+        recorded = runningRecorded(dir);
+        // Per member an etcd and an SSH daemon, and the DNS server.
+        assert.equal(recorded.length, 7, `processes of the local cloud: ${recorded.join(", ")}`);
+    });
+
+    it("destroy deletes every resource and stops every process the local cloud started", async function () {
+        if (!upOutput) this.skip();
+        const { seconds } = await localCluster(["destroy", "--stack", STACK], env);
+        console.log(`      destroy: ${seconds.toFixed(0)} s`);
+        assert.deepEqual(recorded.filter(isRunning), [], "no process of the stack runs any more");
+        assert.deepEqual(runningRecorded(dir), []);
+        const tables = await runChecked(["nft", "list", "tables"], { timeoutMs: 10_000 });
+        assert.equal(tables.includes(firewallTable()), false, "the firewall table is gone");
+        for (const kind of ["instances", "network-interfaces", "volumes", "security-groups", "route53-zones"]) {
+            const left = fs.existsSync(path.join(dir, kind)) ? fs.readdirSync(path.join(dir, kind)) : [];
+            assert.deepEqual(left, [], `no ${kind} left`);
+        }
+    });
+});
