@@ -56,6 +56,9 @@ export function securityChecklist(run: MockRun, expect: SecurityExpectations): C
     const members = instances.map((i) => i.name);
     const commands = ofType(run, "command:remote:Command").filter((c) => c.name.startsWith(`${expect.clusterName}-`));
     const scheme = expect.tls ? "https" : "http";
+    const appUser: string | undefined = ofType(run, "tls:index/certRequest:CertRequest").find(
+        (r) => r.name === `${expect.clusterName}-pki-app-csr`,
+    )?.inputs.subject?.commonName;
 
     const items: ChecklistItem[] = [
         check("a security group guards the members", group ? [] : ["none found"], groupId),
@@ -187,12 +190,44 @@ export function securityChecklist(run: MockRun, expect: SecurityExpectations): C
             "logging: none",
         ),
         check(
+            "the application certificate is not root (root's certificates stay on the members)",
+            !expect.tls
+                ? []
+                : appUser === undefined
+                  ? ["no application certificate"]
+                  : appUser === "root"
+                    ? ["its common name is root"]
+                    : [],
+            expect.tls ? `common name ${appUser}` : "no certificates (tls off)",
+        ),
+        check(
+            "each member is given only its own private keys (no other member's, the application's or the CA's)",
+            foreignKeys(run, expect.clusterName, members),
+            "every launch script scanned for every key",
+        ),
+        check(
             "keys, tokens and passwords are secret outputs",
             expect.secretOutputNames.filter((name) => !run.secretOutputs.has(name)),
             expect.secretOutputNames.join(", "),
         ),
     ];
     return items;
+}
+
+/**
+ * "<member>: <key>" for each private key of the cluster that a member's launch script carries but
+ * does not own: a member owns the keys named after it (`<cluster>-pki-<member>-...`).
+ */
+function foreignKeys(run: MockRun, clusterName: string, members: readonly string[]): string[] {
+    const keys = ofType(run, "tls:index/privateKey:PrivateKey").filter((k) => k.name.startsWith(`${clusterName}-pki-`));
+    return members.flatMap((member) => {
+        const [launch] = ofType(run, "command:remote:Command").filter((c) => c.name === `${member}-launch`);
+        const script: string = launch?.inputs.stdin ?? "";
+        return keys
+            .filter((key) => !key.name.startsWith(`${clusterName}-pki-${member}-`))
+            .filter((key) => typeof key.state.privateKeyPem === "string" && script.includes(key.state.privateKeyPem))
+            .map((key) => `${member}: ${key.name}`);
+    });
 }
 
 /** The checklist as the test prints it. */

@@ -102,6 +102,37 @@ describe("the security checklist itself", () => {
         assert.deepEqual(failed, [
             "members serve https with client and peer certificate checks",
             "SRV records are the -ssl ones",
+            "the application certificate is not root (root's certificates stay on the members)",
         ]);
+    });
+
+    it("fails the key item for a graph where a member's launch script carries another member's admin key or the application's", async () => {
+        const run = await runCluster({ tls: true, sshCidrs: ["10.9.9.0/24"] });
+        const pem = (name: string): string =>
+            String(run.resources.find((r) => r.name === name)?.state.privateKeyPem ?? "missing");
+        const leaky = {
+            ...run,
+            resources: run.resources.map((r) =>
+                r.name === "test-etcd-0-launch"
+                    ? {
+                          ...r,
+                          inputs: {
+                              ...r.inputs,
+                              stdin: `${r.inputs.stdin}${pem("test-etcd-pki-test-etcd-1-admin-key")}${pem("test-etcd-pki-app-key")}`,
+                          },
+                      }
+                    : r,
+            ),
+        };
+        const failed = securityChecklist(leaky, expectations).filter((i) => !i.pass);
+        assert.deepEqual(
+            failed.map((i) => [i.item, i.detail]),
+            [
+                [
+                    "each member is given only its own private keys (no other member's, the application's or the CA's)",
+                    "test-etcd-0: test-etcd-pki-test-etcd-1-admin-key; test-etcd-0: test-etcd-pki-app-key",
+                ],
+            ],
+        );
     });
 });
