@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { formatProblems, ReleaseSpec, renderInstallScript } from "../core";
 import {
+    DATA_VOLUME_IGNORED_CHANGES,
     instanceIgnoreChanges,
     resourceArgsProblems,
     waitForBootCommand,
@@ -184,7 +185,12 @@ export class EtcdMember extends pulumi.ComponentResource {
                 kmsKeyId: args.kmsKeyId,
                 tags: { ...tags, Name: `${args.memberName}-data` },
             },
-            parent,
+            {
+                parent: this,
+                // A new key would replace every member's volume (and its data) at once: it applies to
+                // volumes created after the change; re-encrypting one takes a snapshot copy.
+                ignoreChanges: DATA_VOLUME_IGNORED_CHANGES,
+            },
         );
         const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, parent);
         this.hostPublicKey = hostKey.publicKeyOpenssh.apply(hostKeyLine);

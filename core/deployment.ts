@@ -89,6 +89,9 @@ export function instanceIgnoreChanges(amiFromLookup: boolean): string[] {
     return amiFromLookup ? ["ami"] : [];
 }
 
+/** The data volume's properties Pulumi ignores: its KMS key, whose change would replace the volume. */
+export const DATA_VOLUME_IGNORED_CHANGES = ["kmsKeyId"];
+
 /**
  * A script or command as a given instance runs it: a first line naming the instance, so a
  * replaced instance changes the command's input and Pulumi runs it again as an update on the new

@@ -48,6 +48,7 @@ describe("EtcdMember", () => {
         const run = await runCluster({});
         const instance = run.resources.find((r) => r.name === "test-etcd-0" && r.type === "aws:ec2/instance:Instance");
         assert.equal(instance?.deleteBeforeReplace, true);
+        assert.deepEqual(named(run, "test-etcd-0-data").ignoreChanges, ["kmsKeyId"], "a new key replaces no volume");
         const attach = named(run, "test-etcd-0-attach");
         assert.equal(attach.deleteBeforeReplace, true);
         assert.deepEqual(

@@ -1,15 +1,20 @@
 import * as assert from "node:assert/strict";
 import {
     discoveryRegistration,
+    forInstance,
     healthGateTimeouts,
+    instanceIgnoreChanges,
     launchDependencies,
     launchScriptsDigest,
     memberCertificateRequest,
     outboundUrls,
     resourceArgsProblems,
+    rollingFromLastMemberNames,
     subnetPerMember,
     tokensInUse,
     ubuntuAmiNamePattern,
+    waitForBootCommand,
+    waitsForPreviousMember,
 } from "../../core/deployment";
 import { resolve, specOf } from "./helpers";
 import { at } from "../helpers/elements";
@@ -146,6 +151,38 @@ describe("core/deployment", () => {
             assert.equal(problems[3]?.problem, "must be a whole number of seconds from 30 to 3600");
         });
 
+        it("with a bastion: requires its host key and the members' internet path; checks the key's text when known", () => {
+            const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOfrglhIhHHcKEPAt5L/OVgs2OVTiXnFCMwg29q23RHx b";
+            const settings = (args: Parameters<typeof resourceArgsProblems>[0]) =>
+                resourceArgsProblems(args).map((p) => p.setting);
+            assert.deepEqual(settings({ ...fine, bastion: { hostKeyGiven: false } }), [
+                "ssh.bastion.hostKey",
+                "privateEgress",
+            ]);
+            assert.deepEqual(settings({ ...fine, bastion: { hostKeyGiven: true, hostKey }, privateEgress: "nat" }), []);
+            // Given as an output (another language): its text is checked by SSH, not here.
+            assert.deepEqual(settings({ ...fine, bastion: { hostKeyGiven: true }, privateEgress: "nat" }), []);
+            assert.deepEqual(
+                settings({
+                    ...fine,
+                    bastion: { hostKeyGiven: true, hostKey: "ssh-ed25519 AAAA" },
+                    privateEgress: "nat",
+                }),
+                ["ssh.bastion.hostKey"],
+            );
+        });
+
+        it("privateEgress: nat, or mirror with mirrorBaseUrl set; only behind a bastion (unknown when SSH is one output)", () => {
+            const bastion = { hostKeyGiven: true };
+            const settings = (args: Partial<Parameters<typeof resourceArgsProblems>[0]>) =>
+                resourceArgsProblems({ ...fine, ...args }).map((p) => [p.setting, p.value]);
+            assert.deepEqual(settings({ bastion, privateEgress: "mirror", mirrorBaseUrlGiven: true }), []);
+            assert.deepEqual(settings({ bastion, privateEgress: "mirror" }), [["privateEgress", "mirror"]]);
+            assert.deepEqual(settings({ bastion, privateEgress: "NAT" }), [["privateEgress", "NAT"]]);
+            assert.deepEqual(settings({ privateEgress: "nat" }), [["privateEgress", "nat"]]);
+            assert.deepEqual(settings({ privateEgress: "nat", sshDeferred: true }), []);
+        });
+
         it("takes health timeouts of 30 and 3600 seconds, not 3601 or 60.5", () => {
             for (const healthTimeoutSeconds of [30, 3600]) {
                 assert.deepEqual(resourceArgsProblems({ ...fine, healthTimeoutSeconds }), []);
@@ -153,6 +190,38 @@ describe("core/deployment", () => {
             for (const healthTimeoutSeconds of [3601, 60.5]) {
                 assert.equal(resourceArgsProblems({ ...fine, healthTimeoutSeconds }).length, 1);
             }
+        });
+    });
+
+    describe("changing a running cluster", () => {
+        it("rolls once the last deployment lists members; a first deployment (no output, an empty list) does not", () => {
+            assert.equal(rollingFromLastMemberNames(["c-0", "c-1"]), true);
+            for (const last of [undefined, [], "c-0", {}]) {
+                assert.equal(rollingFromLastMemberNames(last), false, JSON.stringify(last));
+            }
+        });
+
+        it("chains every member but the first on its predecessor, and only when rolling", () => {
+            assert.deepEqual(
+                [0, 1, 2].map((i) => waitsForPreviousMember(i, true)),
+                [false, true, true],
+            );
+            assert.deepEqual(
+                [0, 1, 2].map((i) => waitsForPreviousMember(i, false)),
+                [false, false, false],
+            );
+        });
+
+        it("ignores AMI changes only when the AMI came from the lookup", () => {
+            assert.deepEqual(instanceIgnoreChanges(true), ["ami"]);
+            assert.deepEqual(instanceIgnoreChanges(false), []);
+        });
+
+        it("names the instance in a first comment line, so a new instance changes the input and nothing runs it", () => {
+            assert.equal(forInstance("echo hi\n", "i-0abc"), "# etcd-aws: for instance i-0abc\necho hi\n");
+            // A plan's placeholder stays inside the comment, on one line.
+            assert.equal(forInstance("x", "<instance a\nID>"), "# etcd-aws: for instance <instance a ID>\nx");
+            assert.match(waitForBootCommand("i-1"), /^# etcd-aws: for instance i-1\ncloud-init status --wait /);
         });
     });
 });

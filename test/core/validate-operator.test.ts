@@ -363,6 +363,20 @@ describe("validation that thinks like an operator (validateClusterArgs)", () => 
         });
     }
 
+    it("accepts Xen instance types (m4, c4, r4; the install finds their data volume as /dev/xvdf) without a warning", () => {
+        for (const instanceType of ["m4.large", "c4.xlarge", "r4.large", "t2.xlarge"]) {
+            const { problems, warnings, resolved } = validate({ instanceType });
+            assert.deepEqual(problems, [], instanceType);
+            assert.equal(resolved?.instanceType, instanceType);
+            // t2 keeps its CPU-credit warning, which is about etcd's heartbeats, not the device.
+            assert.deepEqual(
+                warnings.filter((w) => !w.includes("CPU credits")),
+                [],
+                instanceType,
+            );
+        }
+    });
+
     it("refuses arguments that are not an object, naming them; an object validates", () => {
         const { problems } = validateClusterArgs("orders", "memberCount=3" as unknown as EtcdClusterArgs);
         assert.deepEqual(problems[0], {
