@@ -4,22 +4,17 @@
 import * as assert from "node:assert/strict";
 import { promises as dnsPromises } from "node:dns";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { DNS_RESOURCES, dnsmasqConfig, recordFqdn } from "../../localcloud/aws/dns";
 import { isRunning, readPidFile } from "../../local/process";
 import { lookupSrv } from "../../local/services";
-import { ResourceType } from "../../localcloud/providers/server";
+import { servedType, urnOf, useLocalCloudDir } from "./local-cloud-env";
 
 const ZONE = "aws:route53/zone:Zone";
 const RECORD = "aws:route53/record:Record";
 const TEST_DNS_ADDRESS = "127.0.19.153";
-const urn = (type: string, name: string) => `urn:pulumi:local::etcd-aws::${type}::${name}`;
-const resource = (type: string): ResourceType => {
-    const found = DNS_RESOURCES[type];
-    assert.ok(found, `${type} is served`);
-    return found;
-};
+const urn = urnOf;
+const resource = (type: string) => servedType(DNS_RESOURCES, type);
 
 async function resolveA(name: string): Promise<string[] | string> {
     const resolver = new dnsPromises.Resolver({ timeout: 1_000, tries: 1 });
@@ -32,25 +27,12 @@ async function resolveA(name: string): Promise<string[] | string> {
 
 describe("localcloud/aws/dns", function () {
     this.timeout(60_000);
-    let dir: string;
-    const saved = { dir: process.env.LOCALCLOUD_DIR, address: process.env.LOCALCLOUD_DNS_ADDRESS };
-    before(() => {
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "localcloud-dns-"));
-        process.env.LOCALCLOUD_DIR = dir;
-        process.env.LOCALCLOUD_DNS_ADDRESS = TEST_DNS_ADDRESS;
-    });
     after(() => {
-        const pid = readPidFile(path.join(dir, "dns", "dnsmasq.pid"));
+        // A failed test may leave its dnsmasq running (this hook runs before the directory is removed).
+        const pid = readPidFile(path.join(state.dir(), "dns", "dnsmasq.pid"));
         if (pid !== undefined && isRunning(pid)) process.kill(pid, "SIGKILL");
-        fs.rmSync(dir, { recursive: true, force: true });
-        for (const [key, value] of [
-            ["LOCALCLOUD_DIR", saved.dir],
-            ["LOCALCLOUD_DNS_ADDRESS", saved.address],
-        ] as const) {
-            if (value === undefined) delete process.env[key];
-            else process.env[key] = value;
-        }
     });
+    const state = useLocalCloudDir("localcloud-dns-", { LOCALCLOUD_DNS_ADDRESS: TEST_DNS_ADDRESS });
 
     it("a record name is relative to its zone unless it ends in the zone's name (terraform's expandRecordName)", () => {
         assert.deepEqual(
@@ -102,7 +84,7 @@ describe("localcloud/aws/dns", function () {
         if (!fs.existsSync("/usr/sbin/dnsmasq")) this.skip();
         const zone = await resource(ZONE).create({ name: "demo.internal" }, urn(ZONE, "zone"));
         assert.match(zone.id, /^Z[A-Z0-9]{20}$/);
-        const pidFile = path.join(dir, "dns", "dnsmasq.pid");
+        const pidFile = path.join(state.dir(), "dns", "dnsmasq.pid");
         const firstPid = readPidFile(pidFile);
         assert.ok(firstPid !== undefined && isRunning(firstPid), "dnsmasq runs once a zone exists");
 

@@ -4,7 +4,6 @@ import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
-import * as os from "node:os";
 import * as path from "node:path";
 import {
     firewallRuleset,
@@ -15,17 +14,13 @@ import {
     SecurityGroupRule,
     syncFirewall,
 } from "../../localcloud/aws/network";
-import { ResourceType } from "../../localcloud/providers/server";
+import { servedType, urnOf, useLocalCloudDir } from "./local-cloud-env";
 
 const GROUP = "aws:ec2/securityGroup:SecurityGroup";
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
-const urn = (type: string, name: string) => `urn:pulumi:local::etcd-aws::${type}::${name}`;
-const resource = (type: string): ResourceType => {
-    const found = NETWORK_RESOURCES[type];
-    assert.ok(found, `${type} is served`);
-    return found;
-};
+const urn = urnOf;
+const resource = (type: string) => servedType(NETWORK_RESOURCES, type);
 
 const rule = (overrides: Partial<SecurityGroupRule>): SecurityGroupRule => ({
     direction: "ingress",
@@ -60,18 +55,7 @@ function nftWorks(): boolean {
 }
 
 describe("localcloud/aws/network", () => {
-    let dir: string;
-    let savedDir: string | undefined;
-    before(() => {
-        savedDir = process.env.LOCALCLOUD_DIR;
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "localcloud-network-"));
-        process.env.LOCALCLOUD_DIR = dir;
-    });
-    after(() => {
-        fs.rmSync(dir, { recursive: true, force: true });
-        if (savedDir === undefined) delete process.env.LOCALCLOUD_DIR;
-        else process.env.LOCALCLOUD_DIR = savedDir;
-    });
+    const state = useLocalCloudDir("localcloud-network-");
 
     it("only addresses in 127.0.20.0 - 127.0.31.255 are the local cloud's", () => {
         assert.deepEqual(
@@ -170,11 +154,11 @@ describe("localcloud/aws/network", () => {
                 );
                 assert.match(ingress.id, /^sgr-[0-9a-f]{17}$/);
                 assert.equal(ingress.outputs.securityGroupRuleId, ingress.id);
-                const stored = () => fs.readdirSync(path.join(dir, "security-group-rules")).sort();
+                const stored = () => fs.readdirSync(path.join(state.dir(), "security-group-rules")).sort();
                 assert.deepEqual(stored(), [`${egress.id}.json`, `${ingress.id}.json`].sort());
                 await resource(GROUP).delete?.(group.id, group.outputs);
                 assert.deepEqual(stored(), []);
-                assert.equal(fs.existsSync(path.join(dir, "security-groups", `${group.id}.json`)), false);
+                assert.equal(fs.existsSync(path.join(state.dir(), "security-groups", `${group.id}.json`)), false);
             } finally {
                 delete process.env.LOCALCLOUD_RECORD;
             }
