@@ -2,7 +2,8 @@
 // instance's address port 22 with the host key from its user data, taking only the key pair's public key (any user
 // name: the login user of the AMI), and running each exec request on the instance's local host (its own mount
 // namespace, as root: the host's `sudo` shim runs the command as it is) with the session's stdin, stdout, stderr and
-// exit status. As Ubuntu's sshd (AcceptEnv LANG LC_*), it takes only the LANG and LC_* variables a client sends.
+// exit status. As Ubuntu's sshd (AcceptEnv LANG LC_*), it takes only the LANG and LC_* variables a client sends. It
+// forwards TCP (direct-tcpip, a bastion's job) to loopback addresses only.
 // It outlives the provider process that started it (the engine stops plugins after each operation) and writes its
 // PID file once it listens; stopDaemon ends it.
 import { spawn } from "node:child_process";
@@ -58,6 +59,17 @@ function serve(configFile: string, pidFile: string): void {
             context.accept();
         });
         client.on("error", () => undefined);
+        // Port forwarding (direct-tcpip), as a bastion does for the members behind it: to loopback addresses only.
+        client.on("tcpip", (accept, reject, info) => {
+            if (!net.isIPv4(info.destIP) || !info.destIP.startsWith("127.")) return reject();
+            const socket = net.connect(info.destPort, info.destIP);
+            let channel: ReturnType<typeof accept> | undefined;
+            socket.on("error", () => (channel ? channel.close() : reject()));
+            socket.once("connect", () => {
+                channel = accept();
+                channel.pipe(socket).pipe(channel);
+            });
+        });
         client.on("ready", () =>
             client.on("session", (acceptSession) => {
                 const session = acceptSession();

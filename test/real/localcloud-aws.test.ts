@@ -16,6 +16,7 @@ import {
     volume,
     volumeAttachment,
 } from "../../localcloud/aws/compute";
+import { getSubnet } from "../../localcloud/aws/vpc";
 import { runRemote } from "../../localcloud/providers/command";
 import { Properties } from "../../localcloud/providers/server";
 import { privateKey } from "../../localcloud/providers/tls";
@@ -23,6 +24,8 @@ import { privateKey } from "../../localcloud/providers/tls";
 const URN = (type: string, name: string) => `urn:pulumi:test::localcloud::${type}::${name}`;
 const INSTANCE = "aws:ec2/instance:Instance";
 const SUBNET = "subnet-0aa1aa1aa1aa1aa10";
+/** The subnet's index in the local cloud: the last /24 (127.0.31.0/24), away from local stacks' first ones. */
+const SUBNET_INDEX = 11;
 
 async function ed25519(): Promise<{ privateKeyOpenssh: string; publicKeyOpenssh: string }> {
     const { outputs } = await privateKey.create({ algorithm: "ED25519" }, URN("tls", "key"));
@@ -110,12 +113,13 @@ describe("localcloud aws compute: instances, volumes, attachments (real hosts an
     before(async () => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "localcloud-aws-"));
         process.env.LOCALCLOUD_DIR = dir;
+        fs.writeFileSync(path.join(dir, "subnets.json"), JSON.stringify({ [SUBNET]: SUBNET_INDEX }));
         [client, hostKey] = [await ed25519(), await ed25519()];
         importKeyPair("test", client.publicKeyOpenssh);
         const eni = await networkInterface.create({ subnetId: SUBNET }, URN("aws:ec2/networkInterface", "nic"));
         [eniId, address] = [eni.id, String(eni.outputs.privateIp)];
         const disk = await volume.create(
-            { availabilityZone: "us-east-1a", size: 1, type: "gp3", encrypted: true },
+            { availabilityZone: getSubnet({ id: SUBNET }).availabilityZone, size: 1, type: "gp3", encrypted: true },
             URN("aws:ebs/volume", "data"),
         );
         volumeId = disk.id;
@@ -135,8 +139,9 @@ describe("localcloud aws compute: instances, volumes, attachments (real hosts an
         assert.match(id, /^i-[0-9a-f]{17}$/);
         assert.equal(outputs.privateIp, address);
         assert.equal(outputs.primaryNetworkInterfaceId, eniId);
-        assert.equal(outputs.availabilityZone, "us-east-1a");
-        assert.equal(outputs.arn, `arn:aws:ec2:us-east-1:000000000000:instance/${id}`);
+        assert.equal(address, "127.0.31.10");
+        assert.equal(outputs.availabilityZone, getSubnet({ id: SUBNET }).availabilityZone);
+        assert.match(String(outputs.arn), new RegExp(`^arn:aws:ec2:[a-z0-9-]+:000000000000:instance/${id}$`));
         assert.equal((await ssh("echo hello")).stdout, "hello");
         const stranger = await ed25519();
         await assert.rejects(ssh("true", "", stranger.privateKeyOpenssh), /authentication|All configured/i);
@@ -144,6 +149,12 @@ describe("localcloud aws compute: instances, volumes, attachments (real hosts an
             ssh("true", "", client.privateKeyOpenssh, stranger.publicKeyOpenssh),
             /Dial|host key|Handshake/i,
         );
+    });
+
+    it("forwards TCP to loopback addresses, as a bastion in front of members does", async () => {
+        const connection = { host: address, user: "ubuntu", privateKey: client.privateKeyOpenssh, dialErrorLimit: 1 };
+        const through = await runRemote("echo via-bastion", { connection: { ...connection, proxy: connection } }, {});
+        assert.equal(through.stdout, "via-bastion");
     });
 
     it("`sudo bash -s` runs the script on stdin as root inside the instance's own mount namespace, exit status kept", async () => {
