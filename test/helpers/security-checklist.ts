@@ -203,7 +203,7 @@ export function securityChecklist(run: MockRun, expect: SecurityExpectations): C
         check(
             "each member is given only its own private keys (no other member's, the application's or the CA's)",
             foreignKeys(run, expect.clusterName, members),
-            "every launch script scanned for every key",
+            `${commands.length} commands' scripts scanned for every key`,
         ),
         check(
             "keys, tokens and passwords are secret outputs",
@@ -215,18 +215,20 @@ export function securityChecklist(run: MockRun, expect: SecurityExpectations): C
 }
 
 /**
- * "<member>: <key>" for each private key of the cluster that a member's launch script carries but
- * does not own: a member owns the keys named after it (`<cluster>-pki-<member>-...`).
+ * "<command>: <key>" for each private key of the cluster that a remote command's script carries
+ * but its host does not own. A member owns the keys named after it (`<cluster>-pki-<member>-...`);
+ * the cluster's own commands (health gate, auth, discovery size) run on the first member.
  */
 function foreignKeys(run: MockRun, clusterName: string, members: readonly string[]): string[] {
     const keys = ofType(run, "tls:index/privateKey:PrivateKey").filter((k) => k.name.startsWith(`${clusterName}-pki-`));
-    return members.flatMap((member) => {
-        const [launch] = ofType(run, "command:remote:Command").filter((c) => c.name === `${member}-launch`);
-        const script: string = launch?.inputs.stdin ?? "";
+    const commands = ofType(run, "command:remote:Command").filter((c) => c.name.startsWith(`${clusterName}-`));
+    return commands.flatMap((command) => {
+        const host = members.find((member) => command.name.startsWith(`${member}-`)) ?? members[0];
+        const script = `${command.inputs.stdin ?? ""}${command.inputs.create ?? ""}`;
         return keys
-            .filter((key) => !key.name.startsWith(`${clusterName}-pki-${member}-`))
+            .filter((key) => !key.name.startsWith(`${clusterName}-pki-${host}-`))
             .filter((key) => typeof key.state.privateKeyPem === "string" && script.includes(key.state.privateKeyPem))
-            .map((key) => `${member}: ${key.name}`);
+            .map((key) => `${command.name}: ${key.name}`);
     });
 }
 

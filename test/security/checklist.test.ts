@@ -130,7 +130,7 @@ describe("the security checklist itself", () => {
             [
                 [
                     "each member is given only its own private keys (no other member's, the application's or the CA's)",
-                    "test-etcd-0: test-etcd-pki-test-etcd-1-admin-key; test-etcd-0: test-etcd-pki-app-key",
+                    "test-etcd-0-launch: test-etcd-pki-test-etcd-1-admin-key; test-etcd-0-launch: test-etcd-pki-app-key",
                 ],
             ],
         );
