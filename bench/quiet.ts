@@ -26,12 +26,20 @@ function etcdProcessesRunning(): number {
         }).length;
 }
 
-/** PIDs of mocha runs (another engineer's test suite): measurements taken beside one are noise. */
+/**
+ * PIDs of mocha runs (another engineer's test suite): measurements taken beside one are noise.
+ * Mocha is the program (or node's script), not a later argument: `flock <lock> mocha ...` only
+ * waits for the real-etcd lock (which a bench run may hold) and runs nothing yet.
+ */
 function testSuitesRunning(): number[] {
     return fs
         .readdirSync("/proc")
         .filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid)
-        .filter((pid) => commandLine(pid).some((arg) => /(^|\/)mocha$/.test(arg) || arg.includes("/mocha/bin/")))
+        .filter((pid) =>
+            commandLine(pid)
+                .slice(0, 2)
+                .some((arg) => /(^|\/)mocha$/.test(arg) || arg.includes("/mocha/bin/")),
+        )
         .map(Number);
 }
 
