@@ -3,7 +3,7 @@
 // start nothing, connect nowhere), then any number of heads previewed against that one recorded state by the real
 // engine (`pulumi preview --diff --json --show-sames`). Secrets of the stack file are encrypted for the stack's own
 // secrets provider, so they are dropped and throwaway values (a new SSH key) take their place.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, SpawnOptions, spawnSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -106,11 +106,24 @@ export function parseSetting(setting: string, project: string): [key: string, va
     return [key.includes(":") ? key : `${project}:${key}`, yaml.load(setting.slice(equals + 1)) ?? ""];
 }
 
-/** What one engine run printed. */
-interface EngineRun {
+/** How a process ended and what it printed. */
+export interface CapturedRun {
     code: number | null;
     stdout: string;
     stderr: string;
+}
+
+/** Runs `command` to its end (a non-zero exit resolves too: the caller decides), capturing its output. */
+export function runCaptured(command: string, args: string[], options: SpawnOptions): Promise<CapturedRun> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk));
+        child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk));
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code, stdout, stderr }));
+    });
 }
 
 /** One throwaway local cloud with a stack deployed from a base in record mode, previewed against heads. */
@@ -151,20 +164,8 @@ export class PreviewSession {
         };
     }
 
-    private pulumi(cwd: string, ...args: string[]): Promise<EngineRun> {
-        return new Promise((resolve, reject) => {
-            const child = spawn(PULUMI, ["--non-interactive", ...args], {
-                cwd,
-                env: this.env,
-                timeout: ENGINE_TIMEOUT_MS,
-            });
-            let stdout = "";
-            let stderr = "";
-            child.stdout.on("data", (chunk: Buffer) => (stdout += chunk));
-            child.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
-            child.on("error", reject);
-            child.on("close", (code) => resolve({ code, stdout, stderr }));
-        });
+    private pulumi(cwd: string, ...args: string[]): Promise<CapturedRun> {
+        return runCaptured(PULUMI, ["--non-interactive", ...args], { cwd, env: this.env, timeout: ENGINE_TIMEOUT_MS });
     }
 
     private async pulumiOk(cwd: string, ...args: string[]): Promise<string> {

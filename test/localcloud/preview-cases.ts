@@ -164,9 +164,9 @@ const ANALYSED = new Set([INSTANCE, VOLUME, REMOTE_COMMAND]);
 
 /**
  * The engine's preview restricted to what the analysis reads, so that a fixture stays small and holds no keys: the
- * steps of the analysed types in URN order, each with its op, reasons and type, its dependencies closed over the whole graph and
- * then restricted to the analysed steps (the analysis asks only what depends, through anything, on what), and an
- * instance's data devices.
+ * steps of the analysed types in URN order, each with its op, reasons and type, an instance's dependencies closed over
+ * the whole graph and then restricted to the analysed steps (the analysis asks only whether an instance depends,
+ * through anything, on another member's ready command), and an instance's data devices.
  */
 export function trimmed(preview: EnginePreview): EnginePreview {
     const steps = preview.steps ?? [];
@@ -176,17 +176,15 @@ export function trimmed(preview: EnginePreview): EnginePreview {
         .filter((step) => ANALYSED.has(step.newState?.type ?? step.oldState?.type ?? ""))
         .sort((a, b) => a.urn.localeCompare(b.urn));
     const keptUrns = new Set(kept.map((step) => step.urn));
-    const state = (
-        current: EngineResourceState | undefined,
-        withDependencies: boolean,
-    ): EngineResourceState | undefined => {
+    /** A state; with its dependencies for an instance's new state (the analysis reads only those). */
+    const state = (current: EngineResourceState | undefined, isNew: boolean): EngineResourceState | undefined => {
         if (!current) return undefined;
         const devices = current.outputs?.ebsBlockDevices as { deviceName?: string; deleteOnTermination?: boolean }[];
         const closed = [...transitiveDependencies(current.urn, dependencies)].filter((urn) => keptUrns.has(urn));
         return {
             urn: current.urn,
             type: current.type,
-            ...(withDependencies && closed.length ? { dependencies: closed.sort() } : {}),
+            ...(isNew && current.type === INSTANCE && closed.length ? { dependencies: closed.sort() } : {}),
             ...(current.type === INSTANCE && devices?.length
                 ? {
                       outputs: {

@@ -1,12 +1,15 @@
 // scripts/preview.sh's engine side on the prod stack: one base deployment recorded per graph, then each change of
-// preview-cases.ts previewed by the real engine and checked. PREVIEW_FIXTURES=write also stores each
+// preview-cases.ts previewed by the real engine and checked; the new graph's volume resize through the script itself
+// (`scripts/preview.sh prod --set etcd-aws:volumeSizeGiB=200 --json`). PREVIEW_FIXTURES=write also stores each
 // preview, trimmed to what the analysis reads, as test/fixtures/preview/<case>.json (preview.test.ts checks them
 // without the engine).
+import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
-import { analysePreview, EnginePreview } from "../../localcloud/preview";
-import { PreviewSession } from "../../localcloud/preview-run";
-import { fixtureFile, OLD_GRAPH, OLD_GRAPH_CASES, PreviewCase, STACK, trimmed } from "./preview-cases";
+import { analysePreview, EnginePreview, PreviewReport } from "../../localcloud/preview";
+import { PreviewSession, runCaptured } from "../../localcloud/preview-run";
+import { fixtureFile, NEW_GRAPH_CASES, OLD_GRAPH, OLD_GRAPH_CASES, PreviewCase, STACK, trimmed } from "./preview-cases";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const PULUMI = path.join(ROOT, ".tools", "pulumi", "bin", "pulumi");
@@ -19,7 +22,7 @@ function keepFixture(change: PreviewCase, preview: EnginePreview): void {
 }
 
 /** Deploys `base` once and previews each case against it. */
-function previewsOf(title: string, base: string, head: string | undefined, cases: PreviewCase[]): void {
+function previewsOf(title: string, base: string | undefined, head: string | undefined, cases: PreviewCase[]): void {
     describe(title, function () {
         this.timeout(300_000);
         let session: PreviewSession | undefined;
@@ -49,4 +52,29 @@ function previewsOf(title: string, base: string, head: string | undefined, cases
 
 describe("localcloud/preview-run: the real engine previews each change of prod against its recorded base", () => {
     previewsOf(`the old graph (${OLD_GRAPH}): warned about every change`, OLD_GRAPH, OLD_GRAPH, OLD_GRAPH_CASES);
+    const [viaScript, ...viaSession] = NEW_GRAPH_CASES as [PreviewCase, ...PreviewCase[]];
+    previewsOf("the new graph (the working tree): one member at a time", undefined, undefined, viaSession);
+
+    it(`scripts/preview.sh ${STACK} ${viaScript.settings.join(" ")} --json: the new graph resizes in place`, async function () {
+        this.timeout(300_000);
+        if (!fs.existsSync(PULUMI)) this.skip();
+        const directory = fs.mkdtempSync(path.join(os.tmpdir(), "preview-script-"));
+        try {
+            const engineJson = path.join(directory, "engine.json");
+            const sets = viaScript.settings.flatMap((setting) => ["--set", setting]);
+            const run = await runCaptured(
+                path.join(ROOT, "scripts", "preview.sh"),
+                [STACK, ...sets, "--json", "--engine-json", engineJson],
+                { timeout: 300_000 },
+            );
+            assert.equal(run.code, 0, run.stderr);
+            assert.match(run.stderr, /^preview: note: etcd-aws:sshPrivateKey: throwaway value for this preview/m);
+            const report = JSON.parse(run.stdout) as PreviewReport;
+            assert.deepEqual(Object.keys(report), ["steps", "warnings"]);
+            viaScript.check(report);
+            keepFixture(viaScript, JSON.parse(fs.readFileSync(engineJson, "utf8")) as EnginePreview);
+        } finally {
+            fs.rmSync(directory, { recursive: true, force: true });
+        }
+    });
 });

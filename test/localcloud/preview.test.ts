@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { analysePreview, EnginePreview, EngineStep, renderReport } from "../../localcloud/preview";
 import { parseSetting } from "../../localcloud/preview-run";
-import { fixtureFile, OLD_GRAPH, OLD_GRAPH_CASES } from "./preview-cases";
+import { fixtureFile, NEW_GRAPH_CASES, OLD_GRAPH, OLD_GRAPH_CASES } from "./preview-cases";
 
 const URN = "urn:pulumi:prod::etcd-aws::etcd-aws:index:EtcdCluster$";
 
@@ -24,6 +24,15 @@ describe("localcloud/preview: the analysis of the engine's preview JSON", () => 
     describe(`on the engine's JSON of the old graph (${OLD_GRAPH}, test/fixtures/preview)`, () => {
         for (const change of OLD_GRAPH_CASES) {
             it(`${change.name} (${change.settings.join(" ") || "a newer upstream image"}) is warned about`, () => {
+                const fixture = JSON.parse(fs.readFileSync(fixtureFile(change.name), "utf8")) as EnginePreview;
+                change.check(analysePreview(fixture));
+            });
+        }
+    });
+
+    describe("on the engine's JSON of the new graph", () => {
+        for (const change of NEW_GRAPH_CASES) {
+            it(`${change.name} (${change.settings.join(" ")}) takes one member down at a time, keeps the data`, () => {
                 const fixture = JSON.parse(fs.readFileSync(fixtureFile(change.name), "utf8")) as EnginePreview;
                 change.check(analysePreview(fixture));
             });
