@@ -90,7 +90,8 @@ ensure_others_healthy() {
 # says "held PID" and then waits (tail --pid) until this shell lets go or ends, however it ends:
 # then etcdctl deletes the key at once. Only a holder whose etcdctl is gone with it (the host
 # lost, kill -9 of etcdctl) keeps the others waiting, until its lease runs out (LOCK_TTL_SECONDS).
-# The lease is not shorter: it must outlast a leader election while the holder keeps it alive.
+# Not shorter: the holder's keep-alives must get through a leader election (the holder's own
+# member may be the leader it restarts); etcd lengthens it to 1.5 election timeouts if that is more.
 LOCK_TTL_SECONDS=5
 lock_status="" # fd: the lock command's "held PID" line, then end of file once etcdctl exited
 lock_holder="" # PID of the command that holds the lock for this shell (empty: not held)
