@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian machine (run as root): Debian's etcd
-# 3.4, dnsmasq, nftables (the local cloud's security groups), the etcd discovery server and shellcheck; etcd 3.5 from Debian trixie into a
-# cache (not over the system one); etcd 3.6 and 3.7 built from the pinned modules in tools/etcd
-# (Go from the Go module proxy when the machine has none); Node 22 from the npm registry; the npm
-# dependencies. Each step is skipped when its result is already there.
+# 3.4, dnsmasq, nftables (the local cloud's security groups), the etcd discovery server, and
+# the shellcheck linter; etcd 3.5 from Debian trixie into a cache (not over the system one); etcd
+# 3.6 and 3.7 built from the pinned modules in tools/etcd (Go from the Go module proxy when the
+# machine has none); Node 22 from the npm registry; the npm dependencies. Each step is skipped
+# when its result is already there.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
