@@ -192,6 +192,14 @@ retry_until() {
     done
 }
 
+# This member's etcdctl endpoint health, each look given half a second: etcdctl started while
+# etcd restarts meets a refused connection and dials again only a second later, so a longer look
+# would see the member serve again up to a second late (and keep the next holder waiting as long).
+# A member too slow to answer within it is looked at again, as one still starting.
+local_health() {
+    etcdctl --endpoints "$LOCAL_ENDPOINT" --command-timeout=0.5s endpoint health
+}
+
 wait_until_healthy() {
-    retry_until "$MEMBER_NAME healthy" etcdctl --endpoints "$LOCAL_ENDPOINT" --command-timeout=3s endpoint health
+    retry_until "$MEMBER_NAME healthy" local_health
 }

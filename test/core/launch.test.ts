@@ -475,7 +475,7 @@ describe("core/launch", () => {
                 );
                 const restart = calls.indexOf("systemctl restart --no-block etcd.service");
                 const localHealth = calls.lastIndexOf(
-                    "etcdctl --endpoints https://10.0.1.10:2379 --command-timeout=3s endpoint health",
+                    "etcdctl --endpoints https://10.0.1.10:2379 --command-timeout=0.5s endpoint health",
                 );
                 const lock = calls.findIndex((c) =>
                     c.startsWith(
