@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: type check, lint and format check, the unit tests (pure configuration core,
-# host scripts and the resource graph under Pulumi mocks), the package as others use it (npm
-# pack, a consumer program, the cross-language schema), then the real-etcd suite on local hosts.
+# host scripts and the resource graph under Pulumi mocks), the real Pulumi engine with the local
+# providers (test/**/*engine.test.ts), the package as others use it (npm pack, a consumer
+# program, the cross-language schema), then the real-etcd suite on local hosts.
 # Installs what it needs first (scripts/bootstrap.sh). `--unit` runs only the first three.
 # Ends with "N passed, N failed".
 set -euo pipefail
@@ -37,7 +38,13 @@ echo "== lint and format (eslint, prettier --check)"
 npm run --silent lint
 
 echo "== unit tests"
-run_mocha --parallel --jobs 2 'test/**/*.test.ts' --ignore 'test/real/**' --ignore 'test/package/**'
+run_mocha --parallel --jobs 2 'test/**/*.test.ts' --ignore 'test/real/**' --ignore 'test/package/**' \
+    --ignore 'test/**/*engine.test.ts'
+
+if [ "${1:-}" != "--unit" ]; then
+    echo "== the real Pulumi engine (local providers, record mode)"
+    run_mocha --timeout 600000 'test/**/*engine.test.ts'
+fi
 
 if [ "${1:-}" != "--unit" ]; then
     echo "== the package as others use it"
