@@ -49,5 +49,16 @@ export function resolveUpgrade(
         });
         return undefined;
     }
+    if (plan.hop?.kind === "downgrade") {
+        // etcd supports it, but rolling the older binary without its downgrade steps would leave
+        // members that refuse the storage version the newer release wrote.
+        problems.push({
+            setting: "etcdVersion",
+            value: version.text,
+            problem: `the cluster runs etcd ${running.text}, and ${running.text} -> ${version.text} is a downgrade, which etcd supports through its downgrade API (${plan.hop.steps.join("; ")}), but this release of etcd-aws does not run those steps yet`,
+            fix: `keep etcdVersion=${running.text}, or run the downgrade steps by hand on the cluster first, then set etcdVersion=${version.text} and deploy`,
+        });
+        return undefined;
+    }
     return plan.hop;
 }

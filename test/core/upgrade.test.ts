@@ -355,6 +355,23 @@ describe("core/validate with the running version", () => {
         assert.deepEqual(validation.resolved.extraFlags, { "snapshot-catchup-entries": "5000" });
     });
 
+    it("refuses a downgrade that etcd supports, since the package does not run the downgrade API's steps yet", () => {
+        const validation = validateSettings("etcd", { etcdVersion: "3.6.16" }, { ...context, runningVersion: "3.7.3" });
+        assert.equal(validation.problems.length, 1);
+        const problem = at(validation.problems, 0);
+        assert.equal(problem.setting, "etcdVersion");
+        assert.match(
+            problem.problem,
+            /3\.7\.3 -> 3\.6\.16 is a downgrade, .*`etcdctl downgrade validate 3\.6`.*does not run those steps yet$/,
+        );
+        assert.equal(
+            problem.fix,
+            "keep etcdVersion=3.7.3, or run the downgrade steps by hand on the cluster first, then set etcdVersion=3.6.16 and deploy",
+        );
+        const kept = validateSettings("etcd", { etcdVersion: "3.7.3" }, { ...context, runningVersion: "3.7.3" });
+        assert.deepEqual(kept.problems, []);
+    });
+
     it("plans nothing on the first deployment or when the release stays", () => {
         assert.equal(validateSettings("etcd", { etcdVersion: "3.4.23" }, context).resolved?.upgrade, undefined);
         const same = validateSettings("etcd", { etcdVersion: "3.5.16" }, { ...context, runningVersion: "3.5.16" });
