@@ -26,7 +26,7 @@ ctl() { etcdctl --endpoints "$ALL_ENDPOINTS" --command-timeout=3s "$@"; }
 # Why the member is not ready yet (empty when it is).
 waiting_for=""
 member_ready() {
-    local list state statuses indexes
+    local list state endpoints statuses indexes
     if ! list=$(ctl member list -w json 2>/dev/null); then
         waiting_for="the member list (no member answers)"
         return 1
@@ -40,8 +40,11 @@ member_ready() {
         waiting_for="$MEMBER_NAME to answer a health check"
         return 1
     fi
+    # Every started voting member the list names, this one last (see above): the leader may be a
+    # member no longer in the spec (on scale-in it leaves at the end of the update, after this ran).
     # etcdctl fails when any member does not answer, after printing those that did.
-    statuses=$(ctl endpoint status -w json 2>/dev/null) || true
+    endpoints=$(etcd_json voters "" <<<"$list" | awk -v own="$LOCAL_ENDPOINT" '$2 == "started" && $3 != own { printf "%s,", $3 }')
+    statuses=$(etcdctl --endpoints "$endpoints$LOCAL_ENDPOINT" --command-timeout=3s endpoint status -w json 2>/dev/null) || true
     if ! indexes=$(etcd_json caught-up "$LOCAL_ENDPOINT" "$CATCH_UP_MARGIN" <<<"${statuses:-[]}"); then
         waiting_for="$MEMBER_NAME to catch up (applied index ${indexes% *}, the leader's ${indexes#* })"
         return 1

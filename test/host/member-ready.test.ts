@@ -119,6 +119,32 @@ describe("host/etcd-aws-member-ready.sh", () => {
         assert.match(result.stderr, /still waiting for orders-0 to catch up \(applied index 700, the leader's -\)/);
     });
 
+    it("asks every started voting member the list names, so a leader outside the spec (scale-in: it leaves after this runs) is found", () => {
+        const leaving = { id: 19n, name: "orders-3", peer: "https://10.0.4.10:2380", client: "https://10.0.4.10:2379" };
+        const five = memberList([
+            { id: ID[0], name: "orders-0", peer: SETTINGS.PEER_URL, client: SELF },
+            ...others,
+            leaving,
+        ]);
+        const hosts = new StandIns().answer("member list", { stdout: five }).answer("endpoint status", {
+            stdout: endpointStatus([
+                { endpoint: leaving.client, id: leaving.id, leader: leaving.id, applied: 3_000 },
+                { endpoint: SELF, id: ID[0], leader: leaving.id, applied: 2_990 },
+            ]),
+        });
+        const result = hosts.run("etcd-aws-member-ready.sh", SETTINGS);
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(result.stderr, /applied index 2990 \(the leader's 3000\)/);
+        assert.ok(
+            hosts
+                .calls()
+                .includes(
+                    `etcdctl --endpoints ${PEER_ENDPOINTS},${leaving.client},${SELF} --command-timeout=3s endpoint status -w json`,
+                ),
+            hosts.calls().join("\n"),
+        );
+    });
+
     it("a single member (no peers) asks only itself and is its own leader", () => {
         const alone = memberList([{ id: ID[0], name: "orders-0", peer: SETTINGS.PEER_URL, client: SELF }]);
         const hosts = new StandIns().answer("member list", { stdout: alone }).answer("endpoint status", {
