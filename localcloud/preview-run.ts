@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { installLocalProviders } from "./plugins";
-import { EnginePreview, previewErrors } from "./preview";
+import { EngineDiagnostic, EnginePreview, previewErrors } from "./preview";
 import { privateKey } from "./providers/tls";
 
 /** The checkout's root (this file is <root>/localcloud/preview-run.ts). */
@@ -104,6 +104,23 @@ export function parseSetting(setting: string, project: string): [key: string, va
     if (equals <= 0) throw new Error(`--set ${setting}: expected key=value, e.g. ${project}:volumeSizeGiB=200`);
     const key = setting.slice(0, equals);
     return [key.includes(":") ? key : `${project}:${key}`, yaml.load(setting.slice(equals + 1)) ?? ""];
+}
+
+/** The engine's `error: ` lines on stderr as error diagnostics (the closing "preview failed" left out). */
+export function engineErrorDiagnostics(stderr: string): EngineDiagnostic[] {
+    return stderr
+        .split("\n")
+        .filter((line) => line.startsWith("error: ") && line.trim() !== "error: preview failed")
+        .map((message) => ({ severity: "error", message }));
+}
+
+/** The engine's JSON on a preview's stdout. */
+function parsePreview(run: CapturedRun): EnginePreview {
+    try {
+        return JSON.parse(run.stdout) as EnginePreview;
+    } catch {
+        throw new Error(`pulumi preview failed (exit ${run.code}):\n${run.stdout}\n${run.stderr}`.trimEnd());
+    }
 }
 
 /** How a process ended and what it printed. */
@@ -236,18 +253,24 @@ export class PreviewSession {
             config[key] = value;
         }
         fs.writeFileSync(stackFile, yaml.dump({ ...this.secrets, ...file, config }));
-        const run = await this.pulumi(directory, "preview", "--stack", this.stack, "--diff", "--json", "--show-sames");
-        let preview: EnginePreview;
-        try {
-            preview = JSON.parse(run.stdout) as EnginePreview;
-        } catch {
-            throw new Error(`pulumi preview failed (exit ${run.code}):\n${run.stdout}\n${run.stderr}`.trimEnd());
+        const previewArgs = ["preview", "--stack", this.stack, "--diff", "--json", "--show-sames"];
+        const run = await this.pulumi(directory, ...previewArgs);
+        const preview = parsePreview(run);
+        if (run.code === 0) return preview;
+        // The program's errors are in the JSON, the engine's own (a failed snapshot check, ...) on stderr.
+        const errors = [
+            ...(preview.diagnostics ?? []).filter((diagnostic) => diagnostic.severity === "error"),
+            ...engineErrorDiagnostics(run.stderr),
+        ];
+        if (previewErrors({ diagnostics: errors }).length === 0) {
+            throw new Error(`pulumi preview failed (exit ${run.code}):\n${run.stderr}`.trimEnd());
         }
-        if (run.code !== 0) {
-            const errors = previewErrors(preview);
-            throw new Error(`pulumi preview failed (exit ${run.code}):\n${errors.join("\n") || run.stderr}`);
-        }
-        return preview;
+        if (!/failed to verify snapshot/.test(run.stderr + run.stdout)) return { ...preview, diagnostics: errors };
+        // The engine's check of its own state stopped the preview part way: the whole plan is read again without the
+        // check, the failure stays in the report (`pulumi up` makes the same check).
+        const complete = await this.pulumi(directory, ...previewArgs, "--disable-integrity-checking");
+        const whole = parsePreview(complete);
+        return { ...whole, diagnostics: [...(whole.diagnostics ?? []), ...errors] };
     }
 
     /** Removes the temporary directory (the throwaway cloud, state and programs). */

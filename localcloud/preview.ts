@@ -79,10 +79,14 @@ const typeOf = (step: EngineStep): string => step.newState?.type ?? step.oldStat
 
 /** The properties causing a step. */
 export function stepReasons(step: EngineStep): string[] {
-    const detailed = Object.keys(step.detailedDiff ?? {});
-    if (REPLACING.has(step.op) && step.replaceReasons?.length) return step.replaceReasons;
-    if (step.diffReasons?.length) return step.diffReasons;
-    return detailed;
+    const reasons =
+        REPLACING.has(step.op) && step.replaceReasons?.length
+            ? step.replaceReasons
+            : step.diffReasons?.length
+              ? step.diffReasons
+              : Object.keys(step.detailedDiff ?? {});
+    // Sorted: the engine lists them in the order the provider's diff happened to give.
+    return [...reasons].sort();
 }
 
 /** How a step takes a member down: replaced (a new, empty host), stopped (stop and start), or not at all. */
@@ -215,6 +219,9 @@ export function analysePreview(preview: EnginePreview): PreviewReport {
                 reasons: stepReasons(step),
             })),
         warnings: [
+            ...previewErrors(preview).map(
+                (error) => `the engine's preview failed: ${error} (\`pulumi up\` fails the same way)`,
+            ),
             ...concurrentDisruptionWarnings(steps),
             ...dataVolumeWarnings(steps),
             ...deletedMemberWarnings(steps),
@@ -222,11 +229,19 @@ export function analysePreview(preview: EnginePreview): PreviewReport {
     };
 }
 
-/** The engine's error diagnostics (a failed preview says why). */
-export function previewErrors(preview: EnginePreview): string[] {
-    return (preview.diagnostics ?? [])
+/** The engine's error messages, each once (a failed preview says why). */
+export function previewErrors(preview: Pick<EnginePreview, "diagnostics">): string[] {
+    const messages = (preview.diagnostics ?? [])
         .filter((diagnostic) => diagnostic.severity === "error")
-        .map((diagnostic) => (diagnostic.message ?? "").trim());
+        .map((diagnostic) =>
+            (diagnostic.message ?? "")
+                .trim()
+                .replace(/^error: /, "")
+                // The same failure is reported before and after each step it stops.
+                .replace(/^(pre|post)-step event returned an error: /, ""),
+        )
+        .filter((message) => message !== "" && message !== "preview failed");
+    return [...new Set(messages)];
 }
 
 /** A replacement without reasons of its own: the engine replaces what depends on a resource deleted before replace. */

@@ -166,7 +166,7 @@ const ANALYSED = new Set([INSTANCE, VOLUME, REMOTE_COMMAND]);
  * The engine's preview restricted to what the analysis reads, so that a fixture stays small and holds no keys: the
  * steps of the analysed types in URN order, each with its op, reasons and type, an instance's dependencies closed over
  * the whole graph and then restricted to the analysed steps (the analysis asks only whether an instance depends,
- * through anything, on another member's ready command), and an instance's data devices.
+ * through anything, on another member's ready command), and an instance's data devices; the error diagnostics.
  */
 export function trimmed(preview: EnginePreview): EnginePreview {
     const steps = preview.steps ?? [];
@@ -197,7 +197,9 @@ export function trimmed(preview: EnginePreview): EnginePreview {
                 : {}),
         };
     };
+    const errors = (preview.diagnostics ?? []).filter((diagnostic) => diagnostic.severity === "error");
     return {
+        ...(errors.length ? { diagnostics: errors.map(({ severity, message }) => ({ severity, message })) } : {}),
         steps: kept.map((step) => ({
             op: step.op,
             urn: step.urn,
