@@ -28,10 +28,21 @@ them in hex, so every ID printed here is hex. Python's int keeps all 64 bits (jq
                            arguments), then "grant" when the wanted one is missing; fields are
                            separated by \x1f, so an empty key stays a field
   v2-value                 v2 keys API answer: the node's value (empty when none)
+  snapshot-status          snapshot status: "HASH REVISION TOTAL_KEYS TOTAL_SIZE"
+  imds-credentials         IMDS security credentials: access key, secret key, session token
+                           (one a line)
+S3's XML answers (not JSON):
+  s3-error                 error answer: "Code: Message"
+  s3-expired PREFIX BEFORE ListObjectsV2 answer: the continuation token (URL-encoded; "-" on the
+                           last page), then each key PREFIX<UTC timestamp>-rev<N>.db whose
+                           timestamp (YYYYMMDDTHHMMSSZ) is earlier than BEFORE; no other key
 """
 import base64
 import json
+import re
 import sys
+import urllib.parse
+import xml.etree.ElementTree as ElementTree
 
 
 def hex_id(value):
@@ -197,6 +208,46 @@ def v2_value(answer):
     print((answer.get("node") or {}).get("value", ""))
 
 
+def snapshot_status(answer):
+    print(answer["hash"], answer["revision"], answer["totalKey"], answer["totalSize"])
+
+
+def imds_credentials(answer):
+    print(answer["AccessKeyId"])
+    print(answer["SecretAccessKey"])
+    print(answer.get("Token", ""))
+
+
+def xml_children(element, name):
+    # S3 answers carry a namespace (or none, from some servers): match the local name.
+    return [child for child in element if child.tag.rsplit("}", 1)[-1] == name]
+
+
+def xml_text(element, name):
+    found = xml_children(element, name)
+    return (found[0].text or "") if found else ""
+
+
+def s3_error(answer):
+    print(f"{xml_text(answer, 'Code')}: {xml_text(answer, 'Message')}")
+
+
+def s3_expired(answer, prefix, before):
+    # Only the names the backup gives: anything else under the prefix is not ours to delete.
+    ours = re.compile(re.escape(prefix) + r"(\d{8}T\d{6}Z)-rev\d+\.db")
+    token = xml_text(answer, "NextContinuationToken") if xml_text(answer, "IsTruncated") == "true" else ""
+    print(urllib.parse.quote(token, safe="") or "-")
+    for entry in xml_children(answer, "Contents"):
+        match = ours.fullmatch(xml_text(entry, "Key"))
+        if match and match.group(1) < before:
+            print(match.group(0))
+
+
+XML_COMMANDS = {
+    "s3-error": s3_error,
+    "s3-expired": s3_expired,
+}
+
 COMMANDS = {
     "local-id": local_id,
     "member-ids": member_ids,
@@ -210,17 +261,21 @@ COMMANDS = {
     "has-role": has_role,
     "role-changes": role_changes,
     "v2-value": v2_value,
+    "snapshot-status": snapshot_status,
+    "imds-credentials": imds_credentials,
 }
 
 
 def main(argv):
-    if len(argv) < 2 or argv[1] not in COMMANDS:
+    if len(argv) < 2 or argv[1] not in {**COMMANDS, **XML_COMMANDS}:
         sys.stderr.write(__doc__)
         return 2
     try:
+        if argv[1] in XML_COMMANDS:
+            return XML_COMMANDS[argv[1]](ElementTree.fromstring(sys.stdin.read()), *argv[2:]) or 0
         answer = json.load(sys.stdin)
         return COMMANDS[argv[1]](answer, *argv[2:]) or 0
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as error:
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, ElementTree.ParseError) as error:
         sys.stderr.write(f"etcd_json {argv[1]}: unexpected answer: {error!r}\n")
         return 3
 
