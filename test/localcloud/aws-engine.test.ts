@@ -80,11 +80,13 @@ describe("localcloud aws provider under the real engine (record mode)", function
 
     it("preview --diff: a larger volume updates it; a newly published image replaces the instance and its attachment", async () => {
         await pulumi("config", "set", "size", "40");
+        const previous = process.env.LOCALCLOUD_DIR;
         process.env.LOCALCLOUD_DIR = cloud;
         try {
             publishImage();
         } finally {
-            delete process.env.LOCALCLOUD_DIR;
+            if (previous === undefined) delete process.env.LOCALCLOUD_DIR;
+            else process.env.LOCALCLOUD_DIR = previous;
         }
         const preview = JSON.parse(await pulumi("preview", "--diff", "--json")) as {
             steps: { op: string; urn: string; diffReasons?: string[] }[];
