@@ -94,6 +94,23 @@ describe("EtcdMember", () => {
         }
     });
 
+    it("keeps the host private key secret wherever it goes (only the user data holds it) and out of every output", async () => {
+        const run = await runCluster({});
+        // The fake key's body is its resource name, followed (in any indentation) by the key's end line.
+        const holdsHostKey = (value: unknown) =>
+            /-host-key(\\n)\s*-----END OPENSSH PRIVATE KEY-----/.test(JSON.stringify(value ?? null));
+        const holders = run.resources.flatMap((resource) =>
+            Object.entries(resource.inputs)
+                .filter(([, value]) => holdsHostKey(value))
+                .map(([input]) => [resource.name, input, resource.secretInputs.has(input)]),
+        );
+        assert.deepEqual(
+            holders.sort(),
+            [0, 1, 2].map((i) => [`test-etcd-${i}`, "userData", true]),
+        );
+        assert.equal(holdsHostKey(run.outputs), false);
+    });
+
     it("re-runs wait, install and launch on a new instance as updates: their input names the instance, no triggers", async () => {
         const run = await runCluster({ volumeSizeGiB: 40 });
         const wait = named(run, "test-etcd-2-wait");
