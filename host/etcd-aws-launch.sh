@@ -121,12 +121,14 @@ write_member_files
 
 systemctl enable --quiet "$UNIT"
 if [ -d "$DATA_DIR/member" ]; then
-    # An initialised member: bootstrap flags are ignored from now on, as etcd intends.
-    if [ -e "$RESTART_PENDING" ]; then
-        with_cluster_lock restart_member
-    elif ! systemctl is-active --quiet "$UNIT"; then
+    # An initialised member: bootstrap flags are ignored from now on, as etcd intends. A stopped
+    # etcd (a replaced instance on the member's data volume) just starts, with its new files:
+    # that takes no other member down, and a restart's check would count this one as unhealthy.
+    if ! systemctl is-active --quiet "$UNIT"; then
         log "starting etcd on its existing data"
         start_etcd start
+    elif [ -e "$RESTART_PENDING" ]; then
+        with_cluster_lock restart_member
     else
         log "etcd is running with this configuration already"
     fi

@@ -460,11 +460,31 @@ describe("core/launch", () => {
                 assert.deepEqual(down.calls.filter(SYSTEMCTL).slice(-1), ["systemctl start --no-block etcd.service"]);
             });
 
+            it("with data, a changed configuration and etcd stopped (a replaced instance on its data volume): starts etcd with the new files, no lock, no check of the others", () => {
+                const dir = hostRoot();
+                runLaunch(dir, specOf({}), {}, ["--bootstrap"]);
+                fs.mkdirSync(dataDir(dir), { recursive: true });
+                const started = runLaunch(dir, specOf({ extraFlags: { "snapshot-count": "5000" } }), {
+                    FAKE_ACTIVE: "1",
+                    FAKE_MEMBERS: STARTED,
+                });
+                assert.equal(started.status, 0, started.stderr);
+                assert.match(started.stderr, /starting etcd on its existing data/);
+                assert.deepEqual(started.calls.filter(SYSTEMCTL).slice(-1), [
+                    "systemctl start --no-block etcd.service",
+                ]);
+                assert.ok(
+                    started.calls.every((c) => !c.includes(" lock ")),
+                    started.calls.join("\n"),
+                );
+            });
+
             it("with data and a changed configuration: takes the membership lock, checks every other member is healthy, restarts, waits until healthy", () => {
                 const dir = hostRoot();
                 runLaunch(dir, specOf({}), {}, ["--bootstrap"]);
                 fs.mkdirSync(dataDir(dir), { recursive: true });
                 const changed = runLaunch(dir, specOf({ extraFlags: { "snapshot-count": "5000" } }), {
+                    FAKE_ACTIVE: "0",
                     FAKE_MEMBERS: STARTED,
                     FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"),
                 });
@@ -490,6 +510,7 @@ describe("core/launch", () => {
                 runLaunch(dir, specOf({}), {}, ["--bootstrap"]);
                 fs.mkdirSync(dataDir(dir), { recursive: true });
                 const result = runLaunch(dir, specOf({ extraFlags: { "snapshot-count": "5000" } }), {
+                    FAKE_ACTIVE: "0",
                     FAKE_MEMBERS: STARTED,
                     FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"),
                     FAKE_LOCK_FAILS_ONCE: "yes",
@@ -504,6 +525,7 @@ describe("core/launch", () => {
                 runLaunch(dir, specOf({}), {}, ["--bootstrap"]);
                 fs.mkdirSync(dataDir(dir), { recursive: true });
                 const refused = runLaunch(dir, specOf({ extraFlags: { "snapshot-count": "5000" } }), {
+                    FAKE_ACTIVE: "0",
                     FAKE_MEMBERS: STARTED,
                     FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"),
                     FAKE_HEALTH: "1",
