@@ -17,6 +17,18 @@ export interface ChangeOutcome {
     readonly longestStallMs: number;
     /** The distinct errors of the failed writes. */
     readonly errors: readonly string[];
+    /** A change of the local stack: how the `pulumi up` (or destroy) went. */
+    readonly stack?: StackChangeFigures;
+}
+
+/** What a local stack change's run showed besides the writes. */
+export interface StackChangeFigures {
+    /** How long the `up` (or `destroy`) took. */
+    readonly upSeconds: number;
+    /** The most members found down at one time while it ran (sampled). */
+    readonly mostDown: number;
+    /** Members after it, each started and healthy (0 after a destroy). */
+    readonly healthyMembers: number;
 }
 
 export const CHANGE_REPORT_FILE = path.join(LOCAL_DIR, "real-etcd-change.json");
@@ -28,8 +40,10 @@ export function recordChange(
     etcdVersion: string,
     report: WriterReport,
     keysReadBack: number,
+    stack?: StackChangeFigures,
 ): ChangeOutcome {
     const outcome = {
+        stack,
         scenario,
         etcdVersion,
         keysWritten: report.written.length,
@@ -57,13 +71,25 @@ export function describeOutcome(outcome: ChangeOutcome): string {
 
 function table(rows: readonly ChangeOutcome[]): string {
     const header = ["scenario", "etcd", "written", "read back", "failed", "retries", "longest stall ms"];
+    const stackHeader = ["up s", "most down", "healthy after"];
+    const withStack = rows.some((o) => o.stack !== undefined);
     return textTable(
-        header,
-        rows.map((o) =>
-            [o.scenario, o.etcdVersion, o.keysWritten, o.keysReadBack, o.failedWrites, o.retries, o.longestStallMs].map(
-                String,
-            ),
-        ),
+        withStack ? [...header, ...stackHeader] : header,
+        rows.map((o) => {
+            const cells = [
+                o.scenario,
+                o.etcdVersion,
+                o.keysWritten,
+                o.keysReadBack,
+                o.failedWrites,
+                o.retries,
+                o.longestStallMs,
+            ].map(String);
+            if (!withStack) return cells;
+            const { upSeconds, mostDown, healthyMembers } = o.stack ?? {};
+            const stackCells = [upSeconds?.toFixed(0), mostDown, healthyMembers].map((cell) => String(cell ?? "-"));
+            return [...cells, ...stackCells];
+        }),
     );
 }
 

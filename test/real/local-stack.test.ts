@@ -3,48 +3,16 @@
 // back); `destroy` deletes every resource and leaves no process of the local cloud running. Run it alone:
 //   flock /tmp/etcd-aws-real.lock npx mocha --timeout 600000 test/real/local-stack.test.ts
 import * as assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { localRelease } from "../../local/mirror";
-import { isRunning, readPidFile, runChecked } from "../../local/process";
+import { isRunning, runChecked } from "../../local/process";
 import { firewallTable } from "../../localcloud/aws/network";
 import { stackPaths } from "../../localcloud/stack";
+import { localCluster, printedEndpoints, PULUMI, runningRecorded } from "./local-stack-run";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const STACK = "local-test";
-const PULUMI = path.join(ROOT, ".tools", "pulumi", "bin", "pulumi");
-
-/** Runs scripts/local-cluster.sh with the test's state directory; its output, and how long it took. */
-function localCluster(args: string[], env: NodeJS.ProcessEnv): Promise<{ output: string; seconds: number }> {
-    const started = Date.now();
-    return new Promise((resolve, reject) => {
-        const child = spawn(path.join(ROOT, "scripts", "local-cluster.sh"), args, {
-            env,
-            stdio: ["ignore", "pipe", "pipe"],
-            timeout: 480_000,
-        });
-        let output = "";
-        child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-        child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-        child.on("error", reject);
-        child.on("close", (code) =>
-            code === 0
-                ? resolve({ output, seconds: (Date.now() - started) / 1000 })
-                : reject(new Error(`local-cluster.sh ${args.join(" ")} exited with ${code}:\n${output.slice(-6000)}`)),
-        );
-    });
-}
-
-/** Every process the local cloud recorded under `dir` that still runs. */
-function runningRecorded(dir: string): number[] {
-    if (!fs.existsSync(dir)) return [];
-    return (fs.readdirSync(dir, { recursive: true, encoding: "utf8" }) as string[])
-        .filter((file) => file.endsWith(".pid"))
-        .map((file) => readPidFile(path.join(dir, file)))
-        .filter((pid): pid is number => pid !== undefined && isRunning(pid));
-}
 
 describe("the local stack: scripts/local-cluster.sh up and destroy of a 3-member stack", function () {
     this.timeout(600_000);
@@ -84,7 +52,7 @@ describe("the local stack: scripts/local-cluster.sh up and destroy of a 3-member
         upOutput = output;
         console.log(`      up: ${seconds.toFixed(0)} s`);
         assert.match(output, /Resources:\n +\+ \d+ created\n/);
-        const endpoints = /client endpoints \(pulumi stack output clientEndpoints\): (\S+)/.exec(output)?.[1];
+        const endpoints = printedEndpoints(output)?.join(",");
         assert.ok(endpoints, `the endpoints are printed:\n${output.slice(-2000)}`);
         assert.equal(endpoints.split(",").length, 3);
 

@@ -18,6 +18,12 @@ export const VERSIONS = ["3.4.23", "3.5.16", "3.6.14", "3.6.16", "3.7.3"] as con
  */
 export const CHANGE_VERSIONS = ["3.4.23", "3.5.16", "3.6.16"] as const;
 
+/**
+ * The releases the local stack's changes run on (test/real/local-stack-changes.test.ts): 3.5 and the newest 3.6,
+ * the two lines the program deploys by default and upgrades from.
+ */
+export const LOCAL_STACK_VERSIONS = ["3.5.16", "3.6.16"] as const satisfies readonly (typeof CHANGE_VERSIONS)[number][];
+
 export const TEST_DIR = path.join(LOCAL_DIR, "real-etcd");
 
 /** The mirror's address; each mirror picks a free port on it. */

@@ -3,13 +3,13 @@
 import * as path from "path";
 import { LocalCluster } from "../../local/cluster";
 import { localRelease } from "../../local/mirror";
-import { waitFor } from "../../local/process";
+import { runChecked, waitFor } from "../../local/process";
 import { EtcdClient, Writer, WriterReport } from "../../local/writer";
-import { at } from "../helpers/elements";
 
 /** A steady ~10 writes a second; a write may be retried for 5 s (longer than an election). */
 const WRITE_INTERVAL_MS = 50;
 const RETRY_BUDGET_MS = 5_000;
+/** How long a writer runs at most unless told (a change of the local stack takes longer: `up` rolls members). */
 const WRITER_LIMIT_MS = 240_000;
 /** Acknowledged writes awaited before a fault, and after it, so each phase has writes in it. */
 export const WRITES_PER_PHASE = 20;
@@ -37,6 +37,7 @@ export async function writeThrough<T>(
     endpoints: readonly string[],
     prefix: string,
     fault: (writer: Writer) => Promise<T>,
+    limitMs = WRITER_LIMIT_MS,
 ): Promise<{ report: WriterReport; result: T }> {
     const writer = Writer.start({
         client,
@@ -44,7 +45,7 @@ export async function writeThrough<T>(
         prefix,
         intervalMs: WRITE_INTERVAL_MS,
         retryBudgetMs: RETRY_BUDGET_MS,
-        maxDurationMs: WRITER_LIMIT_MS,
+        maxDurationMs: limitMs,
     });
     try {
         await waitForWrites(writer, "before the fault");
@@ -57,28 +58,23 @@ export async function writeThrough<T>(
 }
 
 /**
- * Waits until member `index` holds every acknowledged key itself (a serializable read from that
- * member: it has caught up); returns how many keys it holds under the prefix.
+ * Waits until a member (`name`) holds every expected entry itself (`held` reads them from that member alone: it has
+ * caught up); returns how many entries it holds under the prefix.
  */
 async function caughtUp(
-    cluster: LocalCluster,
-    index: number,
-    prefix: string,
-    written: readonly string[],
+    name: string,
+    held: () => Promise<ReadonlySet<string>>,
+    expected: readonly string[],
 ): Promise<number> {
-    let missing = written.length;
+    let missing = expected.length;
     try {
-        return await waitFor(
-            `${at(cluster.members, index).member.name} to hold every acknowledged key`,
-            READ_BACK_TIMEOUT_MS,
-            async () => {
-                const held = new Set(await cluster.keysOn(index, prefix).catch(() => []));
-                missing = written.filter((key) => !held.has(key)).length;
-                return missing === 0 ? held.size : undefined;
-            },
-        );
+        return await waitFor(`${name} to hold every acknowledged key`, READ_BACK_TIMEOUT_MS, async () => {
+            const entries = await held().catch(() => new Set<string>());
+            missing = expected.filter((entry) => !entries.has(entry)).length;
+            return missing === 0 ? entries.size : undefined;
+        });
     } catch (error) {
-        throw new Error(`${(error as Error).message}: ${missing} of ${written.length} acknowledged keys are missing`, {
+        throw new Error(`${(error as Error).message}: ${missing} of ${expected.length} acknowledged keys are missing`, {
             cause: error,
         });
     }
@@ -86,6 +82,53 @@ async function caughtUp(
 
 /** Every member holds every acknowledged key; returns the fewest keys a member holds under the prefix. */
 export async function readBack(cluster: LocalCluster, prefix: string, written: readonly string[]): Promise<number> {
-    const counts = await Promise.all(cluster.members.map((_, index) => caughtUp(cluster, index, prefix, written)));
+    const counts = await Promise.all(
+        cluster.members.map(({ member }, index) =>
+            caughtUp(member.name, async () => new Set(await cluster.keysOn(index, prefix)), written),
+        ),
+    );
+    return Math.min(...counts);
+}
+
+/** The value the writer (local/writer.ts) puts under a key: `value-<sequence>` for `<prefix>/<sequence>`. */
+function writtenValue(key: string): string {
+    return `value-${Number(key.slice(key.lastIndexOf("/") + 1))}`;
+}
+
+/** `key=value` of every key under the prefix, read from `endpoint` alone (a serializable read). */
+async function entriesOn(client: EtcdClient, endpoint: string, prefix: string): Promise<Set<string>> {
+    const output = await runChecked(
+        [
+            client.etcdctl,
+            `--endpoints=${endpoint}`,
+            "--command-timeout=10s",
+            ...client.flags,
+            "get",
+            `${prefix}/`,
+            "--prefix",
+            "--consistency=s",
+            "--write-out=json",
+        ],
+        { timeoutMs: 15_000, env: { ETCDCTL_API: "3" } },
+    );
+    const decode = (text: string) => Buffer.from(text, "base64").toString();
+    const { kvs = [] } = JSON.parse(output) as { kvs?: { key: string; value: string }[] };
+    return new Set(kvs.map((kv) => `${decode(kv.key)}=${decode(kv.value)}`));
+}
+
+/**
+ * Every member behind `endpoints` holds every acknowledged key with the value written; returns the fewest keys a
+ * member holds under the prefix.
+ */
+export async function readBackThrough(
+    client: EtcdClient,
+    endpoints: readonly string[],
+    prefix: string,
+    written: readonly string[],
+): Promise<number> {
+    const expected = written.map((key) => `${key}=${writtenValue(key)}`);
+    const counts = await Promise.all(
+        endpoints.map((endpoint) => caughtUp(endpoint, () => entriesOn(client, endpoint, prefix), expected)),
+    );
     return Math.min(...counts);
 }

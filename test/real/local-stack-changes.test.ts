@@ -1,0 +1,333 @@
+// Issue 12's changes on the local stack: each one a real `pulumi up --set ...` of the program (scripts/local-cluster.sh
+// up) against the local cloud, in the engine's own order, on a 3-member stack with a writer running through all the
+// endpoints (retries allowed) before, during and after it. For each: every acknowledged key is read back with its
+// value from every member, no write fails after its retries, the longest stall stays within one member's restart, at
+// most one of the members that stay was down at any sample taken while `up` ran, and afterwards every member of the
+// spec is a started, healthy voting member. Destroy then leaves nothing running (no process, firewall table or loop
+// device of the local cloud).
+// Time: the full list on the newest 3.6 and scale 3 -> 5 -> 3, a new AMI and destroy on 3.5 (the other changes do
+// the same steps on either line), to fit CI's budget on a 2-core machine. Run it alone:
+//   flock /tmp/etcd-aws-real.lock npx mocha --timeout 600000 test/real/local-stack-changes.test.ts
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { execFileSync } from "node:child_process";
+import { LOCAL_DIR } from "../../local/paths";
+import { run } from "../../local/process";
+import { EtcdClient } from "../../local/writer";
+import { firewallTable } from "../../localcloud/aws/network";
+import { publishImage } from "../../localcloud/aws/images";
+import { stackPaths } from "../../localcloud/stack";
+import { describeOutcome, recordChange } from "./change-report";
+import { localCluster, printedEndpoints, PULUMI, runningRecorded } from "./local-stack-run";
+import { LOCAL_STACK_VERSIONS } from "./support";
+import { localClient, readBackThrough, writeThrough } from "./writes";
+
+/** One `up` of the stack: a rolling change of 3 or 5 members (each stopped, back and caught up in turn). */
+const UP_TIMEOUT_MS = 480_000;
+/** The writer's own limit: longer than an `up`. */
+const WRITER_LIMIT_MS = UP_TIMEOUT_MS + 60_000;
+/**
+ * The longest a write may wait for an acknowledgement: one member's restart costs at most an election (the leader
+ * stopped) and the retries of the writes in flight; two members down at once would stall writes until one is back.
+ */
+const STALL_BUDGET_MS = 10_000;
+const SAMPLE_INTERVAL_MS = 1_000;
+
+/** The newest 3.6 runs every change; 3.5 the ones whose steps differ most (new members, replaced instances). */
+const FULL_VERSION = "3.6.16";
+
+type ChangeKind = "scale-out" | "scale-in" | "ami" | "volume" | "instance-type" | "flag" | "certificates";
+
+interface StackChange {
+    readonly kind: ChangeKind;
+    readonly name: string;
+    /** The --set arguments (computed when the change runs: a new AMI is published then). */
+    readonly settings: () => string[];
+    readonly membersAfter: number;
+}
+
+const CHANGES: readonly StackChange[] = [
+    { kind: "scale-out", name: "scale 3 -> 5", settings: () => ["etcd-aws:memberCount=5"], membersAfter: 5 },
+    { kind: "scale-in", name: "scale 5 -> 3", settings: () => ["etcd-aws:memberCount=3"], membersAfter: 3 },
+    {
+        kind: "ami",
+        name: "new AMI (amiId of a published image)",
+        // Published first: the looked-up image is pinned, so only the explicit amiId rolls the members.
+        settings: () => [`etcd-aws:amiId=${publishImage().imageId}`],
+        membersAfter: 3,
+    },
+    {
+        kind: "volume",
+        name: "data volume 20 -> 30 GiB",
+        settings: () => ["etcd-aws:volumeSizeGiB=30"],
+        membersAfter: 3,
+    },
+    {
+        kind: "instance-type",
+        name: "instance type t3.medium -> t3.large",
+        settings: () => ["etcd-aws:instanceType=t3.large"],
+        membersAfter: 3,
+    },
+    {
+        kind: "flag",
+        name: "restart-requiring flag (snapshot-count)",
+        settings: () => ["etcd-aws:extraFlags=snapshot-count=20000"],
+        membersAfter: 3,
+    },
+    {
+        kind: "certificates",
+        name: "TLS certificates reissued (validity 365 -> 300 days)",
+        settings: () => ["etcd-aws:certificateValidityDays=300"],
+        membersAfter: 3,
+    },
+];
+
+/**
+ * Growing a mounted ext4 filesystem (the install's online resize2fs) needs CAP_SYS_RESOURCE; a container without it
+ * (this machine's sandbox) cannot run the volume change, an AWS instance or a CI runner can.
+ */
+function canGrowMountedFilesystems(): boolean {
+    const effective = /^CapEff:\s*([0-9a-f]+)$/m.exec(fs.readFileSync("/proc/self/status", "utf8"))?.[1] ?? "0";
+    const CAP_SYS_RESOURCE = 24n;
+    return ((BigInt(`0x${effective}`) >> CAP_SYS_RESOURCE) & 1n) === 1n;
+}
+
+/** Each command's output, kept after the run (the state directory is removed). */
+const LOG_DIR = path.join(LOCAL_DIR, "local-stack-changes");
+
+const SHORT_KINDS: readonly ChangeKind[] = ["scale-out", "scale-in", "ami"];
+
+/** The stack's name per release, e.g. local-changes-v3-6-16. */
+function stackName(version: string): string {
+    return `local-changes-v${version.replace(/\./g, "-")}`;
+}
+
+/** Samples which of `endpoints` answer `endpoint status` while a change runs; keeps the most found down at once. */
+class DownSampler {
+    mostDown = 0;
+    samples = 0;
+    private stopped = false;
+    private readonly done: Promise<void>;
+
+    constructor(
+        private readonly client: EtcdClient,
+        private readonly endpoints: readonly string[],
+    ) {
+        this.done = this.loop();
+    }
+
+    async stop(): Promise<void> {
+        this.stopped = true;
+        await this.done;
+    }
+
+    private async loop(): Promise<void> {
+        while (!this.stopped) {
+            const started = Date.now();
+            const result = await run(
+                [
+                    this.client.etcdctl,
+                    `--endpoints=${this.endpoints.join(",")}`,
+                    "--dial-timeout=2s",
+                    "--command-timeout=3s",
+                    ...this.client.flags,
+                    "endpoint",
+                    "status",
+                    "--write-out=json",
+                ],
+                { timeoutMs: 15_000, env: { ETCDCTL_API: "3" } },
+            );
+            // A sample etcdctl could not finish says nothing about the members.
+            if (!result.timedOut) {
+                const answered = new Set(
+                    (JSON.parse(result.stdout.trim() || "[]") as { Endpoint: string }[]).map((s) => s.Endpoint),
+                );
+                this.mostDown = Math.max(this.mostDown, this.endpoints.filter((e) => !answered.has(e)).length);
+                this.samples++;
+            }
+            await new Promise((resolve) =>
+                setTimeout(resolve, Math.max(0, SAMPLE_INTERVAL_MS - (Date.now() - started))),
+            );
+        }
+    }
+}
+
+/** The loop devices backed by a file under `dir`. */
+function loopDevicesUnder(dir: string): string[] {
+    const listed = JSON.parse(
+        execFileSync("losetup", ["--list", "--json"], { timeout: 10_000 }).toString() || "{}",
+    ) as {
+        loopdevices?: { name: string; "back-file": string | null }[];
+    };
+    return (listed.loopdevices ?? []).filter((d) => d["back-file"]?.startsWith(dir)).map((d) => d.name);
+}
+
+for (const version of LOCAL_STACK_VERSIONS) {
+    const full = version === FULL_VERSION;
+    const changes = CHANGES.filter((change) => full || SHORT_KINDS.includes(change.kind));
+
+    describe(`etcd ${version} on the local stack: ${changes.map((c) => c.kind).join(", ")} and destroy, each a real pulumi up with a writer running`, function () {
+        this.timeout(UP_TIMEOUT_MS + 120_000);
+        const stack = stackName(version);
+        let dir = "";
+        let env: NodeJS.ProcessEnv = {};
+        let endpoints: string[] = [];
+        let client: EtcdClient = localClient(version);
+        const saved = process.env.LOCALCLOUD_DIR;
+        const logs: string[] = [];
+
+        function keep(args: string[], output: string): void {
+            logs.push(output);
+            fs.mkdirSync(LOG_DIR, { recursive: true });
+            fs.writeFileSync(path.join(LOG_DIR, `${stack}-${logs.length}.log`), `${args.join(" ")}\n${output}`);
+        }
+
+        /** Runs one local-cluster.sh command; its output is kept for a failure's diagnosis. */
+        async function stackCommand(args: string[]): Promise<{ output: string; seconds: number }> {
+            try {
+                const [command = "", ...rest] = args;
+                const result = await localCluster([command, "--stack", stack, ...rest], env, UP_TIMEOUT_MS);
+                keep(args, result.output);
+                return result;
+            } catch (error) {
+                keep(args, (error as Error).message);
+                throw error;
+            }
+        }
+
+        /** Every member of the spec listed, started and a voter, and healthy through its own endpoint. */
+        async function healthyMembers(expected: number): Promise<number> {
+            const etcdctl = (...args: string[]) =>
+                run([client.etcdctl, `--endpoints=${endpoints.join(",")}`, ...client.flags, ...args], {
+                    timeoutMs: 30_000,
+                    env: { ETCDCTL_API: "3" },
+                });
+            const listed = JSON.parse((await etcdctl("member", "list", "--write-out=json")).stdout) as {
+                members: { name?: string; clientURLs?: string[]; isLearner?: boolean }[];
+            };
+            const names = Array.from({ length: expected }, (_, i) => `${stack}-${i}`);
+            assert.deepEqual(listed.members.map((m) => m.name).sort(), names.sort(), "the spec's members, no other");
+            assert.ok(
+                listed.members.every((m) => (m.clientURLs ?? []).length > 0 && !m.isLearner),
+                `every member started and voting: ${JSON.stringify(listed.members)}`,
+            );
+            const health = await etcdctl("endpoint", "health", "--write-out=json");
+            const healthy = (JSON.parse(health.stdout) as { endpoint: string; health: boolean }[]).filter(
+                (h) => h.health,
+            );
+            assert.equal(healthy.length, expected, `${health.stdout}${health.stderr}`);
+            return healthy.length;
+        }
+
+        before(async function () {
+            if (!fs.existsSync(PULUMI) || process.getuid?.() !== 0) {
+                console.log(`    skipped: needs root and ${PULUMI} (scripts/bootstrap.sh)`);
+                this.skip();
+            }
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), `${stack}-`));
+            env = { ...process.env, LOCALCLOUD_DIR: dir };
+            // stackPaths, publishImage and firewallTable read the state directory from the environment.
+            process.env.LOCALCLOUD_DIR = dir;
+            const { output, seconds } = await stackCommand([
+                "up",
+                "--set",
+                "etcd-aws:memberCount=3",
+                "--set",
+                `etcd-aws:etcdVersion=${version}`,
+            ]);
+            endpoints = printedEndpoints(output) ?? [];
+            const { clientDir } = stackPaths(stack);
+            client = localClient(version, [
+                `--cacert=${path.join(clientDir, "ca.pem")}`,
+                `--cert=${path.join(clientDir, "client.pem")}`,
+                `--key=${path.join(clientDir, "client-key.pem")}`,
+            ]);
+            console.log(`      first up (3 members): ${seconds.toFixed(0)} s`);
+            assert.equal(await healthyMembers(3), 3);
+        });
+
+        afterEach(function () {
+            if (this.currentTest?.state === "failed") console.log(logs.at(-1)?.slice(-12_000) ?? "");
+        });
+
+        after(async function () {
+            this.timeout(UP_TIMEOUT_MS + 60_000);
+            // Whatever a failure left: the stack's resources, then any process still recorded.
+            if (dir && runningRecorded(dir).length > 0) {
+                await localCluster(["destroy", "--stack", stack], env, UP_TIMEOUT_MS).catch(() => undefined);
+                for (const pid of runningRecorded(dir)) process.kill(pid, "SIGKILL");
+            }
+            if (saved === undefined) delete process.env.LOCALCLOUD_DIR;
+            else process.env.LOCALCLOUD_DIR = saved;
+            if (dir) fs.rmSync(dir, { recursive: true, force: true });
+        });
+
+        for (const change of changes) {
+            it(`${change.name}: one pulumi up, every key kept, at most one member down at a time, ${change.membersAfter} healthy members after`, async function () {
+                if (change.kind === "volume" && !canGrowMountedFilesystems()) {
+                    console.log(
+                        "      skipped: no CAP_SYS_RESOURCE here, so resize2fs cannot grow a mounted filesystem",
+                    );
+                    this.skip();
+                }
+                const settings = change.settings();
+                // Sampled: the members there before and after (a new or a leaving member is down by design).
+                const staying = endpoints.slice(0, Math.min(endpoints.length, change.membersAfter));
+                const sampler = new DownSampler(client, staying);
+                const prefix = `local-stack/${change.kind}`;
+                let changed;
+                try {
+                    changed = await writeThrough(
+                        client,
+                        endpoints,
+                        prefix,
+                        () => stackCommand(["up", ...settings.flatMap((setting) => ["--set", setting])]),
+                        WRITER_LIMIT_MS,
+                    );
+                } finally {
+                    await sampler.stop();
+                }
+                endpoints = printedEndpoints(changed.result.output) ?? [];
+                assert.equal(endpoints.length, change.membersAfter);
+                const readBack = await readBackThrough(client, endpoints, prefix, changed.report.written);
+                const healthy = await healthyMembers(change.membersAfter);
+                const outcome = recordChange(change.name, version, changed.report, readBack, {
+                    upSeconds: changed.result.seconds,
+                    mostDown: sampler.mostDown,
+                    healthyMembers: healthy,
+                });
+                console.log(
+                    `      ${settings.join(" ")}: up ${changed.result.seconds.toFixed(0)} s; ${describeOutcome(outcome)}; at most ${sampler.mostDown} of ${staying.length} members down (${sampler.samples} samples)`,
+                );
+                assert.deepEqual(changed.report.failed, [], "no write failed after its retries");
+                assert.ok(readBack >= changed.report.written.length);
+                assert.ok(sampler.samples > 0, "the members were sampled while up ran");
+                assert.ok(sampler.mostDown <= 1, `${sampler.mostDown} members were down at one time`);
+                assert.ok(
+                    changed.report.longestStallMs <= STALL_BUDGET_MS,
+                    `writes stalled ${changed.report.longestStallMs} ms (more than one member's restart)`,
+                );
+            });
+        }
+
+        it("destroy: every member leaves (each launch's delete runs its leave hook), nothing of the local cloud left running", async () => {
+            const recorded = runningRecorded(dir);
+            const { output, seconds } = await stackCommand(["destroy"]);
+            const members = endpoints.length;
+            for (let i = 0; i < members; i++) {
+                assert.match(output, new RegExp(`${stack}-${i}-launch deleted`), `${stack}-${i} left`);
+            }
+            console.log(`      destroy: ${seconds.toFixed(0)} s, ${members} members left`);
+            assert.deepEqual(
+                recorded.filter((pid) => runningRecorded(dir).includes(pid)),
+                [],
+            );
+            assert.deepEqual(runningRecorded(dir), [], "no process of the stack runs");
+            const tables = execFileSync("nft", ["list", "tables"], { timeout: 10_000 }).toString();
+            assert.equal(tables.includes(firewallTable()), false, "the firewall table is gone");
+            assert.deepEqual(loopDevicesUnder(dir), [], "no loop device of a volume left");
+        });
+    });
+}

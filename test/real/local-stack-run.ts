@@ -1,0 +1,48 @@
+// Running scripts/local-cluster.sh (the real `pulumi up` of the program against the local cloud) from the real
+// tests, and what the local cloud still runs: shared by the local stack's end-to-end and change tests.
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { isRunning, readPidFile } from "../../local/process";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+export const PULUMI = path.join(ROOT, ".tools", "pulumi", "bin", "pulumi");
+
+/** Runs scripts/local-cluster.sh in `env` (its LOCALCLOUD_DIR); its output, and how long it took. */
+export function localCluster(
+    args: string[],
+    env: NodeJS.ProcessEnv,
+    timeoutMs = 480_000,
+): Promise<{ output: string; seconds: number }> {
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+        const child = spawn(path.join(ROOT, "scripts", "local-cluster.sh"), args, {
+            env,
+            stdio: ["ignore", "pipe", "pipe"],
+            timeout: timeoutMs,
+        });
+        let output = "";
+        child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+        child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+        child.on("error", reject);
+        child.on("close", (code) =>
+            code === 0
+                ? resolve({ output, seconds: (Date.now() - started) / 1000 })
+                : reject(new Error(`local-cluster.sh ${args.join(" ")} exited with ${code}:\n${output.slice(-6000)}`)),
+        );
+    });
+}
+
+/** Every process the local cloud recorded under `dir` that still runs. */
+export function runningRecorded(dir: string): number[] {
+    if (!fs.existsSync(dir)) return [];
+    return (fs.readdirSync(dir, { recursive: true, encoding: "utf8" }) as string[])
+        .filter((file) => file.endsWith(".pid"))
+        .map((file) => readPidFile(path.join(dir, file)))
+        .filter((pid): pid is number => pid !== undefined && isRunning(pid));
+}
+
+/** The client endpoints `up` prints at its end. */
+export function printedEndpoints(upOutput: string): string[] | undefined {
+    return /client endpoints \(pulumi stack output clientEndpoints\): (\S+)/.exec(upOutput)?.[1]?.split(",");
+}
