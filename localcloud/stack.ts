@@ -15,6 +15,7 @@ import { buildMirror, localRelease, startMirror } from "../local/mirror";
 import { MIRROR_DIR } from "../local/paths";
 import { stopAll } from "../local/process";
 import { importKeyPair } from "./aws/compute";
+import { dnsServerAddress } from "./aws/dns";
 import { removeFirewall } from "./aws/network";
 import { localcloudDir } from "./aws/state";
 import { configureRegion, getSubnets, getVpc } from "./aws/vpc";
@@ -346,17 +347,37 @@ async function prepareStack(command: StackCommand): Promise<string> {
 
 const say = (text: string) => console.log(text);
 
+/**
+ * The endpoints etcdctl on this machine reaches: DNS names (dns mode) only the local cloud's server resolves, so
+ * each is the member's address instead, with the same scheme and port (the certificates name the addresses too).
+ */
+export function etcdctlEndpoints(endpoints: string[], addresses: string[]): string[] {
+    return endpoints.map((endpoint, i) => {
+        const url = new URL(endpoint);
+        const address = addresses[i];
+        if (/^\d+\.\d+\.\d+\.\d+$/.test(url.hostname) || address === undefined) return endpoint;
+        return `${url.protocol}//${address}:${url.port}`;
+    });
+}
+
 /** Writes the client's TLS files (when the cluster has TLS) and prints the endpoints and an etcdctl line. */
 async function printEndpoints(stack: string): Promise<void> {
     const outputs = JSON.parse(await pulumi(["stack", "output", "--json", "--show-secrets", "--stack", stack])) as {
         clientEndpoints?: string[];
+        memberPrivateIps?: string[];
         etcdVersion?: string;
         caCertPem?: string;
         clientCertPem?: string;
         clientKeyPem?: string;
     };
-    const endpoints = (outputs.clientEndpoints ?? []).join(",");
-    say(`\nclient endpoints (pulumi stack output clientEndpoints): ${endpoints}`);
+    const endpoints = outputs.clientEndpoints ?? [];
+    say(`\nclient endpoints (pulumi stack output clientEndpoints): ${endpoints.join(",")}`);
+    const byAddress = etcdctlEndpoints(endpoints, outputs.memberPrivateIps ?? []);
+    if (byAddress.join(",") !== endpoints.join(",")) {
+        say(
+            `(the names resolve through the local cloud's DNS server ${dnsServerAddress()}; etcdctl here uses the addresses)`,
+        );
+    }
     const etcdctl = path.join(localRelease(outputs.etcdVersion ?? "3.6").binDir, "etcdctl");
     const tls: string[] = [];
     if (outputs.caCertPem && outputs.clientCertPem && outputs.clientKeyPem) {
@@ -368,7 +389,7 @@ async function printEndpoints(stack: string): Promise<void> {
         fs.writeFileSync(path.join(clientDir, files.key), outputs.clientKeyPem, { mode: 0o600 });
         tls.push(...Object.entries(files).map(([flag, file]) => `--${flag} ${path.join(clientDir, file)}`));
     }
-    say(`use it: ETCDCTL_API=3 ${[etcdctl, "--endpoints", endpoints, ...tls].join(" ")} member list`);
+    say(`use it: ETCDCTL_API=3 ${[etcdctl, "--endpoints", byAddress.join(","), ...tls].join(" ")} member list`);
 }
 
 /** After a destroy: stops what the local cloud still runs (recorded PIDs) and drops its firewall table. */

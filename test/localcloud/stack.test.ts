@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { load } from "js-yaml";
 import {
+    etcdctlEndpoints,
     localStackConfig,
     parseSetting,
     parseStackCommand,
@@ -110,6 +111,18 @@ describe("localcloud/stack", () => {
                 assert.throws(() => parseStackCommand([...args], TYPES), message);
             });
         }
+    });
+
+    it("etcdctl here gets the members' addresses for DNS names (dns mode), the endpoints as they are otherwise", () => {
+        const addresses = ["127.0.20.10", "127.0.21.10"];
+        assert.deepEqual(
+            etcdctlEndpoints(
+                ["https://m-0.local.etcd.internal:2379", "https://m-1.local.etcd.internal:2379"],
+                addresses,
+            ),
+            ["https://127.0.20.10:2379", "https://127.0.21.10:2379"],
+        );
+        assert.deepEqual(etcdctlEndpoints(["http://127.0.20.10:2379"], addresses), ["http://127.0.20.10:2379"]);
     });
 
     describe("the stack file", () => {
