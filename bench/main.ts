@@ -1,7 +1,9 @@
 // scripts/bench.sh: runs the benchmarks and writes bench/results.json and bench/results.md.
-//   scripts/bench.sh [--only graph,evaluation,launch,install,perf]
+//   scripts/bench.sh [--only graph,evaluation,launch,install,perf,lock]
 // Environment: BENCH_RUNS (runs per figure, 5), BENCH_PERF_RUNS (check perf runs per side, 2),
-// BENCH_MAX_WAIT_MINUTES (how long to wait for another test suite to finish, 30).
+// BENCH_LOCK_ROUNDS (rolling restarts per member count and lock, 3), BENCH_MAX_WAIT_MINUTES (how
+// long to wait for another test suite to finish, 30; 0: do not wait, count disturbed runs). With --only, the benchmarks not run keep
+// their figures from the last bench/results.json.
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "node:util";
@@ -11,19 +13,20 @@ import { benchGraph } from "./graph-bench";
 import { benchInstall } from "./install-bench";
 import { benchLaunch } from "./launch-bench";
 import { BENCH_DIR, withMirror } from "./local-env";
+import { benchLock } from "./lock-bench";
 import { describeMachine } from "./machine";
 import { benchPerf } from "./perf-bench";
 import { alone, Disturbances } from "./quiet";
 import { renderJson, renderMarkdown, Results } from "./report";
 
-const BENCHMARKS = ["graph", "evaluation", "launch", "install", "perf"] as const;
+const BENCHMARKS = ["graph", "evaluation", "launch", "install", "perf", "lock"] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
-const LOCAL_BENCHMARKS: readonly Benchmark[] = ["launch", "install", "perf"];
+const LOCAL_BENCHMARKS: readonly Benchmark[] = ["launch", "install", "perf", "lock"];
 
-function numberFromEnv(name: string, fallback: number): number {
+function numberFromEnv(name: string, fallback: number, least = 1): number {
     const value = Number(process.env[name] ?? fallback);
-    if (!Number.isInteger(value) || value < 1) {
-        throw new Error(`${name} must be a whole number of at least 1, not ${process.env[name]}`);
+    if (!Number.isInteger(value) || value < least) {
+        throw new Error(`${name} must be a whole number of at least ${least}, not ${process.env[name]}`);
     }
     return value;
 }
@@ -60,7 +63,10 @@ async function runBenchmarks(selected: readonly Benchmark[]): Promise<Results> {
     // Each is 60 s of writes at a capped rate (their throughputs agree within a write per second):
     // two per side keep the whole bench near 11 minutes.
     const perfRuns = numberFromEnv("BENCH_PERF_RUNS", 2);
-    const maxWaitMs = numberFromEnv("BENCH_MAX_WAIT_MINUTES", 30) * 60_000;
+    // A roll of 7 members with the old lock takes near a minute.
+    const lockRounds = numberFromEnv("BENCH_LOCK_ROUNDS", 3);
+    // 0: measure at once, beside whatever runs (each disturbed run is counted).
+    const maxWaitMs = numberFromEnv("BENCH_MAX_WAIT_MINUTES", 30, 0) * 60_000;
     if (selected.some((b) => LOCAL_BENCHMARKS.includes(b)) && process.getuid?.() !== 0) {
         throw new Error("the local benchmarks need mount namespaces (unshare --mount): run as root");
     }
@@ -82,6 +88,11 @@ async function runBenchmarks(selected: readonly Benchmark[]): Promise<Results> {
         perf: selected.includes("perf")
             ? await step(`5. etcdctl check perf (${perfRuns} runs each)`, () => benchPerf(perfRuns, mirror, quiet))
             : undefined,
+        lock: selected.includes("lock")
+            ? await step(`6. membership lock hand-over (${lockRounds} rolls each)`, () =>
+                  benchLock(lockRounds, mirror, quiet, noise, machine.commit),
+              )
+            : undefined,
     }));
     return {
         measuredAt: new Date(started).toISOString(),
@@ -92,6 +103,22 @@ async function runBenchmarks(selected: readonly Benchmark[]): Promise<Results> {
         evaluation,
         ...local,
     };
+}
+
+const RESULTS_JSON = path.join(__dirname, "results.json");
+
+/**
+ * A run of some benchmarks only (--only) keeps the others' figures from the last results.json,
+ * with its header (when and on what they were measured); the lock benchmark says its own.
+ */
+function withEarlierFigures(results: Results, selected: readonly Benchmark[]): Results {
+    if (selected.length === BENCHMARKS.length || !fs.existsSync(RESULTS_JSON)) {
+        return results;
+    }
+    // (renderJson works out the verdicts again.)
+    const earlier = JSON.parse(fs.readFileSync(RESULTS_JSON, "utf8")) as Results;
+    const fresh = Object.fromEntries(selected.map((name) => [name, results[name]]));
+    return { ...earlier, ...fresh };
 }
 
 const STOP_PASS_INTERVAL_MS = 500;
@@ -129,8 +156,8 @@ async function main(args: string[]): Promise<void> {
         process.once(signal, () => void stopOnSignal());
     }
     try {
-        const results = await runBenchmarks(selected);
-        fs.writeFileSync(path.join(__dirname, "results.json"), renderJson(results));
+        const results = withEarlierFigures(await runBenchmarks(selected), selected);
+        fs.writeFileSync(RESULTS_JSON, renderJson(results));
         const markdown = renderMarkdown(results);
         fs.writeFileSync(path.join(__dirname, "results.md"), markdown);
         console.log(`\n${markdown}\n(written to bench/results.md and bench/results.json)`);

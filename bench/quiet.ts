@@ -46,7 +46,7 @@ function testSuitesRunning(): number[] {
 /** Returns once no test suite runs, with the seconds it waited; waits (polling) at most `maxWaitMs`. */
 async function waitForQuietMachine(maxWaitMs: number): Promise<number> {
     const running = testSuitesRunning();
-    if (running.length === 0) {
+    if (running.length === 0 || maxWaitMs === 0) {
         return 0;
     }
     console.log(
@@ -91,9 +91,12 @@ async function watched<T>(measure: () => Promise<T>): Promise<{ result: T; distu
 
 /**
  * Each measurement waits until no test suite runs (at most `maxWaitMs`), and is done again (up to
- * three attempts in all) when one ran during it; `noise` adds up what that took.
+ * three attempts in all) when one ran during it; `noise` adds up what that took. With a `maxWaitMs`
+ * of 0 (a machine whose suites never stop) each is measured at once, once, and counted as
+ * disturbed when a suite ran during it.
  */
 export function alone(maxWaitMs: number, noise: Disturbances): Alone {
+    const attempts = maxWaitMs === 0 ? 1 : ATTEMPTS;
     return async <T>(measure: () => Promise<T>): Promise<T> => {
         for (let attempt = 1; ; attempt++) {
             noise.secondsWaited += await waitForQuietMachine(maxWaitMs);
@@ -102,7 +105,7 @@ export function alone(maxWaitMs: number, noise: Disturbances): Alone {
             if (!disturbed) {
                 return result;
             }
-            if (attempt === ATTEMPTS) {
+            if (attempt === attempts) {
                 noise.disturbedRuns++;
                 return result;
             }

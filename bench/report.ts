@@ -5,6 +5,8 @@ import type { EvaluationGrowth, EvaluationRow } from "./eval-bench";
 import { MODES, targetChain, type GraphRow } from "./graph-bench";
 import { PHASE_NAMES, type InstallRow } from "./install-bench";
 import { GUIDE, type LaunchRow } from "./launch-bench";
+import type { LockResults } from "./lock-bench";
+import { lockSection, lockVerdict } from "./lock-report";
 import type { Machine } from "./machine";
 import type { PerfRow } from "./perf-bench";
 import type { Disturbances } from "./quiet";
@@ -19,6 +21,7 @@ export interface Results {
     readonly launch?: readonly LaunchRow[];
     readonly install?: readonly InstallRow[];
     readonly perf?: readonly PerfRow[];
+    readonly lock?: LockResults;
 }
 
 export interface Verdict {
@@ -139,6 +142,7 @@ export function verdicts(results: Results): Verdict[] {
         ...(results.launch ? [launchVerdict(results.launch)] : []),
         ...(results.install ? [installVerdict(results.install)] : []),
         ...(results.perf ? [perfVerdict(results.perf)] : []),
+        ...(results.lock ? [lockVerdict(results.lock)] : []),
     ];
 }
 
@@ -320,9 +324,12 @@ function perfSection(rows: readonly PerfRow[], perfRuns: number): string {
 }
 
 function failureSection(results: Results): string {
-    const failed = [...(results.launch ?? []), ...(results.install ?? []), ...(results.perf ?? [])].flatMap((row) =>
-        row.failures.map((f) => `- ${f.split("\n")[0]}`),
-    );
+    const failed = [
+        ...(results.launch ?? []),
+        ...(results.install ?? []),
+        ...(results.perf ?? []),
+        ...(results.lock?.rows ?? []),
+    ].flatMap((row) => row.failures.map((f) => `- ${f.split("\n")[0]}`));
     return failed.length > 0 ? ["## Failed runs", "", ...failed].join("\n") : "";
 }
 
@@ -343,6 +350,7 @@ export function renderMarkdown(results: Results): string {
             results.launch && launchSection(results.launch),
             results.install && installSection(results.install),
             results.perf && perfSection(results.perf, method.perfRuns),
+            results.lock && lockSection(results.lock),
             failureSection(results),
         ].flatMap((section) => (section ? [section, ""] : [])),
     ].join("\n");
