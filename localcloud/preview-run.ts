@@ -42,7 +42,13 @@ function git(...args: string[]): string {
 
 /** The commit a ref names (so the output says exactly what was deployed). */
 export function resolveCommit(ref: string): string {
-    return git("rev-parse", "--verify", "--quiet", `${ref}^{commit}`).trim();
+    try {
+        return git("rev-parse", "--verify", "--quiet", `${ref}^{commit}`).trim();
+    } catch (error) {
+        throw new Error(`${ref} names no commit of this checkout (a shallow clone lacks the base: fetch it)`, {
+            cause: error,
+        });
+    }
 }
 
 /**

@@ -162,7 +162,7 @@ describe("localcloud/preview: the analysis of the engine's preview JSON", () => 
         assert.throws(() => parseSetting("volumeSizeGiB", "etcd-aws"), /expected key=value/);
     });
 
-    it("scripts/preview.sh without a stack, or with an unknown option, fails with its usage before any engine run", function () {
+    it("scripts/preview.sh without a stack, with an unknown option or a base that is no commit, fails before any engine run", function () {
         this.timeout(60_000);
         const script = path.resolve(__dirname, "..", "..", "scripts", "preview.sh");
         const noStack = spawnSync(script, [], { encoding: "utf8" });
@@ -171,5 +171,8 @@ describe("localcloud/preview: the analysis of the engine's preview JSON", () => 
         const unknown = spawnSync(script, ["prod", "--sett", "x=1"], { encoding: "utf8" });
         assert.equal(unknown.status, 1);
         assert.match(unknown.stderr, /^preview: Unknown option '--sett'/);
+        const noBase = spawnSync(script, ["prod", "--base", "no-such-ref"], { encoding: "utf8" });
+        assert.equal(noBase.status, 1);
+        assert.match(noBase.stderr, /^preview: no-such-ref names no commit of this checkout/);
     });
 });
