@@ -76,7 +76,10 @@ export class EtcdPki extends pulumi.ComponentResource {
                 earlyRenewalHours: args.earlyRenewalHours * 10,
                 allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
             },
-            parent,
+            // Both replace the CA (the tls provider's validity_period_hours is RequiresReplace, a nearer renewal
+            // marks it ready for renewal), and a new trust root rolled one member at a time splits the cluster:
+            // a certificateValidityDays change reissues the others under the same CA; the CA keeps its own.
+            { ...parent, ignoreChanges: ["validityPeriodHours", "earlyRenewalHours"] },
         );
         const clientRequest = (role: string, key: tls.PrivateKey, commonName: string): tls.CertRequest =>
             new tls.CertRequest(

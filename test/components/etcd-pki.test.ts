@@ -70,6 +70,8 @@ describe("EtcdPki", () => {
         const ca = at(ofType(run, "tls:index/selfSignedCert:SelfSignedCert"), 0, "CA certificate");
         assert.equal(ca.inputs.isCaCertificate, true);
         assert.equal(ca.inputs.validityPeriodHours, 90 * 24 * 10);
+        // A certificateValidityDays change replaces the other certificates, never the trust root.
+        assert.deepEqual(ca.ignoreChanges, ["validityPeriodHours", "earlyRenewalHours"]);
     });
 
     it('issues the application certificate to user "app" by default, to clientUser when set, with a key of its own', async () => {
