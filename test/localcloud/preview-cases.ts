@@ -153,6 +153,16 @@ export const NEW_GRAPH_CASES: PreviewCase[] = [
             assert.equal(instanceSteps(report).filter((step) => step.startsWith("replace")).length, 5);
         },
     },
+    {
+        name: "new-new-image",
+        settings: [],
+        publishImage: true,
+        check(report) {
+            // The AMI is pinned: a newer upstream image changes nothing until amiId asks for it.
+            safe(report);
+            assert.deepEqual(instanceSteps(report), []);
+        },
+    },
 ];
 
 /** Where a case's trimmed engine JSON is kept. */

@@ -39,7 +39,7 @@ describe("localcloud/preview: the analysis of the engine's preview JSON", () => 
 
     describe("on the engine's JSON of the new graph", () => {
         for (const change of NEW_GRAPH_CASES) {
-            it(`${change.name} (${change.settings.join(" ")}) takes one member down at a time, keeps the data`, () => {
+            it(`${change.name} (${change.settings.join(" ") || "a newer upstream image"}) keeps the data, one member down at most`, () => {
                 const fixture = JSON.parse(fs.readFileSync(fixtureFile(change.name), "utf8")) as EnginePreview;
                 change.check(analysePreview(fixture));
             });
