@@ -71,6 +71,7 @@ describe("localcloud aws compute: instances, volumes, attachments (real hosts an
     let eniId: string;
     let address: string;
     let volumeId: string;
+    let zone: string;
     let instanceId: string | undefined;
     let attachmentOutputs: Properties | undefined;
     const previousDir = process.env.LOCALCLOUD_DIR;
@@ -116,10 +117,11 @@ describe("localcloud aws compute: instances, volumes, attachments (real hosts an
         fs.writeFileSync(path.join(dir, "subnets.json"), JSON.stringify({ [SUBNET]: SUBNET_INDEX }));
         [client, hostKey] = [await ed25519(), await ed25519()];
         importKeyPair("test", client.publicKeyOpenssh);
+        zone = String(getSubnet({ id: SUBNET }).availabilityZone);
         const eni = await networkInterface.create({ subnetId: SUBNET }, URN("aws:ec2/networkInterface", "nic"));
         [eniId, address] = [eni.id, String(eni.outputs.privateIp)];
         const disk = await volume.create(
-            { availabilityZone: getSubnet({ id: SUBNET }).availabilityZone, size: 1, type: "gp3", encrypted: true },
+            { availabilityZone: zone, size: 1, type: "gp3", encrypted: true },
             URN("aws:ebs/volume", "data"),
         );
         volumeId = disk.id;
@@ -200,6 +202,15 @@ describe("localcloud aws compute: instances, volumes, attachments (real hosts an
         await attach();
         const read = await ssh("sudo bash -s", `${PREPARE_DATA(volumeId)}cat /var/lib/etcd/data/key\n`);
         assert.equal(read.stdout, "kept");
+    });
+
+    it("a size update grows the attached volume's device in place (ModifyVolume), data kept", async () => {
+        const device = `/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${volumeId.replace("-", "")}`;
+        const olds = { inputs: { size: 1 }, outputs: { size: 1 } };
+        const outputs = await volume.update!(volumeId, olds, { availabilityZone: zone, size: 2, type: "gp3" });
+        assert.equal(outputs.size, 2);
+        const read = await ssh("sudo bash -s", `blockdev --getsize64 ${device}\ncat /var/lib/etcd/data/key\n`);
+        assert.equal(read.stdout, `${2 * 1024 ** 3}\nkept`);
     });
 
     it("terminate stops the SSH daemon and every process of the host (by PID) and deletes its root", async () => {
