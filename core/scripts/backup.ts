@@ -1,0 +1,224 @@
+// Backups to S3 (host/etcd-aws-backup.sh, host/etcd-aws-restore.sh): their settings, and the
+// systemd service and timer that run the backup on every member.
+import { ETCD_UNIT, HOST_PATHS, MEMBERSHIP_WAIT_SECONDS, REPORT_EVERY_SECONDS } from "../host-contract";
+import { initialCluster } from "../flags";
+import { clientTlsSettings, memberEndpointSettings } from "../launch";
+import { ClusterSpec, MemberSpec, peerUrl } from "../model";
+import { renderBundle } from "../shell";
+
+/** Where a member's backups go and how long they are kept. */
+export interface BackupSettings {
+    /** The bucket's name. */
+    readonly bucket: string;
+    /** Its region; signs the requests. */
+    readonly region: string;
+    /** The S3 endpoint, path-style (default `https://s3.<region>.amazonaws.com`). */
+    readonly endpoint?: string;
+    /** Key prefix; a cluster's backups are under `<prefix>/<cluster>/` (default "etcd-backups"). */
+    readonly prefix?: string;
+    /** Seconds between two backups of the cluster (default an hour). */
+    readonly intervalSeconds?: number;
+    /** Backups older than this many seconds are deleted (default 7 days). */
+    readonly retentionSeconds?: number;
+    /**
+     * Where the scripts get their credentials: "imds" (the instance profile, through IMDSv2; on EC2)
+     * or "environment" (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN of whoever runs
+     * them). No default: a script never asks a metadata service it was not told to.
+     */
+    readonly credentials: "imds" | "environment";
+}
+
+export const BACKUP_DEFAULTS = {
+    prefix: "etcd-backups",
+    intervalSeconds: 3600,
+    retentionSeconds: 7 * 24 * 3600,
+} as const;
+
+/** The instance metadata service (IMDSv2) of EC2. */
+const IMDS_URL = "http://169.254.169.254";
+
+/** Where the backup pieces live on a member. */
+export const BACKUP_PATHS = {
+    backupScript: "/usr/local/sbin/etcd-aws-backup",
+    restoreScript: "/usr/local/sbin/etcd-aws-restore",
+    /** Scratch space for a snapshot: on the data volume, which has room for one. */
+    scratchDir: `${HOST_PATHS.dataMount}/backup`,
+    serviceFile: `${HOST_PATHS.unitDir}/etcd-aws-backup.service`,
+    timerFile: `${HOST_PATHS.unitDir}/etcd-aws-backup.timer`,
+} as const;
+
+/**
+ * etcd keys of the backup: the lock the members' timers take one at a time, and the last backup's
+ * interval slot and URI. Not under the lock key (etcdctl lock waits on every key under it).
+ */
+export const BACKUP_LOCK_KEY = "etcd-aws/backup-lock";
+export const BACKUP_SLOT_KEY = "etcd-aws/backup-last";
+
+/** How far a restore moves revisions on, so a watcher's last revision is always behind it. */
+export const RESTORE_BUMP_REVISION = 1_000_000_000;
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** Key characters S3 takes unencoded in a path and a signed query. */
+const SAFE_PREFIX = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+
+function checked(settings: BackupSettings): Required<BackupSettings> {
+    const resolved = {
+        endpoint: `https://s3.${settings.region}.amazonaws.com`,
+        ...BACKUP_DEFAULTS,
+        ...settings,
+    };
+    const problems = [
+        BUCKET_NAME.test(resolved.bucket) ? "" : `bucket "${resolved.bucket}" is not an S3 bucket name`,
+        /^[a-z]{2}(-[a-z]+)+-\d+$/.test(resolved.region) ? "" : `region "${resolved.region}" is not an AWS region`,
+        /^https?:\/\/[^/\s]+$/.test(resolved.endpoint)
+            ? ""
+            : `endpoint "${resolved.endpoint}" is not a scheme and host`,
+        resolved.prefix === "" || SAFE_PREFIX.test(resolved.prefix)
+            ? ""
+            : `prefix "${resolved.prefix}" may hold only letters, digits, ".", "_", "-" and inner "/"`,
+        Number.isInteger(resolved.intervalSeconds) && resolved.intervalSeconds >= 60
+            ? ""
+            : `intervalSeconds ${resolved.intervalSeconds} is not a whole number of seconds >= 60`,
+        Number.isInteger(resolved.retentionSeconds) && resolved.retentionSeconds >= resolved.intervalSeconds
+            ? ""
+            : `retentionSeconds ${resolved.retentionSeconds} keeps less than one interval's backup`,
+    ].filter(Boolean);
+    if (problems.length > 0) {
+        throw new Error(`etcd-aws backup settings: ${problems.join("; ")}`);
+    }
+    return resolved;
+}
+
+/** The object prefix of a cluster's backups, with its trailing slash. */
+export function backupPrefix(spec: Pick<ClusterSpec, "clusterName">, settings: BackupSettings): string {
+    const { prefix } = checked(settings);
+    return `${prefix ? `${prefix}/` : ""}${spec.clusterName}/`;
+}
+
+function s3Settings(settings: Required<BackupSettings>): Record<string, string> {
+    return {
+        S3_ENDPOINT: settings.endpoint,
+        S3_REGION: settings.region,
+        CREDENTIALS: settings.credentials,
+        IMDS_URL: settings.credentials === "imds" ? IMDS_URL : "",
+    };
+}
+
+/**
+ * The backup script of one member (installed at BACKUP_PATHS.backupScript; the timer runs it):
+ * under the cluster-wide backup lock, the first member of each interval saves a snapshot from its
+ * own etcd, checks it and uploads it with its status as metadata, then deletes the cluster's
+ * backups older than the retention. Prints the backup's S3 URI; `--now` backs up even when the
+ * interval has a backup.
+ */
+export function renderBackupScript(spec: ClusterSpec, member: MemberSpec, settings: BackupSettings): string {
+    const resolved = checked(settings);
+    const { MEMBER_NAME, LOCAL_ENDPOINT, PEER_ENDPOINTS } = memberEndpointSettings(spec, member);
+    return renderBundle({
+        purpose: "backup",
+        description: [
+            `Backs up etcd cluster ${spec.clusterName} from member ${member.name} to s3://${resolved.bucket}/${backupPrefix(spec, settings)}.`,
+        ],
+        settings: {
+            MEMBER_NAME,
+            LOCAL_ENDPOINT,
+            PEER_ENDPOINTS,
+            LOCK_KEY: BACKUP_LOCK_KEY,
+            UNIT: ETCD_UNIT,
+            WAIT_SECONDS: MEMBERSHIP_WAIT_SECONDS,
+            REPORT_EVERY_SECONDS,
+            CLUSTER_NAME: spec.clusterName,
+            S3_BUCKET: resolved.bucket,
+            S3_PREFIX: resolved.prefix,
+            ...s3Settings(resolved),
+            SLOT_KEY: BACKUP_SLOT_KEY,
+            INTERVAL_SECONDS: resolved.intervalSeconds,
+            RETENTION_SECONDS: resolved.retentionSeconds,
+            BACKUP_DIR: BACKUP_PATHS.scratchDir,
+            ...clientTlsSettings(spec),
+        },
+        libraries: ["lib/membership.sh", "lib/s3.sh"],
+        readsJson: true,
+        script: "etcd-aws-backup.sh",
+    });
+}
+
+/**
+ * The restore script of one member: `bash -s -- s3://BUCKET/KEY --discard-current-data`. Checks
+ * the snapshot against its recorded metadata before touching etcd, then makes the member part of
+ * a new cluster (`clusterToken`, which must differ from the running cluster's) built from it.
+ */
+export function renderRestoreScript(
+    spec: ClusterSpec,
+    member: MemberSpec,
+    settings: BackupSettings,
+    clusterToken: string,
+): string {
+    if (clusterToken === spec.clusterToken || !/^[A-Za-z0-9._-]+$/.test(clusterToken)) {
+        throw new Error(
+            `etcd-aws restore: cluster token "${clusterToken}" must be new (not the running cluster's) and plain`,
+        );
+    }
+    return renderBundle({
+        purpose: "restore",
+        description: [`Restores member ${member.name} of etcd cluster ${spec.clusterName} from a backup in S3.`],
+        settings: {
+            MEMBER_NAME: member.name,
+            PEER_URL: peerUrl(spec, member),
+            INITIAL_CLUSTER: initialCluster(spec),
+            CLUSTER_TOKEN: clusterToken,
+            DATA_DIR: HOST_PATHS.dataDir,
+            UNIT: ETCD_UNIT,
+            BUMP_REVISION: RESTORE_BUMP_REVISION,
+            BACKUP_DIR: BACKUP_PATHS.scratchDir,
+            ...s3Settings(checked(settings)),
+        },
+        libraries: ["lib/s3.sh"],
+        readsJson: true,
+        script: "etcd-aws-restore.sh",
+    });
+}
+
+/** The systemd units that run the installed backup script on a member. */
+export interface BackupUnits {
+    readonly service: string;
+    readonly timer: string;
+}
+
+/**
+ * A oneshot service running BACKUP_PATHS.backupScript after etcd, and a timer starting it every
+ * interval on every member (the script's lock and slot make one backup of them per interval).
+ */
+export function renderBackupUnits(settings: BackupSettings): BackupUnits {
+    const { intervalSeconds } = checked(settings);
+    return {
+        service: [
+            "[Unit]",
+            "Description=etcd-aws backup of the etcd cluster to S3",
+            `After=${ETCD_UNIT}`,
+            `Requires=${ETCD_UNIT}`,
+            "",
+            "[Service]",
+            "Type=oneshot",
+            `ExecStart=${BACKUP_PATHS.backupScript}`,
+            "Nice=10",
+            "IOSchedulingClass=idle",
+            "",
+        ].join("\n"),
+        timer: [
+            "[Unit]",
+            "Description=etcd-aws backup every interval",
+            "",
+            "[Timer]",
+            `OnBootSec=${Math.min(intervalSeconds, 600)}s`,
+            `OnUnitActiveSec=${intervalSeconds}s`,
+            // Members start their backups at different moments: the first takes the interval's slot.
+            `RandomizedDelaySec=${Math.min(Math.floor(intervalSeconds / 10), 300)}s`,
+            "AccuracySec=1s",
+            "",
+            "[Install]",
+            "WantedBy=timers.target",
+            "",
+        ].join("\n"),
+    };
+}
