@@ -45,20 +45,29 @@ change_membership() {
 # Counts the voting members other than $1 (hex ID), and those of them that answer a health
 # check: sets voters and healthy.
 count_other_voters() {
-    local excluded=$1 list entries id status client_urls check checks=()
+    local excluded=$1 list entries id status client_urls check serving=() checks=()
     voters=0
     healthy=0
     list=$(member_list) || { log "no other member answers"; return 1; }
     entries=$(etcd_json voters "$excluded" <<<"$list") || return 1
-    # All at once: each check may take up to its timeout, and the next holder waits for them.
     while read -r id status client_urls; do
         [ -n "$id" ] || continue
         voters=$((voters + 1))
         if [ "$status" = started ]; then
-            etcdctl --endpoints "$client_urls" --command-timeout=3s endpoint health >/dev/null 2>&1 &
-            checks+=("$!")
+            serving+=("$client_urls")
         fi
     done <<<"$entries"
+    [ "${#serving[@]}" -gt 0 ] || return 0
+    # One etcdctl checks them all at once, and fails when any is unhealthy (the next holder of
+    # the lock waits for this); only then is each counted on its own, all at once too.
+    if etcdctl --endpoints "$(IFS=,; echo "${serving[*]}")" --command-timeout=3s endpoint health >/dev/null 2>&1; then
+        healthy=${#serving[@]}
+        return 0
+    fi
+    for client_urls in "${serving[@]}"; do
+        etcdctl --endpoints "$client_urls" --command-timeout=3s endpoint health >/dev/null 2>&1 &
+        checks+=("$!")
+    done
     for check in "${checks[@]}"; do
         if wait "$check"; then
             healthy=$((healthy + 1))

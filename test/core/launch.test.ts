@@ -491,7 +491,9 @@ describe("core/launch", () => {
                 assert.equal(changed.status, 0, changed.stderr);
                 const calls = changed.calls;
                 const health = calls.findIndex(
-                    (c) => c === "etcdctl --endpoints https://10.0.2.10:2379 --command-timeout=3s endpoint health",
+                    (c) =>
+                        c ===
+                        "etcdctl --endpoints https://10.0.2.10:2379,https://10.0.3.10:2379 --command-timeout=3s endpoint health",
                 );
                 const restart = calls.indexOf("systemctl restart --no-block etcd.service");
                 const localHealth = calls.lastIndexOf(
