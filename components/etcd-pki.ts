@@ -103,9 +103,14 @@ export class EtcdPki extends pulumi.ComponentResource {
 
         this.members = args.members.map((member) => {
             const key = new tls.PrivateKey(`${name}-${member.name}-key`, KEY, parent);
+            // Not the names of the graph before the network interfaces (`-server-csr`, `-server`, ...): there these
+            // depended on the instance, replaced delete-before-replace, and the engine deletes such dependents from
+            // its old state when the instance's replacement starts, even if they were already replaced under the
+            // same names earlier in that update (the request follows the interface, which exists first): two states
+            // of one name, the snapshot check fails (pulumi/pulumi#13848). New names are created; the old are deleted.
             const request = (role: string): tls.CertRequest =>
                 new tls.CertRequest(
-                    `${name}-${member.name}-${role}-csr`,
+                    `${name}-${member.name}-${role}-request`,
                     {
                         privateKeyPem: key.privateKeyPem,
                         subject: { commonName: member.name, organization: "etcd-aws" },
@@ -119,8 +124,9 @@ export class EtcdPki extends pulumi.ComponentResource {
             const admin = `${member.name}-admin`;
             return {
                 // client_auth too: etcd's gRPC gateway (the /v3 JSON API) dials etcd with this certificate.
-                serverCertPem: sign(`${member.name}-server`, request("server"), ["server_auth", "client_auth"]).certPem,
-                peerCertPem: sign(`${member.name}-peer`, request("peer"), ["server_auth", "client_auth"]).certPem,
+                serverCertPem: sign(`${member.name}-server-cert`, request("server"), ["server_auth", "client_auth"])
+                    .certPem,
+                peerCertPem: sign(`${member.name}-peer-cert`, request("peer"), ["server_auth", "client_auth"]).certPem,
                 keyPem: pulumi.secret(key.privateKeyPem),
                 adminCertPem: sign(admin, clientRequest(admin, adminKey, "root"), ["client_auth"]).certPem,
                 adminKeyPem: pulumi.secret(adminKey.privateKeyPem),

@@ -14,11 +14,11 @@ describe("EtcdPki", () => {
     it("issues server and peer certificates with the member's name, private IP, 127.0.0.1 and localhost", async () => {
         const run = await runCluster({ tls: true, bootstrapMode: "static" });
         const requests = ofType(run, "tls:index/certRequest:CertRequest").filter((r) =>
-            /test-etcd-1-(server|peer)-csr$/.test(r.name),
+            /test-etcd-1-(server|peer)-request$/.test(r.name),
         );
         assert.deepEqual(requests.map((r) => r.name).sort(), [
-            "test-etcd-pki-test-etcd-1-peer-csr",
-            "test-etcd-pki-test-etcd-1-server-csr",
+            "test-etcd-pki-test-etcd-1-peer-request",
+            "test-etcd-pki-test-etcd-1-server-request",
         ]);
         for (const request of requests) {
             assert.deepEqual(request.inputs.dnsNames, ["test-etcd-1.test-etcd.etcd.internal", "localhost"]);
@@ -29,7 +29,7 @@ describe("EtcdPki", () => {
     it("adds the SRV domain itself as a SAN in DNS mode, as etcd requires", async () => {
         const run = await runCluster({ tls: true, bootstrapMode: "dns", domain: "etcd.prod.internal" });
         const request = ofType(run, "tls:index/certRequest:CertRequest").find(
-            (r) => r.name === "test-etcd-pki-test-etcd-0-peer-csr",
+            (r) => r.name === "test-etcd-pki-test-etcd-0-peer-request",
         );
         assert.deepEqual(request?.inputs.dnsNames, [
             "test-etcd-0.etcd.prod.internal",
@@ -46,14 +46,14 @@ describe("EtcdPki", () => {
             assert.equal(cert.inputs.validityPeriodHours, 90 * 24);
             assert.equal(cert.inputs.earlyRenewalHours, 15 * 24);
         }
-        const peer = certs.find((c) => c.name === "test-etcd-pki-test-etcd-0-peer");
+        const peer = certs.find((c) => c.name === "test-etcd-pki-test-etcd-0-peer-cert");
         assert.deepEqual(peer?.inputs.allowedUses, [
             "digital_signature",
             "key_encipherment",
             "server_auth",
             "client_auth",
         ]);
-        const server = certs.find((c) => c.name === "test-etcd-pki-test-etcd-0-server");
+        const server = certs.find((c) => c.name === "test-etcd-pki-test-etcd-0-server-cert");
         assert.deepEqual(server?.inputs.allowedUses, [
             "digital_signature",
             "key_encipherment",
