@@ -222,3 +222,63 @@ export function renderBackupUnits(settings: BackupSettings): BackupUnits {
         ].join("\n"),
     };
 }
+
+/** An IAM policy document. */
+export interface PolicyDocument {
+    readonly Version: "2012-10-17";
+    readonly Statement: readonly Record<string, unknown>[];
+}
+
+/** The bucket policy: every request without TLS is denied, whoever makes it. */
+export function backupBucketPolicy(bucket: string): PolicyDocument {
+    const arn = `arn:aws:s3:::${bucket}`;
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "DenyPlainHttp",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "s3:*",
+                Resource: [arn, `${arn}/*`],
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+            },
+        ],
+    };
+}
+
+/**
+ * The members' rights, no more: put, get and delete (retention) of objects under the cluster's
+ * prefix, the listing of that prefix only, and use of the bucket's KMS key when it has one.
+ */
+export function backupMemberPolicy(bucket: string, objectPrefix: string, kmsKeyArn?: string): PolicyDocument {
+    const arn = `arn:aws:s3:::${bucket}`;
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "BackupObjects",
+                Effect: "Allow",
+                Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+                Resource: `${arn}/${objectPrefix}*`,
+            },
+            {
+                Sid: "ListBackups",
+                Effect: "Allow",
+                Action: "s3:ListBucket",
+                Resource: arn,
+                Condition: { StringLike: { "s3:prefix": [`${objectPrefix}*`] } },
+            },
+            ...(kmsKeyArn
+                ? [
+                      {
+                          Sid: "BackupKey",
+                          Effect: "Allow",
+                          Action: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+                          Resource: kmsKeyArn,
+                      },
+                  ]
+                : []),
+        ],
+    };
+}

@@ -1,0 +1,123 @@
+// EtcdBackup under mocks: the bucket's protections and the members' least rights, read from the
+// recorded graph (the policy documents parsed).
+import { strict as assert } from "assert";
+import * as path from "path";
+import type { EtcdBackupArgs } from "../../components/etcd-backup";
+import { MockRun, RecordedResource, runUnderMocks } from "../../plan/mock-engine";
+import { at } from "../helpers/elements";
+
+const ROOT = path.resolve(__dirname, "../..");
+const ARGS: EtcdBackupArgs = { clusterName: "orders", bucketName: "orders-etcd-backups" };
+
+function runBackup(args: EtcdBackupArgs): Promise<MockRun> {
+    return runUnderMocks({ stack: "test" }, () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh load per run, as test/helpers/cluster.ts
+        const { EtcdBackup } = require(
+            path.join(ROOT, "components/etcd-backup"),
+        ) as typeof import("../../components/etcd-backup");
+        const backup = new EtcdBackup("backup", args);
+        return { profile: backup.instanceProfileName, bucket: backup.bucketName };
+    });
+}
+
+function one(run: MockRun, type: string): RecordedResource {
+    const found = run.resources.filter((r) => r.type === type);
+    assert.equal(found.length, 1, `${found.length} resources of type ${type}`);
+    return at(found, 0);
+}
+
+interface Statement {
+    Sid?: string;
+    Effect: string;
+    Action: string | string[];
+    Resource: string | string[];
+    Principal?: unknown;
+    Condition?: Record<string, Record<string, unknown>>;
+}
+
+function statements(resource: RecordedResource): Statement[] {
+    return (JSON.parse(resource.inputs.policy as string) as { Statement: Statement[] }).Statement;
+}
+
+describe("EtcdBackup", () => {
+    it("makes a versioned bucket, encrypted by default (AES256 without a key), its public access blocked", async () => {
+        const run = await runBackup(ARGS);
+        assert.equal(one(run, "aws:s3/bucket:Bucket").inputs.bucket, "orders-etcd-backups");
+        assert.equal(
+            one(run, "aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration.status,
+            "Enabled",
+        );
+        const encryption = one(
+            run,
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        );
+        assert.deepEqual(encryption.inputs.rules[0].applyServerSideEncryptionByDefault, { sseAlgorithm: "AES256" });
+        const block = one(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs;
+        assert.deepEqual(
+            [block.blockPublicAcls, block.blockPublicPolicy, block.ignorePublicAcls, block.restrictPublicBuckets],
+            [true, true, true, true],
+        );
+    });
+
+    it("encrypts with the cluster's KMS key when given, and lets the members use that key only", async () => {
+        const key = "arn:aws:kms:eu-west-1:123456789012:key/abc";
+        const run = await runBackup({ ...ARGS, kmsKeyArn: key });
+        const encryption = one(
+            run,
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        );
+        assert.deepEqual(encryption.inputs.rules[0].applyServerSideEncryptionByDefault, {
+            sseAlgorithm: "aws:kms",
+            kmsMasterKeyId: key,
+        });
+        const kms = statements(one(run, "aws:iam/rolePolicy:RolePolicy")).find((s) => s.Sid === "BackupKey");
+        assert.equal(kms?.Resource, key);
+    });
+
+    it("denies every request without TLS, on the bucket and its objects", async () => {
+        const run = await runBackup(ARGS);
+        const [deny] = statements(one(run, "aws:s3/bucketPolicy:BucketPolicy"));
+        assert.equal(deny?.Effect, "Deny");
+        assert.equal(deny?.Principal, "*");
+        assert.deepEqual(deny?.Resource, ["arn:aws:s3:::orders-etcd-backups", "arn:aws:s3:::orders-etcd-backups/*"]);
+        assert.deepEqual(deny?.Condition, { Bool: { "aws:SecureTransport": "false" } });
+    });
+
+    it("expires the cluster's backups a day after the scripts' retention, under its prefix only", async () => {
+        const run = await runBackup(ARGS);
+        const [rule] = one(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
+        assert.equal(rule.status, "Enabled");
+        assert.deepEqual(rule.filter, { prefix: "etcd-backups/orders/" });
+        assert.equal(rule.expiration.days, 8);
+    });
+
+    it("gives the members' role (EC2 only) put, get and delete under the cluster's prefix and the list of that prefix, nothing else; an instance profile of that role", async () => {
+        const run = await runBackup({ ...ARGS, prefix: "prod" });
+        const role = one(run, "aws:iam/role:Role");
+        const trust = (JSON.parse(role.inputs.assumeRolePolicy as string) as { Statement: Statement[] }).Statement;
+        assert.deepEqual(
+            trust.map((s) => s.Principal),
+            [{ Service: "ec2.amazonaws.com" }],
+        );
+        const rights = statements(one(run, "aws:iam/rolePolicy:RolePolicy"));
+        assert.deepEqual(
+            rights.map((s) => [s.Effect, s.Action, s.Resource, s.Condition]),
+            [
+                [
+                    "Allow",
+                    ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+                    "arn:aws:s3:::orders-etcd-backups/prod/orders/*",
+                    undefined,
+                ],
+                [
+                    "Allow",
+                    "s3:ListBucket",
+                    "arn:aws:s3:::orders-etcd-backups",
+                    { StringLike: { "s3:prefix": ["prod/orders/*"] } },
+                ],
+            ],
+        );
+        // (A role's ID is its name.)
+        assert.equal(one(run, "aws:iam/instanceProfile:InstanceProfile").inputs.role, role.id);
+    });
+});
