@@ -249,16 +249,7 @@ export class PreviewSession {
      * with `settings` (`key=value`) applied to a copy of its own stack file.
      */
     async previewHead(ref: string | undefined, settings: string[] = []): Promise<EnginePreview> {
-        const directory = path.join(this.directory, `head-${++this.heads}`);
-        extractProgram(ref, directory);
-        const { project, stackFile } = projectFiles(directory, this.stack);
-        const { file } = withoutSecrets(readStackFile(stackFile, ref ?? "the working tree"));
-        const config = { ...file.config, ...(this.secrets.config as Record<string, unknown>) };
-        for (const setting of settings) {
-            const [key, value] = parseSetting(setting, project);
-            config[key] = value;
-        }
-        fs.writeFileSync(stackFile, yaml.dump({ ...this.secrets, ...file, config }));
+        const directory = this.extractHead(ref, settings);
         const previewArgs = ["preview", "--stack", this.stack, "--diff", "--json", "--show-sames"];
         const run = await this.pulumi(directory, ...previewArgs);
         const preview = parsePreview(run);
@@ -277,6 +268,29 @@ export class PreviewSession {
         const complete = await this.pulumi(directory, ...previewArgs, "--disable-integrity-checking");
         const whole = parsePreview(complete);
         return { ...whole, diagnostics: [...(whole.diagnostics ?? []), ...errors] };
+    }
+
+    /**
+     * A record-mode `pulumi up` of the program at `ref` (the working tree when undefined) over the recorded state, with
+     * `settings` applied as in {@link previewHead}: the state moves on, so later previews start from this head.
+     */
+    upHead(ref: string | undefined, settings: string[] = []): Promise<CapturedRun> {
+        return this.pulumi(this.extractHead(ref, settings), "up", "--yes", "--skip-preview", "--stack", this.stack);
+    }
+
+    /** The program at `ref` in a new directory, its stack file with the base's secrets and `settings`. */
+    private extractHead(ref: string | undefined, settings: string[]): string {
+        const directory = path.join(this.directory, `head-${++this.heads}`);
+        extractProgram(ref, directory);
+        const { project, stackFile } = projectFiles(directory, this.stack);
+        const { file } = withoutSecrets(readStackFile(stackFile, ref ?? "the working tree"));
+        const config = { ...file.config, ...(this.secrets.config as Record<string, unknown>) };
+        for (const setting of settings) {
+            const [key, value] = parseSetting(setting, project);
+            config[key] = value;
+        }
+        fs.writeFileSync(stackFile, yaml.dump({ ...this.secrets, ...file, config }));
+        return directory;
     }
 
     /** Removes the temporary directory (the throwaway cloud, state and programs). */

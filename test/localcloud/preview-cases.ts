@@ -165,6 +165,32 @@ export const NEW_GRAPH_CASES: PreviewCase[] = [
     },
 ];
 
+/**
+ * The migration of a stack deployed with the old graph to the new one (the working tree, no setting changed): the
+ * engine's checks pass (the members' requests and certificates have new names, see components/etcd-pki.ts), every
+ * instance is replaced once, each after the previous member's ready command, and each loses its old data volume
+ * (deleteOnTermination): the member rejoins empty and gets its data from the others.
+ */
+export const MIGRATION: PreviewCase = {
+    name: "migration-old-to-new",
+    settings: [],
+    check(report) {
+        assert.deepEqual(
+            report.warnings.filter((warning) => warning.startsWith("the engine's preview failed")),
+            [],
+        );
+        assert.deepEqual(
+            instanceSteps(report).map((step) => step.split(" (")[0]),
+            MEMBERS.map((member) => `replace ${member}`),
+        );
+        assert.deepEqual(
+            report.warnings.filter((warning) => / at the same time /.test(warning)),
+            [],
+        );
+        dataLostWith(report, MEMBERS);
+    },
+};
+
 /** Where a case's trimmed engine JSON is kept. */
 export const fixtureFile = (name: string): string =>
     path.resolve(__dirname, "..", "fixtures", "preview", `${name}.json`);

@@ -9,7 +9,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { analysePreview, EnginePreview, PreviewReport } from "../../localcloud/preview";
 import { PreviewSession, runCaptured } from "../../localcloud/preview-run";
-import { fixtureFile, NEW_GRAPH_CASES, OLD_GRAPH, OLD_GRAPH_CASES, PreviewCase, STACK, trimmed } from "./preview-cases";
+import {
+    fixtureFile,
+    MIGRATION,
+    NEW_GRAPH_CASES,
+    OLD_GRAPH,
+    OLD_GRAPH_CASES,
+    PreviewCase,
+    STACK,
+    trimmed,
+} from "./preview-cases";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const PULUMI = path.join(ROOT, ".tools", "pulumi", "bin", "pulumi");
@@ -21,8 +30,17 @@ function keepFixture(change: PreviewCase, preview: EnginePreview): void {
     fs.writeFileSync(fixtureFile(change.name), `${JSON.stringify(trimmed(preview), null, 1)}\n`);
 }
 
-/** Deploys `base` once and previews each case against it. */
-function previewsOf(title: string, base: string | undefined, head: string | undefined, cases: PreviewCase[]): void {
+/**
+ * Deploys `base` once and previews each case against it; `more` adds tests run after them on the same session (which
+ * may move its state on).
+ */
+function previewsOf(
+    title: string,
+    base: string | undefined,
+    head: string | undefined,
+    cases: PreviewCase[],
+    more: (session: () => PreviewSession) => void = () => undefined,
+): void {
     describe(title, function () {
         this.timeout(300_000);
         let session: PreviewSession | undefined;
@@ -47,11 +65,38 @@ function previewsOf(title: string, base: string | undefined, head: string | unde
                 change.check(analysePreview(preview));
             });
         }
+        more(() => {
+            if (!session) throw new Error("no session");
+            return session;
+        });
+    });
+}
+
+/** The old graph's stack migrated to the new graph (last: it moves the state on), as the CHANGELOG tells users to. */
+function migration(session: () => PreviewSession): void {
+    it(`${MIGRATION.name}: previewed, then recorded by pulumi up with no engine error, then nothing left to change`, async () => {
+        const preview = await session().previewHead(undefined);
+        keepFixture(MIGRATION, preview);
+        MIGRATION.check(analysePreview(preview));
+        const up = await session().upHead(undefined);
+        assert.equal(up.code, 0, `${up.stdout}\n${up.stderr}`);
+        assert.doesNotMatch(up.stdout + up.stderr, /snapshot integrity|duplicate resource/);
+        const again = await session().previewHead(undefined);
+        assert.deepEqual(
+            (again.steps ?? []).filter((step) => !["same", "read"].includes(step.op)).map((step) => step.urn),
+            [],
+        );
     });
 }
 
 describe("localcloud/preview-run: the real engine previews each change of prod against its recorded base", () => {
-    previewsOf(`the old graph (${OLD_GRAPH}): warned about every change`, OLD_GRAPH, OLD_GRAPH, OLD_GRAPH_CASES);
+    previewsOf(
+        `the old graph (${OLD_GRAPH}): warned about every change, then migrated`,
+        OLD_GRAPH,
+        OLD_GRAPH,
+        OLD_GRAPH_CASES,
+        migration,
+    );
     const [viaScript, ...viaSession] = NEW_GRAPH_CASES as [PreviewCase, ...PreviewCase[]];
     previewsOf("the new graph (the working tree): one member at a time", undefined, undefined, viaSession);
 
