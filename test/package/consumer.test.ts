@@ -58,7 +58,17 @@ describe("the package as another program imports it (npm pack, install, tsc, the
         });
         compile(consumer);
         run = await runUnderMocks(
-            { project: "shop", stack: "prod", config: { sshPrivateKey: "KEY" }, secretConfigKeys: ["sshPrivateKey"] },
+            {
+                project: "shop",
+                stack: "prod",
+                // The README's program pins the bastion's host key (any valid OpenSSH public key line).
+                config: {
+                    sshPrivateKey: "KEY",
+                    bastionHostKey:
+                        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDtCKE4Kf5qLRMFxrnPZB4zpstyTLxGnOLm4g91sc7XO bastion-prod",
+                },
+                secretConfigKeys: ["sshPrivateKey"],
+            },
             () => ({
                 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the consumer's compiled program, built at run time in a temporary directory
                 ...require(path.join(consumer, "bin", "index.js")),
