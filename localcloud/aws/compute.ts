@@ -45,13 +45,11 @@ import { awsDiff } from "../providers/aws";
 import { OldState, Properties, ResourceType } from "../providers/server";
 import { privateKey } from "../providers/tls";
 import { attachDisk, createDisk, deleteDisk, detachDisk, growDisk } from "./disks";
+import { dnsServerAddress } from "./dns";
 import { syncFirewall } from "./network";
 import { daemonPid, startDaemon, stopDaemon } from "./sshd";
 import { localcloudDir, newId, recordMode, ResourceStore } from "./state";
 import { ACCOUNT_ID, claimAddress, ec2Arn, getSubnet, region, releaseAddress, subnet } from "./vpc";
-
-/** The VPC's resolver (AmazonProvidedDNS) as the hosts' nameserver: the local cloud's dnsmasq. */
-export const VPC_RESOLVER = "127.0.19.53";
 
 /** Where a key pair's public key is (what `keyName` names), in authorized_keys form. */
 export function keyPairPath(name: string): string {
@@ -516,7 +514,8 @@ export const instance: ResourceType = {
         };
         if (!recordMode())
             LocalHost.create(path.join(hostDir(id), "root"), id, address, {
-                nameserver: VPC_RESOLVER,
+                // The VPC resolver (AmazonProvidedDNS) of every host: the local cloud's dnsmasq.
+                nameserver: dnsServerAddress(),
                 ownVarLib: true,
             });
         instances.put(id, record);
