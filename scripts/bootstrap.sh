@@ -16,7 +16,7 @@ BUILT_ETCD_VERSIONS=(3.6.14 3.6.16 3.7.3)
 # Used only when the machine has no Go: tools/etcd's modules need Go 1.26 or newer.
 GO_TOOLCHAIN=go1.26.8
 APT_PACKAGES=(etcd-server etcd-client dnsmasq-base etcd-discovery shellcheck curl ca-certificates iproute2 util-linux systemd
-    unzip nftables python3-venv)
+    unzip nftables python3-venv fio)
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 
