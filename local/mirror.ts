@@ -22,6 +22,8 @@ const BUILT_VERSIONS = ["3.6.14", "3.6.16", "3.7.3"];
 const LOCAL_RELEASES: readonly LocalRelease[] = [
     { version: "3.4.23", binDir: "/usr/bin" },
     { version: "3.5.16", binDir: path.join(REPO_ROOT, ".tools/etcd-3.5/usr/bin") },
+    // Debian sid's: the 3.5 patch a cluster must run before 3.6. After 3.5.16, so the line "3.5" stays 3.5.16.
+    { version: "3.5.30", binDir: path.join(REPO_ROOT, ".tools/etcd-3.5.30/usr/bin") },
     ...BUILT_VERSIONS.map((version) => ({ version, binDir: path.join(REPO_ROOT, `.tools/etcd-${version}`) })),
 ];
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian machine (run as root): Debian's etcd
 # 3.4, dnsmasq, nftables (the local cloud's security groups), the etcd discovery server, and
-# the shellcheck linter; etcd 3.5 from Debian trixie into a cache (not over the system one); etcd
-# 3.6 and 3.7 built from the pinned modules in tools/etcd (Go from the Go module proxy when the
+# the shellcheck linter; etcd 3.5 from Debian trixie and sid into caches (not over the system one);
+# etcd 3.6 and 3.7 built from the pinned modules in tools/etcd (Go from the Go module proxy when the
 # machine has none); Node 22 from the npm registry; the npm dependencies. Each step is skipped
 # when its result is already there.
 set -euo pipefail
@@ -11,6 +11,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOOLS="$ROOT/.tools"
 NODE_VERSION=22.23.3
 TRIXIE_ETCD_DIR="$TOOLS/etcd-3.5"
+# sid's newer 3.5 patch: the step every 3.5 member must take before 3.6 (the upgrade chain's tests).
+SID_ETCD_DIR="$TOOLS/etcd-3.5.30"
 # The etcd releases built from source: one pinned module per release under tools/etcd/v<version>.
 BUILT_ETCD_VERSIONS=(3.6.14 3.6.16 3.7.3)
 # Used only when the machine has no Go: tools/etcd's modules need Go 1.26 or newer.
@@ -43,25 +45,38 @@ install_debian_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# etcd 3.5 from Debian trixie, unpacked into .tools with its own apt lists: the system keeps 3.4.
-fetch_trixie_etcd() {
-    [ -x "$TRIXIE_ETCD_DIR/usr/bin/etcd" ] && return 0
-    log "fetching etcd 3.5 from Debian trixie into $TRIXIE_ETCD_DIR"
-    local apt_dir="$TOOLS/apt-trixie"
+# True when <dir>/usr/bin/etcd reports <version>.
+debian_etcd_is() {
+    [ -x "$1/usr/bin/etcd" ] && "$1/usr/bin/etcd" --version 2>/dev/null | grep -x "etcd Version: $2" >/dev/null
+}
+
+# etcd <version> from one Debian suite (fetch_debian_etcd SUITE DIR VERSION), unpacked into DIR with
+# the suite's own apt lists: the system keeps 3.4. A suite that moved on to another release fails.
+fetch_debian_etcd() {
+    local suite=$1 target=$2 version=$3
+    debian_etcd_is "$target" "$version" && return 0
+    log "fetching etcd $version from Debian $suite into $target"
+    local apt_dir="$TOOLS/apt-$suite"
     mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs"
-    printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main\n' >"$apt_dir/sources.list"
+    printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian %s main\n' "$suite" >"$apt_dir/sources.list"
     local options=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o Dir::Etc::sourceparts=/dev/null
         -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o Dir::State::status=/dev/null
         -o APT::Sandbox::User=root)
     apt-get "${options[@]}" update -q >/dev/null
+    rm -f "$apt_dir"/debs/*.deb
     (cd "$apt_dir/debs" && apt-get "${options[@]}" download etcd-server etcd-client >/dev/null)
-    rm -rf "$TRIXIE_ETCD_DIR.partial"
-    mkdir -p "$TRIXIE_ETCD_DIR.partial"
+    rm -rf "$target.partial"
+    mkdir -p "$target.partial"
     local deb
     for deb in "$apt_dir"/debs/*.deb; do
-        dpkg-deb -x "$deb" "$TRIXIE_ETCD_DIR.partial"
+        dpkg-deb -x "$deb" "$target.partial"
     done
-    mv "$TRIXIE_ETCD_DIR.partial" "$TRIXIE_ETCD_DIR"
+    if ! debian_etcd_is "$target.partial" "$version"; then
+        log "Debian $suite no longer ships etcd $version ($("$target.partial/usr/bin/etcd" --version | head -1)): update the pin here and in local/mirror.ts"
+        exit 1
+    fi
+    rm -rf "$target"
+    mv "$target.partial" "$target"
 }
 
 # A Go able to build tools/etcd: the one on PATH when it is 1.26 or newer, else the toolchain
@@ -153,10 +168,11 @@ install_npm_dependencies() {
 
 mkdir -p "$TOOLS"
 install_debian_packages
-fetch_trixie_etcd
+fetch_debian_etcd trixie "$TRIXIE_ETCD_DIR" 3.5.16
+fetch_debian_etcd sid "$SID_ETCD_DIR" 3.5.30
 build_etcd_releases
 "$ROOT/scripts/build-pulumi.sh"
 install_node22
 install_moto
 install_npm_dependencies
-log "ready: node $("$TOOLS/node/bin/node" --version), etcd $(etcd --version | head -1 | awk '{print $3}') and $("$TRIXIE_ETCD_DIR/usr/bin/etcd" --version | head -1 | awk '{print $3}'), built ${BUILT_ETCD_VERSIONS[*]}"
+log "ready: node $("$TOOLS/node/bin/node" --version), etcd $(etcd --version | head -1 | awk '{print $3}'), $("$TRIXIE_ETCD_DIR/usr/bin/etcd" --version | head -1 | awk '{print $3}') and $("$SID_ETCD_DIR/usr/bin/etcd" --version | head -1 | awk '{print $3}'), built ${BUILT_ETCD_VERSIONS[*]}"

@@ -23,6 +23,13 @@ export const CHANGE_VERSIONS = ["3.6.16"] as const;
  */
 export const LOCAL_STACK_VERSIONS = ["3.5.16", "3.6.16"] as const satisfies readonly (typeof VERSIONS)[number][];
 
+/**
+ * The rolling upgrade chain (test/real/upgrade.test.ts): the oldest local release, then each supported hop up to the
+ * newest line. Debian sid's 3.5.30 (the patch 3.6 asks for first) is here only: in VERSIONS every scenario would run
+ * on it too.
+ */
+export const UPGRADE_CHAIN = ["3.4.23", "3.5.16", "3.5.30", "3.6.16", "3.7.3"] as const;
+
 export const TEST_DIR = path.join(LOCAL_DIR, "real-etcd");
 
 /** The mirror's address; each mirror picks a free port on it. */
