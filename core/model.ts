@@ -44,6 +44,10 @@ export interface DiscoverySpec {
 /** `--auto-compaction-mode`: keep a span of time, or a number of revisions. */
 export type AutoCompactionMode = "periodic" | "revision";
 
+/** What the install does with its disk check: warn above etcd's 10 ms fsync p99, fail the install, or skip it. */
+export type DiskCheck = "warn" | "fail" | "off";
+export const DISK_CHECKS: readonly DiskCheck[] = ["warn", "fail", "off"];
+
 /** How every member compacts its history and how large its database may grow. */
 export interface MaintenanceSpec {
     readonly autoCompactionMode: AutoCompactionMode;
@@ -71,6 +75,8 @@ export interface ClusterSpec {
     readonly dataDir: string;
     readonly discovery?: DiscoverySpec;
     readonly maintenance: MaintenanceSpec;
+    /** What the install does when the data volume's fsync p99 is above etcd's 10 ms (the `diskCheck` setting). */
+    readonly diskCheck: DiskCheck;
     /** Additional etcd flags for every member (without leading dashes); they win over the rendered ones. */
     readonly extraFlags: Readonly<Record<string, string>>;
     readonly members: readonly MemberSpec[];

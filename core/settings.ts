@@ -115,6 +115,15 @@ export interface ClusterSettings {
     volumeType?: string;
     /** Provisioned IOPS for io1/io2 (100 to 64000). Default: none. */
     volumeIops?: number;
+    /**
+     * What the install does with its measurement of the data volume's fsync latency (fio, as etcd's
+     * hardware guide does): "warn" reports a p99 above the guide's 10 ms and goes on, "fail" stops
+     * the install there, "off" skips the measurement. Default "warn". Why: etcd writes its log with
+     * an fsync on every commit, so a slow disk (a small gp2 volume out of burst credits) shows up as
+     * missed heartbeats and leader elections long after the deployment looked fine; the stack output
+     * `diskChecks` says what each member measured.
+     */
+    diskCheck?: string;
     /** Base URL of the etcd release mirror (`<base>/v<version>/etcd-v<version>-linux-amd64.tar.gz`). Default: GitHub releases. */
     mirrorBaseUrl?: string;
     /** Expected SHA-256 of the release tarball, checked besides SHA256SUMS. Default: none. */
@@ -158,6 +167,7 @@ export const DEFAULTS = {
     instanceType: "t3.medium",
     volumeSizeGiB: 20,
     volumeType: "gp3",
+    diskCheck: "warn",
     autoCompactionMode: "periodic",
     mirrorBaseUrl: "https://github.com/etcd-io/etcd/releases/download",
 } as const;

@@ -63,6 +63,7 @@ export function buildClusterSpec(
         dataDir: HOST_PATHS.dataDir,
         discovery: discoverySpec(settings, discoveryToken),
         maintenance: settings.maintenance,
+        diskCheck: settings.diskCheck,
         extraFlags: settings.extraFlags,
         members: addresses.map((address, i) => ({ name: memberName(settings.clusterName, i), address })),
     };

@@ -135,6 +135,12 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     { key: "volumeType", type: "string", default: "gp3", description: "Data volume type: gp3, gp2, io1 or io2." },
     { key: "volumeIops", type: "integer", default: 0, description: "Provisioned IOPS for io1/io2; 0: none." },
     {
+        key: "diskCheck",
+        type: "string",
+        default: "warn",
+        description: "Install's data volume fsync check (etcd asks p99 <= 10 ms): warn, fail or off.",
+    },
+    {
         key: "kmsKeyId",
         type: "string",
         default: "",
@@ -379,6 +385,7 @@ export function readStackConfig(lookup: (key: string) => string | undefined): {
         volumeSizeGiB: num("volumeSizeGiB"),
         volumeType: str("volumeType"),
         volumeIops: positive("volumeIops"),
+        diskCheck: str("diskCheck"),
         mirrorBaseUrl: str("mirrorBaseUrl"),
         etcdSha256: str("etcdSha256"),
         autoCompactionMode: str("autoCompactionMode"),

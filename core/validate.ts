@@ -1,7 +1,7 @@
 // Validation of a cluster's settings: every problem in one pass, each naming the setting, its
 // value and the fix, before anything is created. The checks live in validate/, one module per
 // concern; this file runs them in order and assembles the settings with defaults filled in.
-import { BootstrapMode, MaintenanceSpec, Ports } from "./model";
+import { BootstrapMode, DiskCheck, MaintenanceSpec, Ports } from "./model";
 import { ConfigProblem } from "./problems";
 import { ClusterSettings } from "./settings";
 import { EtcdVersion } from "./versions";
@@ -53,6 +53,8 @@ export interface ResolvedSettings {
     readonly volumeSizeGiB: number;
     readonly volumeType: string;
     readonly volumeIops?: number;
+    /** What the install does with the data volume's fsync measurement. */
+    readonly diskCheck: DiskCheck;
     readonly mirrorBaseUrl: string;
     readonly etcdSha256?: string;
     readonly extraFlags: Readonly<Record<string, string>>;

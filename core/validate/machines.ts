@@ -1,6 +1,7 @@
 // What the members run on and install from: instance type, data volume, etcd release download.
+import { DISK_CHECKS, DiskCheck } from "../model";
 import { ClusterSettings, DEFAULTS } from "../settings";
-import { checkIntegerIn, isHttpUrl, Problems } from "./checks";
+import { checkIntegerIn, checkOneOf, isHttpUrl, Problems } from "./checks";
 
 const VOLUME_TYPES = ["gp3", "gp2", "io1", "io2"];
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
@@ -25,7 +26,7 @@ export function resolveMachine(
     settings: ClusterSettings,
     problems: Problems,
     warnings: string[],
-): { instanceType: string; volumeSizeGiB: number; volumeType: string; volumeIops?: number } {
+): { instanceType: string; volumeSizeGiB: number; volumeType: string; volumeIops?: number; diskCheck: DiskCheck } {
     const instanceType = settings.instanceType ?? DEFAULTS.instanceType;
     if (!INSTANCE_TYPE.test(instanceType)) {
         problems.push({
@@ -58,10 +59,18 @@ export function resolveMachine(
     }
     const volumeIops = settings.volumeIops;
     checkVolumeIops(volumeType, volumeIops, problems);
-    return { instanceType, volumeSizeGiB, volumeType, volumeIops };
+    return { instanceType, volumeSizeGiB, volumeType, volumeIops, diskCheck: resolveDiskCheck(settings, problems) };
 }
 
 /** Provisioned IOPS: in range, and only (and always) on the volume types that take them. */
+/** What the install does with the data volume's measured fsync latency. */
+function resolveDiskCheck(settings: ClusterSettings, problems: Problems): DiskCheck {
+    const diskCheck = settings.diskCheck ?? DEFAULTS.diskCheck;
+    const problem =
+        "the install warns about a data volume slower than etcd's 10 ms fsync p99 (warn), stops there (fail) or does not measure (off)";
+    return checkOneOf(problems, "diskCheck", diskCheck, DISK_CHECKS, problem) ? diskCheck : DEFAULTS.diskCheck;
+}
+
 function checkVolumeIops(volumeType: string, volumeIops: number | undefined, problems: Problems): void {
     if (volumeIops === undefined) {
         if (volumeType === "io1" || volumeType === "io2") {

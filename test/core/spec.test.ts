@@ -21,6 +21,7 @@ describe("core/spec", () => {
                 autoCompactionRetention: "1h",
                 quotaBackendBytes: 8 * 1024 ** 3,
             },
+            diskCheck: "warn",
             extraFlags: { "snapshot-count": "10000" },
             members: [
                 { name: "orders-0", address: "10.0.1.10" },

@@ -64,6 +64,7 @@ describe("core/stack-config", () => {
             subnetIds: '["subnet-a","subnet-b"]',
             extraFlags: '["snapshot-count=10000","cors=a=b"]',
             volumeIops: "0",
+            diskCheck: "fail",
             healthTimeoutSeconds: "900",
             domain: "",
         });
@@ -75,6 +76,7 @@ describe("core/stack-config", () => {
             allowPublicAccess: true,
             clientCidrs: ["10.0.0.0/16", "10.1.0.0/16"],
             extraFlags: { "snapshot-count": "10000", cors: "a=b" },
+            diskCheck: "fail",
         });
         assert.deepEqual(config.subnetIds, ["subnet-a", "subnet-b"]);
         assert.equal(config.healthTimeoutSeconds, 900);

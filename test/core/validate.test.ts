@@ -318,6 +318,13 @@ const INVALID: readonly InvalidRow[] = [
         problem: "gp2 volumes have no provisioned IOPS",
         fix: 'remove volumeIops, or use volumeType "gp3", "io1" or "io2"',
     },
+    ...["on", "FAIL", ""].map((diskCheck) => ({
+        name: `diskCheck ${JSON.stringify(diskCheck)}`,
+        settings: { diskCheck },
+        problems: [["diskCheck", diskCheck]] as const,
+        problem: "stops there (fail) or does not measure (off)",
+        fix: 'use one of "warn", "fail", "off"',
+    })),
     {
         name: "volumeIops below gp3's 3000 baseline",
         settings: { volumeIops: 1000 },
@@ -676,6 +683,7 @@ describe("core/validate", () => {
             assert.equal(resolved.volumeSizeGiB, 20);
             assert.equal(resolved.volumeType, "gp3");
             assert.equal(resolved.volumeIops, undefined);
+            assert.equal(resolved.diskCheck, "warn");
             assert.equal(resolved.mirrorBaseUrl, "https://github.com/etcd-io/etcd/releases/download");
             assert.equal(resolved.etcdSha256, undefined);
             assert.deepEqual(resolved.extraFlags, {});
