@@ -15,6 +15,14 @@ them in hex, so every ID printed here is hex. Python's int keeps all 64 bits (jq
                            endpoint status (every member): "APPLIED LEADER_APPLIED" of the member
                            at ENDPOINT and of its leader; exit 0 when it is at most MARGIN behind,
                            1 when further behind or its leader did not answer
+  leader-handover OWN_ID VERSION MARGIN
+                           endpoint status (every voting member): "follower" when member OWN_ID
+                           (hex) does not lead; when it does, "move ID VERSION ENDPOINT" of the
+                           voting member to hand leadership to: at most MARGIN applied entries
+                           behind, one running VERSION first, then the furthest ahead; "none"
+                           (exit 1) when no other member is caught up
+  versions                 endpoint status: "ID VERSION" per member that answered
+  cluster-version          etcd's /version: the cluster version (etcdcluster)
   gate PEER_URLS           member list: exit 0 when each of the comma-separated PEER_URLS is a
                            started voting member; prints "missing|learner|unstarted PEER_URL" for
                            each that is not, and "leaving NAME ID" for each member not listed
@@ -108,6 +116,38 @@ def caught_up(answer, endpoint, margin):
     applied = local["raftAppliedIndex"]
     print(applied, leader["raftAppliedIndex"] if leader else "-")
     return 0 if leader and leader["raftAppliedIndex"] - applied <= int(margin) else 1
+
+
+def leader_handover(answer, own_id, version, margin):
+    own = next((e["Status"] for e in answer if hex_id(e["Status"]["header"]["member_id"]) == own_id), None)
+    if own is None:
+        raise ValueError(f"member {own_id} did not answer")
+    if hex_id(own["leader"]) != own_id:
+        print("follower")
+        return 0
+    candidates = [
+        entry
+        for entry in answer
+        if entry["Status"] is not own
+        and not entry["Status"].get("isLearner")
+        and own["raftAppliedIndex"] - entry["Status"]["raftAppliedIndex"] <= int(margin)
+    ]
+    if not candidates:
+        print("none")
+        return 1
+    best = max(candidates, key=lambda e: (e["Status"].get("version") == version, e["Status"]["raftAppliedIndex"]))
+    status = best["Status"]
+    print("move", hex_id(status["header"]["member_id"]), status.get("version") or "-", best["Endpoint"])
+    return 0
+
+
+def versions(answer):
+    for entry in answer:
+        print(hex_id(entry["Status"]["header"]["member_id"]), entry["Status"]["version"])
+
+
+def cluster_version(answer):
+    print(answer["etcdcluster"])
 
 
 def gate(answer, peer_urls):
@@ -255,6 +295,9 @@ COMMANDS = {
     "voters": voters,
     "member-state": member_state,
     "caught-up": caught_up,
+    "leader-handover": leader_handover,
+    "versions": versions,
+    "cluster-version": cluster_version,
     "gate": gate,
     "added": added,
     "forming": forming,
