@@ -89,6 +89,50 @@ describe("host/lib/etcd_json.py", () => {
         assert.deepEqual(caughtUp(`[${leader}]`), { status: 1, stdout: "- -\n", stderr: "" });
     });
 
+    it("leader-handover: a follower stays; a leader names the caught-up voter to hand over to, one on the new version first", () => {
+        // orders-2 (fd42...) leads at applied 5000; 34ab... is on the new release, 91bc... is not.
+        const status = (id: string, version: string, applied: number, learner = false) =>
+            `{"Endpoint":"https://${id.slice(0, 4)}:2379","Status":{"header":{"member_id":${id}},"version":"${version}","leader":18249187646912138824,"raftIndex":${applied + 2},"raftAppliedIndex":${applied}${learner ? ',"isLearner":true' : ""}}}`;
+        const leader = status("18249187646912138824", "3.5.16", 5_000);
+        const handover = (own: string, ...others: string[]) =>
+            etcdJson(["leader-handover", own, "3.5.30", "100"], `[${[leader, ...others].join(",")}]`);
+        const upgraded = status("237209555141851402", "3.5.30", 4_950);
+        const old = status("10501334649042878790", "3.5.16", 4_990);
+        assert.deepEqual(handover("34abcd5678ef90a", upgraded, old), { status: 0, stdout: "follower\n", stderr: "" });
+        assert.equal(
+            handover("fd422379fda50e48", old, upgraded).stdout,
+            "move 34abcd5678ef90a 3.5.30 https://2372:2379\n",
+        );
+        // Without one on the new version: the furthest ahead.
+        assert.equal(
+            handover("fd422379fda50e48", status("237209555141851402", "3.5.16", 4_950), old).stdout,
+            "move 91bc3c398fb3c146 3.5.16 https://1050:2379\n",
+        );
+        // Behind by more than the margin, or a learner: never the new leader.
+        assert.deepEqual(
+            handover(
+                "fd422379fda50e48",
+                status("237209555141851402", "3.5.30", 4_899),
+                status("10501334649042878790", "3.5.30", 5_000, true),
+            ),
+            { status: 1, stdout: "none\n", stderr: "" },
+        );
+        assert.equal(handover("91bc3c398fb3c146", upgraded).status, 3);
+    });
+
+    it("versions: each answering member's hex ID and release; cluster-version: /version's etcdcluster", () => {
+        const entry = (id: string, version: string) =>
+            `{"Endpoint":"x","Status":{"header":{"member_id":${id}},"version":"${version}"}}`;
+        assert.equal(
+            etcdJson(
+                ["versions"],
+                `[${entry("18249187646912138824", "3.6.16")},${entry("237209555141851402", "3.5.30")}]`,
+            ).stdout,
+            "fd422379fda50e48 3.6.16\n34abcd5678ef90a 3.5.30\n",
+        );
+        assert.equal(etcdJson(["cluster-version"], '{"etcdserver":"3.6.16","etcdcluster":"3.6.0"}').stdout, "3.6.0\n");
+    });
+
     it("has-member finds a hex ID", () => {
         assert.equal(etcdJson(["has-member", "34abcd5678ef90a"], LIST).status, 0);
         assert.equal(etcdJson(["has-member", "34abcd5678ef90b"], LIST).status, 1);
