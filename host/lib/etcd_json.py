@@ -26,6 +26,16 @@ them in hex, so every ID printed here is hex. Python's int keeps all 64 bits (jq
   gate PEER_URLS           member list: exit 0 when each of the comma-separated PEER_URLS is a
                            started voting member; prints "missing|learner|unstarted PEER_URL" for
                            each that is not, and "leaving NAME ID" for each member not listed
+  alarms MEMBER_LIST       alarm list: "ALARM NAME ID" per raised alarm (ALARM NOSPACE, CORRUPT
+                           or etcd's number; NAME from the member list JSON given as the argument,
+                           "-" for a member not in it); nothing when none is raised
+  defrag-plan MIN_BYTES MIN_FRACTION DONE_IDS
+                           endpoint status (every member): "defrag|keep|done ID ENDPOINT DB_SIZE
+                           IN_USE leader|follower" per member (the first entry of each), followers
+                           first, the leader last; "defrag" when DB_SIZE - IN_USE is at least
+                           MIN_BYTES and at least MIN_FRACTION of DB_SIZE, "done" for the members
+                           in DONE_IDS (comma-separated hex)
+  status-revision          endpoint status: the newest revision any member reported
   added NAME               member add: the new member's ID, then its ETCD_INITIAL_CLUSTER
   forming PEER_URL         peer /members: exit 0 when PEER_URL is listed as an initial member
                            that never started (no client URLs, not a learner), 1 otherwise
@@ -166,6 +176,42 @@ def gate(answer, peer_urls):
     return 0 if ready == len(wanted) else 1
 
 
+ALARM_NAMES = {1: "NOSPACE", 2: "CORRUPT"}
+
+
+def alarms(answer, member_list):
+    # etcdctl prints the alarm type as etcd's enum number; a newer one may print its name.
+    names = {hex_id(m["ID"]): m.get("name") or "-" for m in members(json.loads(member_list))}
+    for raised in answer.get("alarms") or []:
+        kind = raised.get("alarm", 0)
+        member = hex_id(raised.get("memberID", 0))
+        print(ALARM_NAMES.get(kind, kind), names.get(member, "-"), member)
+
+
+def defrag_plan(answer, min_bytes, min_fraction, done_ids):
+    done = {entry for entry in done_ids.split(",") if entry}
+    seen, followers, leaders = set(), [], []
+    for entry in answer:
+        status = entry["Status"]
+        member = hex_id(status["header"]["member_id"])
+        if member in seen:  # one member through two of its client URLs
+            continue
+        seen.add(member)
+        size, in_use = status.get("dbSize", 0), status.get("dbSizeInUse", 0)
+        wasted = size - in_use
+        worth = wasted >= int(min_bytes) and wasted >= float(min_fraction) * size
+        verdict = "done" if member in done else "defrag" if worth else "keep"
+        leads = status.get("leader") == status["header"]["member_id"]
+        line = f"{verdict} {member} {entry['Endpoint']} {size} {in_use} {'leader' if leads else 'follower'}"
+        (leaders if leads else followers).append(line)
+    for line in followers + leaders:
+        print(line)
+
+
+def status_revision(answer):
+    print(max(int(entry["Status"]["header"]["revision"]) for entry in answer))
+
+
 def added(answer, name):
     new_id = answer["member"]["ID"]
     # As etcdctl's own `member add` output: every member's peer URLs, the new one under NAME.
@@ -299,6 +345,9 @@ COMMANDS = {
     "versions": versions,
     "cluster-version": cluster_version,
     "gate": gate,
+    "alarms": alarms,
+    "defrag-plan": defrag_plan,
+    "status-revision": status_revision,
     "added": added,
     "forming": forming,
     "has-role": has_role,
