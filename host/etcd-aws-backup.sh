@@ -63,7 +63,9 @@ back_up() {
     sha256=$(sha256sum "$snapshot" | cut -d' ' -f1)
     stamp=$(date -u +%Y%m%dT%H%M%SZ)
     key="$OBJECT_PREFIX$stamp-rev$revision.db"
+    # S3 checks the upload against its SHA-256 (an Object Lock bucket takes no upload without a checksum).
     s3_request PUT "$key" "$snapshot.answer" "$sha256" --upload-file "$snapshot" \
+        -H "x-amz-checksum-sha256: $(hex_base64 "$sha256")" \
         -H "x-amz-meta-etcd-hash: $hash" -H "x-amz-meta-etcd-revision: $revision" \
         -H "x-amz-meta-etcd-total-keys: $keys" -H "x-amz-meta-etcd-total-size: $size" \
         -H "x-amz-meta-sha256: $sha256" -H "x-amz-meta-etcd-member: $MEMBER_NAME" ||

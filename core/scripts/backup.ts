@@ -2,7 +2,7 @@
 // systemd service and timer that run the backup on every member.
 import { ETCD_UNIT, HOST_PATHS, MEMBERSHIP_WAIT_SECONDS, REPORT_EVERY_SECONDS } from "../host-contract";
 import { initialCluster } from "../flags";
-import { clientTlsSettings, memberEndpointSettings } from "../launch";
+import { clientTlsSettings, HostFile, memberEndpointSettings } from "../launch";
 import { ClusterSpec, MemberSpec, peerUrl } from "../model";
 import { renderBundle } from "../shell";
 
@@ -26,6 +26,11 @@ export interface BackupSettings {
      * them). No default: a script never asks a metadata service it was not told to.
      */
     readonly credentials: "imds" | "environment";
+    /**
+     * The instance metadata service the "imds" credentials come from (default EC2's, http://169.254.169.254).
+     * Part of the host contract: the local cloud's instances have a stand-in on a loopback address instead.
+     */
+    readonly imdsEndpoint?: string;
 }
 
 export const BACKUP_DEFAULTS = {
@@ -34,8 +39,8 @@ export const BACKUP_DEFAULTS = {
     retentionSeconds: 7 * 24 * 3600,
 } as const;
 
-/** The instance metadata service (IMDSv2) of EC2. */
-const IMDS_URL = "http://169.254.169.254";
+/** The instance metadata service (IMDSv2) of EC2, the default of BackupSettings.imdsEndpoint. */
+export const EC2_IMDS_ENDPOINT = "http://169.254.169.254";
 
 /** Where the backup pieces live on a member. */
 export const BACKUP_PATHS = {
@@ -64,6 +69,7 @@ const SAFE_PREFIX = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
 function checked(settings: BackupSettings): Required<BackupSettings> {
     const resolved = {
         endpoint: `https://s3.${settings.region}.amazonaws.com`,
+        imdsEndpoint: EC2_IMDS_ENDPOINT,
         ...BACKUP_DEFAULTS,
         ...settings,
     };
@@ -73,6 +79,9 @@ function checked(settings: BackupSettings): Required<BackupSettings> {
         /^https?:\/\/[^/\s]+$/.test(resolved.endpoint)
             ? ""
             : `endpoint "${resolved.endpoint}" is not a scheme and host`,
+        /^http:\/\/[^/\s]+$/.test(resolved.imdsEndpoint)
+            ? ""
+            : `imdsEndpoint "${resolved.imdsEndpoint}" is not http:// and a host`,
         resolved.prefix === "" || SAFE_PREFIX.test(resolved.prefix)
             ? ""
             : `prefix "${resolved.prefix}" may hold only letters, digits, ".", "_", "-" and inner "/"`,
@@ -100,7 +109,7 @@ function s3Settings(settings: Required<BackupSettings>): Record<string, string> 
         S3_ENDPOINT: settings.endpoint,
         S3_REGION: settings.region,
         CREDENTIALS: settings.credentials,
-        IMDS_URL: settings.credentials === "imds" ? IMDS_URL : "",
+        IMDS_URL: settings.credentials === "imds" ? settings.imdsEndpoint : "",
     };
 }
 
@@ -221,6 +230,29 @@ export function renderBackupUnits(settings: BackupSettings): BackupUnits {
             "",
         ].join("\n"),
     };
+}
+
+/** The timer a member enables (with `systemctl enable --now`) once its backup files are written. */
+export const BACKUP_TIMER_UNIT = "etcd-aws-backup.timer";
+
+/**
+ * What a member needs on disk for its scheduled backups: the backup script, its service and its timer (at
+ * BACKUP_PATHS). None of them is etcd's business: a change of one owes `systemctl daemon-reload` and
+ * `systemctl enable --now BACKUP_TIMER_UNIT`, never an etcd restart.
+ */
+export function backupHostFiles(spec: ClusterSpec, member: MemberSpec, settings: BackupSettings): HostFile[] {
+    const units = renderBackupUnits(settings);
+    const file = (path: string, content: string, mode: string): HostFile => ({
+        path,
+        mode,
+        owner: "root:root",
+        content,
+    });
+    return [
+        file(BACKUP_PATHS.backupScript, renderBackupScript(spec, member, settings), "0755"),
+        file(BACKUP_PATHS.serviceFile, units.service, "0644"),
+        file(BACKUP_PATHS.timerFile, units.timer, "0644"),
+    ];
 }
 
 /** An IAM policy document. */

@@ -12,6 +12,13 @@ snapshot_tool() {
     if command -v etcdutl >/dev/null 2>&1; then echo etcdutl; else echo etcdctl; fi
 }
 
+# The base64 of a hex digest: S3's x-amz-checksum-* headers carry the digest's bytes so.
+hex_base64() {
+    local hex=$1 escaped="" i
+    for ((i = 0; i < ${#hex}; i += 2)); do escaped+="\\x${hex:i:2}"; done
+    printf '%b' "$escaped" | base64
+}
+
 # SigV4 signs a hash of the body: requests without one sign the empty body's.
 readonly EMPTY_SHA256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 s3_access_key=""

@@ -7,7 +7,7 @@ import { MockRun, RecordedResource, runUnderMocks } from "../../plan/mock-engine
 import { at } from "../helpers/elements";
 
 const ROOT = path.resolve(__dirname, "../..");
-const ARGS: EtcdBackupArgs = { clusterName: "orders", bucketName: "orders-etcd-backups" };
+const ARGS: EtcdBackupArgs = { clusterName: "orders", bucketName: "orders-etcd-backups", region: "eu-west-1" };
 
 function runBackup(args: EtcdBackupArgs): Promise<MockRun> {
     return runUnderMocks({ stack: "test" }, () => {
@@ -16,7 +16,7 @@ function runBackup(args: EtcdBackupArgs): Promise<MockRun> {
             path.join(ROOT, "components/etcd-backup"),
         ) as typeof import("../../components/etcd-backup");
         const backup = new EtcdBackup("backup", args);
-        return { profile: backup.instanceProfileName, bucket: backup.bucketName };
+        return { profile: backup.instanceProfileName, bucket: backup.bucketName, settings: backup.settings };
     });
 }
 
@@ -119,5 +119,53 @@ describe("EtcdBackup", () => {
         );
         // (A role's ID is its name.)
         assert.equal(one(run, "aws:iam/instanceProfile:InstanceProfile").inputs.role, role.id);
+    });
+
+    it("makes an Object Lock bucket when asked: every backup locked for the retention days in the mode asked", async () => {
+        const run = await runBackup({ ...ARGS, objectLock: "compliance", retentionDays: 3 });
+        assert.equal(one(run, "aws:s3/bucket:Bucket").inputs.objectLockEnabled, true);
+        const lock = one(run, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration");
+        assert.deepEqual(lock.inputs.rule.defaultRetention, { mode: "COMPLIANCE", days: 3 });
+        const [rule] = one(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
+        assert.equal(rule.expiration.days, 4);
+        const plain = await runBackup(ARGS);
+        assert.equal(one(plain, "aws:s3/bucket:Bucket").inputs.objectLockEnabled, false);
+        assert.equal(plain.resources.filter((r) => r.type.includes("ObjectLock")).length, 0);
+    });
+
+    it("with an existing bucket makes only the members' role, rights and profile, scoped to that bucket; refuses Object Lock on it", async () => {
+        const run = await runBackup({ ...ARGS, createBucket: false });
+        assert.deepEqual(
+            run.resources.filter((r) => r.type.startsWith("aws:s3")).map((r) => r.type),
+            [],
+        );
+        assert.equal(run.outputs.bucket, "orders-etcd-backups");
+        const [objects] = statements(one(run, "aws:iam/rolePolicy:RolePolicy"));
+        assert.equal(objects?.Resource, "arn:aws:s3:::orders-etcd-backups/etcd-backups/orders/*");
+        one(run, "aws:iam/instanceProfile:InstanceProfile");
+        await assert.rejects(
+            runBackup({ ...ARGS, createBucket: false, objectLock: "governance" }),
+            /objectLock needs a bucket made here/,
+        );
+    });
+
+    it("gives the members' backup settings: the bucket, region, prefix, interval and retention asked, credentials from IMDS at the endpoint asked", async () => {
+        const run = await runBackup({
+            ...ARGS,
+            intervalMinutes: 30,
+            retentionDays: 2,
+            s3Endpoint: "http://127.0.19.80:9000",
+            imdsEndpoint: "http://127.0.19.254",
+        });
+        assert.deepEqual(run.outputs.settings, {
+            bucket: "orders-etcd-backups",
+            region: "eu-west-1",
+            prefix: "etcd-backups",
+            intervalSeconds: 1800,
+            retentionSeconds: 2 * 86400,
+            credentials: "imds",
+            endpoint: "http://127.0.19.80:9000",
+            imdsEndpoint: "http://127.0.19.254",
+        });
     });
 });

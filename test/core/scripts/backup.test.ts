@@ -8,6 +8,7 @@ import {
     renderBackupUnits,
     renderRestoreScript,
 } from "../../../core";
+import { backupHostFiles, BACKUP_TIMER_UNIT } from "../../../core/scripts/backup";
 import { afterHeader, shellcheck, specOf } from "../helpers";
 
 /** The settings block of a rendered bundle, as NAME -> value (single-quoted by the renderer). */
@@ -46,6 +47,17 @@ describe("core/scripts/backup", () => {
         const settings = settingsOf(renderBackupScript(spec, member, { ...SETTINGS, credentials: "environment" }));
         assert.equal(settings.CREDENTIALS, "environment");
         assert.equal(settings.IMDS_URL, "");
+    });
+
+    it("renders the IMDS endpoint asked (the local cloud's stand-in) and refuses one that is not http:// and a host", () => {
+        const settings = settingsOf(
+            renderBackupScript(spec, member, { ...SETTINGS, imdsEndpoint: "http://127.0.19.254" }),
+        );
+        assert.equal(settings.IMDS_URL, "http://127.0.19.254");
+        assert.throws(
+            () => renderBackupScript(spec, member, { ...SETTINGS, imdsEndpoint: "https://169.254.169.254/latest" }),
+            /imdsEndpoint "https:\/\/169.254.169.254\/latest" is not http:\/\/ and a host/,
+        );
     });
 
     it("refuses a bad bucket, region, endpoint or prefix, an interval under a minute and a retention shorter than the interval, naming each", () => {
@@ -87,5 +99,20 @@ describe("core/scripts/backup", () => {
         assert.match(units.timer, /^OnUnitActiveSec=900s$/m);
         assert.match(units.timer, /^RandomizedDelaySec=90s$/m);
         assert.match(units.timer, /^WantedBy=timers\.target$/m);
+    });
+
+    it("gives a member its backup files: the script (0755), its service and its timer, root's, at the host contract's paths", () => {
+        const files = backupHostFiles(spec, member, SETTINGS);
+        assert.deepEqual(
+            files.map((f) => [f.path, f.mode, f.owner]),
+            [
+                [BACKUP_PATHS.backupScript, "0755", "root:root"],
+                [BACKUP_PATHS.serviceFile, "0644", "root:root"],
+                [BACKUP_PATHS.timerFile, "0644", "root:root"],
+            ],
+        );
+        assert.equal(files[0]?.content, renderBackupScript(spec, member, SETTINGS));
+        assert.equal(files[2]?.content, renderBackupUnits(SETTINGS).timer);
+        assert.equal(BACKUP_PATHS.timerFile.endsWith(`/${BACKUP_TIMER_UNIT}`), true);
     });
 });
