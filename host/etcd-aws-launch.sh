@@ -106,13 +106,19 @@ JOIN
     wait_until_healthy
 }
 
-# Restarts this member for its new configuration, once every other member is healthy, and
-# waits until it serves again.
+# Restarts this member for its new configuration, once every other member is healthy and, when it
+# leads, after leadership moved to a caught-up member; then holds the lock until it serves again
+# and has caught up with its leader, so the next member's restart cannot start early.
 restart_member() {
-    ensure_others_healthy "$(local_member_id)"
+    local own_id
+    own_id=$(local_member_id)
+    ensure_others_healthy "$own_id"
+    hand_over_leadership "$own_id"
     log "configuration changed: restarting etcd"
     start_etcd restart
     wait_until_healthy
+    wait_until_caught_up
+    report_versions "$own_id"
 }
 
 # A changed file marks a restart as owed until etcd (re)starts, so a restart that was refused or

@@ -12,6 +12,15 @@
 # roll's hand-over from one member to the next by as much.
 POLL_SECONDS=0.2
 
+# How far (raft entries) a member may be behind its leader's applied index and count as caught up:
+# a restarted member holds the lock until it is within it, and leadership goes only to a member
+# within it (as the ready check's CATCH_UP_MARGIN, core/scripts/member-ready.ts).
+CATCH_UP_ENTRIES=100
+
+# The leader raises the cluster version only once every member runs the new release, and looks
+# every few seconds: how long the last member of a roll waits to report it.
+CLUSTER_VERSION_WAIT_SECONDS=30
+
 # etcdctl against the other members (fails for a single-member cluster).
 peers() {
     [ -n "$PEER_ENDPOINTS" ] || return 1
@@ -211,4 +220,113 @@ local_health() {
 
 wait_until_healthy() {
     retry_until "$MEMBER_NAME healthy" local_health
+}
+
+# The client URLs of the started voting members, this member's own last (comma-separated): etcdctl
+# asks them in that order, so the leader's applied index is read before this member's, and writes
+# landing in between can only make this member look further ahead, never behind.
+voter_endpoints_own_last() {
+    local listed endpoint others=""
+    listed=$(lock_endpoints) || return 1
+    for endpoint in ${listed//,/ }; do
+        [ "$endpoint" = "$LOCAL_ENDPOINT" ] || others+=$endpoint,
+    done
+    printf '%s%s\n' "$others" "$LOCAL_ENDPOINT"
+}
+
+# `endpoint status -w json` of the endpoints $1; fails unless every one answered.
+endpoint_statuses() {
+    etcdctl --endpoints "$1" --command-timeout=3s endpoint status -w json 2>/dev/null
+}
+
+# The release of the etcd binary installed on this host (the one a restart starts), empty when
+# there is none to ask.
+installed_version() {
+    etcd --version 2>/dev/null | awk '$1 == "etcd" && $2 == "Version:" { print $3 }' || true
+}
+
+# While this member ($1, hex ID) leads, leadership goes to a caught-up voting member first (one
+# already on the installed release when there is one: the roll then moves it no more), so no member
+# is stopped while it leads and the cluster does not wait out an election timeout. Done once this
+# member reports another leader; gives up after WAIT_SECONDS.
+hand_over_leadership() {
+    local own_id=$1 deadline=$((SECONDS + WAIT_SECONDS)) endpoints statuses decision target version endpoint moved
+    local why="" release
+    if [ -z "$own_id" ]; then
+        log "$MEMBER_NAME does not answer endpoint status: restarting it without asking whether it leads"
+        return 0
+    fi
+    release=$(installed_version)
+    while true; do
+        if ! endpoints=$(voter_endpoints_own_last); then
+            why="the member list (no member answers)"
+        elif ! statuses=$(endpoint_statuses "$endpoints"); then
+            why="every voting member to answer endpoint status"
+        elif ! decision=$(etcd_json leader-handover "$own_id" "$release" "$CATCH_UP_ENTRIES" <<<"$statuses"); then
+            why="another voting member within $CATCH_UP_ENTRIES entries of this leader (${decision:-no answer})"
+        elif [ "$decision" = follower ]; then
+            return 0
+        else
+            read -r _ target version endpoint <<<"$decision"
+            log "$MEMBER_NAME leads: moving leadership to $target ($endpoint, etcd $version) before the restart"
+            if moved=$(etcdctl --endpoints "$endpoints" --command-timeout=5s move-leader "$target" 2>&1); then
+                log "${moved##*$'\n'}"
+                why="$MEMBER_NAME to report the new leader"
+            else
+                why="move-leader to $target: ${moved##*$'\n'}"
+            fi
+        fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            log "refusing to restart the leader $MEMBER_NAME: gave up after $WAIT_SECONDS s waiting for $why"
+            return 1
+        fi
+        sleep "$POLL_SECONDS"
+    done
+}
+
+# Succeeds once this member's applied index is within CATCH_UP_ENTRIES of its leader's (statuses of
+# the endpoints $1, this member's last); says how far it is otherwise.
+caught_up_with_leader() {
+    local statuses indexes
+    statuses=$(etcdctl --endpoints "$1" --command-timeout=3s endpoint status -w json 2>/dev/null) || true
+    if ! indexes=$(etcd_json caught-up "$LOCAL_ENDPOINT" "$CATCH_UP_ENTRIES" <<<"${statuses:-[]}"); then
+        echo "applied index ${indexes% *}, the leader's ${indexes#* }"
+        return 1
+    fi
+}
+
+wait_until_caught_up() {
+    local endpoints
+    endpoints=$(voter_endpoints_own_last)
+    retry_until "$MEMBER_NAME caught up with its leader" caught_up_with_leader "$endpoints"
+}
+
+# etcd's /version from this member: the cluster version (etcdcluster).
+cluster_version() {
+    local tls=()
+    if [ -n "${ETCDCTL_CACERT:-}" ]; then
+        tls=(--cacert "$ETCDCTL_CACERT" --cert "$ETCDCTL_CERT" --key "$ETCDCTL_KEY")
+    fi
+    curl -fsS --max-time 3 "${tls[@]}" "$LOCAL_ENDPOINT/version" 2>/dev/null | etcd_json cluster-version 2>/dev/null
+}
+
+# Logs the release this member ($1, hex ID) runs and the cluster version. When every voting member
+# runs this one's release, waits (up to CLUSTER_VERSION_WAIT_SECONDS) for the cluster version to
+# reach its line (while /version answers), so the roll's last member reports where the cluster ended.
+report_versions() {
+    local own_id=$1 endpoints statuses releases own others wanted cluster="" deadline=$((SECONDS + CLUSTER_VERSION_WAIT_SECONDS))
+    endpoints=$(voter_endpoints_own_last) || endpoints=$LOCAL_ENDPOINT
+    statuses=$(endpoint_statuses "$endpoints") || true
+    releases=$(etcd_json versions <<<"${statuses:-[]}" 2>/dev/null) || true
+    own=$(awk -v id="$own_id" '$1 == id { print $2 }' <<<"$releases")
+    others=$(awk -v own="$own" '$2 != own { printf " %s:%s", $1, $2 }' <<<"$releases")
+    if [ -n "$own" ] && [ -z "$others" ]; then
+        wanted=${own%.*}.0
+        until ! cluster=$(cluster_version) || [ "$cluster" = "$wanted" ] || [ "$SECONDS" -ge "$deadline" ]; do
+            sleep 1
+        done
+    else
+        cluster=$(cluster_version) || true
+    fi
+    log "$MEMBER_NAME runs etcd ${own:-?}; cluster version ${cluster:-?}${others:+; members on other releases:$others}"
 }
