@@ -180,7 +180,7 @@ function listedJson(member: ListedMember): Record<string, unknown> {
 function etcdJson(value: unknown): string {
     return JSON.stringify(value)
         .replace(/"ID":"(\d+)"/g, '"ID":$1')
-        .replace(/"member_id":"(\d+)"/g, '"member_id":$1');
+        .replace(/"(member_id|leader)":"(\d+)"/g, '"$1":$2');
 }
 
 /** `member list -w json`. */
@@ -191,13 +191,16 @@ function memberList(members: ListedMember[]): string {
     });
 }
 
-/** `endpoint status -w json` of this member (orders-0) with the given hex ID. */
+/** `endpoint status -w json` of this member (orders-0) with the given hex ID, first, and of its leader orders-1. */
 function localStatus(id: string): string {
+    const leader = BigInt("0x91bc3c398fb3c146").toString();
+    const status = (endpoint: string, member: string) => ({
+        Endpoint: endpoint,
+        Status: { header: { member_id: member, revision: 9 }, version: "3.6.14", leader, raftAppliedIndex: 9 },
+    });
     return etcdJson([
-        {
-            Endpoint: "https://10.0.1.10:2379",
-            Status: { header: { member_id: BigInt(`0x${id}`).toString(), revision: 9 }, version: "3.6.14", leader: 1 },
-        },
+        status("https://10.0.1.10:2379", BigInt(`0x${id}`).toString()),
+        status("https://10.0.2.10:2379", leader),
     ]);
 }
 
