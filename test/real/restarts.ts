@@ -5,13 +5,13 @@ import * as fs from "fs";
 import { LocalMember } from "../../local/cluster";
 import { at } from "../helpers/elements";
 
-interface LogEvent {
+export interface LogEvent {
     readonly at: number;
     readonly msg: string;
 }
 
 /** etcd's JSON log lines in its log file since `since` (ms since the epoch). */
-function logEvents(logFile: string, since: number): LogEvent[] {
+export function logEvents(logFile: string, since: number): LogEvent[] {
     const lines = fs.readFileSync(logFile, "utf8").split("\n");
     return lines.flatMap((line) => {
         try {
