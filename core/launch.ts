@@ -104,7 +104,7 @@ export function memberEndpointSettings(
 }
 
 /** The settings of host/lib/membership.sh for one member. */
-function membershipSettings(
+export function membershipSettings(
     spec: ClusterSpec,
     member: MemberSpec,
     waits: MembershipWaits = {},
