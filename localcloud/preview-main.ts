@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 import { analysePreview, renderReport } from "./preview";
 import { PreviewSession, resolveCommit } from "./preview-run";
+import { versionChange } from "./version-change";
 
 const USAGE =
     "usage: scripts/preview.sh <stack> [--base <git-ref>] [--head <git-ref>] [--set key=value]... [--publish-image] " +
@@ -44,7 +45,11 @@ async function main(): Promise<void> {
         const deployed = Date.now();
         const preview = await session.previewHead(values.head, values.set);
         if (values["engine-json"]) fs.writeFileSync(values["engine-json"], `${JSON.stringify(preview, null, 2)}\n`);
-        const report = analysePreview(preview);
+        const { etcdVersion } = await session.baseOutputs();
+        const running = typeof etcdVersion === "string" && etcdVersion !== "" ? etcdVersion : undefined;
+        // The program refuses a change it cannot take (the preview's error says so); an allowed one shows its hop.
+        const { hop } = versionChange(session.project, stack, session.headConfig, running);
+        const report = { ...analysePreview(preview), ...(hop ? { upgrade: hop } : {}) };
         const notes = [
             ...(image ? [`a newer upstream image ${image} was published after the base deployment`] : []),
             ...session.notes,

@@ -161,6 +161,10 @@ export class PreviewSession {
     /** The base stack file's secrets-provider keys and encrypted throwaway values, copied into each head's. */
     private secrets: StackFile = {};
     private heads = 0;
+    /** The project's name (Pulumi.yaml), known once the base is deployed. */
+    project = "";
+    /** The config of the last head's stack file, the settings applied. */
+    headConfig: Record<string, unknown> = {};
 
     constructor(readonly stack: string) {
         if (!fs.existsSync(PULUMI)) throw new Error(`${PULUMI} is missing: run scripts/bootstrap.sh`);
@@ -205,6 +209,7 @@ export class PreviewSession {
         const what = ref ?? "the working tree";
         extractProgram(ref, directory);
         const { project, stackFile } = projectFiles(directory, this.stack);
+        this.project = project;
         const { file, dropped } = withoutSecrets(readStackFile(stackFile, what));
         fs.writeFileSync(stackFile, yaml.dump(file));
         await this.pulumiOk(directory, "stack", "init", this.stack, "--secrets-provider", "passphrase");
@@ -227,6 +232,13 @@ export class PreviewSession {
             config: Object.fromEntries([...throwaway.keys()].map((name) => [name, encrypted.config?.[name]])),
         };
         await this.pulumiOk(directory, "up", "--yes", "--skip-preview", "--stack", this.stack);
+    }
+
+    /** The base deployment's stack outputs (secrets left encrypted). */
+    async baseOutputs(): Promise<Record<string, unknown>> {
+        const directory = path.join(this.directory, "base");
+        const text = await this.pulumiOk(directory, "stack", "output", "--json", "--stack", this.stack);
+        return JSON.parse(text) as Record<string, unknown>;
     }
 
     /**
@@ -290,6 +302,7 @@ export class PreviewSession {
             config[key] = value;
         }
         fs.writeFileSync(stackFile, yaml.dump({ ...this.secrets, ...file, config }));
+        this.headConfig = config;
         return directory;
     }
 

@@ -1,6 +1,8 @@
 // What a change does to a running cluster, read from the real engine's `pulumi preview --diff --json --show-sames`:
 // each step with the properties that cause it, and a warning for every step that endangers the cluster (issue 12
 // item 3). Pure: scripts/preview.sh (localcloud/preview-run.ts) runs the engine, this module only reads its JSON.
+import { UpgradeHop } from "../core/upgrade";
+import { describeHop } from "./version-change";
 
 /** One resource state in the engine's preview JSON (apitype.ResourceV3, the fields read here). */
 export interface EngineResourceState {
@@ -48,6 +50,8 @@ export interface PreviewStep {
 export interface PreviewReport {
     steps: PreviewStep[];
     warnings: string[];
+    /** The etcd release change the head asks of the base's running release (core/upgrade.ts's hop), if any. */
+    upgrade?: UpgradeHop;
 }
 
 export const INSTANCE = "aws:ec2/instance:Instance";
@@ -256,6 +260,7 @@ export function renderReport(report: PreviewReport, header: string[]): string {
     const nameWidth = width((step) => step.name);
     const lines = [
         ...header,
+        ...(report.upgrade ? ["", ...describeHop(report.upgrade)] : []),
         "",
         ...(report.steps.length ? [] : ["no changes"]),
         ...report.steps.map((step) =>

@@ -20,6 +20,7 @@ import { removeFirewall } from "./aws/network";
 import { localcloudDir } from "./aws/state";
 import { configureRegion, getSubnets, getVpc } from "./aws/vpc";
 import { installLocalProviders } from "./plugins";
+import { versionChange } from "./version-change";
 
 /** The checkout's root (this file is <root>/localcloud/stack.ts). */
 const ROOT = path.resolve(__dirname, "..");
@@ -55,6 +56,9 @@ export interface StackCommand {
 
 /** A mistake on the command line (printed with the usage). */
 export class StackUsageError extends Error {}
+
+/** A change the program's validation refuses, found before anything was touched (printed as it is). */
+export class StackRefusedError extends Error {}
 
 /** The keys the local cloud decides (rewritten on every run): a --set of one is refused. */
 const LOCAL_CLOUD_KEYS = [
@@ -182,25 +186,71 @@ const HEADER = [
     "",
 ].join("\n");
 
+type StackDocument = Record<string, unknown> & { config?: Record<string, unknown> };
+
+function stackDocument(existing: string | undefined): StackDocument {
+    return ((existing ? load(existing) : undefined) ?? {}) as StackDocument;
+}
+
 /**
- * The stack file after a run: the existing file's keys (and its encryptionsalt and secure values) with the local
- * cloud's keys rewritten, the defaults where a key is absent, then the settings (undefined removes a key).
+ * A stack's config after a run: the existing file's keys (its secure values too) with the local cloud's keys
+ * rewritten, the defaults where a key is absent, then the settings (undefined removes a key), sorted.
  */
+export function stackConfigAfter(
+    existing: string | undefined,
+    config: ReturnType<typeof localStackConfig>,
+    settings: ConfigSetting[],
+): Record<string, unknown> {
+    const merged: Record<string, unknown> = {
+        ...config.defaults,
+        ...(stackDocument(existing).config ?? {}),
+        ...config.owned,
+    };
+    for (const { key, value } of settings) {
+        if (value === undefined) delete merged[key];
+        else merged[key] = value;
+    }
+    return Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** The stack file after a run: {@link stackConfigAfter}, the existing file's other keys (its encryptionsalt) kept. */
 export function stackFileText(
     existing: string | undefined,
     config: ReturnType<typeof localStackConfig>,
     settings: ConfigSetting[],
 ): string {
-    const document = ((existing ? load(existing) : undefined) ?? {}) as Record<string, unknown> & {
-        config?: Record<string, unknown>;
-    };
-    const merged: Record<string, unknown> = { ...config.defaults, ...(document.config ?? {}), ...config.owned };
-    for (const { key, value } of settings) {
-        if (value === undefined) delete merged[key];
-        else merged[key] = value;
-    }
-    const sorted = Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
-    return `${HEADER}${dump({ ...document, config: sorted }, { lineWidth: -1 })}`;
+    const document = stackDocument(existing);
+    return `${HEADER}${dump({ ...document, config: stackConfigAfter(existing, config, settings) }, { lineWidth: -1 })}`;
+}
+
+/**
+ * The program's refusal (its validation's message, word for word) of the etcdVersion the stack's config asks for
+ * after `settings`, given the release the stack's last deployment runs (undefined before the first); undefined when
+ * the change is allowed.
+ */
+export function versionRefusal(
+    command: StackCommand,
+    existing: string | undefined,
+    runningVersion: string | undefined,
+): string | undefined {
+    const { defaults } = localStackConfig({
+        stack: command.stack,
+        vpcId: "",
+        subnetIds: [],
+        keyName: "",
+        mirrorBaseUrl: "",
+    });
+    const config = stackConfigAfter(existing, { owned: {}, defaults }, command.settings);
+    return versionChange(PROJECT, command.stack, config, runningVersion).refusal;
+}
+
+/** The etcd release the stack's last deployment runs (its `etcdVersion` output); undefined without one. */
+async function deployedVersion(stack: string): Promise<string | undefined> {
+    const outputs = await pulumi(["stack", "output", "--json", "--stack", stack]).then(
+        (text) => JSON.parse(text) as { etcdVersion?: unknown },
+        () => ({}) as { etcdVersion?: unknown },
+    );
+    return typeof outputs.etcdVersion === "string" && outputs.etcdVersion !== "" ? outputs.etcdVersion : undefined;
 }
 
 /** The CLI's flags naming the stack and its file. */
@@ -403,6 +453,13 @@ async function stopLeftovers(): Promise<number[]> {
 export async function runStackCommand(command: StackCommand): Promise<void> {
     if (!fs.existsSync(PULUMI)) throw new Error(`${PULUMI} is missing: run scripts/bootstrap.sh`);
     if (process.getuid?.() !== 0) throw new Error("local hosts need mount namespaces and nftables: run as root");
+    if (command.command !== "destroy") {
+        // Before anything is written or looked for (the stack file, the release binaries): as the program would.
+        const { stackFile } = stackPaths(command.stack);
+        const existing = fs.existsSync(stackFile) ? fs.readFileSync(stackFile, "utf8") : undefined;
+        const refusal = versionRefusal(command, existing, await deployedVersion(command.stack));
+        if (refusal !== undefined) throw new StackRefusedError(refusal);
+    }
     const configFile = await prepareStack(command);
     const stack = stackArgs(command.stack, configFile);
     if (command.command === "preview") {

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { analysePreview, EnginePreview, EngineStep, previewErrors, renderReport } from "../../localcloud/preview";
 import { engineErrorDiagnostics, parseSetting } from "../../localcloud/preview-run";
+import { versionChange } from "../../localcloud/version-change";
 import { fixtureFile, MIGRATION, NEW_GRAPH_CASES, OLD_GRAPH, OLD_GRAPH_CASES } from "./preview-cases";
 
 const URN = "urn:pulumi:prod::etcd-aws::etcd-aws:index:EtcdCluster$";
@@ -115,6 +116,36 @@ describe("localcloud/preview: the analysis of the engine's preview JSON", () => 
                 "update   aws:ebs/volume:Volume   etcd-0-data   (size)\n" +
                 "replace  command:remote:Command  etcd-0-ready  (a resource it depends on is deleted before its replacement)\n" +
                 "\nWARNING: careful\n2 steps, 1 warnings\n",
+        );
+    });
+
+    it("an allowed etcdVersion change shows its hop (core/upgrade.ts's plan) after the header: what the roll does, the flags rewritten", () => {
+        const config = {
+            "etcd-aws:etcdVersion": "3.7.3",
+            "etcd-aws:extraFlags": ["experimental-initial-corrupt-check=true"],
+        };
+        const { hop, refusal } = versionChange("etcd-aws", "prod", config, "3.6.16");
+        assert.equal(refusal, undefined);
+        assert.equal(hop?.kind, "upgrade");
+        const text = renderReport({ steps: [], warnings: [], ...(hop ? { upgrade: hop } : {}) }, [
+            "preview of stack prod",
+        ]);
+        assert.equal(
+            text,
+            "preview of stack prod\n\n" +
+                "etcd upgrade 3.6.16 -> 3.7.3: each member reinstalled and restarted in turn under the membership lock, " +
+                "a leader hands leadership over first, each caught up before the next\n" +
+                "  - --experimental-initial-corrupt-check becomes --feature-gates=InitialCorruptCheck=true\n" +
+                "\nno changes\n\n0 steps, 0 warnings\n",
+        );
+        const patch = versionChange("etcd-aws", "prod", { "etcd-aws:etcdVersion": "3.5.30" }, "3.5.16").hop;
+        assert.deepEqual([patch?.kind, patch?.from, patch?.to], ["patch", "3.5.16", "3.5.30"]);
+        // The same release, or no deployment yet: no hop; a refused one has none either (the preview's error says why).
+        assert.equal(versionChange("etcd-aws", "prod", { "etcd-aws:etcdVersion": "3.5.16" }, "3.5.16").hop, undefined);
+        assert.equal(versionChange("etcd-aws", "prod", { "etcd-aws:etcdVersion": "3.5.16" }, undefined).hop, undefined);
+        assert.match(
+            versionChange("etcd-aws", "prod", { "etcd-aws:etcdVersion": "3.6.16" }, "3.5.16").refusal ?? "",
+            /needs 3\.5\.26 or later first/,
         );
     });
 

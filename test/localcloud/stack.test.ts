@@ -12,7 +12,10 @@ import {
     projectConfigTypes,
     stackFileText,
     StackUsageError,
+    versionRefusal,
 } from "../../localcloud/stack";
+import { formatProblems, validateSettings } from "../../core";
+import { asStackProblem, readStackConfig } from "../../core/stack-config";
 
 const TYPES = projectConfigTypes(fs.readFileSync(path.resolve(__dirname, "..", "..", "Pulumi.yaml"), "utf8"));
 const CONFIG = localStackConfig({
@@ -163,6 +166,47 @@ describe("localcloud/stack", () => {
             assert.equal(document.config["etcd-aws:volumeSizeGiB"], 40);
             assert.equal(document.config["etcd-aws:vpcId"], "vpc-2");
             assert.equal("etcd-aws:amiId" in document.config, false);
+        });
+    });
+
+    describe("an etcdVersion change the running cluster cannot take", () => {
+        const stack = "local-upgrade";
+        const existing = stackFileText(undefined, CONFIG, [{ key: "etcd-aws:etcdVersion", value: "3.5.16" }]);
+        const up = (version: string) =>
+            parseStackCommand(["up", "--stack", stack, "--set", `etcd-aws:etcdVersion=${version}`], TYPES);
+        /** What the program's validation (index.ts) reports for the same config and running release. */
+        function programMessage(version: string, running: string): string {
+            const { config } = readStackConfig((key) =>
+                key === "etcdVersion" ? version : key === "clusterName" ? stack : undefined,
+            );
+            const problems = validateSettings(config.clusterName, config.settings, {
+                project: "etcd-aws",
+                stack,
+                runningVersion: running,
+            }).problems.filter((problem) => problem.setting === "etcdVersion");
+            return formatProblems(`stack "${stack}"`, problems.map(asStackProblem));
+        }
+
+        it("is refused with the program's own message: 3.5.16 -> 3.6.16 needs 3.5.26 or later first", () => {
+            const refusal = versionRefusal(up("3.6.16"), existing, "3.5.16");
+            assert.equal(refusal, programMessage("3.6.16", "3.5.16"));
+            assert.match(
+                refusal ?? "",
+                /^stack "local-upgrade": 1 problem in the configuration, nothing was deployed:\n {2}1\. etcdVersion = "3\.6\.16": the cluster runs etcd 3\.5\.16, and 3\.5\.16 -> 3\.6\.16 needs 3\.5\.26 or later first/,
+            );
+        });
+
+        it("skipping a minor (3.4 -> 3.6, 3.5 -> 3.7) is refused the same way; a supported hop, the same release or a first deployment is not", () => {
+            assert.equal(versionRefusal(up("3.6.16"), existing, "3.4.23"), programMessage("3.6.16", "3.4.23"));
+            assert.match(versionRefusal(up("3.6.16"), existing, "3.4.23") ?? "", /skips 3\.5: etcd upgrades one minor/);
+            assert.match(versionRefusal(up("3.7.3"), existing, "3.5.30") ?? "", /skips 3\.6/);
+            assert.equal(versionRefusal(up("3.5.30"), existing, "3.5.16"), undefined);
+            assert.equal(versionRefusal(up("3.5.16"), existing, "3.4.23"), undefined);
+            assert.equal(versionRefusal(up("3.6.16"), existing, undefined), undefined);
+            // No --set: the stack file's own release is judged.
+            const idle = parseStackCommand(["preview", "--stack", stack], TYPES);
+            assert.equal(versionRefusal(idle, existing, "3.5.16"), undefined);
+            assert.match(versionRefusal(idle, existing, "3.6.16") ?? "", /downgrade below 3\.6/);
         });
     });
 });
