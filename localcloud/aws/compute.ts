@@ -27,6 +27,9 @@
 //   The volume and the instance must be in one zone, a volume is attached to one instance at a time, and an
 //   attached volume or interface cannot be deleted (VolumeInUse / InvalidNetworkInterface.InUse), as on AWS.
 // - The old graph's instance-inline block devices (ebsBlockDevices) are volumes created and attached at launch.
+// - Every process of an instance is in the instance's cgroup (localcloud/aws/cgroups.ts): its SSH daemon, so the
+//   commands of every session and what they start, and the units its boot starts. That is what tells its traffic
+//   from the machine's, so its security groups' egress rules apply to it (localcloud/aws/network.ts).
 //
 // What is not: CPU, memory and instance type limits (an instance type is a label, the host is this machine; the
 // AMI is a label too, every image boots this machine's userland), Xen device names (/dev/xvdf; every instance
@@ -44,6 +47,7 @@ import { LocalHost } from "../../local/host";
 import { awsDiff } from "../providers/aws";
 import { OldState, Properties, ResourceType } from "../providers/server";
 import { privateKey } from "../providers/tls";
+import { createInstanceCgroup, inInstanceCgroup, moveToInstanceCgroup, removeInstanceCgroup } from "./cgroups";
 import { attachDisk, createDisk, deleteDisk, detachDisk, growDisk } from "./disks";
 import { dnsServerAddress } from "./dns";
 import { syncFirewall } from "./network";
@@ -380,7 +384,7 @@ function enabledUnits(root: string): string[] {
 /** Boots a stopped (or new) instance: its SSH daemon, then its enabled units. */
 async function bootInstance(instanceId: string, record: InstanceRecord): Promise<void> {
     const host = hostOf(instanceId, record);
-    await startDaemon(hostDir(instanceId), {
+    const daemon = await startDaemon(hostDir(instanceId), {
         name: instanceId,
         address: record.address,
         port: 22,
@@ -388,8 +392,13 @@ async function bootInstance(instanceId: string, record: InstanceRecord): Promise
         hostKey: record.hostKey,
         authorizedKey: record.authorizedKey,
     });
+    // Every process of the instance is in its cgroup (its egress, localcloud/aws/network.ts): the daemon, whose
+    // sessions' commands are its children, and the units started here.
+    moveToInstanceCgroup(instanceId, daemon);
     for (const unit of enabledUnits(host.root)) {
-        const result = await host.exec(["systemctl", "start", unit], { timeoutMs: 60_000 });
+        const result = await host.exec(inInstanceCgroup(instanceId, ["systemctl", "start", unit]), {
+            timeoutMs: 60_000,
+        });
         if (result.code !== 0) {
             process.stderr.write(`local aws provider: ${instanceId}: ${unit} did not start: ${result.stderr}\n`);
         }
@@ -512,12 +521,14 @@ export const instance: ResourceType = {
             ownNetworkInterface: eni.own ? eni.id : undefined,
             deleteOnTermination: [],
         };
-        if (!recordMode())
+        if (!recordMode()) {
             LocalHost.create(path.join(hostDir(id), "root"), id, address, {
                 // The VPC resolver (AmazonProvidedDNS) of every host: the local cloud's dnsmasq.
                 nameserver: dnsServerAddress(),
                 ownVarLib: true,
             });
+            createInstanceCgroup(id);
+        }
         instances.put(id, record);
         const blockDevices = launchBlockDevices(id, inputs, urn, String(outputs.availabilityZone));
         const rootVolumeId = resourceId("vol-", urn, "root");
@@ -586,6 +597,7 @@ async function terminate(id: string): Promise<void> {
     }
     for (const volumeId of record.deleteOnTermination) deleteVolume(volumeId);
     instances.remove(id);
+    removeInstanceCgroup(id);
     if (record.ownNetworkInterface) deleteInterface(record.ownNetworkInterface);
     fs.rmSync(hostDir(id), { recursive: true, force: true });
     syncFirewall();

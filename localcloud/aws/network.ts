@@ -12,21 +12,31 @@
 //   local connections when it contains 127.0.0.1, and a rule whose source is a security group admits its
 //   interfaces' addresses and 127.0.0.1. A port no rule opens is closed to everyone, which is what shows a rule
 //   deleted too early (the SSH rule before the leave hooks).
-// - Egress rules are recorded, not enforced: with every source 127.0.0.1, a host's outbound traffic cannot be
-//   told from the machine's own.
-// When nft is missing or the kernel refuses the table, the rules are only recorded (firewall.json says so).
+// - Egress is stateful too, and told apart by the process, not the address: every process of an instance runs in
+//   the instance's cgroup (localcloud/aws/cgroups.ts), and a new connection or datagram a socket of that cgroup
+//   sends must be admitted by an egress rule of the interface's groups (protocol, port, destination CIDR, or the
+//   addresses of a referenced group's interfaces); anything else is dropped, as on AWS (a group without egress
+//   rules lets nothing out: the provider revokes AWS's default allow-all). As on AWS, two destinations are never
+//   filtered: the instance's own address (traffic to itself stays on the instance) and the VPC resolver (the local
+//   cloud's DNS server, localcloud/aws/dns.ts, UDP and TCP 53; AWS does not filter AmazonProvidedDNS). The local
+//   stand-ins of AWS's HTTPS endpoints (an S3 server, registered with registerServiceEndpoint) listen on some
+//   loopback port but are judged as the port they stand for (443): a rule opening 443 to a CIDR holding their
+//   address opens them. Commands the operator runs on a host from outside (LocalHost.exec in a test) are not in
+//   the cgroup, and not filtered.
+// When nft is missing or the kernel refuses the table, the rules are only recorded (firewall.json says so); without
+// a cgroup2 hierarchy egress is only recorded (firewall.json's egressReason says why).
 import { execFileSync } from "node:child_process";
-import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { awsDiff } from "../providers/aws";
 import { OldState, Properties, ResourceType } from "../providers/server";
+import { CgroupRef, cgroupsMissing, instanceCgroup, localCloudTag, removeLocalCloudCgroups } from "./cgroups";
+import { dnsServerAddress } from "./dns";
 import { localcloudDir, newId, recordMode, ResourceStore } from "./state";
 
 /** The nftables table of the current state directory (family inet; IPv4 rules only). */
 export function firewallTable(): string {
-    const digest = crypto.createHash("sha256").update(path.resolve(localcloudDir())).digest("hex");
-    return `etcd_aws_localcloud_${digest.slice(0, 8)}`;
+    return localCloudTag();
 }
 
 /** The local cloud's subnets 127.0.20.0/24 - 127.0.31.0/24: only interface addresses in them get rules. */
@@ -51,14 +61,32 @@ export interface SecurityGroupRule {
     description?: string;
 }
 
-/** An interface of a local host: its address and the security groups it is in. */
+/** An interface of a local host: its address, the security groups it is in, and its instance's cgroup. */
 export interface HostInterface {
     address: string;
     securityGroupIds: string[];
+    /** The cgroup of the instance on it, whose sockets' traffic is its egress (none: egress not enforced). */
+    cgroup?: CgroupRef;
+}
+
+/** A local stand-in of an AWS HTTPS endpoint: it listens on address:port, egress rules judge it as `standsFor`. */
+export interface ServiceEndpoint {
+    name: string;
+    address: string;
+    port: number;
+    standsFor: number;
+}
+
+/** Where egress is never filtered, and what stands for AWS's endpoints (firewallRuleset's options). */
+export interface EgressContext {
+    /** The VPC resolver's address (UDP and TCP 53 to it always pass). */
+    resolver?: string;
+    endpoints?: ServiceEndpoint[];
 }
 
 const groups = new ResourceStore<Properties>("security-groups");
 const rules = new ResourceStore<SecurityGroupRule>("security-group-rules");
+const endpoints = new ResourceStore<ServiceEndpoint>("service-endpoints");
 
 /** True for an address in the local cloud's subnets. */
 export function inLocalCloudRange(address: string): boolean {
@@ -72,18 +100,37 @@ export function inLocalCloudRange(address: string): boolean {
     );
 }
 
+/** A rule's protocol as nft names it ("all" for -1), or an error naming one it cannot enforce. */
+function protocolName(rule: SecurityGroupRule): "all" | "tcp" | "udp" | "icmp" {
+    const protocol = String(rule.ipProtocol).toLowerCase();
+    if (protocol === "-1" || protocol === "all") return "all";
+    if (protocol === "tcp" || protocol === "6") return "tcp";
+    if (protocol === "udp" || protocol === "17") return "udp";
+    if (protocol === "icmp" || protocol === "1") return "icmp";
+    throw new Error(`local aws provider: security group rule protocol ${rule.ipProtocol} is not supported`);
+}
+
+/** The ports a TCP or UDP rule opens (EC2's default: all). */
+const portRange = (rule: SecurityGroupRule): [number, number] => [rule.fromPort ?? 0, rule.toPort ?? 65535];
+
 /** The nft match of a rule's protocol and ports; undefined for "all traffic" (-1). */
 function protocolMatch(rule: SecurityGroupRule): string | undefined {
-    const protocol = String(rule.ipProtocol).toLowerCase();
-    if (protocol === "-1" || protocol === "all") return undefined;
-    if (protocol === "tcp" || protocol === "udp" || protocol === "6" || protocol === "17") {
-        const name = protocol === "6" ? "tcp" : protocol === "17" ? "udp" : protocol;
-        const from = rule.fromPort ?? 0;
-        const to = rule.toPort ?? 65535;
-        return `${name} dport ${from === to ? from : `${from}-${to}`}`;
-    }
-    if (protocol === "icmp" || protocol === "1") return "meta l4proto icmp";
-    throw new Error(`local aws provider: security group rule protocol ${rule.ipProtocol} is not supported`);
+    const protocol = protocolName(rule);
+    if (protocol === "all") return undefined;
+    if (protocol === "icmp") return "meta l4proto icmp";
+    const [from, to] = portRange(rule);
+    return `${protocol} dport ${from === to ? from : `${from}-${to}`}`;
+}
+
+/** An IPv4 address as a number. */
+const ipv4Number = (address: string): number =>
+    address.split(".").reduce((value, octet) => value * 256 + Number(octet), 0);
+
+/** True when the IPv4 CIDR holds the address. */
+export function cidrContains(cidr: string, address: string): boolean {
+    const [base, bits] = cidr.split("/");
+    const size = 2 ** (32 - Number(bits ?? 32));
+    return Math.floor(ipv4Number(address) / size) === Math.floor(ipv4Number(base!) / size);
 }
 
 /** The source addresses a rule admits, as an nft set or prefix. */
@@ -98,17 +145,77 @@ function sourceMatch(rule: SecurityGroupRule, interfaces: HostInterface[]): stri
     throw new Error(`local aws provider: rule of ${rule.securityGroupId} has no supported source (cidrIpv4 or group)`);
 }
 
-/** The chain name of one interface address. */
+/** The chain names of one interface address: its ingress and its instance's egress. */
 const chainOf = (address: string) => `eni_${address.replaceAll(".", "_")}`;
+const egressChainOf = (address: string) => `egress_${address.replaceAll(".", "_")}`;
 
 /**
- * The nftables table (as `nft -f` input) that enforces the ingress rules on the interfaces, or undefined when no
- * interface in the local cloud's range has a group (then the table is deleted).
+ * The nft lines one egress rule admits: its protocol and ports to its destination (a CIDR, or the addresses of the
+ * referenced group's interfaces), and each service endpoint the rule would open were it the port it stands for.
+ */
+function egressAccepts(
+    rule: SecurityGroupRule,
+    interfaces: HostInterface[],
+    serviceEndpoints: ServiceEndpoint[],
+): string[] {
+    const protocol = protocolMatch(rule);
+    const accept = (destination: string, match = protocol) =>
+        `        ${destination}${match ? ` ${match}` : ""} accept`;
+    if (rule.cidrIpv4 !== undefined) {
+        const [from, to] = portRange(rule);
+        const name = protocolName(rule);
+        const standIns = serviceEndpoints
+            .filter(
+                (endpoint) =>
+                    name === "all" || (name === "tcp" && from <= endpoint.standsFor && endpoint.standsFor <= to),
+            )
+            .filter((endpoint) => cidrContains(rule.cidrIpv4 as string, endpoint.address))
+            .map((endpoint) => accept(`ip daddr ${endpoint.address}`, `tcp dport ${endpoint.port}`));
+        return [accept(`ip daddr ${rule.cidrIpv4}`), ...(name === "all" ? [] : standIns)];
+    }
+    if (rule.referencedSecurityGroupId !== undefined) {
+        const members = interfaces
+            .filter((eni) => eni.securityGroupIds.includes(rule.referencedSecurityGroupId as string))
+            .map((eni) => eni.address);
+        const unique = [...new Set(members)].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+        return unique.length === 0 ? [] : [accept(`ip daddr { ${unique.join(", ")} }`)];
+    }
+    throw new Error(
+        `local aws provider: rule of ${rule.securityGroupId} has no supported destination (cidrIpv4 or group)`,
+    );
+}
+
+/** The egress chain of an instance: its own address and the resolver pass, then its groups' rules, then drop. */
+function egressChain(
+    eni: HostInterface,
+    interfaces: HostInterface[],
+    allRules: SecurityGroupRule[],
+    context: EgressContext,
+): string {
+    const always = [
+        `        ip daddr ${eni.address} accept`,
+        ...(context.resolver
+            ? ["udp", "tcp"].map((protocol) => `        ip daddr ${context.resolver} ${protocol} dport 53 accept`)
+            : []),
+    ];
+    const admitted = allRules
+        .filter((rule) => rule.direction === "egress" && eni.securityGroupIds.includes(rule.securityGroupId))
+        .flatMap((rule) => egressAccepts(rule, interfaces, context.endpoints ?? []));
+    return [`    chain ${egressChainOf(eni.address)} {`, ...always, ...new Set(admitted), "        drop", "    }"].join(
+        "\n",
+    );
+}
+
+/**
+ * The nftables table (as `nft -f` input) that enforces the ingress rules on the interfaces and the egress rules on
+ * the traffic of their instances' cgroups, or undefined when no interface in the local cloud's range has a group
+ * (then the table is deleted).
  */
 export function firewallRuleset(
     table: string,
     interfaces: HostInterface[],
     allRules: SecurityGroupRule[],
+    context: EgressContext = {},
 ): string | undefined {
     const guarded = interfaces
         .filter((eni) => inLocalCloudRange(eni.address) && eni.securityGroupIds.length > 0)
@@ -124,6 +231,21 @@ export function firewallRuleset(
         return [`    chain ${chainOf(eni.address)} {`, ...[...new Set(admitted)], "        drop", "    }"].join("\n");
     });
     const dispatch = guarded.map((eni) => `        ip daddr ${eni.address} jump ${chainOf(eni.address)}`);
+    const originating = guarded.filter((eni) => eni.cgroup !== undefined);
+    const egress =
+        originating.length === 0
+            ? []
+            : [
+                  "    chain output {",
+                  "        type filter hook output priority filter; policy accept;",
+                  "        ct state established,related accept",
+                  ...originating.map(
+                      ({ address, cgroup }) =>
+                          `        socket cgroupv2 level ${cgroup!.level} "${cgroup!.path}" jump ${egressChainOf(address)}`,
+                  ),
+                  "    }",
+                  ...originating.map((eni) => egressChain(eni, interfaces, allRules, context)),
+              ];
     return [
         `table inet ${table} {`,
         "    chain input {",
@@ -132,6 +254,7 @@ export function firewallRuleset(
         ...dispatch,
         "    }",
         ...chains,
+        ...egress,
         "}",
         "",
     ].join("\n");
@@ -141,6 +264,9 @@ export function firewallRuleset(
 export interface FirewallStatus {
     enforced: boolean;
     reason?: string;
+    /** Whether egress rules are enforced (they need the instances' cgroups), and why not. */
+    egressEnforced?: boolean;
+    egressReason?: string;
     ruleset?: string;
 }
 
@@ -164,20 +290,47 @@ function applyRuleset(table: string, ruleset: string | undefined): FirewallStatu
 }
 
 /**
- * The interfaces of the local hosts as the compute emulation records them: network interfaces (their private IP
- * and securityGroups) and instances without a separate interface (privateIp and vpcSecurityGroupIds).
+ * The interfaces of the local hosts as the compute emulation records them, one per address: a network interface
+ * (its private IP and securityGroups; an instance's own interface, launched with it, has the instance's
+ * vpcSecurityGroupIds, which an update of the instance changes) and the cgroup of the instance on it.
  */
 export function hostInterfaces(): HostInterface[] {
-    const stored = (kind: string, groupsKey: string): HostInterface[] =>
-        new ResourceStore<{ outputs?: Properties } & Properties>(kind).list().flatMap(([, value]) => {
-            const outputs = value.outputs ?? value;
-            const address = outputs.privateIp;
-            const ids = outputs[groupsKey];
-            return typeof address === "string" && Array.isArray(ids) && ids.length > 0
-                ? [{ address, securityGroupIds: ids.map(String) }]
-                : [];
+    type Record = { outputs: Properties; ownNetworkInterface?: string };
+    const groupIds = (ids: unknown): string[] => (Array.isArray(ids) ? ids.map(String) : []);
+    const byAddress = new Map<string, HostInterface>();
+    for (const [, { outputs }] of new ResourceStore<Record>("network-interfaces").list()) {
+        if (typeof outputs.privateIp !== "string") continue;
+        byAddress.set(outputs.privateIp, {
+            address: outputs.privateIp,
+            securityGroupIds: groupIds(outputs.securityGroups),
         });
-    return [...stored("network-interfaces", "securityGroups"), ...stored("instances", "vpcSecurityGroupIds")];
+    }
+    for (const [id, record] of new ResourceStore<Record>("instances").list()) {
+        const address = record.outputs.privateIp;
+        if (typeof address !== "string") continue;
+        const eni = byAddress.get(address) ?? { address, securityGroupIds: [] };
+        if (record.ownNetworkInterface !== undefined || !byAddress.has(address)) {
+            eni.securityGroupIds = groupIds(record.outputs.vpcSecurityGroupIds);
+        }
+        const cgroup = instanceCgroup(id);
+        byAddress.set(address, cgroup ? { ...eni, cgroup } : eni);
+    }
+    return [...byAddress.values()];
+}
+
+/**
+ * Registers a local stand-in of an AWS HTTPS endpoint (e.g. the S3 server on 127.0.19.x:<port>): egress rules judge
+ * connections to it as port `standsFor` (443), so the program's own rules decide who reaches it.
+ */
+export function registerServiceEndpoint(endpoint: ServiceEndpoint): FirewallStatus {
+    endpoints.put(endpoint.name, endpoint);
+    return syncFirewall();
+}
+
+/** Forgets a stand-in registered with registerServiceEndpoint. */
+export function removeServiceEndpoint(name: string): FirewallStatus {
+    endpoints.remove(name);
+    return syncFirewall();
 }
 
 /**
@@ -190,10 +343,14 @@ export function syncFirewall(interfaces: HostInterface[] = hostInterfaces()): Fi
         table,
         interfaces,
         rules.list().map(([, rule]) => rule),
+        { resolver: dnsServerAddress(), endpoints: endpoints.list().map(([, endpoint]) => endpoint) },
     );
-    const status = recordMode()
+    const applied = recordMode()
         ? { enforced: false, reason: "record mode (LOCALCLOUD_RECORD=1)", ruleset }
         : applyRuleset(table, ruleset);
+    const egressReason = !applied.enforced ? applied.reason : cgroupsMissing();
+    const status: FirewallStatus = { ...applied, egressEnforced: applied.enforced && egressReason === undefined };
+    if (!status.egressEnforced && egressReason !== undefined) status.egressReason = egressReason;
     fs.mkdirSync(firewallDir(), { recursive: true });
     fs.writeFileSync(path.join(firewallDir(), "firewall.json"), `${JSON.stringify(status, null, 2)}\n`);
     return status;
@@ -201,7 +358,9 @@ export function syncFirewall(interfaces: HostInterface[] = hostInterfaces()): Fi
 
 /** Deletes the table (the local cloud is being torn down); no error when it is not there. */
 export function removeFirewall(): void {
-    if (!recordMode()) applyRuleset(firewallTable(), undefined);
+    if (recordMode()) return;
+    applyRuleset(firewallTable(), undefined);
+    removeLocalCloudCgroups();
 }
 
 /** The name the real provider generates when none is given (terraform's id.PrefixedUniqueId("terraform-")). */

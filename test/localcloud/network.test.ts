@@ -5,7 +5,9 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import { cgroup2Mount } from "../../localcloud/aws/cgroups";
 import {
+    cidrContains,
     firewallRuleset,
     firewallTable,
     HostInterface,
@@ -74,7 +76,7 @@ describe("localcloud/aws/network", () => {
             { address: "127.0.21.10", securityGroupIds: [] },
         ];
 
-        it("gives each guarded interface a chain of its groups' ingress rules ending in drop; egress is not enforced", () => {
+        it("gives each guarded interface a chain of its groups' ingress rules ending in drop; no egress chain without a cgroup", () => {
             const ruleset = firewallRuleset("t", interfaces, [
                 rule({ cidrIpv4: "127.0.0.0/8" }),
                 rule({ fromPort: 2380, toPort: 2380, referencedSecurityGroupId: "sg-a" }),
@@ -109,6 +111,95 @@ describe("localcloud/aws/network", () => {
             );
         });
 
+        it("sends the new traffic of an instance's cgroup through an egress chain: its own address and the resolver, its groups' egress rules, then drop", () => {
+            const cgroup = { path: "unified/etcd_aws_localcloud_x/i-1", level: 2 };
+            const members: HostInterface[] = [
+                { address: "127.0.20.10", securityGroupIds: ["sg-a"], cgroup },
+                { address: "127.0.20.11", securityGroupIds: ["sg-a"] },
+                { address: "127.0.21.10", securityGroupIds: ["sg-b"] },
+            ];
+            const ruleset = firewallRuleset(
+                "t",
+                members,
+                [
+                    rule({ direction: "egress", fromPort: 2380, toPort: 2380, referencedSecurityGroupId: "sg-a" }),
+                    rule({ direction: "egress", fromPort: 2380, toPort: 2380, referencedSecurityGroupId: "sg-none" }),
+                    rule({ direction: "egress", cidrIpv4: "0.0.0.0/0", fromPort: 443, toPort: 443 }),
+                    rule({ direction: "egress", cidrIpv4: "127.0.19.0/24", fromPort: 8000, toPort: 8999 }),
+                    rule({ direction: "egress", securityGroupId: "sg-b", cidrIpv4: "0.0.0.0/0", ipProtocol: "-1" }),
+                    rule({ direction: "ingress", cidrIpv4: "127.0.0.1/32" }),
+                ],
+                {
+                    resolver: "127.0.19.53",
+                    endpoints: [
+                        { name: "s3", address: "127.0.19.3", port: 9000, standsFor: 443 },
+                        { name: "elsewhere", address: "10.1.1.1", port: 9001, standsFor: 8443 },
+                    ],
+                },
+            );
+            const egress = ruleset!.slice(ruleset!.indexOf("    chain output {"));
+            assert.equal(
+                egress,
+                [
+                    "    chain output {",
+                    "        type filter hook output priority filter; policy accept;",
+                    "        ct state established,related accept",
+                    '        socket cgroupv2 level 2 "unified/etcd_aws_localcloud_x/i-1" jump egress_127_0_20_10',
+                    "    }",
+                    "    chain egress_127_0_20_10 {",
+                    "        ip daddr 127.0.20.10 accept",
+                    "        ip daddr 127.0.19.53 udp dport 53 accept",
+                    "        ip daddr 127.0.19.53 tcp dport 53 accept",
+                    "        ip daddr { 127.0.20.10, 127.0.20.11 } tcp dport 2380 accept",
+                    "        ip daddr 0.0.0.0/0 tcp dport 443 accept",
+                    "        ip daddr 127.0.19.3 tcp dport 9000 accept",
+                    "        ip daddr 127.0.19.0/24 tcp dport 8000-8999 accept",
+                    "        drop",
+                    "    }",
+                    "}",
+                    "",
+                ].join("\n"),
+            );
+        });
+
+        it("opens a service endpoint's own port only through a rule whose ports and CIDR hold what it stands for", () => {
+            const cgroup = { path: "c", level: 1 };
+            const egressOf = (egressRule: SecurityGroupRule) =>
+                firewallRuleset("t", [{ address: "127.0.20.10", securityGroupIds: ["sg-a"], cgroup }], [egressRule], {
+                    endpoints: [{ name: "s3", address: "127.0.19.3", port: 9000, standsFor: 443 }],
+                })!
+                    .split("\n")
+                    .filter((line) => line.includes("127.0.19.3"));
+            const egress = (overrides: Partial<SecurityGroupRule>) =>
+                egressOf(rule({ direction: "egress", cidrIpv4: "0.0.0.0/0", ...overrides }));
+            assert.deepEqual(egress({ fromPort: 443, toPort: 443 }), [
+                "        ip daddr 127.0.19.3 tcp dport 9000 accept",
+            ]);
+            assert.deepEqual(egress({ fromPort: 400, toPort: 500 }), [
+                "        ip daddr 127.0.19.3 tcp dport 9000 accept",
+            ]);
+            assert.deepEqual(egress({ fromPort: 80, toPort: 80 }), []);
+            assert.deepEqual(egress({ ipProtocol: "udp", fromPort: 443, toPort: 443 }), []);
+            assert.deepEqual(egress({ cidrIpv4: "10.0.0.0/8", fromPort: 443, toPort: 443 }), []);
+            // all traffic to a CIDR is already every port of the endpoint's address
+            assert.deepEqual(egress({ ipProtocol: "-1", cidrIpv4: "127.0.19.0/24" }), []);
+        });
+
+        it("cidrContains: an IPv4 address against a CIDR of any length", () => {
+            assert.deepEqual(
+                [
+                    cidrContains("0.0.0.0/0", "127.0.19.3"),
+                    cidrContains("127.0.19.0/24", "127.0.19.3"),
+                    cidrContains("127.0.19.0/24", "127.0.20.3"),
+                    cidrContains("127.0.19.3/32", "127.0.19.3"),
+                    cidrContains("127.0.19.2/32", "127.0.19.3"),
+                    cidrContains("127.0.16.0/20", "127.0.31.255"),
+                    cidrContains("127.0.16.0/20", "127.0.32.0"),
+                ],
+                [true, true, false, true, false, true, false],
+            );
+        });
+
         it("is no table at all when no interface of the local cloud has a group", () => {
             assert.equal(firewallRuleset("t", interfaces.slice(2), [rule({ cidrIpv4: "127.0.0.0/8" })]), undefined);
         });
@@ -118,6 +209,29 @@ describe("localcloud/aws/network", () => {
                 () => firewallRuleset("t", interfaces, [rule({ ipProtocol: "gre", cidrIpv4: "127.0.0.0/8" })]),
                 /protocol gre is not supported/,
             );
+        });
+    });
+
+    describe("cgroup2Mount", () => {
+        const line = (root: string, mountPoint: string, fstype: string) =>
+            `35 24 0:30 ${root} ${mountPoint} rw,nosuid,nodev,noexec,relatime shared:9 - ${fstype} ${fstype} rw`;
+
+        it("finds the cgroup2 hierarchy under /sys/fs/cgroup (the unified mount of a hybrid layout too) and its root", () => {
+            const hybrid = [line("/", "/sys/fs/cgroup", "tmpfs"), line("/", "/sys/fs/cgroup/unified", "cgroup2")];
+            assert.deepEqual(cgroup2Mount(hybrid.join("\n")), { mountPoint: "/sys/fs/cgroup/unified", root: "/" });
+            assert.deepEqual(cgroup2Mount(line("/ci.slice", "/sys/fs/cgroup", "cgroup2")), {
+                mountPoint: "/sys/fs/cgroup",
+                root: "/ci.slice",
+            });
+        });
+
+        it("says why there is none: no cgroup2 mount, or one nft cannot name (outside /sys/fs/cgroup)", () => {
+            assert.deepEqual(cgroup2Mount(line("/", "/sys/fs/cgroup/cpu", "cgroup")), {
+                missing: "no cgroup2 hierarchy mounted under /sys/fs/cgroup",
+            });
+            assert.deepEqual(cgroup2Mount(line("/", "/mnt/cgroup2", "cgroup2")), {
+                missing: "no cgroup2 hierarchy mounted under /sys/fs/cgroup",
+            });
         });
     });
 

@@ -1,9 +1,11 @@
 // The local cloud's compute (localcloud/aws/compute.ts) through its resource functions, for real: an instance's SSH
 // daemon on its interface's address with the user data's host key, a data volume that outlives its instance, stop
-// and start restarting the enabled units, and terminate leaving no process. Fixed loopback addresses (127.0.20.x,
-// port 22): a real test (run under the shared lock).
+// and start restarting the enabled units, and terminate leaving no process; and an instance's security groups'
+// egress rules enforced on what its processes send. Fixed loopback addresses (127.0.31.x port 22, 127.0.19.240):
+// a real test (run under the shared lock).
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { isRunning, readPidFile } from "../../local/process";
@@ -16,6 +18,8 @@ import {
     volume,
     volumeAttachment,
 } from "../../localcloud/aws/compute";
+import { instanceCgroup } from "../../localcloud/aws/cgroups";
+import { FirewallStatus, NETWORK_RESOURCES, registerServiceEndpoint } from "../../localcloud/aws/network";
 import { getSubnet } from "../../localcloud/aws/vpc";
 import { runRemote } from "../../localcloud/providers/command";
 import { Properties } from "../../localcloud/providers/server";
@@ -30,6 +34,19 @@ const SUBNET_INDEX = 11;
 async function ed25519(): Promise<{ privateKeyOpenssh: string; publicKeyOpenssh: string }> {
     const { outputs } = await privateKey.create({ algorithm: "ED25519" }, URN("tls", "key"));
     return outputs as { privateKeyOpenssh: string; publicKeyOpenssh: string };
+}
+
+/**
+ * A new state directory as LOCALCLOUD_DIR (the test's subnet its only one), a client key registered as the key pair
+ * "test" and a host key for the user data.
+ */
+async function freshLocalCloud(prefix: string) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    process.env.LOCALCLOUD_DIR = dir;
+    fs.writeFileSync(path.join(dir, "subnets.json"), JSON.stringify({ [SUBNET]: SUBNET_INDEX }));
+    const [client, hostKey] = [await ed25519(), await ed25519()];
+    importKeyPair("test", client.publicKeyOpenssh);
+    return { dir, client, hostKey };
 }
 
 /** The design's user data: the member's host key as cloud-config ssh_keys. */
@@ -112,11 +129,7 @@ describe("localcloud aws compute: instances, volumes, attachments (real hosts an
     };
 
     before(async () => {
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "localcloud-aws-"));
-        process.env.LOCALCLOUD_DIR = dir;
-        fs.writeFileSync(path.join(dir, "subnets.json"), JSON.stringify({ [SUBNET]: SUBNET_INDEX }));
-        [client, hostKey] = [await ed25519(), await ed25519()];
-        importKeyPair("test", client.publicKeyOpenssh);
+        ({ dir, client, hostKey } = await freshLocalCloud("localcloud-aws-"));
         zone = String(getSubnet({ id: SUBNET }).availabilityZone);
         const eni = await networkInterface.create({ subnetId: SUBNET }, URN("aws:ec2/networkInterface", "nic"));
         [eniId, address] = [eni.id, String(eni.outputs.privateIp)];
@@ -188,6 +201,15 @@ describe("localcloud aws compute: instances, volumes, attachments (real hosts an
         assert.equal(isRunning(daemonBefore!), false);
         const after = readPidFile(host.hostPath("/run/sleeper.pid"));
         assert.ok(after !== undefined && after !== before && isRunning(after), "the enabled unit runs again");
+        const cgroup = instanceCgroup(instanceId!)!;
+        assert.equal(
+            fs
+                .readFileSync(`/proc/${after}/cgroup`, "utf8")
+                .split("\n")
+                .find((line) => line.startsWith("0::")),
+            `0::/${cgroup.path.split("/").slice(-2).join("/")}`,
+            "the unit started at boot is in the instance's cgroup",
+        );
         assert.equal(fs.readFileSync(host.hostPath("/var/log/sleeper-saw"), "utf8"), "kept\n");
         assert.equal((await ssh("echo back")).stdout, "back");
     });
@@ -223,5 +245,124 @@ describe("localcloud aws compute: instances, volumes, attachments (real hosts an
         assert.deepEqual(pids.filter(isRunning), []);
         assert.equal(fs.existsSync(host.root), false);
         await assert.rejects(ssh("true"), /Dial|ECONNREFUSED/);
+    });
+});
+
+describe("localcloud aws network: an instance's egress rules apply to what its processes send (real host, nftables)", function () {
+    this.timeout(120_000);
+    const GROUP = "aws:ec2/securityGroup:SecurityGroup";
+    const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+    const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
+    /** Where the test's servers listen: outside the local cloud's subnets, beside its own services. */
+    const SERVER_ADDRESS = "127.0.19.240";
+    const previousDir = process.env.LOCALCLOUD_DIR;
+    const servers: net.Server[] = [];
+    let dir: string;
+    let client: { privateKeyOpenssh: string; publicKeyOpenssh: string };
+    let hostKey: { privateKeyOpenssh: string; publicKeyOpenssh: string };
+    let groupId: string;
+    let address: string;
+    let instanceId: string | undefined;
+    let eniId: string | undefined;
+    /** [a port registered as an HTTPS endpoint's stand-in, a port no rule opens]. */
+    let ports: [number, number];
+
+    const create = (type: string, inputs: Properties, name: string) =>
+        NETWORK_RESOURCES[type]!.create(inputs, URN(type, name));
+    /** What the instance sees of each port: "open" once connected within 3 s, else "blocked" (dropped SYN). */
+    const probe = async (...probed: number[]) => {
+        const script = probed
+            .map(
+                (port) => `timeout 3 bash -c 'exec 3<>/dev/tcp/${SERVER_ADDRESS}/${port}' && echo open || echo blocked`,
+            )
+            .join("\n");
+        const connection = {
+            host: address,
+            user: "ubuntu",
+            privateKey: client.privateKeyOpenssh,
+            hostKey: hostKey.publicKeyOpenssh,
+            dialErrorLimit: 1,
+        };
+        return (await runRemote("bash -s", { connection, stdin: `${script}\n` }, {})).stdout.split("\n");
+    };
+    const fromMachine = (port: number) =>
+        new Promise<boolean>((resolve) => {
+            const socket = net.connect({ host: SERVER_ADDRESS, port, timeout: 3000 });
+            socket.once("connect", () => (socket.destroy(), resolve(true)));
+            socket.once("error", () => resolve(false));
+            socket.once("timeout", () => (socket.destroy(), resolve(false)));
+        });
+    const firewallStatus = () =>
+        JSON.parse(fs.readFileSync(path.join(dir, "firewall", "firewall.json"), "utf8")) as FirewallStatus;
+
+    before(async () => {
+        ({ dir, client, hostKey } = await freshLocalCloud("localcloud-egress-"));
+        for (let i = 0; i < 2; i++) {
+            const server = net.createServer((socket) => socket.end());
+            await new Promise<void>((resolve) => server.listen(0, SERVER_ADDRESS, resolve));
+            servers.push(server);
+        }
+        ports = servers.map((server) => (server.address() as net.AddressInfo).port) as [number, number];
+        registerServiceEndpoint({ name: "test-https", address: SERVER_ADDRESS, port: ports[0], standsFor: 443 });
+        groupId = (await create(GROUP, { vpcId: "vpc-local", description: "egress test" }, "sg")).id;
+        await create(
+            INGRESS,
+            { securityGroupId: groupId, ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "127.0.0.1/32" },
+            "ssh",
+        );
+        await create(
+            EGRESS,
+            { securityGroupId: groupId, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0" },
+            "https",
+        );
+        const eni = await networkInterface.create(
+            { subnetId: SUBNET, securityGroups: [groupId] },
+            URN("aws:ec2/networkInterface", "nic"),
+        );
+        [eniId, address] = [eni.id, String(eni.outputs.privateIp)];
+        const launched = await instance.create(
+            {
+                ami: "ami-0c0ffee0000000001",
+                instanceType: "t3.small",
+                keyName: "test",
+                userData: userData(hostKey),
+                networkInterfaces: [{ networkInterfaceId: eniId, deviceIndex: 0 }],
+            },
+            URN(INSTANCE, "egress-0"),
+        );
+        instanceId = launched.id;
+    });
+
+    after(async () => {
+        if (instanceId) await instance.delete!(instanceId, {}).catch(() => undefined);
+        if (eniId) await networkInterface.delete!(eniId, {}).catch(() => undefined);
+        servers.forEach((server) => server.close());
+        process.env.LOCALCLOUD_DIR = previousDir;
+        if (previousDir === undefined) delete process.env.LOCALCLOUD_DIR;
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("egress 443 only: a loopback port outside it is dropped, a stand-in of an HTTPS endpoint passes, a rule added by an update opens the port", async () => {
+        const status = firewallStatus();
+        assert.equal(status.egressEnforced, true, status.egressReason ?? status.reason);
+        const [https, other] = ports;
+        assert.deepEqual(await probe(https, other), ["open", "blocked"]);
+        assert.equal(await fromMachine(other), true, "the machine's own connections are not the instance's egress");
+
+        const added = await create(
+            EGRESS,
+            {
+                securityGroupId: groupId,
+                ipProtocol: "tcp",
+                fromPort: other + 1,
+                toPort: other + 1,
+                cidrIpv4: `${SERVER_ADDRESS}/32`,
+            },
+            "other",
+        );
+        assert.deepEqual(await probe(other), ["blocked"], "a rule for another port opens nothing");
+        const olds = { inputs: added.outputs, outputs: added.outputs };
+        await NETWORK_RESOURCES[EGRESS]!.update!(added.id, olds, { ...added.outputs, fromPort: other, toPort: other });
+        assert.deepEqual(await probe(https, other), ["open", "open"]);
     });
 });
