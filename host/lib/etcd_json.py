@@ -47,6 +47,17 @@ them in hex, so every ID printed here is hex. Python's int keeps all 64 bits (jq
                            separated by \x1f, so an empty key stays a field
   v2-value                 v2 keys API answer: the node's value (empty when none)
   snapshot-status          snapshot status: "HASH REVISION TOTAL_KEYS TOTAL_SIZE"
+  downgrade-action TARGET  endpoint status (every member): what the downgrade API needs before
+                           the members run release TARGET: "downgrade LINE" (TARGET's line is
+                           older than the newest release a member runs; no downgrade to it is
+                           enabled), "wait LINE" (one is enabled already), "cancel" (a downgrade
+                           is enabled but TARGET is not older any more), "unsupported LINE" (older,
+                           but the members run a release without the downgrade API, before 3.6)
+                           or "none"
+  storage-at LINE          endpoint status (every member): exit 0 when every member's storage
+                           version is on LINE (e.g. 3.6); prints "ENDPOINT STORAGE_VERSION" ("-"
+                           when it reports none) for each that is not
+  largest-db               endpoint status: the largest database size (bytes) a member reported
   imds-credentials         IMDS security credentials: access key, secret key, session token
                            (one a line)
 S3's XML answers (not JSON):
@@ -298,6 +309,52 @@ def snapshot_status(answer):
     print(answer["hash"], answer["revision"], answer["totalKey"], answer["totalSize"])
 
 
+def release_line(version):
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
+
+
+def line_text(line):
+    return f"{line[0]}.{line[1]}"
+
+
+FIRST_DOWNGRADABLE = (3, 6)
+
+
+def downgrade_action(answer, target):
+    statuses = [entry["Status"] for entry in answer]
+    newest = max(release_line(status["version"]) for status in statuses)
+    wanted = release_line(target)
+    enabled = [
+        (status.get("downgradeInfo") or {}).get("targetVersion")
+        for status in statuses
+        if (status.get("downgradeInfo") or {}).get("enabled")
+    ]
+    if wanted >= newest:
+        print("cancel" if enabled else "none")
+    elif newest < FIRST_DOWNGRADABLE:
+        print("unsupported", line_text(wanted))
+    elif any(release_line(version) == wanted for version in enabled):
+        print("wait", line_text(wanted))
+    else:
+        print("downgrade", line_text(wanted))
+
+
+def storage_at(answer, line):
+    behind = [
+        (entry["Endpoint"], entry["Status"].get("storageVersion") or "-")
+        for entry in answer
+        if not (entry["Status"].get("storageVersion") or "").startswith(f"{line}.")
+    ]
+    for endpoint, storage in behind:
+        print(endpoint, storage)
+    return 1 if behind else 0
+
+
+def largest_db(answer):
+    print(max(entry["Status"]["dbSize"] for entry in answer))
+
+
 def imds_credentials(answer):
     print(answer["AccessKeyId"])
     print(answer["SecretAccessKey"])
@@ -354,6 +411,9 @@ COMMANDS = {
     "role-changes": role_changes,
     "v2-value": v2_value,
     "snapshot-status": snapshot_status,
+    "downgrade-action": downgrade_action,
+    "storage-at": storage_at,
+    "largest-db": largest_db,
     "imds-credentials": imds_credentials,
 }
 
