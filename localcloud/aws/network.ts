@@ -18,10 +18,10 @@
 //   addresses of a referenced group's interfaces); anything else is dropped, as on AWS (a group without egress
 //   rules lets nothing out: the provider revokes AWS's default allow-all). As on AWS, two destinations are never
 //   filtered: the instance's own address (traffic to itself stays on the instance) and the VPC resolver (the local
-//   cloud's DNS server, localcloud/aws/dns.ts, UDP and TCP 53; AWS does not filter AmazonProvidedDNS). The local
-//   stand-ins of AWS's HTTPS endpoints (an S3 server, registered with registerServiceEndpoint) listen on some
-//   loopback port but are judged as the port they stand for (443): a rule opening 443 to a CIDR holding their
-//   address opens them. Commands the operator runs on a host from outside (LocalHost.exec in a test) are not in
+//   cloud's DNS server, localcloud/aws/dns.ts, UDP and TCP 53; AWS does not filter AmazonProvidedDNS), and neither
+//   is a stand-in registered as "unfiltered" (the instance metadata service). The local stand-ins of AWS's HTTPS
+//   endpoints (an S3 server, registered with registerServiceEndpoint) listen on some loopback port but are judged as
+//   the port they stand for (443): a rule opening 443 to a CIDR holding their address opens them. Commands the operator runs on a host from outside (LocalHost.exec in a test) are not in
 //   the cgroup, and not filtered.
 // When nft is missing or the kernel refuses the table, the rules are only recorded (firewall.json says so); without
 // a cgroup2 hierarchy egress is only recorded (firewall.json's egressReason says why).
@@ -69,12 +69,15 @@ export interface HostInterface {
     cgroup?: CgroupRef;
 }
 
-/** A local stand-in of an AWS HTTPS endpoint: it listens on address:port, egress rules judge it as `standsFor`. */
+/**
+ * A local stand-in of an AWS service on address:port (TCP). Egress rules judge it as port `standsFor` (an HTTPS API
+ * such as S3: 443), or never filter it ("unfiltered": what AWS never filters, the instance metadata service).
+ */
 export interface ServiceEndpoint {
     name: string;
     address: string;
     port: number;
-    standsFor: number;
+    standsFor: number | "unfiltered";
 }
 
 /** Where egress is never filtered, and what stands for AWS's endpoints (firewallRuleset's options). */
@@ -166,12 +169,12 @@ function egressAccepts(
         const name = protocolName(rule);
         const standIns = serviceEndpoints
             .filter(
-                (endpoint) =>
-                    name === "all" || (name === "tcp" && from <= endpoint.standsFor && endpoint.standsFor <= to),
+                ({ standsFor }) =>
+                    typeof standsFor === "number" && name === "tcp" && from <= standsFor && standsFor <= to,
             )
             .filter((endpoint) => cidrContains(rule.cidrIpv4 as string, endpoint.address))
             .map((endpoint) => accept(`ip daddr ${endpoint.address}`, `tcp dport ${endpoint.port}`));
-        return [accept(`ip daddr ${rule.cidrIpv4}`), ...(name === "all" ? [] : standIns)];
+        return [accept(`ip daddr ${rule.cidrIpv4}`), ...standIns];
     }
     if (rule.referencedSecurityGroupId !== undefined) {
         const members = interfaces
@@ -197,6 +200,9 @@ function egressChain(
         ...(context.resolver
             ? ["udp", "tcp"].map((protocol) => `        ip daddr ${context.resolver} ${protocol} dport 53 accept`)
             : []),
+        ...(context.endpoints ?? [])
+            .filter((endpoint) => endpoint.standsFor === "unfiltered")
+            .map((endpoint) => `        ip daddr ${endpoint.address} tcp dport ${endpoint.port} accept`),
     ];
     const admitted = allRules
         .filter((rule) => rule.direction === "egress" && eni.securityGroupIds.includes(rule.securityGroupId))

@@ -134,6 +134,7 @@ describe("localcloud/aws/network", () => {
                     endpoints: [
                         { name: "s3", address: "127.0.19.3", port: 9000, standsFor: 443 },
                         { name: "elsewhere", address: "10.1.1.1", port: 9001, standsFor: 8443 },
+                        { name: "imds", address: "127.0.19.254", port: 80, standsFor: "unfiltered" },
                     ],
                 },
             );
@@ -150,6 +151,7 @@ describe("localcloud/aws/network", () => {
                     "        ip daddr 127.0.20.10 accept",
                     "        ip daddr 127.0.19.53 udp dport 53 accept",
                     "        ip daddr 127.0.19.53 tcp dport 53 accept",
+                    "        ip daddr 127.0.19.254 tcp dport 80 accept",
                     "        ip daddr { 127.0.20.10, 127.0.20.11 } tcp dport 2380 accept",
                     "        ip daddr 0.0.0.0/0 tcp dport 443 accept",
                     "        ip daddr 127.0.19.3 tcp dport 9000 accept",
