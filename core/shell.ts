@@ -49,8 +49,12 @@ const HOST_SCRIPT_NAMES = [
     "etcd-aws-member-ready.sh",
     "etcd-aws-backup.sh",
     "etcd-aws-restore.sh",
+    "etcd-aws-prepare-change.sh",
+    "etcd-aws-defrag.sh",
+    "etcd-aws-recover-space.sh",
     "lib/common.sh",
     "lib/membership.sh",
+    "lib/defrag.sh",
     "lib/s3.sh",
     "lib/etcd_json.py",
 ] as const;

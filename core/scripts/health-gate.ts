@@ -3,6 +3,7 @@ import { ETCD_UNIT } from "../host-contract";
 import { clientTlsSettings } from "../launch";
 import { ClusterSpec, clientEndpoints, peerUrl } from "../model";
 import { renderBundle } from "../shell";
+import { RECOVER_SPACE_COMMAND } from "./defrag";
 
 export interface HealthGateInput {
     /** Seconds to wait for the cluster before failing the deployment. */
@@ -12,7 +13,8 @@ export interface HealthGateInput {
 /**
  * Waits until every member of the spec is a started voting member and healthy; members not in
  * the spec (leaving at the end of the update, on scale-in) are reported, not counted. Otherwise
- * fails with what it waited for, the member list and the last log lines.
+ * fails with what it waited for, the member list and the last log lines; at once when an alarm is
+ * raised, naming it, its member and (NOSPACE) the space recovery's command.
  */
 export function renderHealthGateScript(spec: ClusterSpec, input: HealthGateInput): string {
     return renderBundle({
@@ -25,6 +27,7 @@ export function renderHealthGateScript(spec: ClusterSpec, input: HealthGateInput
             PEER_URLS: spec.members.map((member) => peerUrl(spec, member)).join(","),
             TIMEOUT_SECONDS: input.timeoutSeconds,
             UNIT: ETCD_UNIT,
+            RECOVER_SPACE_COMMAND,
             ...clientTlsSettings(spec),
         },
         readsJson: true,
