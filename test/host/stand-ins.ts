@@ -51,6 +51,8 @@ export class StandIns {
         etcdctl: ETCDCTL,
         journalctl: 'echo "journalctl $*" >>"$STANDIN_DIR/calls"; cat "$STANDIN_DIR/journal" 2>/dev/null || true',
         systemctl: 'echo "systemctl $*" >>"$STANDIN_DIR/calls"',
+        // The installed release a restart starts (STANDIN_ETCD_VERSION, default 3.5.30).
+        etcd: 'echo "etcd Version: ${STANDIN_ETCD_VERSION:-3.5.30}"',
     });
 
     /** Members answer health checks and membership changes succeed unless a test says otherwise. */
@@ -82,12 +84,22 @@ export class StandIns {
 
     /** Runs host/<script> from the checkout with the settings as its environment. */
     run(script: string, settings: Readonly<Record<string, string | number>>): ScriptResult {
+        return this.runBash([path.join(HOST_DIR, script)], settings);
+    }
+
+    /** Runs bash `code` after host/lib/common.sh and host/lib/membership.sh, as a script of host/ would. */
+    runWithMembership(code: string, settings: Readonly<Record<string, string | number>>): ScriptResult {
+        const libraries = ["common.sh", "membership.sh"].map((lib) => `source ${path.join(HOST_DIR, "lib", lib)}`);
+        return this.runBash(["-c", ["set -euo pipefail", ...libraries, code].join("\n")], settings);
+    }
+
+    private runBash(args: string[], settings: Readonly<Record<string, string | number>>): ScriptResult {
         const env: NodeJS.ProcessEnv = { PATH: `${this.bin}:${process.env.PATH}`, STANDIN_DIR: this.dir };
         for (const [name, value] of Object.entries(settings)) {
             env[name] = String(value);
         }
         const started = Date.now();
-        const result = spawnSync("bash", [path.join(HOST_DIR, script)], {
+        const result = spawnSync("bash", args, {
             encoding: "utf8",
             env: { ...env, ETCD_AWS_ROOT: this.root },
             timeout: 60_000,
@@ -131,13 +143,15 @@ export interface EndpointEntry {
     readonly id: bigint;
     readonly leader: bigint;
     readonly applied: number;
+    /** The release it runs (default 3.5.16). */
+    readonly version?: string;
 }
 
 export function endpointStatus(entries: readonly EndpointEntry[]): string {
     return `[${entries
         .map(
             (e) =>
-                `{"Endpoint":"${e.endpoint}","Status":{"header":{"cluster_id":14841639068965178418,"member_id":${e.id},"revision":9,"raft_term":2},"version":"3.5.16","dbSize":20480,"leader":${e.leader},"raftIndex":${e.applied + 1},"raftTerm":2,"raftAppliedIndex":${e.applied},"dbSizeInUse":16384}}`,
+                `{"Endpoint":"${e.endpoint}","Status":{"header":{"cluster_id":14841639068965178418,"member_id":${e.id},"revision":9,"raft_term":2},"version":"${e.version ?? "3.5.16"}","dbSize":20480,"leader":${e.leader},"raftIndex":${e.applied + 1},"raftTerm":2,"raftAppliedIndex":${e.applied},"dbSizeInUse":16384}}`,
         )
         .join(",")}]`;
 }
