@@ -1,8 +1,12 @@
 // What installs etcd on a member: the systemd unit and the settings of host/etcd-aws-install.sh
-// (user, directories, data volume, verified release download, unit). The same text runs on EC2
-// and on local hosts.
-import { HOST_PATHS } from "./host-contract";
-import { heredoc, renderBundle, shellFunction } from "./shell";
+// (user, directories, data volume, disk check, verified release download, unit). The same text
+// runs on EC2 and on local hosts.
+import * as fs from "fs";
+import * as path from "path";
+import { ETCD_UNIT, HOST_PATHS } from "./host-contract";
+import { membershipSettings, MembershipWaits } from "./launch";
+import { ClusterSpec, DiskCheck, MemberSpec } from "./model";
+import { heredoc, HOST_SCRIPTS_DIR, renderBundle, shellFunction } from "./shell";
 import { EtcdVersion } from "./versions";
 
 export type CpuArchitecture = "amd64" | "arm64";
@@ -70,6 +74,25 @@ export function renderSystemdUnit(): string {
 /** The device name the data volume's attachment asks for; Xen instances show it as /dev/xvdf. */
 export const DATA_DEVICE_NAME = "/dev/sdf";
 
+/** etcd's hardware guide: the data disk's fdatasync p99 should be at most this. */
+export const FSYNC_P99_LIMIT_MS = 10;
+
+/**
+ * How long the install's disk check writes (host/lib/disk_probe.py stops earlier after the
+ * guide's 22 MiB, later only to reach 100 writes on a slow disk, and after 5 times this at most).
+ */
+export const DISK_CHECK_SECONDS = 2;
+
+/** host/lib/disk_probe.py, the install's disk check (python3 only, as Ubuntu images have it). */
+const DISK_PROBE_PY = fs.readFileSync(path.join(HOST_SCRIPTS_DIR, "lib", "disk_probe.py"), "utf8");
+
+/** The cluster a member's install belongs to: for the membership lock of an offline filesystem grow. */
+export interface InstallCluster {
+    readonly spec: ClusterSpec;
+    readonly member: MemberSpec;
+    readonly waits?: MembershipWaits;
+}
+
 export interface InstallScriptInput {
     readonly release: ReleaseSpec;
     /** EBS volume that holds the data directory (formatted once, mounted by UUID). Empty: none. */
@@ -86,10 +109,28 @@ export interface InstallScriptInput {
     /** Which member and cluster, for the header an operator reads. */
     readonly memberName: string;
     readonly clusterName: string;
+    /**
+     * What the data volume's measured fsync p99 above FSYNC_P99_LIMIT_MS does (default "warn":
+     * the install says so and goes on; "fail" ends it before etcd is installed; "off": not measured).
+     */
+    readonly diskCheck?: DiskCheck;
+    /**
+     * The member's cluster: when the kernel refuses to grow the mounted filesystem online, the
+     * install stops etcd for an offline grow, one member at a time under the membership lock.
+     * Without it such an install fails (nothing else may stop a running member).
+     */
+    readonly cluster?: InstallCluster;
+}
+
+/** lib/membership.sh's settings but the peer URL (the install changes no membership). */
+function growLockSettings(cluster: InstallCluster): Record<string, string | number> {
+    const settings: Record<string, string | number> = membershipSettings(cluster.spec, cluster.member, cluster.waits);
+    delete settings.PEER_URL;
+    return settings;
 }
 
 export function renderInstallScript(input: InstallScriptInput): string {
-    const { release } = input;
+    const { release, cluster } = input;
     return renderBundle({
         purpose: "install",
         description: [
@@ -113,12 +154,22 @@ export function renderInstallScript(input: InstallScriptInput): string {
             PKI_DIR: HOST_PATHS.pkiDir,
             BIN_DIR: HOST_PATHS.binDir,
             UNIT_FILE: HOST_PATHS.unitFile,
+            UNIT: ETCD_UNIT,
+            DISK_CHECK: input.diskCheck ?? "warn",
+            DISK_CHECK_LIMIT_MS: FSYNC_P99_LIMIT_MS,
+            DISK_CHECK_SECONDS,
+            MEMBERSHIP_LOCK: cluster ? "yes" : "no",
+            ...(cluster ? growLockSettings(cluster) : {}),
         },
         definitions: [
             shellFunction("write_unit_file", "The systemd unit (the same on every member).", [
                 `    write_if_changed "$UNIT_FILE" 0644 root:root ${heredoc(renderSystemdUnit(), "UNIT")}`,
             ]),
+            shellFunction("disk_probe", "host/lib/disk_probe.py: DIR LIMIT_MS SECONDS -> P99_MS WRITES ok|slow.", [
+                `    python3 - "$@" ${heredoc(DISK_PROBE_PY, "DISK_PROBE_PY")}`,
+            ]),
         ],
+        ...(cluster ? { libraries: ["lib/membership.sh" as const], readsJson: true } : {}),
         script: "etcd-aws-install.sh",
     });
 }

@@ -14,8 +14,15 @@ import {
     renderInstallScript,
     renderSystemdUnit,
 } from "../../core";
+import { MEMBERSHIP_LOCK_KEY } from "../../core/host-contract";
+import { DiskCheck } from "../../core/model";
 import { releaseTarball } from "../../core/install";
-import { afterHeader, fakeBin, heredocBodies, runBash, shellcheck, systemdVerify, tempDir } from "./helpers";
+import { at } from "../helpers/elements";
+import { afterHeader, fakeBin, heredocBodies, runBash, shellcheck, specOf, systemdVerify, tempDir } from "./helpers";
+
+const DISK_PROBE = path.resolve(__dirname, "../../host/lib/disk_probe.py");
+/** Where e2fsprogs' tools are (their stand-ins call them). */
+const SBIN = path.dirname(fs.realpathSync("/sbin/resize2fs"));
 
 const GITHUB = "https://github.com/etcd-io/etcd/releases/download";
 const SHA = "0123456789abcdef".repeat(4);
@@ -131,7 +138,39 @@ describe("core/install", () => {
                 PKI_DIR: "/etc/etcd/pki",
                 BIN_DIR: "/usr/local/bin",
                 UNIT_FILE: "/etc/systemd/system/etcd.service",
+                UNIT: "etcd.service",
+                DISK_CHECK: "warn",
+                DISK_CHECK_LIMIT_MS: "10",
+                DISK_CHECK_SECONDS: "2",
+                MEMBERSHIP_LOCK: "no",
             });
+        });
+
+        it("with the member's cluster it carries lib/membership.sh, etcd_json and the launch's membership settings, and stays shellcheck-clean", () => {
+            const spec = specOf({ memberCount: 3 });
+            const member = at(spec.members, 1);
+            const input = { ...installInput("3.6.14", "amd64", {}, "vol-0abc"), cluster: { spec, member } };
+            const script = renderInstallScript(input);
+            const settings = settingsOf(script);
+            assert.equal(settings.MEMBERSHIP_LOCK, "yes");
+            assert.equal(settings.MEMBER_NAME, member.name);
+            assert.equal(settings.LOCAL_ENDPOINT, `https://${member.address}:2379`);
+            assert.equal(
+                settings.PEER_ENDPOINTS,
+                [0, 2].map((i) => `https://${at(spec.members, i).address}:2379`).join(","),
+            );
+            assert.equal(settings.LOCK_KEY, MEMBERSHIP_LOCK_KEY);
+            assert.equal(settings.UNIT, "etcd.service");
+            assert.ok(script.includes("# ---- host/lib/membership.sh"));
+            assert.match(script, /^ETCD_JSON_PY=/m);
+            assert.equal(shellcheck(script), "");
+        });
+
+        it("takes the diskCheck setting", () => {
+            for (const diskCheck of ["warn", "fail", "off"] as const) {
+                const settings = settingsOf(renderInstallScript({ ...installInput("3.6.14", "amd64"), diskCheck }));
+                assert.equal(settings.DISK_CHECK, diskCheck);
+            }
         });
 
         it("records the instance, the volume's size and the attachment's device name, so each change of them changes the script", () => {
@@ -161,9 +200,12 @@ describe("core/install", () => {
             assert.equal(settings.DATA_VOLUME_ID, "");
         });
 
-        it("embeds exactly the systemd unit in its here-document", () => {
+        it("embeds exactly the systemd unit and host/lib/disk_probe.py in its here-documents", () => {
             const bodies = heredocBodies(renderInstallScript(installInput("3.6.14", "amd64")));
-            assert.deepEqual(bodies, [{ delimiter: "UNIT", body: renderSystemdUnit() }]);
+            assert.deepEqual(bodies, [
+                { delimiter: "UNIT", body: renderSystemdUnit() },
+                { delimiter: "DISK_PROBE_PY", body: fs.readFileSync(DISK_PROBE, "utf8") },
+            ]);
         });
 
         describe("run against a temporary host root and a local mirror (file:// URLs)", () => {
@@ -198,6 +240,14 @@ describe("core/install", () => {
                 mountpoint: 'grep -qxF -- "${*: -1}" "$FAKE_LOG.mounts" 2>/dev/null',
                 install:
                     'args=(); while [ "$#" -gt 0 ]; do case $1 in -o | -g) shift 2 ;; *) args+=("$1"); shift ;; esac; done; exec /usr/bin/install "${args[@]}"',
+                // The disk check's probe (python3 - DIR LIMIT_MS SECONDS < program): FAKE_PROBE's figures.
+                python3:
+                    '[ "$1" = - ] || exit 99; echo "disk_probe ${*:2}" >>"$FAKE_LOG"; echo "${FAKE_PROBE:-0.50 10029 ok}"',
+                umount: 'echo "umount $*" >>"$FAKE_LOG"; grep -vxF -- "${*: -1}" "$FAKE_LOG.mounts" >"$FAKE_LOG.left" || true; mv "$FAKE_LOG.left" "$FAKE_LOG.mounts"',
+                // As a kernel without CAP_SYS_RESOURCE for resize2fs: a mounted filesystem does not grow.
+                resize2fs: `if [ -n "\${RESIZE_MOUNT:-}" ] && grep -qxF -- "$RESIZE_MOUNT" "$FAKE_LOG.mounts"; then echo "resize2fs: Permission denied to resize filesystem" >&2; exit 1; fi; echo "resize2fs $*" >>"$FAKE_LOG"; exec ${SBIN}/resize2fs "$@"`,
+                e2fsck: `echo "e2fsck $*" >>"$FAKE_LOG"; exec ${SBIN}/e2fsck "$@"`,
+                etcdctl: 'echo "etcdctl $*" >>"$FAKE_LOG"',
             };
             const ME = `${runBash("id -un").stdout.trim()}:${runBash("id -gn").stdout.trim()}`;
 
@@ -209,7 +259,7 @@ describe("core/install", () => {
                 volume: Partial<InstallScriptInput> = {},
                 before = "",
                 log = path.join(tempDir("calls"), "calls.log"),
-            ): { status: number | null; stderr: string; releaseDir: string; calls: string[] } {
+            ): { status: number | null; stdout: string; stderr: string; releaseDir: string; calls: string[] } {
                 fs.writeFileSync(log, "");
                 const script = renderInstallScript({
                     ...installInput("3.6.14", "amd64", { mirrorBaseUrl: base, sha256 }),
@@ -226,6 +276,7 @@ describe("core/install", () => {
                     .filter((line) => line !== "");
                 return {
                     status: result.status,
+                    stdout: result.stdout,
                     stderr: result.stderr,
                     releaseDir: path.join(root, HOST_PATHS.releasesDir, "v3.6.14"),
                     calls,
@@ -359,6 +410,136 @@ describe("core/install", () => {
                     const again = install(root, base, undefined, { dataVolumeId: VOLUME, volumeSizeGiB: 2 }, "", log);
                     assert.equal(again.status, 0, again.stderr);
                     assert.doesNotMatch(again.stderr, /grew|formatted/);
+                });
+
+                /**
+                 * Installs on a 1 GiB volume, grows the image to 2 GiB and installs again, the filesystem
+                 * mounted (a running member) on a kernel that refuses to grow it online; then once more.
+                 */
+                function growWhileMounted(volume: Partial<InstallScriptInput>) {
+                    const { base } = mirror();
+                    const root = hostWithEtc();
+                    const image = device(root, NVME, GiB);
+                    const log = path.join(tempDir("calls"), "calls.log");
+                    const mount = path.join(root, HOST_PATHS.dataMount);
+                    const refusing = `export RESIZE_MOUNT='${mount}'`;
+                    const run = (volumeSizeGiB: number) =>
+                        install(root, base, undefined, { ...volume, volumeSizeGiB }, refusing, log);
+                    assert.equal(run(1).status, 0);
+                    fs.truncateSync(image, 2 * GiB);
+                    const grown = run(2);
+                    return { image, mount, grown, again: () => run(2) };
+                }
+
+                it("grows a mounted filesystem the kernel refuses to grow online offline: under the lock, etcd stopped, unmounted, checked, grown, mounted, etcd started and healthy; then not again", () => {
+                    const spec = specOf({ memberCount: 1 });
+                    const member = at(spec.members, 0);
+                    const { image, mount, grown, again } = growWhileMounted({
+                        dataVolumeId: VOLUME,
+                        cluster: { spec, member },
+                    });
+                    assert.equal(grown.status, 0, grown.stderr);
+                    assert.ok(
+                        grown.stderr.includes(
+                            `the kernel refused to grow the mounted filesystem on ${image} online (resize2fs: Permission denied to resize filesystem): growing it offline`,
+                        ),
+                        grown.stderr,
+                    );
+                    assert.match(
+                        grown.stderr,
+                        /grew the filesystem on \S+ from 1024 MiB to 2048 MiB \(offline, etcd stopped under the membership lock, \d+ s\)/,
+                    );
+                    const steps = grown.calls.filter((call) =>
+                        /^(systemctl (stop|start)|umount|e2fsck|resize2fs|mount|etcdctl .*endpoint health)/.test(call),
+                    );
+                    assert.deepEqual(steps, [
+                        "systemctl stop etcd.service",
+                        `umount ${mount}`,
+                        `e2fsck -f -p ${image}`,
+                        `resize2fs ${image}`,
+                        `mount -o defaults,nofail,noatime ${image} ${mount}`,
+                        "systemctl start --no-block etcd.service",
+                        `etcdctl --endpoints https://${member.address}:2379 --command-timeout=0.5s endpoint health`,
+                    ]);
+                    const blocks = runBash(`tune2fs -l '${image}' | sed -n 's/^Block count: *//p'`).stdout.trim();
+                    assert.equal(blocks, String((2 * GiB) / 4096));
+                    const after = again();
+                    assert.equal(after.status, 0, after.stderr);
+                    assert.doesNotMatch(after.stderr, /grew|stopping/);
+                });
+
+                it("without the member's cluster it refuses to stop a running etcd for that, and says why", () => {
+                    const { grown } = growWhileMounted({ dataVolumeId: VOLUME });
+                    assert.equal(grown.status, 1);
+                    assert.match(
+                        grown.stderr,
+                        /this install has no membership settings, so it cannot stop etcd to grow the filesystem/,
+                    );
+                    assert.equal(grown.calls.includes("systemctl stop etcd.service"), false);
+                });
+
+                describe("the disk check", () => {
+                    const line = (figures: string) =>
+                        `etcd-aws disk check: fsync p99 ${figures.split(" ")[0]} ms over ${figures.split(" ")[1]} writes (etcd asks <= 10 ms): ${figures.split(" ")[2]}\n`;
+
+                    function checked(diskCheck: DiskCheck | undefined, figures: string) {
+                        const root = hostWithEtc();
+                        device(root, NVME, GiB);
+                        return {
+                            root,
+                            ...install(
+                                root,
+                                mirror().base,
+                                undefined,
+                                { dataVolumeId: VOLUME, diskCheck },
+                                `export FAKE_PROBE='${figures}'`,
+                            ),
+                        };
+                    }
+
+                    it("warn (the default): prints the probe's line for the data mount and goes on, warning about a slow volume", () => {
+                        const { root, ...result } = checked(undefined, "12.50 230 slow");
+                        assert.equal(result.status, 0, result.stderr);
+                        assert.equal(result.stdout, line("12.50 230 slow"));
+                        assert.ok(
+                            result.calls.includes(`disk_probe ${root}/var/lib/etcd 10 2`),
+                            result.calls.join("\n"),
+                        );
+                        assert.match(
+                            result.stderr,
+                            /warning: the data volume's fsync p99 is 12\.50 ms, above etcd's 10 ms/,
+                        );
+                        assert.match(result.stderr, /installed etcd 3\.6\.14/);
+                    });
+
+                    it("fail: a p99 above 10 ms ends the install before etcd is installed", () => {
+                        const result = checked("fail", "12.50 230 slow");
+                        assert.equal(result.status, 1);
+                        assert.equal(result.stdout, line("12.50 230 slow"));
+                        assert.match(
+                            result.stderr,
+                            /fsync p99 is 12\.50 ms, above etcd's 10 ms, and diskCheck is fail: refusing/,
+                        );
+                        assert.equal(fs.existsSync(result.releaseDir), false);
+                        assert.equal(fs.existsSync(path.join(result.root, HOST_PATHS.unitFile)), false);
+                    });
+
+                    it("fail: a p99 within 10 ms goes on", () => {
+                        const result = checked("fail", "3.21 10029 ok");
+                        assert.equal(result.status, 0, result.stderr);
+                        assert.equal(result.stdout, line("3.21 10029 ok"));
+                        assert.doesNotMatch(result.stderr, /warning/);
+                    });
+
+                    it("off: measures nothing", () => {
+                        const result = checked("off", "12.50 230 slow");
+                        assert.equal(result.status, 0, result.stderr);
+                        assert.equal(result.stdout, "");
+                        assert.equal(
+                            result.calls.some((call) => call.startsWith("disk_probe")),
+                            false,
+                        );
+                    });
                 });
             });
 
