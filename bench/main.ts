@@ -1,7 +1,8 @@
 // scripts/bench.sh: runs the benchmarks and writes bench/results.json and bench/results.md.
-//   scripts/bench.sh [--only graph,evaluation,launch,install,perf,lock]
+//   scripts/bench.sh [--only graph,evaluation,launch,install,perf,lock,upgrade]
 // Environment: BENCH_RUNS (runs per figure, 5), BENCH_PERF_RUNS (check perf runs per side, 2),
-// BENCH_LOCK_ROUNDS (rolling restarts per member count and lock, 3), BENCH_MAX_WAIT_MINUTES (how
+// BENCH_LOCK_ROUNDS (rolling restarts per member count and lock, 3), BENCH_UPGRADE_ROUNDS (rolling
+// upgrades per way, 4), BENCH_MAX_WAIT_MINUTES (how
 // long to wait for another test suite to finish, 30; 0: do not wait, count disturbed runs). With --only, the benchmarks not run keep
 // their figures from the last bench/results.json.
 import * as fs from "fs";
@@ -18,10 +19,11 @@ import { describeMachine } from "./machine";
 import { benchPerf } from "./perf-bench";
 import { alone, Disturbances } from "./quiet";
 import { renderJson, renderMarkdown, Results } from "./report";
+import { benchUpgrade } from "./upgrade-bench";
 
-const BENCHMARKS = ["graph", "evaluation", "launch", "install", "perf", "lock"] as const;
+const BENCHMARKS = ["graph", "evaluation", "launch", "install", "perf", "lock", "upgrade"] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
-const LOCAL_BENCHMARKS: readonly Benchmark[] = ["launch", "install", "perf", "lock"];
+const LOCAL_BENCHMARKS: readonly Benchmark[] = ["launch", "install", "perf", "lock", "upgrade"];
 
 function numberFromEnv(name: string, fallback: number, least = 1): number {
     const value = Number(process.env[name] ?? fallback);
@@ -65,6 +67,9 @@ async function runBenchmarks(selected: readonly Benchmark[]): Promise<Results> {
     const perfRuns = numberFromEnv("BENCH_PERF_RUNS", 2);
     // A roll of 7 members with the old lock takes near a minute.
     const lockRounds = numberFromEnv("BENCH_LOCK_ROUNDS", 3);
+    // Each round rolls both stacks (ours near a minute, by hand near 15 s): with the two stacks made
+    // and destroyed, 4 rounds take near 9 minutes.
+    const upgradeRounds = numberFromEnv("BENCH_UPGRADE_ROUNDS", 4);
     // 0: measure at once, beside whatever runs (each disturbed run is counted).
     const maxWaitMs = numberFromEnv("BENCH_MAX_WAIT_MINUTES", 30, 0) * 60_000;
     if (selected.some((b) => LOCAL_BENCHMARKS.includes(b)) && process.getuid?.() !== 0) {
@@ -91,6 +96,11 @@ async function runBenchmarks(selected: readonly Benchmark[]): Promise<Results> {
         lock: selected.includes("lock")
             ? await step(`6. membership lock hand-over (${lockRounds} rolls each)`, () =>
                   benchLock(lockRounds, mirror, quiet, noise, machine.commit),
+              )
+            : undefined,
+        upgrade: selected.includes("upgrade")
+            ? await step(`7. rolling upgrade of 3 members, local stack (${upgradeRounds} rounds)`, () =>
+                  benchUpgrade(upgradeRounds, quiet, noise, machine.commit),
               )
             : undefined,
     }));
