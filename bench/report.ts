@@ -10,6 +10,8 @@ import { lockSection, lockVerdict } from "./lock-report";
 import type { Machine } from "./machine";
 import type { PerfRow } from "./perf-bench";
 import type { Disturbances } from "./quiet";
+import type { UpgradeResults } from "./upgrade-bench";
+import { upgradeSection, upgradeVerdict } from "./upgrade-report";
 
 export interface Results {
     readonly measuredAt: string;
@@ -22,6 +24,7 @@ export interface Results {
     readonly install?: readonly InstallRow[];
     readonly perf?: readonly PerfRow[];
     readonly lock?: LockResults;
+    readonly upgrade?: UpgradeResults;
 }
 
 export interface Verdict {
@@ -143,6 +146,7 @@ export function verdicts(results: Results): Verdict[] {
         ...(results.install ? [installVerdict(results.install)] : []),
         ...(results.perf ? [perfVerdict(results.perf)] : []),
         ...(results.lock ? [lockVerdict(results.lock)] : []),
+        ...(results.upgrade ? [upgradeVerdict(results.upgrade)] : []),
     ];
 }
 
@@ -329,6 +333,7 @@ function failureSection(results: Results): string {
         ...(results.install ?? []),
         ...(results.perf ?? []),
         ...(results.lock?.rows ?? []),
+        ...(results.upgrade?.rows ?? []),
     ].flatMap((row) => row.failures.map((f) => `- ${f.split("\n")[0]}`));
     return failed.length > 0 ? ["## Failed runs", "", ...failed].join("\n") : "";
 }
@@ -351,6 +356,7 @@ export function renderMarkdown(results: Results): string {
             results.install && installSection(results.install),
             results.perf && perfSection(results.perf, method.perfRuns),
             results.lock && lockSection(results.lock),
+            results.upgrade && upgradeSection(results.upgrade),
             failureSection(results),
         ].flatMap((section) => (section ? [section, ""] : [])),
     ].join("\n");
