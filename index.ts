@@ -123,6 +123,7 @@ async function deploy(): Promise<Record<string, pulumi.Output<unknown>>> {
         clientKeyPem: cluster.clientKeyPem,
         clientUser: cluster.clientUser,
         rootPassword: cluster.rootPassword,
+        diskChecks: cluster.diskChecks,
     };
 }
 

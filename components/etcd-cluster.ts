@@ -31,9 +31,11 @@ import {
     CONTROL_MEMBER,
     credentialSettingsGiven,
     discoveryRegistration,
+    diskCheckOf,
     healthGateTimeouts,
     LAUNCH_TIMEOUT,
     launchDependencies,
+    PREPARE_CHANGE_TIMEOUT,
     forInstance,
     launchScriptsDigest,
     MEMBER_READY_TIMEOUT_SECONDS,
@@ -55,6 +57,7 @@ import {
 } from "../core/deployment";
 import { LAUNCH_COMMANDS, RUN_SCRIPT_COMMAND } from "../core/host-contract";
 import { renderMemberReadyScript } from "../core/scripts/member-ready";
+import { renderPrepareChangeScript } from "../core/scripts/prepare-change";
 import { EtcdDiscovery } from "./etcd-discovery";
 import { EtcdDns } from "./etcd-dns";
 import { EtcdMember, SshSettings } from "./etcd-member";
@@ -330,6 +333,11 @@ export class EtcdCluster extends pulumi.ComponentResource {
     public readonly clientUser: pulumi.Output<string>;
     /** Password of etcd user root (secret; empty unless auth is on). */
     public readonly rootPassword: pulumi.Output<string>;
+    /**
+     * Each member's data volume fsync check from its install (member name -> `etcd-aws disk check:
+     * fsync p99 <ms> ms over <n> writes (etcd asks <= 10 ms): ok|slow`), or "not measured".
+     */
+    public readonly diskChecks: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const { problems, warnings, resolved } = validateClusterArgs(name, args, {
@@ -394,6 +402,12 @@ export class EtcdCluster extends pulumi.ComponentResource {
         // after the launches: each member gets the promise of its predecessor's.
         const readyResolvers: ((ready: pulumi.Resource) => void)[] = [];
         const readyPromises = names.map(() => new Promise<pulumi.Resource>((resolve) => readyResolvers.push(resolve)));
+        // Every member's instance and data volume wait for the pre-change step, created after them.
+        let changePreparedResolver: (prepared: pulumi.Resource) => void = () => undefined;
+        const changePrepared = new Promise<pulumi.Resource>((resolve) => (changePreparedResolver = resolve));
+        // The installs take the cluster's spec, known once every member's interface has its address.
+        let specResolver: (spec: pulumi.Output<ClusterSpec>) => void = () => undefined;
+        const clusterSpec = new Promise<pulumi.Output<ClusterSpec>>((resolve) => (specResolver = resolve));
         const members = names.map(
             (member, i) =>
                 new EtcdMember(
@@ -412,6 +426,9 @@ export class EtcdCluster extends pulumi.ComponentResource {
                         privateEgress: args.privateEgress,
                         rolling: args.rolling,
                         previousMemberReady: i > 0 ? readyPromises[i - 1] : undefined,
+                        changePrepared,
+                        clusterSpec,
+                        diskCheck: settings.diskCheck,
                         connectionDependsOn: network.rules,
                         volumeSizeGiB: settings.volumeSizeGiB,
                         volumeType: settings.volumeType,
@@ -491,22 +508,67 @@ export class EtcdCluster extends pulumi.ComponentResource {
             }
             return rendered;
         });
+        specResolver(spec);
         const waitsFor = launchDependencies(settings);
         const startAfter: pulumi.Resource[] = [
             ...(waitsFor.dnsRecords ? dns.recordResources : []),
             ...(waitsFor.discoverySize && discovery?.registration ? [discovery.registration] : []),
         ];
+        // What each member's launch writes: its flags, certificates and the member list.
+        const configurations = members.map((_, i) =>
+            pulumi
+                .all([spec, pki ? tlsFilesOf(pki, i) : []])
+                .apply(([rendered, files]) =>
+                    renderLaunchScript(rendered, ofMember(rendered.members, i, "the cluster spec"), files),
+                ),
+        );
         // Each names its instance: a replaced instance runs its launch again, as an update.
         const launchScripts = members.map((member, i) =>
             pulumi
-                .all([spec, pki ? tlsFilesOf(pki, i) : [], member.instance.id])
-                .apply(([rendered, files, instanceId]) =>
-                    forInstance(
-                        renderLaunchScript(rendered, ofMember(rendered.members, i, "the cluster spec"), files),
-                        instanceId,
-                    ),
-                ),
+                .all([ofMember(configurations, i, "the configurations"), member.instance.id])
+                .apply(([configuration, instanceId]) => forInstance(configuration, instanceId)),
         );
+        const control = ofMember(members, CONTROL_MEMBER, "the members");
+        // Before anything stops, replaces, removes or re-versions a member: a checked snapshot, and
+        // the downgrade API's steps when the release goes down. It runs on the first member, which
+        // every change keeps, through its network interface (no instance: the instances wait for it).
+        // Nothing runs on creation (no cluster answers there yet, nor on a graph from before this
+        // step); an update runs whenever the shape in its script changes, which only a risky change
+        // does: the members, the release, the instance type, an explicit AMI, the data volumes or
+        // any member's configuration (flags, certificates).
+        const prepareChange = new command.remote.Command(
+            `${name}-prepare-change`,
+            {
+                connection: control.connection,
+                update: RUN_SCRIPT_COMMAND,
+                stdin: pulumi
+                    .all([
+                        spec,
+                        pulumi.unsecret(pulumi.all(configurations).apply(launchScriptsDigest)),
+                        args.amiId ?? "",
+                    ])
+                    .apply(([rendered, configurationDigest, amiId]) =>
+                        renderPrepareChangeScript(rendered, {
+                            shape: {
+                                memberNames: names,
+                                etcdVersion: settings.version.text,
+                                instanceType: settings.instanceType,
+                                amiId,
+                                volume: `${settings.volumeSizeGiB} GiB ${settings.volumeType}${settings.volumeIops ? ` ${settings.volumeIops} IOPS` : ""}`,
+                                configurationDigest,
+                            },
+                        }),
+                    ),
+                addPreviousOutputInEnv: false,
+            },
+            {
+                parent: this,
+                dependsOn: [...network.rules],
+                // A large snapshot, or a downgrade's wait for every member's storage version.
+                customTimeouts: { update: PREPARE_CHANGE_TIMEOUT },
+            },
+        );
+        changePreparedResolver(prepareChange);
         // Launches run in parallel, so creation takes as long for seven members as for one. On an
         // update each script restarts its member only under the cluster-wide membership lock and
         // only when every other member is healthy, then waits until it serves again: changes roll
@@ -527,7 +589,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                     },
                     {
                         parent: this,
-                        dependsOn: [member.installed, ...startAfter, ...network.rules],
+                        dependsOn: [member.installed, prepareChange, ...startAfter, ...network.rules],
                         // The script carries keys and tokens; keep whatever it prints out of plain state too.
                         additionalSecretOutputs: ["stdout", "stderr"],
                         customTimeouts: { create: LAUNCH_TIMEOUT, update: LAUNCH_TIMEOUT, delete: LAUNCH_TIMEOUT },
@@ -565,7 +627,6 @@ export class EtcdCluster extends pulumi.ComponentResource {
             ofMember(readyResolvers, i, "the ready checks")(ready);
             return ready;
         });
-        const control = ofMember(members, CONTROL_MEMBER, "the members");
         const healthTimeout = healthGateTimeouts(args.healthTimeoutSeconds);
         const healthGate = new command.remote.Command(
             `${name}-health`,
@@ -635,6 +696,9 @@ export class EtcdCluster extends pulumi.ComponentResource {
         this.clientKeyPem = pki ? pki.clientKeyPem : pulumi.secret(pulumi.output(""));
         this.clientUser = pulumi.output(pki ? settings.clientUser : "");
         this.rootPassword = pulumi.secret(rootPassword);
+        this.diskChecks = pulumi
+            .all(members.map((member) => member.installed.stdout))
+            .apply((outputs) => Object.fromEntries(names.map((member, i) => [member, diskCheckOf(outputs[i])])));
         this.registerOutputs({
             clientEndpoints: this.clientEndpoints,
             memberNames: this.memberNames,
@@ -652,6 +716,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             clientKeyPem: this.clientKeyPem,
             clientUser: this.clientUser,
             rootPassword: this.rootPassword,
+            diskChecks: this.diskChecks,
         });
     }
 }

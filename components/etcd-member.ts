@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import { remote } from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { formatProblems, ReleaseSpec, renderInstallScript } from "../core";
+import { ClusterSpec, formatProblems, ReleaseSpec, renderInstallScript } from "../core";
 import {
     DATA_VOLUME_IGNORED_CHANGES,
     instanceIgnoreChanges,
@@ -13,6 +13,7 @@ import {
 } from "../core/deployment";
 import { DEFAULT_SSH_USER, RUN_SCRIPT_COMMAND } from "../core/host-contract";
 import { DATA_DEVICE_NAME } from "../core/install";
+import { DiskCheck } from "../core/model";
 import { hostKeyLine, renderMemberUserData } from "../core/user-data";
 
 /** How the deployment reaches members over SSH. */
@@ -80,6 +81,14 @@ export interface EtcdMemberArgs {
     volumeType: string;
     /** Provisioned IOPS of io1/io2 data volumes. Default none. */
     volumeIops?: number;
+    /** What the install does with the data volume's fsync measurement (the diskCheck setting). Default "warn". */
+    diskCheck?: DiskCheck;
+    /**
+     * The cluster's spec (its members' addresses are known only after every member's interface):
+     * the install stops etcd for an offline filesystem grow only under the cluster's membership
+     * lock. Default none (an install that cannot grow the volume online fails then).
+     */
+    clusterSpec?: Promise<pulumi.Output<ClusterSpec>>;
     /** KMS key for the root and data volumes. Default: the account's EBS default key. */
     kmsKeyId?: pulumi.Input<string>;
     /** The etcd release to install. Required. */
@@ -95,6 +104,11 @@ export interface EtcdMemberArgs {
     rolling?: pulumi.Input<boolean>;
     /** The previous member's ready check (rolling only). Default none. */
     previousMemberReady?: pulumi.Input<pulumi.Resource>;
+    /**
+     * The cluster's pre-change step (snapshot, downgrade API): the instance and the data volume
+     * wait for it, so no member is stopped, replaced or resized before it succeeded. Default none.
+     */
+    changePrepared?: pulumi.Input<pulumi.Resource>;
     /**
      * What the SSH connections pass through (the security group's rules): every command depends
      * on them, so destroy removes the SSH rule only after the last command's delete ran. Default none.
@@ -160,6 +174,7 @@ export class EtcdMember extends pulumi.ComponentResource {
         const parent = { parent: this };
         // Read through an output: from other languages the settings arrive as one (their key is secret).
         const ssh = pulumi.output(args.ssh);
+        const changePrepared = args.changePrepared;
 
         this.networkInterface = new aws.ec2.NetworkInterface(
             `${name}-nic`,
@@ -190,6 +205,7 @@ export class EtcdMember extends pulumi.ComponentResource {
                 // A new key would replace every member's volume (and its data) at once: it applies to
                 // volumes created after the change; re-encrypting one takes a snapshot copy.
                 ignoreChanges: DATA_VOLUME_IGNORED_CHANGES,
+                dependsOn: changePrepared ? [changePrepared] : [],
             },
         );
         const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, parent);
@@ -230,9 +246,12 @@ export class EtcdMember extends pulumi.ComponentResource {
                 ignoreChanges: instanceIgnoreChanges(args.amiFromLookup),
                 dependsOn: pulumi
                     .output(args.rolling ?? false)
-                    .apply((rolling) =>
-                        waitsForPreviousMember(args.index, rolling) && previousMemberReady ? [previousMemberReady] : [],
-                    ),
+                    .apply((rolling) => [
+                        ...(waitsForPreviousMember(args.index, rolling) && previousMemberReady
+                            ? [previousMemberReady]
+                            : []),
+                        ...(changePrepared ? [changePrepared] : []),
+                    ]),
             },
         );
         const attachment = new aws.ec2.VolumeAttachment(
@@ -297,16 +316,21 @@ export class EtcdMember extends pulumi.ComponentResource {
                 addPreviousOutputInEnv: false,
                 // The volume, its size and the instance: a new instance or a grown volume runs it again.
                 stdin: (args.releaseIsSecret ? pulumi.secret : pulumi.output)(
-                    pulumi.all([this.dataVolume.id, this.instance.id]).apply(([volumeId, instanceId]) =>
-                        renderInstallScript({
-                            release: args.release,
-                            dataVolumeId: volumeId,
-                            volumeSizeGiB: args.volumeSizeGiB,
-                            instanceId,
-                            memberName: args.memberName,
-                            clusterName: args.clusterName,
+                    pulumi
+                        .all([this.dataVolume.id, this.instance.id, pulumi.output(args.clusterSpec)])
+                        .apply(([volumeId, instanceId, spec]) => {
+                            const member = spec?.members[args.index];
+                            return renderInstallScript({
+                                release: args.release,
+                                dataVolumeId: volumeId,
+                                volumeSizeGiB: args.volumeSizeGiB,
+                                instanceId,
+                                memberName: args.memberName,
+                                clusterName: args.clusterName,
+                                diskCheck: args.diskCheck,
+                                cluster: spec && member ? { spec: spec as ClusterSpec, member } : undefined,
+                            });
                         }),
-                    ),
                 ),
                 // The script logs the download URL, which then holds the credential.
                 logging: args.releaseIsSecret ? "none" : undefined,

@@ -59,6 +59,9 @@ export const CONTROL_MEMBER = 0;
 /** How long one member's launch may take (install done; joining waits for the membership lock). */
 export const LAUNCH_TIMEOUT = "10m";
 
+/** How long the pre-change step may take: a large snapshot, or a downgrade's wait for the storage version. */
+export const PREPARE_CHANGE_TIMEOUT = "20m";
+
 /** Seconds a member's ready check waits for it to serve as a started, caught-up voting member. */
 export const MEMBER_READY_TIMEOUT_SECONDS = 600;
 
@@ -161,6 +164,17 @@ export function ofMember<T>(entries: readonly T[], i: number, what: string): T {
 /** Changes when any member's launch script changes: the health gate runs again then. */
 export function launchScriptsDigest(scripts: readonly string[]): string {
     return createHash("sha256").update(scripts.join("\0")).digest("hex");
+}
+
+/** What `diskChecks` says of a member whose install printed no disk check (not run, or turned off). */
+export const DISK_NOT_MEASURED = "not measured";
+
+/** The install's disk check line (`etcd-aws disk check: fsync p99 ...: ok|slow`) in its output. */
+const DISK_CHECK_LINE = /^etcd-aws disk check: .*$/m;
+
+/** A member's entry of the `diskChecks` output: its install's disk check line, or DISK_NOT_MEASURED. */
+export function diskCheckOf(installStdout: string | undefined): string {
+    return DISK_CHECK_LINE.exec(installStdout ?? "")?.[0].trim() ?? DISK_NOT_MEASURED;
 }
 
 /** How long the health gate may wait, and how long Pulumi lets its command run. */

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { strict as assert } from "assert";
-import { EtcdClusterConfigError, SshSettings } from "../../components";
+import { EtcdClusterArgs, EtcdClusterConfigError, SshSettings } from "../../components";
 import { constructionError, flagMap, launchFlags, ofType, runCluster, runClusters } from "../helpers/cluster";
 import { named } from "../../plan/mock-engine";
 import { at } from "../helpers/elements";
@@ -334,6 +334,96 @@ describe("EtcdCluster", () => {
             assert.match(gate.inputs.stdin, /^PEER_URLS='[^',]+(,[^',]+){4}'$/m);
             assert.match(gate.inputs.stdin, /endpoint health --cluster/);
             assert.equal(ofType(run, COMMAND).filter((c) => c.dependencies.has("test-etcd-health")).length, 0);
+        });
+    });
+
+    describe("before a risky change", () => {
+        const PREPARE = "test-etcd-prepare-change";
+        /** The pre-change step's script for the settings, and the line saying what it runs before. */
+        async function prepareScript(args: Partial<EtcdClusterArgs>): Promise<{ stdin: string; change: string }> {
+            const stdin = named(await runCluster(args), PREPARE).inputs.stdin as string;
+            return { stdin, change: /^CHANGE='(.*)'$/m.exec(stdin)?.[1] ?? "" };
+        }
+
+        it("one pre-change step on the first member's interface: nothing on creation, the script on every update", async () => {
+            const run = await runCluster({});
+            const prepare = named(run, PREPARE);
+            assert.equal(ofType(run, COMMAND).filter((c) => c.name.endsWith("-prepare-change")).length, 1);
+            assert.equal(prepare.inputs.create, undefined, "a new cluster has nothing to save");
+            assert.equal(prepare.inputs.update, "sudo bash -s");
+            assert.equal(prepare.inputs.triggers, undefined, "a replacement would run create");
+            assert.equal(prepare.inputs.connection.host, named(run, "test-etcd-0-eip").state.publicIp);
+            assert.equal(prepare.inputs.connection.hostKey, "ssh-ed25519 HOSTKEY-test-etcd-0-host-key");
+            assert.match(prepare.inputs.stdin, /^TARGET_VERSION='3\.6\.14'$/m);
+            assert.match(prepare.inputs.stdin, /^SNAPSHOT_DIR='\/var\/lib\/etcd\/pre-change-snapshots'$/m);
+            assert.match(prepare.inputs.stdin, /^# ---- host\/etcd-aws-prepare-change\.sh$/m);
+            assert.equal(prepare.customTimeouts?.update, "20m");
+        });
+
+        it("every member's instance, data volume and launch waits for it; it waits for no instance, install or launch", async () => {
+            const run = await runCluster({ memberCount: 5 });
+            const instances = ofType(run, INSTANCE);
+            assert.equal(instances.length, 5);
+            for (const instance of instances) {
+                assert.ok(instance.dependencies.has(PREPARE), `${instance.name} depends on ${PREPARE}`);
+            }
+            for (let i = 0; i < 5; i++) {
+                for (const dependent of [`test-etcd-${i}-data`, `test-etcd-${i}-launch`]) {
+                    assert.ok(named(run, dependent).dependencies.has(PREPARE), `${dependent} depends on ${PREPARE}`);
+                }
+            }
+            const dependencies = [...named(run, PREPARE).dependencies];
+            assert.deepEqual(
+                dependencies.filter((d) => /^test-etcd-\d$/.test(d) || /-(install|launch|wait|ready|attach)$/.test(d)),
+                [],
+            );
+            assert.ok(dependencies.includes("test-etcd-0-nic") && dependencies.includes("test-etcd-0-eip"));
+        });
+
+        it("its script changes with each change that restarts or removes a member, and on no other", async () => {
+            const base = await prepareScript({});
+            assert.equal((await prepareScript({})).stdin, base.stdin, "the same settings: the same script");
+            assert.equal(
+                (await prepareScript({ clientCidrs: ["10.9.0.0/16"], monitoringCidrs: ["10.8.0.0/16"] })).stdin,
+                base.stdin,
+                "firewall rules restart nothing",
+            );
+            const risky: [string, Partial<EtcdClusterArgs>, RegExp][] = [
+                ["members", { memberCount: 5 }, /members test-etcd-0,test-etcd-1,test-etcd-2,test-etcd-3,test-etcd-4;/],
+                ["release", { etcdVersion: "3.6.16" }, /etcd 3\.6\.16;/],
+                ["instance type", { instanceType: "m6i.large" }, /instance type m6i\.large;/],
+                ["AMI", { amiId: "ami-0123456789abcdef0" }, /AMI ami-0123456789abcdef0;/],
+                ["volume size", { volumeSizeGiB: 40 }, /data volume 40 GiB gp3;/],
+                ["volume type", { volumeType: "io2", volumeIops: 4000 }, /data volume 20 GiB io2 4000 IOPS;/],
+                ["extra flag", { extraFlags: { "snapshot-count": "20000" } }, /configuration /],
+                ["compaction", { autoCompactionRetention: "2h" }, /configuration /],
+            ];
+            for (const [what, args, shown] of risky) {
+                const changed = await prepareScript(args);
+                assert.notEqual(changed.change, base.change, what);
+                assert.match(changed.change, shown, what);
+            }
+        });
+
+        it("each install gets the diskCheck setting and its member's membership settings (an offline grow under the lock)", async () => {
+            const run = await runCluster({ diskCheck: "fail" });
+            for (let i = 0; i < 3; i++) {
+                const stdin = named(run, `test-etcd-${i}-install`).inputs.stdin as string;
+                assert.match(stdin, /^DISK_CHECK='fail'$/m);
+                assert.match(stdin, new RegExp(`^MEMBER_NAME='test-etcd-${i}'$`, "m"));
+                assert.match(stdin, /^LOCK_KEY='etcd-aws\/membership'$/m);
+            }
+            const defaults = await runCluster({});
+            assert.match(named(defaults, "test-etcd-0-install").inputs.stdin, /^DISK_CHECK='warn'$/m);
+        });
+
+        it('diskChecks: each member\'s install line, "not measured" where the install printed none', async () => {
+            const run = await runCluster({});
+            assert.deepEqual(run.outputs["test-etcd.diskChecks"], {
+                "test-etcd-0": "not measured",
+                "test-etcd-1": "not measured",
+                "test-etcd-2": "not measured",
+            });
         });
     });
 

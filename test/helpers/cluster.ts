@@ -26,6 +26,7 @@ export function runClusters(
             outputs[`${name}.discoveryToken`] = cluster.discoveryToken;
             outputs[`${name}.clientKeyPem`] = cluster.clientKeyPem;
             outputs[`${name}.memberPrivateIps`] = cluster.memberPrivateIps;
+            outputs[`${name}.diskChecks`] = cluster.diskChecks;
         }
         return outputs;
     });
