@@ -196,13 +196,14 @@ function upgradeSteps(line: EtcdLine): string[] {
     }
 }
 
+/** What the deployment does for a downgrade onto `target`'s line (host/etcd-aws-prepare-change.sh, then the roll). */
 function downgradeSteps(target: EtcdVersion): string[] {
     const to = target.line;
     return [
-        `\`etcdctl downgrade validate ${to}\` and \`etcdctl downgrade enable ${to}\``,
-        `wait until the storage version is ${to}`,
-        "roll the members to the older binary",
-        "`etcdctl downgrade cancel` if a member does not come back while versions are mixed",
+        `\`etcdctl downgrade validate ${to}\` and \`etcdctl downgrade enable ${to}\` on the first member, after its pre-change snapshot`,
+        `wait until every member's storage version is ${to} (\`etcdctl downgrade cancel\` and stop if it does not get there)`,
+        "roll the members to the older binary, one at a time under the membership lock",
+        "`etcdctl downgrade cancel` on the next deployment if etcdVersion goes back while versions are mixed",
     ];
 }
 

@@ -1,5 +1,6 @@
 // The change from the release the cluster runs to the requested one: refused, with the way there,
-// when etcd does not support it (core/upgrade.ts); the hop the deployment makes otherwise.
+// when etcd does not support it (core/upgrade.ts); the hop the deployment makes otherwise, a
+// downgrade onto 3.6 or later included (the pre-change step runs etcd's downgrade API first).
 import { ClusterSettings } from "../settings";
 import { planUpgrade, UpgradeHop } from "../upgrade";
 import { DEFAULT_ETCD_VERSION, EtcdVersion, parseEtcdVersion } from "../versions";
@@ -46,17 +47,6 @@ export function resolveUpgrade(
             value: version.text,
             problem: plan.refusal.problem,
             fix: plan.refusal.fix,
-        });
-        return undefined;
-    }
-    if (plan.hop?.kind === "downgrade") {
-        // etcd supports it, but rolling the older binary without its downgrade steps would leave
-        // members that refuse the storage version the newer release wrote.
-        problems.push({
-            setting: "etcdVersion",
-            value: version.text,
-            problem: `the cluster runs etcd ${running.text}, and ${running.text} -> ${version.text} is a downgrade, which etcd supports through its downgrade API (${plan.hop.steps.join("; ")}), but this release of etcd-aws does not run those steps yet`,
-            fix: `keep etcdVersion=${running.text}, or run the downgrade steps by hand on the cluster first, then set etcdVersion=${version.text} and deploy`,
         });
         return undefined;
     }

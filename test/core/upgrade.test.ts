@@ -40,7 +40,12 @@ describe("core/upgrade", () => {
             ["3.6.16", "3.6.14", "patch", undefined],
             ["3.6.11", "3.7.3", "upgrade", undefined],
             ["3.6.16", "3.7.3", "upgrade", undefined],
-            ["3.7.3", "3.6.16", "downgrade", /^`etcdctl downgrade validate 3\.6` and `etcdctl downgrade enable 3\.6`$/],
+            [
+                "3.7.3",
+                "3.6.16",
+                "downgrade",
+                /^`etcdctl downgrade validate 3\.6` and `etcdctl downgrade enable 3\.6` on the first member, after its pre-change snapshot$/,
+            ],
         ];
         for (const [running, requested, kind, firstStep] of allowed) {
             it(`${running} -> ${requested} is one ${kind} hop`, () => {
@@ -61,13 +66,13 @@ describe("core/upgrade", () => {
             assert.deepEqual(plan("3.6.14", "3.6.14"), { allowed: true });
         });
 
-        it("a downgrade waits for the storage version and cancels on failure", () => {
+        it("a downgrade waits for every member's storage version, cancels when it does not get there, and when the user goes back", () => {
             const result = plan("3.7.3", "3.6.16");
             assert.ok(result.allowed);
             assert.deepEqual(result.hop?.steps.slice(1), [
-                "wait until the storage version is 3.6",
-                "roll the members to the older binary",
-                "`etcdctl downgrade cancel` if a member does not come back while versions are mixed",
+                "wait until every member's storage version is 3.6 (`etcdctl downgrade cancel` and stop if it does not get there)",
+                "roll the members to the older binary, one at a time under the membership lock",
+                "`etcdctl downgrade cancel` on the next deployment if etcdVersion goes back while versions are mixed",
             ]);
         });
 
@@ -355,21 +360,22 @@ describe("core/validate with the running version", () => {
         assert.deepEqual(validation.resolved.extraFlags, { "snapshot-catchup-entries": "5000" });
     });
 
-    it("refuses a downgrade that etcd supports, since the package does not run the downgrade API's steps yet", () => {
-        const validation = validateSettings("etcd", { etcdVersion: "3.6.16" }, { ...context, runningVersion: "3.7.3" });
-        assert.equal(validation.problems.length, 1);
-        const problem = at(validation.problems, 0);
-        assert.equal(problem.setting, "etcdVersion");
-        assert.match(
-            problem.problem,
-            /3\.7\.3 -> 3\.6\.16 is a downgrade, .*`etcdctl downgrade validate 3\.6`.*does not run those steps yet$/,
+    it("accepts a downgrade onto 3.6 or later: the hop with the downgrade API's steps, the flags for the older line", () => {
+        const validation = validateSettings(
+            "etcd",
+            { etcdVersion: "3.6.16", extraFlags: { "snapshot-count": "20000" } },
+            { ...context, runningVersion: "3.7.3" },
         );
-        assert.equal(
-            problem.fix,
-            "keep etcdVersion=3.7.3, or run the downgrade steps by hand on the cluster first, then set etcdVersion=3.6.16 and deploy",
-        );
-        const kept = validateSettings("etcd", { etcdVersion: "3.7.3" }, { ...context, runningVersion: "3.7.3" });
-        assert.deepEqual(kept.problems, []);
+        assert.deepEqual(validation.problems, []);
+        const hop = validation.resolved?.upgrade;
+        assert.equal(hop?.kind, "downgrade");
+        assert.deepEqual([hop.from, hop.to], ["3.7.3", "3.6.16"]);
+        assert.match(at(hop.steps, 0), /^`etcdctl downgrade validate 3\.6` and `etcdctl downgrade enable 3\.6`/);
+        assert.deepEqual(hop.flagRewrites, []);
+        // Below 3.6 it stays refused, with the reason.
+        const below = validateSettings("etcd", { etcdVersion: "3.5.33" }, { ...context, runningVersion: "3.6.16" });
+        assert.equal(below.problems.length, 1);
+        assert.match(at(below.problems, 0).problem, /is a downgrade below 3\.6: an older binary refuses a data dir/);
     });
 
     it("plans nothing on the first deployment or when the release stays", () => {
