@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { isRunning, readPidFile } from "../../local/process";
+import { stackPaths } from "../../localcloud/stack";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 export const PULUMI = path.join(ROOT, ".tools", "pulumi", "bin", "pulumi");
@@ -45,4 +46,27 @@ export function runningRecorded(dir: string): number[] {
 /** The client endpoints `up` prints at its end. */
 export function printedEndpoints(upOutput: string): string[] | undefined {
     return /client endpoints \(pulumi stack output clientEndpoints\): (\S+)/.exec(upOutput)?.[1]?.split(",");
+}
+
+/** etcd's log file of each local host under the state directory `dir`, named by the member it runs. */
+export function memberLogFiles(dir: string): { member: string; logFile: string }[] {
+    const hosts = path.join(dir, "hosts");
+    if (!fs.existsSync(hosts)) return [];
+    return fs.readdirSync(hosts).flatMap((host) => {
+        const root = path.join(hosts, host, "root");
+        const env = path.join(root, "etc", "etcd", "etcd.env");
+        const logFile = path.join(root, "var", "log", "etcd.log");
+        const member = fs.existsSync(env) ? /^ETCD_NAME=(.*)$/m.exec(fs.readFileSync(env, "utf8"))?.[1] : undefined;
+        return member && fs.existsSync(logFile) ? [{ member, logFile }] : [];
+    });
+}
+
+/** The client certificate files `up` writes for the stack (its TLS clusters' CA, certificate and key). */
+export function clientTlsFiles(stack: string): { cacert: string; cert: string; key: string } {
+    const { clientDir } = stackPaths(stack);
+    return {
+        cacert: path.join(clientDir, "ca.pem"),
+        cert: path.join(clientDir, "client.pem"),
+        key: path.join(clientDir, "client-key.pem"),
+    };
 }
