@@ -22,6 +22,7 @@ import { firewallTable } from "../../localcloud/aws/network";
 import { publishImage } from "../../localcloud/aws/images";
 import { stackPaths } from "../../localcloud/stack";
 import { describeOutcome, recordChange } from "./change-report";
+import { DownSampler } from "./down-sampler";
 import { localCluster, printedEndpoints, PULUMI, runningRecorded } from "./local-stack-run";
 import { assertOneAtATime, restartWindowsIn } from "./restarts";
 import { LOCAL_STACK_VERSIONS } from "./support";
@@ -36,7 +37,6 @@ const WRITER_LIMIT_MS = UP_TIMEOUT_MS + 60_000;
  * stopped) and the retries of the writes in flight; two members down at once would stall writes until one is back.
  */
 const STALL_BUDGET_MS = 10_000;
-const SAMPLE_INTERVAL_MS = 1_000;
 
 /** The newest 3.6 runs every change; 3.5 the ones whose steps differ most (new members, replaced instances). */
 const FULL_VERSION = "3.6.16";
@@ -152,56 +152,6 @@ const SHORT_KINDS: readonly ChangeKind[] = ["scale-out", "scale-in", "ami"];
 /** The stack's name per release, e.g. local-changes-v3-6-16. */
 function stackName(version: string): string {
     return `local-changes-v${version.replace(/\./g, "-")}`;
-}
-
-/** Samples which of `endpoints` answer `endpoint status` while a change runs; keeps the most found down at once. */
-class DownSampler {
-    mostDown = 0;
-    samples = 0;
-    private stopped = false;
-    private readonly done: Promise<void>;
-
-    constructor(
-        private readonly client: EtcdClient,
-        private readonly endpoints: readonly string[],
-    ) {
-        this.done = this.loop();
-    }
-
-    async stop(): Promise<void> {
-        this.stopped = true;
-        await this.done;
-    }
-
-    private async loop(): Promise<void> {
-        while (!this.stopped) {
-            const started = Date.now();
-            const result = await run(
-                [
-                    this.client.etcdctl,
-                    `--endpoints=${this.endpoints.join(",")}`,
-                    "--dial-timeout=2s",
-                    "--command-timeout=3s",
-                    ...this.client.flags,
-                    "endpoint",
-                    "status",
-                    "--write-out=json",
-                ],
-                { timeoutMs: 15_000, env: { ETCDCTL_API: "3" } },
-            );
-            // A sample etcdctl could not finish says nothing about the members.
-            if (!result.timedOut) {
-                const answered = new Set(
-                    (JSON.parse(result.stdout.trim() || "[]") as { Endpoint: string }[]).map((s) => s.Endpoint),
-                );
-                this.mostDown = Math.max(this.mostDown, this.endpoints.filter((e) => !answered.has(e)).length);
-                this.samples++;
-            }
-            await new Promise((resolve) =>
-                setTimeout(resolve, Math.max(0, SAMPLE_INTERVAL_MS - (Date.now() - started))),
-            );
-        }
-    }
 }
 
 /** The loop devices backed by a file under `dir`. */
