@@ -76,7 +76,10 @@ function leaderAt(events: readonly { at: number; leader: string }[], at: number)
 function mostAtOnce(windows: readonly RestartWindow[]): number {
     return Math.max(
         0,
-        ...windows.map((window) => windows.filter((other) => other.stopped <= window.stopped && window.stopped < other.serving).length),
+        ...windows.map(
+            (window) =>
+                windows.filter((other) => other.stopped <= window.stopped && window.stopped < other.serving).length,
+        ),
     );
 }
 
