@@ -110,12 +110,14 @@ JOIN
 # leads, after leadership moved to a caught-up member; then holds the lock until it serves again
 # and has caught up with its leader, so the next member's restart cannot start early.
 restart_member() {
-    local own_id
+    local own_id started_at
     own_id=$(local_member_id)
     ensure_others_healthy "$own_id"
     hand_over_leadership "$own_id"
     log "configuration changed: restarting etcd"
+    started_at=$(etcd_started_at)
     start_etcd restart
+    wait_until_restarted "$started_at"
     wait_until_healthy
     wait_until_caught_up
     report_versions "$own_id"

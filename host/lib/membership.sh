@@ -301,13 +301,41 @@ wait_until_caught_up() {
     retry_until "$MEMBER_NAME caught up with its leader" caught_up_with_leader "$endpoints"
 }
 
-# etcd's /version from this member: the cluster version (etcdcluster).
-cluster_version() {
+# GET of a path of this member's client URL (with the client certificate when there is TLS).
+local_get() {
     local tls=()
     if [ -n "${ETCDCTL_CACERT:-}" ]; then
         tls=(--cacert "$ETCDCTL_CACERT" --cert "$ETCDCTL_CERT" --key "$ETCDCTL_KEY")
     fi
-    curl -fsS --max-time 3 "${tls[@]}" "$LOCAL_ENDPOINT/version" 2>/dev/null | etcd_json cluster-version 2>/dev/null
+    curl -fsS --http1.1 --max-time 3 "${tls[@]}" "$LOCAL_ENDPOINT$1" 2>/dev/null
+}
+
+# etcd's /version from this member: the cluster version (etcdcluster).
+cluster_version() {
+    local_get /version | etcd_json cluster-version 2>/dev/null
+}
+
+# When this member's etcd process started (its process_start_time_seconds metric); empty when it
+# does not answer. (awk reads everything: a reader that stops early would fail curl under pipefail.)
+etcd_started_at() {
+    local_get /metrics | awk '$1 == "process_start_time_seconds" { print $2 }' || true
+}
+
+# A restart returns before the old process is gone (systemctl --no-block), and that process may
+# still answer a health check: the member counts as restarted once its etcd reports another start
+# time than $1 (its start before the restart). Nothing to compare when it did not report one.
+new_process_since() {
+    local now
+    now=$(etcd_started_at)
+    if [ -z "$now" ] || [ "$now" = "$1" ]; then
+        echo "etcd reports the start time ${now:-(none)}, not a new one"
+        return 1
+    fi
+}
+
+wait_until_restarted() {
+    [ -n "$1" ] || return 0
+    retry_until "$MEMBER_NAME's etcd to run as a new process" new_process_since "$1"
 }
 
 # Logs the release this member ($1, hex ID) runs and the cluster version. When every voting member
