@@ -116,4 +116,47 @@ describe("host/lib/membership.sh: the rolling restart", () => {
             /orders-0 runs etcd 3\.5\.16; cluster version \?; members on other releases: fd422379fda50e48:3\.5\.30\n/,
         );
     });
+
+    it("a restart counts once etcd reports a new process start time (the old process may still answer right after systemctl --no-block)", () => {
+        const metrics = (started: string) => ({
+            stdout: `# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds ${started}\n`,
+        });
+        const hosts = new StandIns().answer(
+            "curl metrics",
+            metrics("1.76464992512e+09"),
+            metrics("1.76464992512e+09"),
+            metrics("1.76464998733e+09"),
+        );
+        const result = hosts.runWithMembership(
+            'before=$(etcd_started_at); echo "before $before"; wait_until_restarted "$before" && echo restarted',
+            SETTINGS,
+        );
+        assert.equal(result.status, 0, result.stderr);
+        assert.equal(result.stdout, "before 1.76464992512e+09\nrestarted\n");
+        assert.equal(hosts.calls().filter((call) => call.endsWith(`${SELF}/metrics`)).length, 3);
+        // No start time before the restart (no metrics answered): nothing to wait for.
+        const silent = new StandIns();
+        assert.equal(silent.runWithMembership('wait_until_restarted "" && echo done', SETTINGS).stdout, "done\n");
+    });
+
+    it("the last member of a roll waits for the cluster version to follow the release every member runs", () => {
+        const all = endpointStatus(
+            ([0, 1, 2] as const).map((i) => ({
+                endpoint: i === 0 ? SELF : (PEERS[i - 1] ?? ""),
+                id: ID[i],
+                leader: ID[2],
+                applied: 1_000,
+                version: "3.5.30",
+            })),
+        );
+        const version = (cluster: string) => ({ stdout: `{"etcdserver":"3.5.30","etcdcluster":"${cluster}"}` });
+        const hosts = new StandIns()
+            .answer("member list", { stdout: MEMBERS })
+            .answer("endpoint status", { stdout: all })
+            .answer("curl version", version("3.4.0"), version("3.5.0"));
+        const result = hosts.runWithMembership("report_versions b", SETTINGS);
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(result.stderr, /orders-0 runs etcd 3\.5\.30; cluster version 3\.5\.0\n/);
+        assert.equal(hosts.calls().filter((call) => call.endsWith(`${SELF}/version`)).length, 2);
+    });
 });

@@ -15,6 +15,15 @@ export const HOST_DIR = path.resolve(__dirname, "../../host");
  * holds it until killed without one); "endpoint health" and "member remove" succeed unless told
  * otherwise, other kinds fail without an answer. Each call is logged.
  */
+/** The nth call of $kind gets the nth answer queued for it (the last one again once they run out). */
+const ANSWER_FROM_QUEUE = `count=$(($(cat "$STANDIN_DIR/$kind.count" 2>/dev/null || echo 0) + 1))
+echo "$count" >"$STANDIN_DIR/$kind.count"
+answer=$STANDIN_DIR/$kind.$count
+[ -e "$answer" ] || answer=$(ls -v "$STANDIN_DIR/$kind".[0-9]* 2>/dev/null | tail -n 1)
+[ -n "$answer" ] || exit 1
+tail -n +2 "$answer"
+exit "$(head -n 1 "$answer")"`;
+
 const ETCDCTL = `echo "etcdctl $*" >>"$STANDIN_DIR/calls"
 case "$*" in
     *"member list"*) kind=member-list ;;
@@ -29,26 +38,28 @@ case "$*" in
         echo "etcd-aws/membership/694d77a1c2e3f4b5"; exec sleep 30 ;;
     *) exit 0 ;;
 esac
-count=$(($(cat "$STANDIN_DIR/$kind.count" 2>/dev/null || echo 0) + 1))
-echo "$count" >"$STANDIN_DIR/$kind.count"
-answer=$STANDIN_DIR/$kind.$count
-[ -e "$answer" ] || answer=$(ls -v "$STANDIN_DIR/$kind".[0-9]* 2>/dev/null | tail -n 1)
-[ -n "$answer" ] || exit 1
-tail -n +2 "$answer"
-exit "$(head -n 1 "$answer")"`;
+${ANSWER_FROM_QUEUE}`;
+
+/** curl answers GETs of etcd's /version and /metrics from queues as etcdctl does (kinds "curl version", "curl metrics"). */
+const CURL = `echo "curl $*" >>"$STANDIN_DIR/calls"
+for url in "$@"; do :; done
+kind=curl-\${url##*/}
+${ANSWER_FROM_QUEUE}`;
 
 export interface Answer {
     readonly stdout?: string;
     readonly status?: number;
 }
 
-export type Kind = "member list" | "endpoint status" | "endpoint health" | "member remove";
+export type Kind =
+    "member list" | "endpoint status" | "endpoint health" | "member remove" | "curl version" | "curl metrics";
 
 export class StandIns {
     readonly dir = tempDir("stand-ins");
     readonly root = tempDir("host-root");
     private readonly bin = fakeBin({
         etcdctl: ETCDCTL,
+        curl: CURL,
         journalctl: 'echo "journalctl $*" >>"$STANDIN_DIR/calls"; cat "$STANDIN_DIR/journal" 2>/dev/null || true',
         systemctl: 'echo "systemctl $*" >>"$STANDIN_DIR/calls"',
         // The installed release a restart starts (STANDIN_ETCD_VERSION, default 3.5.30).
