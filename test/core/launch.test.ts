@@ -835,6 +835,7 @@ describe("core/launch", () => {
                     "https://10.0.1.10:2380,https://10.0.2.10:2380,https://10.0.3.10:2380,https://10.0.1.11:2380,https://10.0.2.11:2380",
                 TIMEOUT_SECONDS: "300",
                 UNIT: "etcd.service",
+                RECOVER_SPACE_COMMAND: "sudo /usr/local/sbin/etcd-aws-recover-space",
                 CA_FILE: "/etc/etcd/pki/ca.crt",
                 CLIENT_CERT_FILE: "/etc/etcd/pki/client.crt",
                 CLIENT_KEY_FILE: "/etc/etcd/pki/client.key",
