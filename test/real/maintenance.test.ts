@@ -168,6 +168,21 @@ for (const version of VERSIONS) {
             }
         });
 
+        it("the defrag script does nothing while a member is away (a defrag of another would cost quorum) and fails saying so", async function () {
+            this.timeout(90_000);
+            const away = cluster.member(2);
+            await cluster.systemctl([away], "stop");
+            try {
+                const result = await run(cluster.member(0), renderDefragScript(cluster.spec, cluster.member(0).member));
+                assert.equal(result.code, 1, result.stderr);
+                assert.match(result.stderr, /not every member answers its status/);
+                assert.doesNotMatch(result.stderr, /took the membership lock|defragmenting/);
+            } finally {
+                await cluster.systemctl([away], "start");
+            }
+            await cluster.healthGate();
+        });
+
         it("defragments every member once much of its file is wasted: under the membership lock, one at a time, the leader last, each file shrunk", async function () {
             this.timeout(120_000);
             // 6 MiB of values, deleted and compacted away: free pages in every member's file.
