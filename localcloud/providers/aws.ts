@@ -7,13 +7,17 @@
 import { providerVersion } from "../plugins";
 import { COMPUTE_RESOURCES } from "../aws/compute";
 import { DNS_RESOURCES } from "../aws/dns";
+import { IAM_RESOURCES } from "../aws/iam";
 import { getAmi } from "../aws/images";
 import { NETWORK_RESOURCES } from "../aws/network";
+import { S3_RESOURCES } from "../aws/s3";
 import { configureRegion, getSubnet, getSubnets, getVpc } from "../aws/vpc";
 import { diffByTable, DiffResult, DiffRule, OldState, Properties, ProviderSpec, serveProvider } from "./server";
 
 const EC2 = "hashicorp/terraform-provider-aws internal/service/ec2";
 const ROUTE53 = "hashicorp/terraform-provider-aws internal/service/route53";
+const S3 = "hashicorp/terraform-provider-aws internal/service/s3";
+const IAM = "hashicorp/terraform-provider-aws internal/service/iam";
 
 function rows(change: DiffRule["change"], source: string, properties: string[]): DiffRule[] {
     return properties.map((property) => ({ property, change, source }));
@@ -244,6 +248,105 @@ export const RECORD_DIFF: DiffRule[] = [
     ]),
 ];
 
+// bucket.go and bucket_lifecycle_configuration.go: the newest stored versions' commits; their rows are the ones
+// the registry's docs mark "forces new resource" (the schemas were not re-read line by line, unlike the others).
+const BUCKET = `${S3}/bucket.go@4c72bcc7`;
+
+/** aws_s3_bucket: bucket, bucket_prefix and object_lock_enabled are ForceNew (S3 sets Object Lock at creation). */
+export const BUCKET_DIFF: DiffRule[] = [
+    ...rows("replace", BUCKET, ["bucket", "bucketPrefix", "objectLockEnabled"]),
+    ...rows("update", BUCKET, ["forceDestroy", "tags"]),
+];
+
+/** The bucket configurations: the bucket and expected_bucket_owner are ForceNew, the configuration is put again. */
+const bucketConfigurationDiff = (file: string, updates: string[]): DiffRule[] => [
+    ...rows("replace", `${S3}/${file}`, ["bucket", "expectedBucketOwner"]),
+    ...rows("update", `${S3}/${file}`, updates),
+];
+
+/** aws_s3_bucket_versioning (versioning_configuration and mfa update in place). */
+export const BUCKET_VERSIONING_DIFF = bucketConfigurationDiff("bucket_versioning.go@01c08000", [
+    "versioningConfiguration",
+    "mfa",
+]);
+
+/** aws_s3_bucket_server_side_encryption_configuration (rule updates in place). */
+export const BUCKET_ENCRYPTION_DIFF = bucketConfigurationDiff(
+    "bucket_server_side_encryption_configuration.go@01606926",
+    ["rules"],
+);
+
+/** aws_s3_bucket_lifecycle_configuration (the framework resource: bucket and owner RequiresReplace; rules update). */
+export const BUCKET_LIFECYCLE_DIFF = bucketConfigurationDiff("bucket_lifecycle_configuration.go@edd83424", [
+    "rules",
+    "transitionDefaultMinimumObjectSize",
+]);
+
+/** aws_s3_bucket_object_lock_configuration: object_lock_enabled is ForceNew too; rule and token update. */
+export const BUCKET_OBJECT_LOCK_DIFF: DiffRule[] = [
+    ...rows("replace", `${S3}/bucket_object_lock_configuration.go@01c08000`, [
+        "bucket",
+        "expectedBucketOwner",
+        "objectLockEnabled",
+    ]),
+    ...rows("update", `${S3}/bucket_object_lock_configuration.go@01c08000`, ["rule", "token"]),
+];
+
+const PUBLIC_ACCESS_BLOCK = `${S3}/bucket_public_access_block.go@01606926`;
+
+/** aws_s3_bucket_public_access_block: only the bucket is ForceNew; the four flags are put again. */
+export const BUCKET_PUBLIC_ACCESS_BLOCK_DIFF: DiffRule[] = [
+    ...rows("replace", PUBLIC_ACCESS_BLOCK, ["bucket"]),
+    ...rows("update", PUBLIC_ACCESS_BLOCK, [
+        "blockPublicAcls",
+        "blockPublicPolicy",
+        "ignorePublicAcls",
+        "restrictPublicBuckets",
+        "skipDestroy",
+    ]),
+];
+
+const BUCKET_POLICY = `${S3}/bucket_policy.go@0073593e`;
+
+/** aws_s3_bucket_policy: the bucket is ForceNew; the policy is put again (Update is resourceBucketPolicyPut). */
+export const BUCKET_POLICY_DIFF: DiffRule[] = [
+    ...rows("replace", BUCKET_POLICY, ["bucket"]),
+    ...rows("update", BUCKET_POLICY, ["policy"]),
+];
+
+const ROLE = `${IAM}/role.go@0040ea69`;
+
+/** aws_iam_role: name, name_prefix and path are ForceNew; the trust policy, limits, policies and tags update. */
+export const ROLE_DIFF: DiffRule[] = [
+    ...rows("replace", ROLE, ["name", "namePrefix", "path"]),
+    ...rows("update", ROLE, [
+        "assumeRolePolicy",
+        "description",
+        "forceDetachPolicies",
+        "inlinePolicies",
+        "managedPolicyArns",
+        "maxSessionDuration",
+        "permissionsBoundary",
+        "tags",
+    ]),
+];
+
+const ROLE_POLICY = `${IAM}/role_policy.go@02f97af8`;
+
+/** aws_iam_role_policy: name, name_prefix and role are ForceNew; the policy is put again. */
+export const ROLE_POLICY_DIFF: DiffRule[] = [
+    ...rows("replace", ROLE_POLICY, ["name", "namePrefix", "role"]),
+    ...rows("update", ROLE_POLICY, ["policy"]),
+];
+
+const INSTANCE_PROFILE = `${IAM}/instance_profile.go@013f1736`;
+
+/** aws_iam_instance_profile: name, name_prefix and path are ForceNew; the role is removed and added in place. */
+export const INSTANCE_PROFILE_DIFF: DiffRule[] = [
+    ...rows("replace", INSTANCE_PROFILE, ["name", "namePrefix", "path"]),
+    ...rows("update", INSTANCE_PROFILE, ["role", "tags"]),
+];
+
 /** The diff table of each resource type, by type token. */
 export const AWS_DIFF_TABLES: Record<string, DiffRule[]> = {
     "aws:ec2/instance:Instance": INSTANCE_DIFF,
@@ -256,6 +359,16 @@ export const AWS_DIFF_TABLES: Record<string, DiffRule[]> = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": SECURITY_GROUP_RULE_DIFF,
     "aws:route53/zone:Zone": ZONE_DIFF,
     "aws:route53/record:Record": RECORD_DIFF,
+    "aws:s3/bucket:Bucket": BUCKET_DIFF,
+    "aws:s3/bucketVersioning:BucketVersioning": BUCKET_VERSIONING_DIFF,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": BUCKET_ENCRYPTION_DIFF,
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": BUCKET_PUBLIC_ACCESS_BLOCK_DIFF,
+    "aws:s3/bucketPolicy:BucketPolicy": BUCKET_POLICY_DIFF,
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": BUCKET_LIFECYCLE_DIFF,
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration": BUCKET_OBJECT_LOCK_DIFF,
+    "aws:iam/role:Role": ROLE_DIFF,
+    "aws:iam/rolePolicy:RolePolicy": ROLE_POLICY_DIFF,
+    "aws:iam/instanceProfile:InstanceProfile": INSTANCE_PROFILE_DIFF,
 };
 
 /** The AWS provider's diff of one resource of type `token`. */
@@ -273,7 +386,7 @@ export function awsProvider(): ProviderSpec {
     return {
         name: "aws",
         version: providerVersion("aws"),
-        resources: { ...COMPUTE_RESOURCES, ...NETWORK_RESOURCES, ...DNS_RESOURCES },
+        resources: { ...COMPUTE_RESOURCES, ...NETWORK_RESOURCES, ...DNS_RESOURCES, ...S3_RESOURCES, ...IAM_RESOURCES },
         invokes: {
             "aws:ec2/getAmi:getAmi": getAmi,
             "aws:ec2/getSubnet:getSubnet": getSubnet,

@@ -97,7 +97,7 @@ describe("localcloud/providers/aws diff tables", () => {
     });
 
     it("covers every resource type the package registers and refuses one without a table", () => {
-        assert.equal(Object.keys(AWS_DIFF_TABLES).length, 10);
-        assert.throws(() => awsDiff("aws:s3/bucket:Bucket", state({}), {}), /no diff table for aws:s3\/bucket:Bucket/);
+        assert.equal(Object.keys(AWS_DIFF_TABLES).length, 20);
+        assert.throws(() => awsDiff("aws:kms/key:Key", state({}), {}), /no diff table for aws:kms\/key:Key/);
     });
 });
