@@ -75,7 +75,7 @@ function checked(settings: BackupSettings): Required<BackupSettings> {
     };
     const problems = [
         BUCKET_NAME.test(resolved.bucket) ? "" : `bucket "${resolved.bucket}" is not an S3 bucket name`,
-        /^[a-z]{2}(-[a-z]+)+-\d+$/.test(resolved.region) ? "" : `region "${resolved.region}" is not an AWS region`,
+        /^[a-z]{2,}(-[a-z]+)*-\d+$/.test(resolved.region) ? "" : `region "${resolved.region}" is not an AWS region`,
         /^https?:\/\/[^/\s]+$/.test(resolved.endpoint)
             ? ""
             : `endpoint "${resolved.endpoint}" is not a scheme and host`,

@@ -49,7 +49,11 @@ describe("core/scripts/backup", () => {
         assert.equal(settings.IMDS_URL, "");
     });
 
-    it("renders the IMDS endpoint asked (the local cloud's stand-in) and refuses one that is not http:// and a host", () => {
+    it("renders the IMDS endpoint asked (the local cloud's stand-in) and the local cloud's region; refuses an IMDS endpoint that is not http:// and a host", () => {
+        assert.equal(
+            settingsOf(renderBackupScript(spec, member, { ...SETTINGS, region: "local-1" })).S3_REGION,
+            "local-1",
+        );
         const settings = settingsOf(
             renderBackupScript(spec, member, { ...SETTINGS, imdsEndpoint: "http://127.0.19.254" }),
         );
