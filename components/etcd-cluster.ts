@@ -57,6 +57,8 @@ import {
 } from "../core/deployment";
 import { LAUNCH_COMMANDS, RUN_SCRIPT_COMMAND } from "../core/host-contract";
 import { renderMemberReadyScript } from "../core/scripts/member-ready";
+import { MemberServices } from "../core/launch";
+import { DEFRAG_TIMER, defragUnitFiles } from "../core/scripts/defrag";
 import { renderPrepareChangeScript } from "../core/scripts/prepare-change";
 import { EtcdDiscovery } from "./etcd-discovery";
 import { EtcdDns } from "./etcd-dns";
@@ -290,6 +292,11 @@ function tlsFilesOf(pki: EtcdPki, i: number): pulumi.Output<HostFile[]> {
         );
 }
 
+/** The services every member runs beside etcd: the defrag timer (and the space recovery an operator runs). */
+function memberServices(spec: ClusterSpec, member: ClusterSpec["members"][number]): MemberServices {
+    return { files: defragUnitFiles(spec, member), timers: [DEFRAG_TIMER] };
+}
+
 /**
  * A production etcd cluster on EC2: members spread over availability zones, a security group
  * that opens etcd's ports to exactly who needs them, Route53 A and SRV records, mutual TLS,
@@ -516,11 +523,10 @@ export class EtcdCluster extends pulumi.ComponentResource {
         ];
         // What each member's launch writes: its flags, certificates and the member list.
         const configurations = members.map((_, i) =>
-            pulumi
-                .all([spec, pki ? tlsFilesOf(pki, i) : []])
-                .apply(([rendered, files]) =>
-                    renderLaunchScript(rendered, ofMember(rendered.members, i, "the cluster spec"), files),
-                ),
+            pulumi.all([spec, pki ? tlsFilesOf(pki, i) : []]).apply(([rendered, files]) => {
+                const member = ofMember(rendered.members, i, "the cluster spec");
+                return renderLaunchScript(rendered, member, files, {}, memberServices(rendered, member));
+            }),
         );
         // Each names its instance: a replaced instance runs its launch again, as an update.
         const launchScripts = members.map((member, i) =>

@@ -142,6 +142,16 @@ function writeFile(file: HostFile, then: string): string {
 }
 
 /**
+ * Files of services beside etcd (a maintenance or backup timer, its unit and script): written
+ * without owing etcd a restart, since etcd reads none of them, and each timer enabled after them.
+ */
+export interface MemberServices {
+    readonly files: readonly HostFile[];
+    /** systemd timers to enable (and start) once the files are written, e.g. "etcd-aws-defrag.timer". */
+    readonly timers: readonly string[];
+}
+
+/**
  * Writes the member's files and environment file, then brings etcd up the way its state asks
  * (host/etcd-aws-launch.sh says how). Run with --bootstrap only on first creation: without it
  * the script never forms a second cluster. Running it again changes nothing.
@@ -151,6 +161,7 @@ export function renderLaunchScript(
     member: MemberSpec,
     files: readonly HostFile[] = [],
     waits: MembershipWaits = {},
+    services: MemberServices = { files: [], timers: [] },
 ): string {
     const flags = renderMemberFlags(spec, member);
     const envFile: HostFile = {
@@ -167,10 +178,14 @@ export function renderLaunchScript(
     };
     const writes = shellFunction(
         "write_member_files",
-        "The member's files; a changed one owes a restart (the leave script does not).",
+        "The member's files; a changed one owes a restart (the leave script and the services' files do not).",
         [
             ...[...files, envFile].map((file) => writeFile(file, 'touch "$RESTART_PENDING"')),
             writeFile(leaveScript, ":"),
+            ...(services.files.length > 0 ? ["    local units_changed=false"] : []),
+            ...services.files.map((file) => writeFile(file, "units_changed=true")),
+            ...(services.files.length > 0 ? ['    if "$units_changed"; then systemctl daemon-reload; fi'] : []),
+            ...services.timers.map((timer) => `    systemctl enable --now --quiet ${timer}`),
         ],
     );
     return renderBundle({

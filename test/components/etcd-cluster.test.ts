@@ -337,6 +337,24 @@ describe("EtcdCluster", () => {
         });
     });
 
+    describe("services beside etcd", () => {
+        it("every member's launch writes the defrag timer, its service and scripts without a restart, and enables the timer", async () => {
+            const run = await runCluster({});
+            for (let i = 0; i < 3; i++) {
+                const stdin = named(run, `test-etcd-${i}-launch`).inputs.stdin as string;
+                for (const file of [
+                    "/usr/local/sbin/etcd-aws-defrag 0755",
+                    "/usr/local/sbin/etcd-aws-recover-space 0755",
+                    "/etc/systemd/system/etcd-aws-defrag.service 0644",
+                    "/etc/systemd/system/etcd-aws-defrag.timer 0644",
+                ]) {
+                    assert.match(stdin, new RegExp(`^ {4}if write_host_file ${file} root:root <<'`, "m"), file);
+                }
+                assert.match(stdin, /^ {4}systemctl enable --now --quiet etcd-aws-defrag\.timer$/m);
+            }
+        });
+    });
+
     describe("before a risky change", () => {
         const PREPARE = "test-etcd-prepare-change";
         /** The pre-change step's script for the settings, and the line saying what it runs before. */

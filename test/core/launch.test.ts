@@ -1104,3 +1104,49 @@ describe("core/launch", () => {
         });
     });
 });
+
+describe("core/launch: services beside etcd (MemberServices)", () => {
+    const SERVICE = { path: "/etc/systemd/system/x.timer", mode: "0644", owner: "root:root", content: "[Timer]\n" };
+
+    /** Runs the rendered write_member_files twice in a temporary root; what systemctl was asked and whether a restart is owed. */
+    function writeTwice(): { calls: string[]; owedAfterSecond: boolean; written: string } {
+        const spec = specOf({});
+        const script = renderLaunchScript(spec, at(spec.members, 0), [], {}, { files: [SERVICE], timers: ["x.timer"] });
+        // The definition runs up to the libraries the bundle carries after it (the leave script inside carries its own).
+        const start = script.indexOf("\nwrite_member_files() {\n");
+        const definition = script.slice(start, script.lastIndexOf("\n# ---- host/lib/membership.sh"));
+        assert.ok(start > 0, "the script defines write_member_files");
+        const root = tempDir("services");
+        for (const dir of ["etc/etcd", "etc/systemd/system", "usr/local/sbin", "run"]) {
+            fs.mkdirSync(path.join(root, dir), { recursive: true });
+        }
+        const calls = path.join(root, "systemctl-calls");
+        const bin = fakeBin({ systemctl: `echo "$*" >> ${calls}` });
+        const common = fs.readFileSync(path.join(HOST_SCRIPTS_DIR, "lib/common.sh"), "utf8");
+        const user = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
+        const pending = path.join(root, "run/pending");
+        const run = (then: string) =>
+            runBash(
+                `set -euo pipefail\n${common}\nRESTART_PENDING=${pending}\n${definition}\nwrite_member_files\n${then}`,
+                { ETCD_AWS_ROOT: root, ETCD_AWS_OWNER: user },
+                bin,
+            );
+        const first = run("");
+        assert.equal(first.status, 0, first.stderr);
+        fs.rmSync(pending, { force: true });
+        const second = run("");
+        assert.equal(second.status, 0, second.stderr);
+        return {
+            calls: fs.readFileSync(calls, "utf8").trim().split("\n"),
+            owedAfterSecond: fs.existsSync(pending),
+            written: fs.readFileSync(path.join(root, SERVICE.path), "utf8"),
+        };
+    }
+
+    it("writes the services' files without owing etcd a restart, reloads systemd only when one changed, enables each timer every time", () => {
+        const { calls, owedAfterSecond, written } = writeTwice();
+        assert.equal(written, SERVICE.content);
+        assert.deepEqual(calls, ["daemon-reload", "enable --now --quiet x.timer", "enable --now --quiet x.timer"]);
+        assert.equal(owedAfterSecond, false, "unchanged files owe nothing");
+    });
+});
