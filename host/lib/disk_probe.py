@@ -7,7 +7,7 @@ duration is what is timed (fio's "sync" latencies). Needs only python3 (Ubuntu i
       prints "P99_MS WRITES ok|slow": the 99th percentile (nearest rank) of the fdatasync
       durations in milliseconds, how many writes were timed, and "slow" when P99_MS is above
       LIMIT_MS. Stops after 22 MiB, or once SECONDS have passed and at least 100 writes were
-      timed (a p99 of fewer says little), or after 5 x SECONDS in any case. The file is removed.
+      timed (a p99 of fewer says little), or after 3 x SECONDS in any case. The file is removed.
 """
 
 import math
@@ -37,7 +37,7 @@ def fdatasync_durations(directory, seconds):
             os.fdatasync(descriptor)
             durations.append(time.monotonic() - before)
             elapsed = time.monotonic() - started
-            if elapsed >= 5 * seconds or (elapsed >= seconds and len(durations) >= MIN_WRITES):
+            if elapsed >= 3 * seconds or (elapsed >= seconds and len(durations) >= MIN_WRITES):
                 break
     finally:
         os.close(descriptor)
