@@ -58,8 +58,10 @@ import {
 import { LAUNCH_COMMANDS, RUN_SCRIPT_COMMAND } from "../core/host-contract";
 import { renderMemberReadyScript } from "../core/scripts/member-ready";
 import { MemberServices } from "../core/launch";
+import { BACKUP_PATHS, BACKUP_TIMER_UNIT, backupHostFiles, BackupSettings } from "../core/scripts/backup";
 import { DEFRAG_TIMER, defragUnitFiles } from "../core/scripts/defrag";
 import { renderPrepareChangeScript } from "../core/scripts/prepare-change";
+import { EtcdBackup } from "./etcd-backup";
 import { EtcdDiscovery } from "./etcd-discovery";
 import { EtcdDns } from "./etcd-dns";
 import { EtcdMember, SshSettings } from "./etcd-member";
@@ -263,6 +265,26 @@ function warnOnSharedZones(name: string, cluster: pulumi.Resource, zones: pulumi
     });
 }
 
+/** The stack's AWS region (aws:region), which signs the backups' uploads. */
+function backupRegion(name: string): string {
+    const region = aws.config.region;
+    if (!region) {
+        const problems = [
+            {
+                setting: "aws:region",
+                value: undefined,
+                problem: "backups sign their uploads for the bucket's region, and the stack sets none",
+                fix: "pulumi config set aws:region <region>, e.g. eu-west-1",
+            },
+        ];
+        throw new EtcdClusterConfigError(
+            problems,
+            formatProblems(`etcd cluster "${name}"`, problems, CLUSTER_NOT_CREATED),
+        );
+    }
+    return region;
+}
+
 /** The newest Ubuntu 24.04 LTS image from Canonical for the architecture. */
 function newestUbuntuAmi(arch: CpuArchitecture, opts: pulumi.InvokeOutputOptions): pulumi.Output<string> {
     const filters = [
@@ -292,9 +314,19 @@ function tlsFilesOf(pki: EtcdPki, i: number): pulumi.Output<HostFile[]> {
         );
 }
 
-/** The services every member runs beside etcd: the defrag timer (and the space recovery an operator runs). */
-function memberServices(spec: ClusterSpec, member: ClusterSpec["members"][number]): MemberServices {
-    return { files: defragUnitFiles(spec, member), timers: [DEFRAG_TIMER] };
+/**
+ * The services every member runs beside etcd: the defrag timer (and the space recovery an operator
+ * runs), and the backup timer when the cluster has backups.
+ */
+function memberServices(
+    spec: ClusterSpec,
+    member: ClusterSpec["members"][number],
+    backup: BackupSettings | undefined,
+): MemberServices {
+    return {
+        files: [...defragUnitFiles(spec, member), ...(backup ? backupHostFiles(spec, member, backup) : [])],
+        timers: [DEFRAG_TIMER, ...(backup ? [BACKUP_TIMER_UNIT] : [])],
+    };
 }
 
 /**
@@ -405,6 +437,27 @@ export class EtcdCluster extends pulumi.ComponentResource {
             parent,
         );
 
+        const backup = settings.backup
+            ? new EtcdBackup(
+                  `${name}-backup`,
+                  {
+                      clusterName: name,
+                      bucketName: settings.backup.bucket,
+                      createBucket: settings.backup.createBucket,
+                      region: backupRegion(name),
+                      prefix: settings.backup.prefix,
+                      intervalMinutes: settings.backup.intervalMinutes,
+                      retentionDays: settings.backup.retentionDays,
+                      objectLock: settings.backup.objectLock,
+                      kmsKeyArn: args.kmsKeyId,
+                      s3Endpoint: settings.backup.s3Endpoint,
+                      imdsEndpoint: settings.backup.imdsEndpoint,
+                      tags,
+                  },
+                  parent,
+              )
+            : undefined;
+
         // Member i's instance waits for member i-1's ready check (rolling), which is created
         // after the launches: each member gets the promise of its predecessor's.
         const readyResolvers: ((ready: pulumi.Resource) => void)[] = [];
@@ -436,6 +489,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                         changePrepared,
                         clusterSpec,
                         diskCheck: settings.diskCheck,
+                        iamInstanceProfile: backup?.instanceProfileName,
                         connectionDependsOn: network.rules,
                         volumeSizeGiB: settings.volumeSizeGiB,
                         volumeType: settings.volumeType,
@@ -525,7 +579,13 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const configurations = members.map((_, i) =>
             pulumi.all([spec, pki ? tlsFilesOf(pki, i) : []]).apply(([rendered, files]) => {
                 const member = ofMember(rendered.members, i, "the cluster spec");
-                return renderLaunchScript(rendered, member, files, {}, memberServices(rendered, member));
+                return renderLaunchScript(
+                    rendered,
+                    member,
+                    files,
+                    {},
+                    memberServices(rendered, member, backup?.settings),
+                );
             }),
         );
         // Each names its instance: a replaced instance runs its launch again, as an update.
@@ -555,6 +615,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                     ])
                     .apply(([rendered, configurationDigest, amiId]) =>
                         renderPrepareChangeScript(rendered, {
+                            backupCommand: backup ? BACKUP_PATHS.backupScript : undefined,
                             shape: {
                                 memberNames: names,
                                 etcdVersion: settings.version.text,

@@ -114,6 +114,8 @@ export interface EtcdMemberArgs {
      * on them, so destroy removes the SSH rule only after the last command's delete ran. Default none.
      */
     connectionDependsOn?: pulumi.Resource[];
+    /** Instance profile of the instance (the backups' rights). Default none. */
+    iamInstanceProfile?: pulumi.Input<string>;
     /** Tags for the instance and its volumes. Default none. */
     tags?: Record<string, string>;
 }
@@ -221,6 +223,7 @@ export class EtcdMember extends pulumi.ComponentResource {
                 // Not secret, though the key beside them is.
                 keyName: pulumi.unsecret(ssh.apply((settings) => settings.keyName)),
                 metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
+                iamInstanceProfile: args.iamInstanceProfile,
                 rootBlockDevice: {
                     encrypted: true,
                     kmsKeyId: args.kmsKeyId,

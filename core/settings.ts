@@ -153,6 +153,38 @@ export interface ClusterSettings {
     metricsPort?: number;
     /** Discovery service settings; only with bootstrapMode "discovery". */
     discovery?: DiscoverySettings;
+    /**
+     * S3 bucket of the cluster's backups. Default: none (no backups). Set, every member gets a
+     * backup timer (one member per interval uploads a checked snapshot), an instance profile that
+     * may write only under the cluster's prefix, and the snapshot before every risky change is
+     * uploaded too. Why no default: S3 bucket names are global.
+     */
+    backupBucket?: string;
+    /**
+     * false: the bucket exists (its owner set its protections), and only the members' role and
+     * instance profile are made. Default true: the bucket is made with versioning, encryption, public
+     * access blocked, a TLS-only policy and a lifecycle rule. Why: many accounts keep one backup bucket.
+     */
+    backupCreateBucket?: boolean;
+    /** Key prefix: backups are under `<prefix>/<clusterName>/`. Default "etcd-backups". Why: clusters share a bucket. */
+    backupPrefix?: string;
+    /**
+     * Minutes between two backups of the cluster, 1 or more. Default 60. Why: it bounds the data
+     * a restore can lose to an interval's writes.
+     */
+    backupIntervalMinutes?: number;
+    /** Days a backup is kept, 1 or more. Default 7. Why: a week covers a problem found after a weekend. */
+    backupRetentionDays?: number;
+    /**
+     * S3 Object Lock of a bucket made here: "off", "governance" or "compliance" (every backup locked
+     * for the retention days). Default "off". Why opt-in: S3 sets it at creation, so changing it
+     * replaces the bucket, and compliance cannot be lifted.
+     */
+    backupObjectLock?: string;
+    /** The S3 endpoint as members reach it (path-style). Default `https://s3.<region>.amazonaws.com`. */
+    backupS3Endpoint?: string;
+    /** The members' instance metadata service (the instance profile's credentials). Default EC2's, http://169.254.169.254. */
+    backupImdsEndpoint?: string;
 }
 
 export const DEFAULTS = {
@@ -170,4 +202,9 @@ export const DEFAULTS = {
     diskCheck: "warn",
     autoCompactionMode: "periodic",
     mirrorBaseUrl: "https://github.com/etcd-io/etcd/releases/download",
+    backupCreateBucket: true,
+    backupPrefix: "etcd-backups",
+    backupIntervalMinutes: 60,
+    backupRetentionDays: 7,
+    backupObjectLock: "off",
 } as const;

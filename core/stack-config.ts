@@ -227,6 +227,45 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         description: "v2 discovery: HTTP proxy for discovery traffic.",
     },
     {
+        key: "backupBucket",
+        type: "string",
+        default: "",
+        description: "S3 bucket of the cluster's backups; empty: no backups.",
+    },
+    {
+        key: "backupCreateBucket",
+        type: "boolean",
+        default: true,
+        description:
+            "Make the bucket (versioning, encryption, TLS only); false: it exists, only the members' rights are made.",
+    },
+    {
+        key: "backupPrefix",
+        type: "string",
+        default: "etcd-backups",
+        description: "Key prefix: backups are under <prefix>/<clusterName>/.",
+    },
+    { key: "backupIntervalMinutes", type: "integer", default: 60, description: "Minutes between two backups." },
+    { key: "backupRetentionDays", type: "integer", default: 7, description: "Days a backup is kept." },
+    {
+        key: "backupObjectLock",
+        type: "string",
+        default: "off",
+        description: "Object Lock of a bucket made here: off, governance or compliance.",
+    },
+    {
+        key: "backupS3Endpoint",
+        type: "string",
+        default: "",
+        description: "S3 endpoint the members use; empty: https://s3.<region>.amazonaws.com.",
+    },
+    {
+        key: "backupImdsEndpoint",
+        type: "string",
+        default: "",
+        description: "Instance metadata service of the members; empty: EC2's.",
+    },
+    {
         key: "sshUser",
         type: "string",
         default: DEFAULT_SSH_USER,
@@ -395,6 +434,14 @@ export function readStackConfig(lookup: (key: string) => string | undefined): {
         peerPort: num("peerPort"),
         metricsPort: num("metricsPort"),
         discovery: discoveryGiven ? discoveryFields : undefined,
+        backupBucket: str("backupBucket"),
+        backupCreateBucket: bool("backupCreateBucket"),
+        backupPrefix: str("backupPrefix"),
+        backupIntervalMinutes: num("backupIntervalMinutes"),
+        backupRetentionDays: num("backupRetentionDays"),
+        backupObjectLock: str("backupObjectLock"),
+        backupS3Endpoint: str("backupS3Endpoint"),
+        backupImdsEndpoint: str("backupImdsEndpoint"),
     };
     return {
         config: {

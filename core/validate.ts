@@ -23,6 +23,7 @@ import {
 import { resolveAccess, resolveNames, resolvePorts } from "./validate/network";
 import { resolveMaintenance } from "./validate/maintenance";
 import { resolveUpgrade } from "./validate/upgrade";
+import { ResolvedBackup, resolveBackup } from "./validate/backup";
 import { UpgradeHop } from "./upgrade";
 
 export { MEMBER_COUNTS, TokenInUse } from "./validate/membership";
@@ -62,6 +63,8 @@ export interface ResolvedSettings {
     /** Compaction and the backend quota, as every member starts with them. */
     readonly maintenance: MaintenanceSpec;
     readonly discovery?: ResolvedDiscovery;
+    /** Backups to S3; undefined without backupBucket. */
+    readonly backup?: ResolvedBackup;
     /** The hop from the running release to `version`; undefined on the first deployment or when it stays. */
     readonly upgrade?: UpgradeHop;
 }
@@ -144,6 +147,7 @@ export function validateSettings(
     const maintenance = resolveMaintenance(settings, machine.volumeSizeGiB, extraFlags, problems, warnings);
     const discovery = resolveDiscovery(settings, { mode, version, memberCount }, problems);
     const upgrade = resolveUpgrade(context.runningVersion, settings, version, security.auth, problems);
+    const backup = resolveBackup(settings, problems);
     if (problems.length > 0) {
         return { problems: problems.map(withoutCredentials), warnings };
     }
@@ -164,6 +168,7 @@ export function validateSettings(
         maintenance,
         discovery,
         ...(upgrade ? { upgrade } : {}),
+        ...(backup ? { backup } : {}),
     };
     return { problems, warnings, resolved };
 }

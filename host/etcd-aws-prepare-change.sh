@@ -149,7 +149,10 @@ prepare_version() {
 }
 
 save_snapshot
-if [ -n "$BACKUP_COMMAND" ]; then
-    "$BACKUP_COMMAND" --now >/dev/null || { log "the backup before the change was NOT uploaded"; exit 1; }
+if [ -n "$BACKUP_COMMAND" ] && [ ! -x "$ETCD_AWS_ROOT$BACKUP_COMMAND" ]; then
+    # Backups were just turned on: this deployment's launches install the backup script.
+    log "backups are not installed on this member yet ($BACKUP_COMMAND): the snapshot stays on the member"
+elif [ -n "$BACKUP_COMMAND" ]; then
+    "$ETCD_AWS_ROOT$BACKUP_COMMAND" --now >/dev/null || { log "the backup before the change was NOT uploaded"; exit 1; }
 fi
 prepare_version

@@ -55,6 +55,8 @@ export function fakeCloudValues(last: LastDeployment = {}): CloudValues {
                     return { publicIp: `198.51.100.${interfaces.get(String(inputs.networkInterface)) ?? 0}` };
                 case "pulumi:pulumi:StackReference":
                     return stackReferenceState(last);
+                case "aws:iam/instanceProfile:InstanceProfile":
+                    return { name: `${name}-name` };
                 case "random:index/randomPassword:RandomPassword":
                     return {
                         result: `${name

@@ -138,6 +138,14 @@ export const SETTING_EXAMPLES: Readonly<Record<string, unknown>> = {
     peerPort: 2380,
     metricsPort: 2381,
     discovery: { endpoints: ["http://10.0.0.5:2379"] },
+    backupBucket: "orders-etcd-backups",
+    backupCreateBucket: true,
+    backupPrefix: "etcd-backups",
+    backupIntervalMinutes: 60,
+    backupRetentionDays: 7,
+    backupObjectLock: "off",
+    backupS3Endpoint: "https://s3.eu-west-1.amazonaws.com",
+    backupImdsEndpoint: "http://169.254.169.254",
 };
 
 const DISCOVERY_EXAMPLES: Readonly<Record<string, unknown>> = {
@@ -187,6 +195,14 @@ export const SETTING_KINDS: Readonly<Record<keyof ClusterSettings, ArgKind>> = {
     peerPort: "number",
     metricsPort: "number",
     discovery: "object",
+    backupBucket: "string",
+    backupCreateBucket: "boolean",
+    backupPrefix: "string",
+    backupIntervalMinutes: "number",
+    backupRetentionDays: "number",
+    backupObjectLock: "string",
+    backupS3Endpoint: "string",
+    backupImdsEndpoint: "string",
 };
 
 /** The settings with every wrongly typed field (and discovery field) refused and dropped. */

@@ -355,6 +355,68 @@ describe("EtcdCluster", () => {
         });
     });
 
+    describe("backups", () => {
+        async function withRegion<T>(body: () => Promise<T>): Promise<T> {
+            const saved = process.env.AWS_REGION;
+            process.env.AWS_REGION = "eu-west-1";
+            try {
+                return await body();
+            } finally {
+                if (saved === undefined) delete process.env.AWS_REGION;
+                else process.env.AWS_REGION = saved;
+            }
+        }
+
+        it("none without backupBucket: no bucket, no instance profile, no backup timer, the pre-change snapshot kept local", async () => {
+            const run = await runCluster({});
+            assert.equal(
+                ofType(run, "aws:s3/bucketV2:BucketV2").length + ofType(run, "aws:s3/bucket:Bucket").length,
+                0,
+            );
+            assert.equal(at(ofType(run, INSTANCE), 0, "instance").inputs.iamInstanceProfile, undefined);
+            assert.doesNotMatch(named(run, "test-etcd-0-launch").inputs.stdin, /etcd-aws-backup\.timer/);
+            assert.match(named(run, "test-etcd-prepare-change").inputs.stdin, /^BACKUP_COMMAND=''$/m);
+        });
+
+        it("with backupBucket: every member's instance gets the backups' profile, its launch the backup timer, and the pre-change step uploads through the backup script", async () => {
+            const run = await withRegion(() =>
+                runCluster({ backupBucket: "orders-etcd-backups", backupIntervalMinutes: 30 }),
+            );
+            const profile = ofType(run, "aws:iam/instanceProfile:InstanceProfile");
+            assert.equal(profile.length, 1);
+            const profileName = at(profile, 0, "profile").state.name as string;
+            assert.equal(profileName, "test-etcd-backup-profile-name");
+            for (const instance of ofType(run, INSTANCE)) {
+                assert.equal(instance.inputs.iamInstanceProfile, profileName, instance.name);
+            }
+            for (let i = 0; i < 3; i++) {
+                const stdin = named(run, `test-etcd-${i}-launch`).inputs.stdin as string;
+                assert.match(stdin, /^ {4}if write_host_file \/usr\/local\/sbin\/etcd-aws-backup 0755 root:root <<'/m);
+                assert.match(stdin, /^ {4}systemctl enable --now --quiet etcd-aws-backup\.timer$/m);
+            }
+            assert.match(
+                named(run, "test-etcd-prepare-change").inputs.stdin,
+                /^BACKUP_COMMAND='\/usr\/local\/sbin\/etcd-aws-backup'$/m,
+            );
+        });
+
+        it("refuses backup settings without backupBucket, and a bucket name S3 refuses, naming each", async () => {
+            const { error } = await constructionError({ backupPrefix: "prod", backupBucket: undefined });
+            assert.deepEqual(
+                error.problems.map((p) => p.setting),
+                ["backupPrefix"],
+            );
+            const named2 = await constructionError({ backupBucket: "Orders_Backups", backupObjectLock: "forever" });
+            assert.deepEqual(
+                named2.error.problems.map((p) => [p.setting, p.value]),
+                [
+                    ["backupBucket", "Orders_Backups"],
+                    ["backupObjectLock", "forever"],
+                ],
+            );
+        });
+    });
+
     describe("before a risky change", () => {
         const PREPARE = "test-etcd-prepare-change";
         /** The pre-change step's script for the settings, and the line saying what it runs before. */

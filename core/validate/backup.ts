@@ -1,0 +1,106 @@
+// Backups to S3: a bucket named as S3 allows, a prefix S3 takes unencoded, whole minutes and days,
+// an Object Lock mode; the other backup settings only with a bucket.
+import { ClusterSettings, DEFAULTS } from "../settings";
+import { checkIntegerIn, checkOneOf, isHttpUrl, Problems } from "./checks";
+
+export type BackupObjectLockMode = "off" | "governance" | "compliance";
+const OBJECT_LOCK_MODES: readonly BackupObjectLockMode[] = ["off", "governance", "compliance"];
+
+/** S3's bucket naming rules (3 to 63 lowercase letters, digits, dots and hyphens; letter or digit at each end). */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** Key characters S3 takes unencoded in a path and a signed query. */
+const SAFE_PREFIX = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+
+/** The cluster's backups, as the deployment makes them. */
+export interface ResolvedBackup {
+    readonly bucket: string;
+    readonly createBucket: boolean;
+    readonly prefix: string;
+    readonly intervalMinutes: number;
+    readonly retentionDays: number;
+    readonly objectLock: BackupObjectLockMode;
+    readonly s3Endpoint?: string;
+    readonly imdsEndpoint?: string;
+}
+
+const OTHER_BACKUP_SETTINGS = [
+    "backupCreateBucket",
+    "backupPrefix",
+    "backupIntervalMinutes",
+    "backupRetentionDays",
+    "backupObjectLock",
+    "backupS3Endpoint",
+    "backupImdsEndpoint",
+] as const;
+
+/** The backups when backupBucket is set; each other backup setting without it is a problem. */
+export function resolveBackup(settings: ClusterSettings, problems: Problems): ResolvedBackup | undefined {
+    const bucket = settings.backupBucket;
+    if (bucket === undefined) {
+        for (const setting of OTHER_BACKUP_SETTINGS.filter((name) => settings[name] !== undefined)) {
+            problems.push({
+                setting,
+                value: settings[setting],
+                problem: "configures backups, which are off without backupBucket",
+                fix: "set backupBucket to the bucket of the cluster's backups, or remove it",
+            });
+        }
+        return undefined;
+    }
+    if (!BUCKET_NAME.test(bucket) || bucket.includes("..")) {
+        problems.push({
+            setting: "backupBucket",
+            value: bucket,
+            problem: "is not an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)",
+            fix: 'write e.g. "orders-etcd-backups"',
+        });
+    }
+    const prefix = settings.backupPrefix ?? DEFAULTS.backupPrefix;
+    if (prefix !== "" && !SAFE_PREFIX.test(prefix)) {
+        problems.push({
+            setting: "backupPrefix",
+            value: prefix,
+            problem: 'may hold only letters, digits, ".", "_", "-" and "/" between them',
+            fix: 'write e.g. "etcd-backups" or "prod/etcd"',
+        });
+    }
+    const intervalMinutes = settings.backupIntervalMinutes ?? DEFAULTS.backupIntervalMinutes;
+    checkIntegerIn(problems, "backupIntervalMinutes", intervalMinutes, {
+        min: 1,
+        problem: "must be a whole number of minutes, 1 or more",
+        fix: `use ${DEFAULTS.backupIntervalMinutes} (hourly)`,
+    });
+    const retentionDays = settings.backupRetentionDays ?? DEFAULTS.backupRetentionDays;
+    checkIntegerIn(problems, "backupRetentionDays", retentionDays, {
+        min: 1,
+        problem: "must be a whole number of days, 1 or more",
+        fix: `use ${DEFAULTS.backupRetentionDays}`,
+    });
+    const objectLock = settings.backupObjectLock ?? DEFAULTS.backupObjectLock;
+    const lockProblem = "S3 Object Lock retains every backup in governance or compliance mode, or is off";
+    checkOneOf(problems, "backupObjectLock", objectLock, OBJECT_LOCK_MODES, lockProblem);
+    for (const setting of ["backupS3Endpoint", "backupImdsEndpoint"] as const) {
+        const url = settings[setting];
+        if (url !== undefined && !(isHttpUrl(url) && /^https?:\/\/[^/]+$/.test(url))) {
+            problems.push({
+                setting,
+                value: url,
+                problem: "is not a scheme and host (no path)",
+                fix:
+                    setting === "backupS3Endpoint"
+                        ? 'write e.g. "https://s3.eu-west-1.amazonaws.com"'
+                        : 'write e.g. "http://169.254.169.254"',
+            });
+        }
+    }
+    return {
+        bucket,
+        createBucket: settings.backupCreateBucket ?? DEFAULTS.backupCreateBucket,
+        prefix,
+        intervalMinutes,
+        retentionDays,
+        objectLock: objectLock as BackupObjectLockMode,
+        s3Endpoint: settings.backupS3Endpoint,
+        imdsEndpoint: settings.backupImdsEndpoint,
+    };
+}
