@@ -1,5 +1,5 @@
 // Backups to S3: a bucket named as S3 allows, a prefix S3 takes unencoded, whole minutes and days,
-// an Object Lock mode; the other backup settings only with a bucket.
+// an Object Lock mode; the other backup settings count only with a bucket.
 import { ClusterSettings, DEFAULTS } from "../settings";
 import { checkIntegerIn, checkOneOf, isHttpUrl, Problems } from "./checks";
 
@@ -23,28 +23,13 @@ export interface ResolvedBackup {
     readonly imdsEndpoint?: string;
 }
 
-const OTHER_BACKUP_SETTINGS = [
-    "backupCreateBucket",
-    "backupPrefix",
-    "backupIntervalMinutes",
-    "backupRetentionDays",
-    "backupObjectLock",
-    "backupS3Endpoint",
-    "backupImdsEndpoint",
-] as const;
-
-/** The backups when backupBucket is set; each other backup setting without it is a problem. */
+/**
+ * The backups when backupBucket is set. The other backup settings are read only with it (the
+ * program's Pulumi.yaml declares their defaults, so the engine always passes them).
+ */
 export function resolveBackup(settings: ClusterSettings, problems: Problems): ResolvedBackup | undefined {
     const bucket = settings.backupBucket;
     if (bucket === undefined) {
-        for (const setting of OTHER_BACKUP_SETTINGS.filter((name) => settings[name] !== undefined)) {
-            problems.push({
-                setting,
-                value: settings[setting],
-                problem: "configures backups, which are off without backupBucket",
-                fix: "set backupBucket to the bucket of the cluster's backups, or remove it",
-            });
-        }
         return undefined;
     }
     if (!BUCKET_NAME.test(bucket) || bucket.includes("..")) {

@@ -400,12 +400,9 @@ describe("EtcdCluster", () => {
             );
         });
 
-        it("refuses backup settings without backupBucket, and a bucket name S3 refuses, naming each", async () => {
-            const { error } = await constructionError({ backupPrefix: "prod", backupBucket: undefined });
-            assert.deepEqual(
-                error.problems.map((p) => p.setting),
-                ["backupPrefix"],
-            );
+        it("refuses a bucket name S3 refuses and an unknown Object Lock mode, naming each; without a bucket the other settings do nothing", async () => {
+            const without = await runCluster({ backupPrefix: "prod", backupObjectLock: "forever" });
+            assert.equal(ofType(without, "aws:iam/instanceProfile:InstanceProfile").length, 0);
             const named2 = await constructionError({ backupBucket: "Orders_Backups", backupObjectLock: "forever" });
             assert.deepEqual(
                 named2.error.problems.map((p) => [p.setting, p.value]),
