@@ -24,15 +24,13 @@ export interface ResolvedBackup {
 }
 
 /**
- * The backups when backupBucket is set. The other backup settings are read only with it (the
- * program's Pulumi.yaml declares their defaults, so the engine always passes them).
+ * The backups when backupBucket is set. The other backup settings are checked with or without it,
+ * but count only with it (the program's Pulumi.yaml declares their defaults, so the engine passes
+ * them to every stack).
  */
 export function resolveBackup(settings: ClusterSettings, problems: Problems): ResolvedBackup | undefined {
     const bucket = settings.backupBucket;
-    if (bucket === undefined) {
-        return undefined;
-    }
-    if (!BUCKET_NAME.test(bucket) || bucket.includes("..")) {
+    if (bucket !== undefined && (!BUCKET_NAME.test(bucket) || bucket.includes(".."))) {
         problems.push({
             setting: "backupBucket",
             value: bucket,
@@ -77,6 +75,9 @@ export function resolveBackup(settings: ClusterSettings, problems: Problems): Re
                         : 'write e.g. "http://169.254.169.254"',
             });
         }
+    }
+    if (bucket === undefined) {
+        return undefined;
     }
     return {
         bucket,

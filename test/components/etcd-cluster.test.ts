@@ -401,7 +401,7 @@ describe("EtcdCluster", () => {
         });
 
         it("refuses a bucket name S3 refuses and an unknown Object Lock mode, naming each; without a bucket the other settings do nothing", async () => {
-            const without = await runCluster({ backupPrefix: "prod", backupObjectLock: "forever" });
+            const without = await runCluster({ backupPrefix: "prod", backupObjectLock: "governance" });
             assert.equal(ofType(without, "aws:iam/instanceProfile:InstanceProfile").length, 0);
             const named2 = await constructionError({ backupBucket: "Orders_Backups", backupObjectLock: "forever" });
             assert.deepEqual(
