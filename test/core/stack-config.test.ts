@@ -65,6 +65,9 @@ describe("core/stack-config", () => {
             extraFlags: '["snapshot-count=10000","cors=a=b"]',
             volumeIops: "0",
             diskCheck: "fail",
+            backupBucket: "orders-backups",
+            backupCreateBucket: "false",
+            backupIntervalMinutes: "30",
             healthTimeoutSeconds: "900",
             domain: "",
         });
@@ -77,6 +80,9 @@ describe("core/stack-config", () => {
             clientCidrs: ["10.0.0.0/16", "10.1.0.0/16"],
             extraFlags: { "snapshot-count": "10000", cors: "a=b" },
             diskCheck: "fail",
+            backupBucket: "orders-backups",
+            backupCreateBucket: false,
+            backupIntervalMinutes: 30,
         });
         assert.deepEqual(config.subnetIds, ["subnet-a", "subnet-b"]);
         assert.equal(config.healthTimeoutSeconds, 900);

@@ -318,6 +318,49 @@ const INVALID: readonly InvalidRow[] = [
         problem: "gp2 volumes have no provisioned IOPS",
         fix: 'remove volumeIops, or use volumeType "gp3", "io1" or "io2"',
     },
+    // backups
+    {
+        name: "backupBucket that S3 refuses",
+        settings: { backupBucket: "Orders_Backups" },
+        problems: [["backupBucket", "Orders_Backups"]],
+        problem: "is not an S3 bucket name",
+        fix: 'write e.g. "orders-etcd-backups"',
+    },
+    {
+        name: "backupIntervalMinutes 0",
+        settings: { backupBucket: "orders-backups", backupIntervalMinutes: 0 },
+        problems: [["backupIntervalMinutes", 0]],
+        problem: "must be a whole number of minutes, 1 or more",
+        fix: "use 60 (hourly)",
+    },
+    {
+        name: "backupRetentionDays 1.5",
+        settings: { backupRetentionDays: 1.5 },
+        problems: [["backupRetentionDays", 1.5]],
+        problem: "must be a whole number of days, 1 or more",
+        fix: "use 7",
+    },
+    {
+        name: 'backupObjectLock "forever"',
+        settings: { backupBucket: "orders-backups", backupObjectLock: "forever" },
+        problems: [["backupObjectLock", "forever"]],
+        problem: "S3 Object Lock retains every backup in governance or compliance mode, or is off",
+        fix: 'use one of "off", "governance", "compliance"',
+    },
+    {
+        name: "backupPrefix with a leading slash",
+        settings: { backupPrefix: "/prod" },
+        problems: [["backupPrefix", "/prod"]],
+        problem: 'may hold only letters, digits, ".", "_", "-" and "/" between them',
+        fix: 'write e.g. "etcd-backups" or "prod/etcd"',
+    },
+    {
+        name: "backupS3Endpoint without a scheme",
+        settings: { backupS3Endpoint: "s3.eu-west-1.amazonaws.com" },
+        problems: [["backupS3Endpoint", "s3.eu-west-1.amazonaws.com"]],
+        problem: "is not a scheme and host (no path)",
+        fix: 'write e.g. "https://s3.eu-west-1.amazonaws.com"',
+    },
     ...["on", "FAIL", ""].map((diskCheck) => ({
         name: `diskCheck ${JSON.stringify(diskCheck)}`,
         settings: { diskCheck },
@@ -684,6 +727,7 @@ describe("core/validate", () => {
             assert.equal(resolved.volumeType, "gp3");
             assert.equal(resolved.volumeIops, undefined);
             assert.equal(resolved.diskCheck, "warn");
+            assert.equal(resolved.backup, undefined, "no backups without backupBucket");
             assert.equal(resolved.mirrorBaseUrl, "https://github.com/etcd-io/etcd/releases/download");
             assert.equal(resolved.etcdSha256, undefined);
             assert.deepEqual(resolved.extraFlags, {});
@@ -818,6 +862,27 @@ describe("core/validate", () => {
         it("takes a custom token that no other cluster uses", () => {
             const context = { ...CONTEXT, tokensInUse: [{ token: "shop-prod-orders", owner: "x" }] };
             assert.equal(resolve({ clusterToken: "orders-2026" }, "orders", context).clusterToken, "orders-2026");
+        });
+    });
+});
+
+describe("core/validate: backups", () => {
+    it("with backupBucket: the defaults (bucket made, prefix etcd-backups, hourly, 7 days, no Object Lock)", () => {
+        const validation = validateSettings(
+            "orders",
+            { backupBucket: "orders-backups" },
+            { project: "shop", stack: "prod" },
+        );
+        assert.deepEqual(validation.problems, []);
+        assert.deepEqual(validation.resolved?.backup, {
+            bucket: "orders-backups",
+            createBucket: true,
+            prefix: "etcd-backups",
+            intervalMinutes: 60,
+            retentionDays: 7,
+            objectLock: "off",
+            s3Endpoint: undefined,
+            imdsEndpoint: undefined,
         });
     });
 });
