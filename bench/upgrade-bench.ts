@@ -17,7 +17,7 @@ import { run, runChecked, stopAll } from "../local/process";
 import { Writer, WriterReport } from "../local/writer";
 import { removeFirewall } from "../localcloud/aws/network";
 import { MIRROR_ADDRESS, MIRROR_PORT, pulumiEnvironment, stackPaths } from "../localcloud/stack";
-import { localCluster, printedEndpoints, PULUMI } from "../test/real/local-stack-run";
+import { clientTlsFiles, localCluster, memberLogFiles, printedEndpoints, PULUMI } from "../test/real/local-stack-run";
 import { RestartWindow, restartWindowsIn } from "../test/real/restarts";
 import { waitForWrites } from "../test/real/writes";
 import { inWorkDir } from "./local-env";
@@ -168,13 +168,12 @@ interface ClientTls {
 }
 
 function clientTls(stack: string): ClientTls {
-    const { clientDir } = stackPaths(stack);
-    const file = (name: string) => path.join(clientDir, name);
+    const files = clientTlsFiles(stack);
     return {
-        ca: fs.readFileSync(file("ca.pem")),
-        cert: fs.readFileSync(file("client.pem")),
-        key: fs.readFileSync(file("client-key.pem")),
-        flags: [`--cacert=${file("ca.pem")}`, `--cert=${file("client.pem")}`, `--key=${file("client-key.pem")}`],
+        ca: fs.readFileSync(files.cacert),
+        cert: fs.readFileSync(files.cert),
+        key: fs.readFileSync(files.key),
+        flags: Object.entries(files).map(([flag, file]) => `--${flag}=${file}`),
     };
 }
 
@@ -253,27 +252,22 @@ interface BenchStack {
 const stackName = (way: UpgradeWay) => `local-bench-upgrade-${way.replace(" ", "-")}`;
 const memberIndex = (member: string) => Number(member.slice(member.lastIndexOf("-") + 1));
 
-/** Each member of `stack` among the local cloud's hosts (named by its etcd.env): its root and etcd's log file. */
-function memberHosts(dir: string, stack: string): { member: string; root: string; logFile: string }[] {
-    const hosts = path.join(dir, "hosts");
-    return fs.readdirSync(hosts).flatMap((host) => {
-        const root = path.join(hosts, host, "root");
-        const env = path.join(root, HOST_PATHS.envFile);
-        const logFile = path.join(root, HOST_PATHS.logFile);
-        const member = fs.existsSync(env) ? /^ETCD_NAME=(.*)$/m.exec(fs.readFileSync(env, "utf8"))?.[1] : undefined;
-        return member?.startsWith(`${stack}-`) && fs.existsSync(logFile) ? [{ member, root, logFile }] : [];
-    });
+/** etcd's log file of each member of `stack` among the local cloud's hosts. */
+function memberLogs(dir: string, stack: string): { member: string; logFile: string }[] {
+    return memberLogFiles(dir).filter(({ member }) => member.startsWith(`${stack}-`));
 }
 
 /**
  * When ours installed the new release on each member, in the windows' order: the install links /usr/local/bin/etcd to
  * the release's directory anew (`ln -sfn`), so the link's own mtime is the moment.
  */
-function installedAt(hosts: ReturnType<typeof memberHosts>, windows: readonly RestartWindow[]): number[] {
+function installedAt(logs: ReturnType<typeof memberLogs>, windows: readonly RestartWindow[]): number[] {
     return windows.map((w) => {
-        const host = hosts.find((h) => h.member === w.member);
-        if (host === undefined) throw new Error(`no host of ${w.member}`);
-        return fs.lstatSync(path.join(host.root, HOST_PATHS.binDir, "etcd")).mtimeMs;
+        const logFile = logs.find((log) => log.member === w.member)?.logFile;
+        if (logFile === undefined) throw new Error(`no host of ${w.member}`);
+        // The host's root is where its log file's path on the host begins.
+        const root = logFile.slice(0, logFile.length - HOST_PATHS.logFile.length);
+        return fs.lstatSync(path.join(root, HOST_PATHS.binDir, "etcd")).mtimeMs;
     });
 }
 
@@ -449,8 +443,8 @@ async function measuredRoll(dir: string, stack: BenchStack, from: string, to: st
     );
     await assertRunning(stack, to);
     stack.version = to;
-    const hosts = memberHosts(dir, stack.stack);
-    const windows = restartWindowsIn(hosts, started);
+    const logs = memberLogs(dir, stack.stack);
+    const windows = restartWindowsIn(logs, started);
     if (windows.length !== MEMBERS) {
         throw new Error(`${windows.length} restarts in ${stack.stack}'s roll to ${to} (3 members)`);
     }
@@ -471,7 +465,7 @@ async function measuredRoll(dir: string, stack: BenchStack, from: string, to: st
         to,
         totalSeconds: (ended - started) / 1000,
         ...rollPhases(windows, started, ended),
-        ...(stack.way === "ours" ? installPhases(windows, installedAt(hosts, windows), started) : noInstalls),
+        ...(stack.way === "ours" ? installPhases(windows, installedAt(logs, windows), started) : noInstalls),
         outsideEngineSeconds: extra.outsideEngineSeconds ?? Number.NaN,
         fetchSeconds: extra.fetchSeconds ?? Number.NaN,
         leaderPosition: members.findIndex((m) => m.wasLeader) + 1,
