@@ -118,6 +118,39 @@ export function removeInstanceCgroup(instanceId: string): void {
     removeIfUnused(parent);
 }
 
+/** The processes in the local cloud's instance cgroups, by instance id. */
+function localCloudProcesses(): Map<string, number[]> {
+    const parent = parentDir();
+    if (!parent || !fs.existsSync(parent)) return new Map();
+    const entries = fs.readdirSync(parent, { withFileTypes: true }).filter((entry) => entry.isDirectory());
+    return new Map(
+        entries.map((entry) => {
+            const procs = fs.readFileSync(path.join(parent, entry.name, "cgroup.procs"), "utf8");
+            return [entry.name, procs.split("\n").filter(Boolean).map(Number)];
+        }),
+    );
+}
+
+/**
+ * Kills every process still in an instance's cgroup (a torn-down local cloud whose engine could not finish:
+ * whatever its commands left, however they were started) and waits (bounded) until none is left; their PIDs.
+ */
+export async function killLocalCloudProcesses(timeoutMs = 10_000): Promise<number[]> {
+    const killed = [...localCloudProcesses().values()].flat();
+    for (const pid of killed) {
+        try {
+            process.kill(pid, "SIGKILL");
+        } catch {
+            // gone meanwhile
+        }
+    }
+    const deadline = Date.now() + timeoutMs;
+    while ([...localCloudProcesses().values()].flat().length > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return killed;
+}
+
 /** Removes the local cloud's cgroups that nothing uses (the local cloud is torn down). */
 export function removeLocalCloudCgroups(): void {
     const parent = parentDir();

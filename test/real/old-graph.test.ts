@@ -1,0 +1,194 @@
+// The graph before issue 12's fix (OLD_GRAPH, the program the preview tests warn about) run for real: the program
+// of that commit by the real engine on a local stack against today's local cloud, 3 members on etcd 3.5 with a
+// writer, then the day a newer Ubuntu image is published (publishImage) and `pulumi up` runs, twice (CI runs it on
+// every push). Measured: the one update replaces every member's instance at once (create-before-delete, no chain),
+// the three new empty members' launches run as updates and each refuses to form a second cluster, so the update
+// fails; it has already moved the stack's outputs (clientEndpoints) to the new hosts, where nothing answers. The
+// next up fails the same way and deletes nothing: in this engine (v3.274) the old instances, pending deletion, are
+// deleted only in the delete phase of an update that gets there, so the old members keep serving at their old
+// addresses and keep every key, and the stack can never update again (the issue's Why list expected the next up
+// to delete them first). The same change on the current graph (an amiId rolled one member at a time, every key kept)
+// is local-stack-changes.test.ts's "new AMI" case.
+// Not here (CI budget): destroy of this stack, measured once: the last member's leave hook waits out the old
+// membership wait (300 s; 461 s before it was stopped), the leave fix of 79b192f.
+// Time: about 100 s here. Run it alone:
+//   flock /tmp/etcd-aws-real.lock npx mocha --timeout 600000 test/real/old-graph.test.ts
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { LOCAL_DIR } from "../../local/paths";
+import { run } from "../../local/process";
+import { EtcdClient, Writer } from "../../local/writer";
+import { publishImage } from "../../localcloud/aws/images";
+import { OLD_GRAPH } from "../localcloud/preview-cases";
+import { DownSampler } from "./down-sampler";
+import { PULUMI } from "./local-stack-run";
+import { CliRun, ProgramStack, tearDownLocalCloud } from "./old-graph-run";
+import { localClient, readBackThrough, waitForWrites } from "./writes";
+
+const STACK = "local-oldgraph";
+const VERSION = "3.5.16";
+const INSTANCE = "aws:ec2/instance:Instance";
+/** Each command's output, kept after the run (the state directory is removed). */
+const LOG_DIR = path.join(LOCAL_DIR, "old-graph");
+
+/** How often `up --diff` printed a step line, e.g. "++aws:ec2/instance:Instance: (create-replacement)". */
+const stepCount = (output: string, step: string) => output.split("\n").filter((line) => line.trim() === step).length;
+
+/** How many of `endpoints` answer `endpoint status` (each within a few seconds). */
+async function answering(client: EtcdClient, endpoints: readonly string[]): Promise<number> {
+    const result = await run(
+        [
+            client.etcdctl,
+            `--endpoints=${endpoints.join(",")}`,
+            "--dial-timeout=2s",
+            "--command-timeout=3s",
+            ...client.flags,
+            "endpoint",
+            "status",
+            "--write-out=json",
+        ],
+        { timeoutMs: 15_000, env: { ETCDCTL_API: "3" } },
+    );
+    return (JSON.parse(result.stdout.trim() || "[]") as unknown[]).length;
+}
+
+/** When each instance of the local cloud of `dir` booted (its SSH daemon's configuration written), by id. */
+function instanceBoots(dir: string): Map<string, number> {
+    const hosts = path.join(dir, "hosts");
+    const ids = fs.existsSync(hosts) ? fs.readdirSync(hosts) : [];
+    return new Map(
+        ids
+            .filter((id) => fs.existsSync(path.join(hosts, id, "sshd.json")))
+            .map((id) => [id, fs.statSync(path.join(hosts, id, "sshd.json")).mtimeMs]),
+    );
+}
+
+/** The data volumes (image files) the local cloud of `dir` holds now. */
+function volumeCount(dir: string): number {
+    const records = path.join(dir, "volumes");
+    return fs.existsSync(records) ? fs.readdirSync(records).filter((file) => file.endsWith(".json")).length : 0;
+}
+
+describe(`the old graph (${OLD_GRAPH}) on the local stack, 3 members on etcd ${VERSION} with a writer: a newer upstream image, then pulumi up twice`, function () {
+    this.timeout(600_000);
+    const saved = process.env.LOCALCLOUD_DIR;
+    let dir = "";
+    let stack: ProgramStack;
+    let client: EtcdClient;
+    let endpoints: string[] = [];
+    const keep = (name: string, result: CliRun) => {
+        fs.mkdirSync(LOG_DIR, { recursive: true });
+        fs.writeFileSync(
+            path.join(LOG_DIR, `${name}.log`),
+            `exit ${result.code}, ${result.seconds} s\n${result.output}`,
+        );
+    };
+
+    before(async function () {
+        if (!fs.existsSync(PULUMI) || process.getuid?.() !== 0) {
+            console.log(`    skipped: needs root and ${PULUMI} (scripts/bootstrap.sh)`);
+            this.skip();
+        }
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), `${STACK}-`));
+        process.env.LOCALCLOUD_DIR = dir;
+        stack = await ProgramStack.create(OLD_GRAPH, STACK, path.join(dir, "program"), [
+            { key: "etcd-aws:memberCount", value: 3 },
+            { key: "etcd-aws:etcdVersion", value: VERSION },
+        ]);
+        const up = await stack.up();
+        keep("1-up", up);
+        assert.equal(up.code, 0, up.output.slice(-6000));
+        console.log(`      first up of the old graph (3 members): ${up.seconds.toFixed(0)} s`);
+        const outputs = (await stack.outputs()) as Record<string, string> & { clientEndpoints: string[] };
+        endpoints = outputs.clientEndpoints;
+        const clientDir = path.join(dir, "client");
+        fs.mkdirSync(clientDir, { recursive: true, mode: 0o700 });
+        const files = { cacert: outputs.caCertPem, cert: outputs.clientCertPem, key: outputs.clientKeyPem };
+        for (const [name, pem] of Object.entries(files)) fs.writeFileSync(path.join(clientDir, `${name}.pem`), pem!);
+        client = localClient(
+            VERSION,
+            Object.keys(files).map((name) => `--${name}=${path.join(clientDir, `${name}.pem`)}`),
+        );
+    });
+
+    after(async function () {
+        // The stack cannot update any more: the local cloud is torn down without the engine.
+        if (dir) await tearDownLocalCloud(dir);
+        if (saved === undefined) delete process.env.LOCALCLOUD_DIR;
+        else process.env.LOCALCLOUD_DIR = saved;
+        if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("a newer image replaces every member at once: the new empty members refuse to form a second cluster and the update fails, the outputs already name them; the next up fails the same way and deletes nothing, the old members keep every key", async () => {
+        const prefix = "old-graph/ami";
+        const bootsBefore = instanceBoots(dir);
+        const writer = Writer.start({
+            client,
+            endpoints,
+            prefix,
+            intervalMs: 50,
+            retryBudgetMs: 5_000,
+            maxDurationMs: 400_000,
+        });
+        const sampled = async (up: () => Promise<CliRun>) => {
+            const sampler = new DownSampler(client, endpoints);
+            try {
+                return { run: await up(), sampler };
+            } finally {
+                await sampler.stop();
+            }
+        };
+        let first: Awaited<ReturnType<typeof sampled>>;
+        let second: Awaited<ReturnType<typeof sampled>>;
+        let outputsAfter: string[];
+        try {
+            await waitForWrites(writer, "before the new image");
+            console.log(`      published ${publishImage().imageId}`);
+            first = await sampled(() => stack.up());
+            keep("2-up-new-image", first.run);
+            outputsAfter = ((await stack.outputs()) as { clientEndpoints: string[] }).clientEndpoints;
+            second = await sampled(() => stack.up());
+            keep("3-up-again", second.run);
+            await waitForWrites(writer, "after both updates", Date.now());
+        } finally {
+            await writer.stop();
+        }
+        const report = await writer.stop();
+        const readBack = await readBackThrough(client, endpoints, prefix, report.written);
+        const newBoots = [...instanceBoots(dir)].filter(([id]) => !bootsBefore.has(id)).map(([, at]) => at);
+        const bootSpread = (Math.max(...newBoots) - Math.min(...newBoots)) / 1000;
+        const outputsAnswering = await answering(client, outputsAfter);
+        const refusals = (output: string) => output.split("refusing to form a second cluster").length - 1;
+        const replaced = stepCount(first.run.output, `+-${INSTANCE}: (replace)`);
+        console.log(
+            `      up with the new image: exit ${first.run.code} in ${first.run.seconds.toFixed(0)} s; ${replaced} instances replaced in it, the ${newBoots.length} new ones booted within ${bootSpread.toFixed(1)} s of each other; ${refusals(first.run.output)} launches refused to form a second cluster; the old members: at most ${first.sampler.mostDown} of 3 down (${first.sampler.samples} samples); the stack's clientEndpoints now ${outputsAfter.join(",")}: ${outputsAnswering} of 3 answer`,
+        );
+        console.log(
+            `      next up: exit ${second.run.code} in ${second.run.seconds.toFixed(0)} s; ${stepCount(second.run.output, `--${INSTANCE}: (delete-replaced)`)} instances deleted, ${refusals(second.run.output)} refusals again; old members at most ${second.sampler.mostDown} of 3 down; ${instanceBoots(dir).size} instances and ${volumeCount(dir)} data volumes exist`,
+        );
+        console.log(
+            `      writer through the old members: ${report.written.length} keys acknowledged, ${report.failed.length} writes failed, longest stall ${(report.longestStallMs / 1000).toFixed(1)} s; read back from every old member: ${readBack} of ${report.written.length}`,
+        );
+        assert.notEqual(first.run.code, 0, "the update with the new image fails");
+        assert.equal(replaced, 3, "every member's instance replaced in the one update");
+        assert.equal(newBoots.length, 3);
+        assert.ok(bootSpread < 30, `the new instances launched together (${bootSpread} s apart)`);
+        assert.equal(refusals(first.run.output), 3, "each new member refuses to form a second cluster");
+        assert.equal(first.run.output.includes("error: update failed"), true);
+        assert.equal(outputsAfter.filter((endpoint) => endpoints.includes(endpoint)).length, 0, "every output moved");
+        assert.equal(outputsAnswering, 0, "nothing answers at the endpoints the stack now outputs");
+        assert.notEqual(second.run.code, 0, "the next update fails too");
+        assert.equal(refusals(second.run.output), 3);
+        assert.equal(stepCount(second.run.output, `--${INSTANCE}: (delete-replaced)`), 0, "no old instance deleted");
+        assert.deepEqual(
+            [instanceBoots(dir).size, volumeCount(dir)],
+            [6, 6],
+            "old and new instances and volumes all kept",
+        );
+        assert.deepEqual([first.sampler.mostDown, second.sampler.mostDown], [0, 0], "the old members kept serving");
+        assert.deepEqual(report.failed, []);
+        assert.equal(readBack, report.written.length, "the old members still hold every acknowledged key");
+    });
+});
