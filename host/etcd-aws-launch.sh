@@ -107,13 +107,16 @@ JOIN
 }
 
 # Restarts this member for its new configuration, once every other member is healthy and, when it
-# leads, after leadership moved to a caught-up member; then holds the lock until it serves again
-# and has caught up with its leader, so the next member's restart cannot start early.
+# leads, after leadership moved to a caught-up member (a single member has neither to wait for);
+# then holds the lock until it serves again and has caught up with its leader, so the next member's
+# restart cannot start early.
 restart_member() {
     local own_id started_at
     own_id=$(local_member_id)
-    ensure_others_healthy "$own_id"
-    hand_over_leadership "$own_id"
+    if [ -n "$PEER_ENDPOINTS" ]; then
+        ensure_others_healthy "$own_id"
+        hand_over_leadership "$own_id"
+    fi
     log "configuration changed: restarting etcd"
     started_at=$(etcd_started_at)
     start_etcd restart

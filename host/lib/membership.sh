@@ -297,7 +297,7 @@ caught_up_with_leader() {
 
 wait_until_caught_up() {
     local endpoints
-    endpoints=$(voter_endpoints_own_last)
+    endpoints=$(voter_endpoints_own_last) || endpoints=$LOCAL_ENDPOINT # a single member: its own leader
     retry_until "$MEMBER_NAME caught up with its leader" caught_up_with_leader "$endpoints"
 }
 

@@ -159,4 +159,16 @@ describe("host/lib/membership.sh: the rolling restart", () => {
         assert.match(result.stderr, /orders-0 runs etcd 3\.5\.30; cluster version 3\.5\.0\n/);
         assert.equal(hosts.calls().filter((call) => call.endsWith(`${SELF}/version`)).length, 2);
     });
+
+    it("a single member (no peers) is caught up once it serves: it is its own leader", () => {
+        const alone = endpointStatus([{ endpoint: SELF, id: ID[0], leader: ID[0], applied: 1_000 }]);
+        const hosts = new StandIns().answer("endpoint status", { stdout: alone });
+        const result = hosts.runWithMembership("wait_until_caught_up && echo caught up", {
+            ...SETTINGS,
+            PEER_ENDPOINTS: "",
+        });
+        assert.equal(result.status, 0, result.stderr);
+        assert.equal(result.stdout, "caught up\n");
+        assert.ok(hosts.calls().includes(`etcdctl --endpoints ${SELF} --command-timeout=3s endpoint status -w json`));
+    });
 });
