@@ -79,7 +79,7 @@ export const FSYNC_P99_LIMIT_MS = 10;
 
 /**
  * How long the install's disk check writes (host/lib/disk_probe.py stops earlier after the
- * guide's 22 MiB, later only to reach 100 writes on a slow disk, and after 5 times this at most).
+ * guide's 22 MiB, later only to reach 100 writes on a slow disk, and after 3 times this at most).
  */
 export const DISK_CHECK_SECONDS = 2;
 

@@ -7,14 +7,18 @@
 // device of the local cloud).
 // Time: the full list on the newest 3.6 and scale 3 -> 5 -> 3, a new AMI and destroy on 3.5 (the other changes do
 // the same steps on either line), to fit CI's budget on a 2-core machine (about 10 minutes for both here, 12 under
-// load). The volume resize needs CAP_SYS_RESOURCE (the install grows the mounted filesystem online); a container
-// without it skips that change and says so. Run it alone:
+// load). The stack starts with 10 GiB volumes (the dev stack's), so the volume resize to 14 GiB also raises the
+// backend quota that follows the volume. This machine has no CAP_SYS_RESOURCE, so the install grows each mounted
+// filesystem offline (etcd stopped under the membership lock, one member at a time); a host that has it grows it
+// online (no restart for it). Run it alone:
 //   flock /tmp/etcd-aws-real.lock npx mocha --timeout 600000 test/real/local-stack-changes.test.ts
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
+import { HOST_PATHS } from "../../core";
+import { defaultQuotaBytes } from "../../core/maintenance";
 import { LOCAL_DIR } from "../../local/paths";
 import { run } from "../../local/process";
 import { EtcdClient } from "../../local/writer";
@@ -23,7 +27,7 @@ import { publishImage } from "../../localcloud/aws/images";
 import { stackPaths } from "../../localcloud/stack";
 import { describeOutcome, recordChange } from "./change-report";
 import { DownSampler } from "./down-sampler";
-import { localCluster, printedEndpoints, PULUMI, runningRecorded } from "./local-stack-run";
+import { localCluster, memberLogFiles, printedEndpoints, PULUMI, runningRecorded } from "./local-stack-run";
 import { assertOneAtATime, restartWindowsIn } from "./restarts";
 import { LOCAL_STACK_VERSIONS } from "./support";
 import { localClient, readBackThrough, writeThrough } from "./writes";
@@ -40,6 +44,10 @@ const STALL_BUDGET_MS = 10_000;
 
 /** The newest 3.6 runs every change; 3.5 the ones whose steps differ most (new members, replaced instances). */
 const FULL_VERSION = "3.6.16";
+
+/** The volumes of the first up (the dev stack's size) and after the resize: the quota follows both (below 8 GiB). */
+const FIRST_VOLUME_GIB = 10;
+const GROWN_VOLUME_GIB = 14;
 
 type ChangeKind = "scale-out" | "scale-in" | "ami" | "volume" | "instance-type" | "flag" | "certificates";
 
@@ -84,8 +92,8 @@ const CHANGES: readonly StackChange[] = [
     },
     {
         kind: "volume",
-        name: "data volume 20 -> 30 GiB",
-        settings: () => ["etcd-aws:volumeSizeGiB=30"],
+        name: `data volume ${FIRST_VOLUME_GIB} -> ${GROWN_VOLUME_GIB} GiB (filesystem and quota follow)`,
+        settings: () => [`etcd-aws:volumeSizeGiB=${GROWN_VOLUME_GIB}`],
         membersAfter: 3,
         steps: { "~ aws:ebs/volume:Volume: (update)": 3, [`+-${INSTANCE}: (replace)`]: 0 },
     },
@@ -121,27 +129,32 @@ function stepCount(output: string, step: string): number {
     return output.split("\n").filter((line) => line.trim() === step).length;
 }
 
-/** etcd's log file of each local host under the state directory, named by the member it runs. */
-function memberLogs(dir: string): { member: string; logFile: string }[] {
-    const hosts = path.join(dir, "hosts");
-    if (!fs.existsSync(hosts)) return [];
-    return fs.readdirSync(hosts).flatMap((host) => {
-        const root = path.join(hosts, host, "root");
-        const env = path.join(root, "etc", "etcd", "etcd.env");
-        const logFile = path.join(root, "var", "log", "etcd.log");
-        const member = fs.existsSync(env) ? /^ETCD_NAME=(.*)$/m.exec(fs.readFileSync(env, "utf8"))?.[1] : undefined;
-        return member && fs.existsSync(logFile) ? [{ member, logFile }] : [];
-    });
-}
-
 /**
- * Growing a mounted ext4 filesystem (the install's online resize2fs) needs CAP_SYS_RESOURCE; a container without it
- * (this machine's sandbox) cannot run the volume change, an AWS instance or a CI runner can.
+ * Each local host's data volume as its etcd sees it: the size of the filesystem mounted on the data mount (df, i.e.
+ * statfs, in etcd's own mount namespace) and the backend quota of its environment file, by member name.
  */
-function canGrowMountedFilesystems(): boolean {
-    const effective = /^CapEff:\s*([0-9a-f]+)$/m.exec(fs.readFileSync("/proc/self/status", "utf8"))?.[1] ?? "0";
-    const CAP_SYS_RESOURCE = 24n;
-    return ((BigInt(`0x${effective}`) >> CAP_SYS_RESOURCE) & 1n) === 1n;
+function dataMounts(dir: string): Map<string, { sizeBytes: number; quotaBytes: number }> {
+    const hosts = path.join(dir, "hosts");
+    const mounts = new Map<string, { sizeBytes: number; quotaBytes: number }>();
+    for (const host of fs.existsSync(hosts) ? fs.readdirSync(hosts) : []) {
+        const root = path.join(hosts, host, "root");
+        const env = path.join(root, HOST_PATHS.envFile);
+        const pidFile = path.join(root, HOST_PATHS.pidFile);
+        if (!fs.existsSync(env) || !fs.existsSync(pidFile)) continue;
+        const text = fs.readFileSync(env, "utf8");
+        const member = /^ETCD_NAME=(.*)$/m.exec(text)?.[1] ?? host;
+        const pid = fs.readFileSync(pidFile, "utf8").trim();
+        const df = execFileSync(
+            "nsenter",
+            [`--mount=/proc/${pid}/ns/mnt`, "df", "-B1", "--output=size", HOST_PATHS.dataMount],
+            { encoding: "utf8", timeout: 10_000 },
+        );
+        mounts.set(member, {
+            sizeBytes: Number(df.trim().split("\n").at(-1)),
+            quotaBytes: Number(/^ETCD_QUOTA_BACKEND_BYTES='?(\d+)'?$/m.exec(text)?.[1]),
+        });
+    }
+    return mounts;
 }
 
 /** Each command's output, kept after the run (the state directory is removed). */
@@ -152,6 +165,45 @@ const SHORT_KINDS: readonly ChangeKind[] = ["scale-out", "scale-in", "ami"];
 /** The stack's name per release, e.g. local-changes-v3-6-16. */
 function stackName(version: string): string {
     return `local-changes-v${version.replace(/\./g, "-")}`;
+}
+
+/**
+ * After the resize: every member's mounted filesystem grew by (nearly) the 4 GiB added, its quota is the new volume's
+ * default, and each member restarted once or twice (the offline grow where the kernel refuses it online, and the
+ * launch's restart for the new quota), never two at once (asserted by the caller).
+ */
+function assertVolumeGrown(
+    before: Map<string, { sizeBytes: number; quotaBytes: number }>,
+    after: Map<string, { sizeBytes: number; quotaBytes: number }>,
+    restarts: number,
+): void {
+    const GiB = 1024 ** 3;
+    assert.equal(after.size, 3, "every member's data mount measured");
+    for (const [member, grown] of after) {
+        const old = before.get(member);
+        assert.ok(old, `${member} was measured before`);
+        console.log(
+            `      ${member}: filesystem ${(old.sizeBytes / GiB).toFixed(2)} -> ${(grown.sizeBytes / GiB).toFixed(2)} GiB, quota ${(old.quotaBytes / GiB).toFixed(2)} -> ${(grown.quotaBytes / GiB).toFixed(2)} GiB`,
+        );
+        assert.equal(old.quotaBytes, defaultQuotaBytes(FIRST_VOLUME_GIB));
+        assert.ok(old.sizeBytes <= FIRST_VOLUME_GIB * GiB, `${member}: ${old.sizeBytes} bytes before`);
+        assert.ok(
+            grown.sizeBytes - old.sizeBytes >= 0.95 * (GROWN_VOLUME_GIB - FIRST_VOLUME_GIB) * GiB,
+            `${member}: ${old.sizeBytes} -> ${grown.sizeBytes} bytes`,
+        );
+        assert.equal(grown.quotaBytes, defaultQuotaBytes(GROWN_VOLUME_GIB), `${member}: the quota follows the volume`);
+    }
+    assert.ok(restarts >= 3 && restarts <= 6, `${restarts} restarts`);
+}
+
+/** The end of each instance's SSH daemon log under the state directory (a failed `up` names them; the directory goes). */
+function daemonLogs(dir: string): string {
+    const hosts = path.join(dir, "hosts");
+    return (fs.existsSync(hosts) ? fs.readdirSync(hosts) : [])
+        .map((host) => path.join(hosts, host, "sshd.log"))
+        .filter((log) => fs.existsSync(log))
+        .map((log) => `\n== ${log}\n${fs.readFileSync(log, "utf8").slice(-4000)}`)
+        .join("");
 }
 
 /** The loop devices backed by a file under `dir`. */
@@ -192,7 +244,7 @@ for (const version of LOCAL_STACK_VERSIONS) {
                 keep(args, result.output);
                 return result;
             } catch (error) {
-                keep(args, (error as Error).message);
+                keep(args, `${(error as Error).message}${daemonLogs(dir)}`);
                 throw error;
             }
         }
@@ -236,6 +288,8 @@ for (const version of LOCAL_STACK_VERSIONS) {
                 "etcd-aws:memberCount=3",
                 "--set",
                 `etcd-aws:etcdVersion=${version}`,
+                "--set",
+                `etcd-aws:volumeSizeGiB=${FIRST_VOLUME_GIB}`,
             ]);
             endpoints = printedEndpoints(output) ?? [];
             const { clientDir } = stackPaths(stack);
@@ -266,12 +320,7 @@ for (const version of LOCAL_STACK_VERSIONS) {
 
         for (const change of changes) {
             it(`${change.name}: one pulumi up, every key kept, at most one member down at a time, ${change.membersAfter} healthy members after`, async function () {
-                if (change.kind === "volume" && !canGrowMountedFilesystems()) {
-                    console.log(
-                        "      skipped: no CAP_SYS_RESOURCE here, so resize2fs cannot grow a mounted filesystem",
-                    );
-                    this.skip();
-                }
+                const mountsBefore = dataMounts(dir);
                 const settings = change.settings();
                 const since = Date.now();
                 const caBefore = fs.readFileSync(path.join(stackPaths(stack).clientDir, "ca.pem"), "utf8");
@@ -309,8 +358,9 @@ for (const version of LOCAL_STACK_VERSIONS) {
                 }
                 // Restarts in place (etcd's own log: told to stop, serving again) never overlap; a replaced
                 // instance's log went with its root disk, the samples cover those.
-                const windows = restartWindowsIn(memberLogs(dir), since);
+                const windows = restartWindowsIn(memberLogFiles(dir), since);
                 assertOneAtATime(windows);
+                if (change.kind === "volume") assertVolumeGrown(mountsBefore, dataMounts(dir), windows.length);
                 const { clientDir } = stackPaths(stack);
                 assert.equal(fs.readFileSync(path.join(clientDir, "ca.pem"), "utf8"), caBefore, "the CA stays");
                 if (change.kind === "certificates") {
