@@ -20,7 +20,10 @@ import * as path from "node:path";
 import { LOCAL_DIR } from "../../local/paths";
 import { run } from "../../local/process";
 import { EtcdClient, Writer } from "../../local/writer";
+import { inInstanceCgroup } from "../../localcloud/aws/cgroups";
+import { instanceHost } from "../../localcloud/aws/compute";
 import { publishImage } from "../../localcloud/aws/images";
+import { FirewallStatus } from "../../localcloud/aws/network";
 import { OLD_GRAPH } from "../localcloud/preview-cases";
 import { DownSampler } from "./down-sampler";
 import { PULUMI } from "./local-stack-run";
@@ -119,6 +122,27 @@ describe(`the old graph (${OLD_GRAPH}) on the local stack, 3 members on etcd ${V
         if (saved === undefined) delete process.env.LOCALCLOUD_DIR;
         else process.env.LOCALCLOUD_DIR = saved;
         if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("the program's security group holds on its members: egress to the peers, the mirror's port and the DNS server only", async () => {
+        const status = JSON.parse(
+            fs.readFileSync(path.join(dir, "firewall", "firewall.json"), "utf8"),
+        ) as FirewallStatus;
+        assert.equal(status.egressEnforced, true, status.egressReason);
+        const [id, other] = [...instanceBoots(dir).keys()];
+        const peer = JSON.parse(fs.readFileSync(path.join(dir, "instances", `${other}.json`), "utf8")) as {
+            address: string;
+        };
+        // Inside the member (its cgroup and namespace): open, refused (allowed, nothing listens) or dropped.
+        const probe = `probe() {
+    if timeout 3 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; then echo open
+    elif [ $? -eq 124 ]; then echo dropped; else echo refused; fi
+}
+probe ${peer.address} 2380; probe 127.0.19.2 8480; probe 127.0.19.2 8481; probe ${peer.address} 22; probe 127.0.19.53 53`;
+        const result = await instanceHost(id!).exec(inInstanceCgroup(id!, ["bash", "-c", probe]), {
+            timeoutMs: 30_000,
+        });
+        assert.deepEqual(result.stdout.trim().split("\n"), ["open", "refused", "dropped", "dropped", "open"]);
     });
 
     it("a newer image replaces every member at once: the new empty members refuse to form a second cluster and the update fails, the outputs already name them; the next up fails the same way and deletes nothing, the old members keep every key", async () => {
