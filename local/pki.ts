@@ -32,7 +32,7 @@ function openssl(args: readonly string[]): void {
     execFileSync("openssl", args, { timeout: 30_000, stdio: ["ignore", "pipe", "pipe"] });
 }
 
-function newKey(file: string): void {
+export function newKey(file: string): void {
     openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", file]);
 }
 
@@ -41,7 +41,7 @@ function subject(commonName: string): string {
 }
 
 /** A self-signed CA in `dir` (ca.crt, ca.key). */
-function createCertificateAuthority(dir: string, clusterName: string): CertificateAuthority {
+export function createCertificateAuthority(dir: string, clusterName: string): CertificateAuthority {
     fs.mkdirSync(dir, { recursive: true });
     const ca = { dir, certFile: path.join(dir, "ca.crt"), keyFile: path.join(dir, "ca.key") };
     newKey(ca.keyFile);
@@ -70,7 +70,7 @@ function caCertPem(ca: CertificateAuthority): string {
 }
 
 /** Signs a certificate for `keyFile` with the given extended key usages and SANs; returns its file. */
-function sign(
+export function sign(
     ca: CertificateAuthority,
     keyFile: string,
     certFile: string,
