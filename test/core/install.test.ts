@@ -416,13 +416,13 @@ describe("core/install", () => {
                  * Installs on a 1 GiB volume, grows the image to 2 GiB and installs again, the filesystem
                  * mounted (a running member) on a kernel that refuses to grow it online; then once more.
                  */
-                function growWhileMounted(volume: Partial<InstallScriptInput>) {
+                function growWhileMounted(volume: Partial<InstallScriptInput>, kernelRefuses = true) {
                     const { base } = mirror();
                     const root = hostWithEtc();
                     const image = device(root, NVME, GiB);
                     const log = path.join(tempDir("calls"), "calls.log");
                     const mount = path.join(root, HOST_PATHS.dataMount);
-                    const refusing = `export RESIZE_MOUNT='${mount}'`;
+                    const refusing = kernelRefuses ? `export RESIZE_MOUNT='${mount}'` : "";
                     const run = (volumeSizeGiB: number) =>
                         install(root, base, undefined, { ...volume, volumeSizeGiB }, refusing, log);
                     assert.equal(run(1).status, 0);
@@ -466,6 +466,23 @@ describe("core/install", () => {
                     const after = again();
                     assert.equal(after.status, 0, after.stderr);
                     assert.doesNotMatch(after.stderr, /grew|stopping/);
+                });
+
+                it("grows a mounted filesystem online when the kernel lets it: etcd keeps running, no lock", () => {
+                    const spec = specOf({ memberCount: 1 });
+                    const { grown } = growWhileMounted(
+                        { dataVolumeId: VOLUME, cluster: { spec, member: at(spec.members, 0) } },
+                        false,
+                    );
+                    assert.equal(grown.status, 0, grown.stderr);
+                    assert.match(
+                        grown.stderr,
+                        /grew the filesystem on \S+ from 1024 MiB to 2048 MiB \(online, \d+ s\)/,
+                    );
+                    assert.equal(
+                        grown.calls.some((call) => /^(systemctl (stop|start)|umount)/.test(call)),
+                        false,
+                    );
                 });
 
                 it("without the member's cluster it refuses to stop a running etcd for that, and says why", () => {
