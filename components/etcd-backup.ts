@@ -35,6 +35,8 @@ export interface EtcdBackupArgs {
     s3Endpoint?: string;
     /** The members' instance metadata service (default EC2's, http://169.254.169.254). */
     imdsEndpoint?: string;
+    /** The PEM of the S3 endpoint's CA when the system does not trust it (the local cloud's); default none. */
+    s3CaPem?: string;
     tags?: Record<string, string>;
 }
 
@@ -65,6 +67,7 @@ export class EtcdBackup extends pulumi.ComponentResource {
             credentials: "imds",
             ...(args.s3Endpoint ? { endpoint: args.s3Endpoint } : {}),
             ...(args.imdsEndpoint ? { imdsEndpoint: args.imdsEndpoint } : {}),
+            ...(args.s3CaPem ? { s3CaPem: args.s3CaPem } : {}),
         };
         if (args.createBucket === false && (args.objectLock ?? "off") !== "off") {
             throw new Error("EtcdBackup: objectLock needs a bucket made here (S3 enables Object Lock at creation)");

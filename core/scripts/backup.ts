@@ -31,6 +31,11 @@ export interface BackupSettings {
      * Part of the host contract: the local cloud's instances have a stand-in on a loopback address instead.
      */
     readonly imdsEndpoint?: string;
+    /**
+     * The PEM of the CA that signed an HTTPS endpoint's certificate when the system's trust store lacks it (the local
+     * cloud's S3); default none (AWS's certificates chain to the system's CAs).
+     */
+    readonly s3CaPem?: string;
 }
 
 export const BACKUP_DEFAULTS = {
@@ -70,6 +75,7 @@ function checked(settings: BackupSettings): Required<BackupSettings> {
     const resolved = {
         endpoint: `https://s3.${settings.region}.amazonaws.com`,
         imdsEndpoint: EC2_IMDS_ENDPOINT,
+        s3CaPem: "",
         ...BACKUP_DEFAULTS,
         ...settings,
     };
@@ -82,6 +88,10 @@ function checked(settings: BackupSettings): Required<BackupSettings> {
         /^http:\/\/[^/\s]+$/.test(resolved.imdsEndpoint)
             ? ""
             : `imdsEndpoint "${resolved.imdsEndpoint}" is not http:// and a host`,
+        resolved.s3CaPem === "" ||
+        /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?$/.test(resolved.s3CaPem)
+            ? ""
+            : "s3CaPem is not one PEM certificate",
         resolved.prefix === "" || SAFE_PREFIX.test(resolved.prefix)
             ? ""
             : `prefix "${resolved.prefix}" may hold only letters, digits, ".", "_", "-" and inner "/"`,
@@ -110,6 +120,7 @@ function s3Settings(settings: Required<BackupSettings>): Record<string, string> 
         S3_REGION: settings.region,
         CREDENTIALS: settings.credentials,
         IMDS_URL: settings.credentials === "imds" ? settings.imdsEndpoint : "",
+        S3_CA_PEM: settings.s3CaPem,
     };
 }
 

@@ -11,7 +11,7 @@ import { OldState, Properties, ResourceType } from "../providers/server";
 import { startImds } from "./imds";
 import { expectSuccess, localMoto, motoRequest, xmlValue } from "./moto";
 import { recordMode, ResourceStore } from "./state";
-import { ACCOUNT_ID, region } from "./vpc";
+import { ACCOUNT_ID } from "./vpc";
 import { stopMotoIfUnused } from "./s3";
 
 const ROLE = "aws:iam/role:Role";
@@ -35,7 +35,7 @@ export function iamInUse(): boolean {
 /** One IAM Query API call with the local cloud's admin key; the answer's body (nothing in record mode). */
 async function iam(action: string, form: Record<string, string>): Promise<string> {
     if (recordMode()) return "";
-    const admin = await localMoto(region());
+    const admin = await localMoto();
     const answer = await motoRequest(admin, {
         method: "POST",
         target: "/",
@@ -65,19 +65,22 @@ const diffOf = (token: string) => (olds: OldState, news: Properties) => awsDiff(
 const iamArn = (kind: string, name: string) => `arn:aws:iam::${ACCOUNT_ID}:${kind}/${name}`;
 const tagged = (inputs: Properties): Properties => ({ tags: inputs.tags ?? {}, tagsAll: inputs.tags ?? {} });
 
-/** A new role's or profile's outputs: its name, ARN, IAM's unique id (`idPrefix` and hex without one) and date. */
+/** A new role's or profile's outputs: its name, IAM's ARN and unique id (`idPrefix` and hex without them), date. */
 function createdOutputs(
     inputs: Properties,
     name: string,
     kind: string,
-    uniqueId: string | undefined,
+    body: string,
+    idField: string,
     idPrefix: string,
 ) {
+    const arn = xmlValue(body, "Arn");
+    const uniqueId = xmlValue(body, idField);
     return {
         ...inputs,
         ...tagged(inputs),
         name,
-        arn: iamArn(kind, name),
+        arn: arn ?? iamArn(kind, name),
         uniqueId: uniqueId ?? `${idPrefix}${crypto.randomBytes(8).toString("hex").toUpperCase()}`,
         createDate: new Date().toISOString(),
     };
@@ -95,7 +98,7 @@ const role: ResourceType = {
             ...(typeof inputs.description === "string" ? { Description: inputs.description } : {}),
         });
         roles.put(name, { name });
-        return { id: name, outputs: createdOutputs(inputs, name, "role", xmlValue(body, "RoleId"), "AROA") };
+        return { id: name, outputs: createdOutputs(inputs, name, "role", body, "RoleId", "AROA") };
     },
     async update(id, olds, news) {
         if (olds.inputs.assumeRolePolicy !== news.assumeRolePolicy) {
@@ -150,8 +153,10 @@ const instanceProfile: ResourceType = {
         }
         instanceProfiles.put(name, { role: typeof inputs.role === "string" ? inputs.role : "" });
         if (!recordMode()) await startImds();
-        const uniqueId = xmlValue(body, "InstanceProfileId");
-        return { id: name, outputs: createdOutputs(inputs, name, "instance-profile", uniqueId, "AIPA") };
+        return {
+            id: name,
+            outputs: createdOutputs(inputs, name, "instance-profile", body, "InstanceProfileId", "AIPA"),
+        };
     },
     async update(id, olds, news) {
         if (olds.inputs.role !== news.role) {

@@ -1,8 +1,8 @@
 // The local cloud's instance metadata service: an IMDSv2 stand-in on 127.0.19.254:80 (or LOCALCLOUD_IMDS_ADDRESS,
 // host:port; never 169.254.169.254, which is not this machine's), serving what host/lib/s3.sh asks of EC2's: a session
 // token (PUT /latest/api/token), then, with it, the instance's role (GET .../iam/security-credentials/) and that
-// role's temporary credentials (GET .../iam/security-credentials/<role>), got from moto's STS AssumeRole, so moto
-// evaluates the role's policies on every call made with them. The caller is the instance whose host the connecting
+// role's credentials (GET .../iam/security-credentials/<role>: a moto user holding the role's policies, see
+// roleCredentials), so moto evaluates the role's policies on every call made with them. The caller is the instance whose host the connecting
 // process runs on: its TCP socket (/proc/net/tcp) -> the process holding it -> the host whose /etc that process sees
 // (local/host.ts LocalHost.processes does the same) -> the instance's iamInstanceProfile -> the profile's role.
 // Without a token, with an X-Forwarded-For header, or from no instance, it answers as IMDSv2 does (401, 403, 404).
@@ -13,9 +13,8 @@ import * as http from "node:http";
 import * as path from "node:path";
 import { checkAlive, startDaemon } from "../../local/daemon";
 import { isRunning, readPidFile, waitFor } from "../../local/process";
-import { localMotoDir, localMoto, motoRequest, expectSuccess, xmlValue } from "./moto";
+import { expectSuccess, localMoto, localMotoDir, motoRequest, withEnvironment, xmlValue } from "./moto";
 import { localcloudDir, ResourceStore } from "./state";
-import { region } from "./vpc";
 
 /** Where the stand-in listens. */
 export function imdsAddress(): { host: string; port: number } {
@@ -108,32 +107,59 @@ function callerRole(socket: import("node:net").Socket): { role?: string; status:
     return { role, status: 200, text: role };
 }
 
-/** Temporary credentials of `role` in IMDS's JSON, from moto's STS AssumeRole. */
+/**
+ * Credentials with `role`'s rights in IMDS's JSON. moto lets nothing but the service named in an EC2 role's trust
+ * policy assume it (and fails on a service principal), so the rights come through a user of the role's name
+ * (`ec2-<role>`) holding the role's inline policies, copied on every call, with one access key kept in
+ * <state>/moto/instance-keys/; moto evaluates those policies on every request made with it, as AWS evaluates the
+ * role's. There is no session token (the scripts send one only when given one).
+ */
 async function roleCredentials(role: string): Promise<string> {
-    const admin = await localMoto(region());
-    const answer = expectSuccess(
-        await motoRequest(admin, {
-            method: "POST",
-            target: "/",
-            service: "sts",
-            form: {
-                Action: "AssumeRole",
-                Version: "2011-06-15",
-                RoleArn: `arn:aws:iam::000000000000:role/${role}`,
-                RoleSessionName: `local-instance-${crypto.randomBytes(4).toString("hex")}`,
-                DurationSeconds: String(CREDENTIALS_SECONDS),
-            },
-        }),
-        `AssumeRole ${role}`,
-    ).body;
+    const admin = await localMoto();
+    const call = async (action: string, form: Record<string, string>) =>
+        expectSuccess(
+            await motoRequest(admin, {
+                method: "POST",
+                target: "/",
+                service: "iam",
+                form: { Action: action, Version: "2010-05-08", ...form },
+            }),
+            `${action} ${role}`,
+        ).body;
+    const user = `ec2-${role}`.slice(0, 64);
+    const keyFile = path.join(localMotoDir(), "instance-keys", `${user}.json`);
+    let key = fs.existsSync(keyFile)
+        ? (JSON.parse(fs.readFileSync(keyFile, "utf8")) as { accessKey: string; secretKey: string })
+        : undefined;
+    if (!key) {
+        await call("CreateUser", { UserName: user }).catch((error: { code?: string }) => {
+            if (error.code !== "EntityAlreadyExists") throw error;
+        });
+        const created = await call("CreateAccessKey", { UserName: user });
+        key = {
+            accessKey: xmlValue(created, "AccessKeyId") ?? "",
+            secretKey: xmlValue(created, "SecretAccessKey") ?? "",
+        };
+        fs.mkdirSync(path.dirname(keyFile), { recursive: true, mode: 0o700 });
+        fs.writeFileSync(keyFile, JSON.stringify(key), { mode: 0o600 });
+    }
+    const names = [...(await call("ListRolePolicies", { RoleName: role })).matchAll(/<member>([^<]+)<\/member>/g)].map(
+        (m) => m[1] ?? "",
+    );
+    for (const name of names) {
+        const document = decodeURIComponent(
+            xmlValue(await call("GetRolePolicy", { RoleName: role, PolicyName: name }), "PolicyDocument") ?? "",
+        );
+        await call("PutUserPolicy", { UserName: user, PolicyName: name, PolicyDocument: document });
+    }
     return JSON.stringify({
         Code: "Success",
         LastUpdated: new Date().toISOString(),
         Type: "AWS-HMAC",
-        AccessKeyId: xmlValue(answer, "AccessKeyId"),
-        SecretAccessKey: xmlValue(answer, "SecretAccessKey"),
-        Token: xmlValue(answer, "SessionToken"),
-        Expiration: xmlValue(answer, "Expiration"),
+        AccessKeyId: key.accessKey,
+        SecretAccessKey: key.secretKey,
+        Token: "",
+        Expiration: new Date(Date.now() + CREDENTIALS_SECONDS * 1000).toISOString(),
     });
 }
 
@@ -179,21 +205,14 @@ export async function startImds(): Promise<void> {
     const pid = readPidFile(pidFile());
     if (pid !== undefined && isRunning(pid)) return;
     const root = path.resolve(__dirname, "..", "..");
-    const saved = process.env.TS_NODE_PROJECT;
-    process.env.TS_NODE_PROJECT = path.join(root, "tsconfig.json");
-    const daemon = (() => {
-        try {
-            return startDaemon(localMotoDir(), "imds", [
-                process.execPath,
-                "-r",
-                path.join(root, "node_modules", "ts-node", "register", "transpile-only"),
-                __filename,
-            ]);
-        } finally {
-            if (saved === undefined) delete process.env.TS_NODE_PROJECT;
-            else process.env.TS_NODE_PROJECT = saved;
-        }
-    })();
+    const daemon = withEnvironment({ TS_NODE_PROJECT: path.join(root, "tsconfig.json") }, () =>
+        startDaemon(localMotoDir(), "imds", [
+            process.execPath,
+            "-r",
+            path.join(root, "node_modules", "ts-node", "register", "transpile-only"),
+            __filename,
+        ]),
+    );
     const { host, port } = imdsAddress();
     await waitFor(`the IMDS stand-in on ${host}:${port}`, 30_000, async () => {
         checkAlive(daemon);

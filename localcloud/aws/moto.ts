@@ -4,15 +4,17 @@
 // moto issued (curl --aws-sigv4, as the host scripts sign theirs).
 //
 // The local cloud's moto is detached (it outlives the provider process; its PID is in <state>/moto/moto_server.pid),
-// listens on 127.0.19.80:80 (or LOCALCLOUD_MOTO_ADDRESS, host:port), is started by the first S3 or IAM resource and
-// stopped when the last one is deleted. Its admin key is in <state>/moto/admin.json. moto keeps its data in memory:
-// a machine restart loses the buckets and roles the state still lists.
+// serves HTTPS on 127.0.19.80:443 (or LOCALCLOUD_MOTO_ADDRESS, host:port) with a certificate of the local cloud's own
+// CA (<state>/moto/tls, local/pki.ts's openssl certificates), is started by the first S3 or IAM resource and stopped
+// when the last one is deleted. Its admin key is in <state>/moto/admin.json. moto keeps its data in memory: a
+// machine restart loses the buckets and roles the state still lists.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { checkAlive, startDaemon } from "../../local/daemon";
+import { createCertificateAuthority, newKey, sign } from "../../local/pki";
 import { isRunning, readPidFile, waitFor } from "../../local/process";
 import { localcloudDir } from "./state";
 
@@ -36,6 +38,8 @@ export interface MotoCredentials {
     readonly accessKey: string;
     readonly secretKey: string;
     readonly sessionToken?: string;
+    /** The CA of an HTTPS endpoint not in the system's trust store (the local cloud's). */
+    readonly caFile?: string;
 }
 
 export interface MotoAnswer {
@@ -80,6 +84,7 @@ export async function motoRequest(credentials: MotoCredentials | undefined, requ
         request.method,
         "--aws-sigv4",
         `aws:amz:${credentials?.region ?? "us-east-1"}:${request.service}`,
+        ...(credentials?.caFile ? ["--cacert", credentials.caFile] : []),
         "--user",
         credentials ? `${credentials.accessKey}:${credentials.secretKey}` : "setup:setup",
         ...(credentials?.sessionToken ? ["-H", `x-amz-security-token: ${credentials.sessionToken}`] : []),
@@ -123,11 +128,12 @@ export function expectSuccess(answer: MotoAnswer, what: string): MotoAnswer {
 }
 
 /** Waits until moto at `endpoint` answers; `alive` throws when its process has exited. */
-export async function waitForMoto(endpoint: string, alive: () => void): Promise<void> {
+export async function waitForMoto(endpoint: string, alive: () => void, caFile?: string): Promise<void> {
     await waitFor(`moto_server at ${endpoint}`, START_TIMEOUT_MS, async () => {
         alive();
         try {
-            await run("curl", ["-sS", "--max-time", "2", "-o", "/dev/null", `${endpoint}/moto-api/`]);
+            const ca = caFile ? ["--cacert", caFile] : [];
+            await run("curl", ["-sS", "--max-time", "2", ...ca, "-o", "/dev/null", `${endpoint}/moto-api/`]);
             return true;
         } catch {
             return undefined;
@@ -136,10 +142,10 @@ export async function waitForMoto(endpoint: string, alive: () => void): Promise<
 }
 
 /** The setup: an IAM user allowed everything, and its access key (moto checks signatures from then on). */
-export async function createMotoAdmin(endpoint: string, region: string): Promise<MotoCredentials> {
+export async function createMotoAdmin(endpoint: string, region: string, caFile?: string): Promise<MotoCredentials> {
     const iam = (form: Record<string, string>) =>
         motoRequest(
-            { endpoint, region, accessKey: "setup", secretKey: "setup" },
+            { endpoint, region, accessKey: "setup", secretKey: "setup", caFile },
             { method: "POST", target: "/", service: "iam", form: { Version: "2010-05-08", ...form } },
         );
     const policy = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] };
@@ -154,37 +160,90 @@ export async function createMotoAdmin(endpoint: string, region: string): Promise
     const accessKey = xmlValue(key.body, "AccessKeyId");
     const secretKey = xmlValue(key.body, "SecretAccessKey");
     if (!accessKey || !secretKey) throw new Error(`moto gave no access key: ${key.body}`);
-    return { endpoint, region, accessKey, secretKey };
+    return { endpoint, region, accessKey, secretKey, ...(caFile ? { caFile } : {}) };
 }
 
-/** moto_server's command line on `host`:`port`, and the environment that turns its signature checks on. */
-export function motoCommand(host: string, port: number): { argv: string[]; env: NodeJS.ProcessEnv } {
+/** moto_server's command line on `host`:`port` (HTTPS with `tls`), and the environment that checks signatures. */
+export function motoCommand(
+    host: string,
+    port: number,
+    tls?: { cert: string; key: string },
+): { argv: string[]; env: NodeJS.ProcessEnv } {
     return {
-        argv: [MOTO_SERVER, "-H", host, "-p", String(port)],
+        argv: [MOTO_SERVER, "-H", host, "-p", String(port), ...(tls ? ["-c", tls.cert, "-k", tls.key] : [])],
         env: { ...process.env, INITIAL_NO_AUTH_ACTION_COUNT: String(MOTO_SETUP_REQUESTS) },
     };
 }
 
-/** Where the local cloud's moto listens: 127.0.19.80:80, or LOCALCLOUD_MOTO_ADDRESS (a test's own). */
+/** Where the local cloud's moto listens: 127.0.19.80:443, or LOCALCLOUD_MOTO_ADDRESS (a test's own). */
 export function motoAddress(): { host: string; port: number } {
-    const [host = "", port = "80"] = (process.env.LOCALCLOUD_MOTO_ADDRESS ?? "127.0.19.80:80").split(":");
+    const [host = "", port = "443"] = (process.env.LOCALCLOUD_MOTO_ADDRESS ?? "127.0.19.80:443").split(":");
     return { host, port: Number(port) };
 }
 
 /** The local cloud's S3 endpoint as instances and the backup settings name it. */
 export function localS3Endpoint(): string {
     const { host, port } = motoAddress();
-    return port === 80 ? `http://${host}` : `http://${host}:${port}`;
+    return port === 443 ? `https://${host}` : `https://${host}:${port}`;
 }
 
 const motoDir = () => path.join(localcloudDir(), "moto");
 const adminFile = () => path.join(motoDir(), "admin.json");
+const tlsDir = () => path.join(motoDir(), "tls");
+
+/** Days after which moto's server certificate (local/pki.ts's are valid 30) is made again, with the same CA. */
+const RENEW_AFTER_DAYS = 20;
+
+/**
+ * The local cloud's CA (local/pki.ts's, valid 300 days) and moto's server certificate for its address (its IP SAN),
+ * as files, made on first use and the certificate again when older than RENEW_AFTER_DAYS.
+ */
+export function localMotoTls(): { ca: string; cert: string; key: string } {
+    const dir = tlsDir();
+    const ca = fs.existsSync(path.join(dir, "ca.key"))
+        ? { dir, certFile: path.join(dir, "ca.crt"), keyFile: path.join(dir, "ca.key") }
+        : createCertificateAuthority(dir, "local cloud");
+    const files = { ca: ca.certFile, cert: path.join(dir, "server.crt"), key: path.join(dir, "server.key") };
+    const age = fs.existsSync(files.cert) ? Date.now() - fs.statSync(files.cert).mtimeMs : Infinity;
+    if (age > RENEW_AFTER_DAYS * 86_400_000) {
+        newKey(files.key);
+        sign(ca, files.key, files.cert, "local cloud S3", ["serverAuth"], {
+            dnsNames: [],
+            ipAddresses: [motoAddress().host],
+        });
+    }
+    return files;
+}
+
+/** The PEM of the local cloud's CA (what the backup settings' s3CaPem carry on a local stack). */
+export function localS3CaPem(): string {
+    return fs.readFileSync(localMotoTls().ca, "utf8");
+}
+
+/** Runs `start` with `env` as the process's environment (local/daemon.ts's daemons inherit it), then restores it. */
+export function withEnvironment<T>(env: NodeJS.ProcessEnv, start: () => T): T {
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    try {
+        return start();
+    } finally {
+        for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+        Object.assign(process.env, saved);
+    }
+}
 
 /** Serialises the starts of one provider process. */
 let starting: Promise<MotoCredentials> | undefined;
 
+/**
+ * The region the local cloud's own calls sign with and moto keeps its buckets in, whatever the stack's (moto refuses
+ * a bucket outside us-east-1 without a location constraint, and knows no "local-1"); a request signed for another
+ * region (the members sign with the stack's) passes moto's signature check all the same.
+ */
+export const MOTO_REGION = "us-east-1";
+
 /** The local cloud's moto, started (with its admin key) if it does not run; resolves with the admin key. */
-export function localMoto(region: string): Promise<MotoCredentials> {
+export function localMoto(): Promise<MotoCredentials> {
     starting ??= (async () => {
         const pid = readPidFile(path.join(motoDir(), "moto_server.pid"));
         if (pid !== undefined && isRunning(pid) && fs.existsSync(adminFile())) {
@@ -192,23 +251,15 @@ export function localMoto(region: string): Promise<MotoCredentials> {
         }
         await stopDaemons();
         const { host, port } = motoAddress();
-        const { argv, env } = motoCommand(host, port);
+        const tls = localMotoTls();
+        const { argv, env } = motoCommand(host, port, tls);
         if (!fs.existsSync(MOTO_SERVER) && MOTO_SERVER !== "moto_server") {
             throw new Error(`${MOTO_SERVER} is missing; run scripts/bootstrap.sh (moto into .tools/moto)`);
         }
-        const saved = process.env.INITIAL_NO_AUTH_ACTION_COUNT;
-        process.env.INITIAL_NO_AUTH_ACTION_COUNT = env.INITIAL_NO_AUTH_ACTION_COUNT;
-        const daemon = (() => {
-            try {
-                return startDaemon(motoDir(), "moto_server", argv);
-            } finally {
-                if (saved === undefined) delete process.env.INITIAL_NO_AUTH_ACTION_COUNT;
-                else process.env.INITIAL_NO_AUTH_ACTION_COUNT = saved;
-            }
-        })();
+        const daemon = withEnvironment(env, () => startDaemon(motoDir(), "moto_server", argv));
         const endpoint = localS3Endpoint();
-        await waitForMoto(endpoint, () => checkAlive(daemon));
-        const admin = await createMotoAdmin(endpoint, region);
+        await waitForMoto(endpoint, () => checkAlive(daemon), tls.ca);
+        const admin = await createMotoAdmin(endpoint, MOTO_REGION, tls.ca);
         fs.writeFileSync(adminFile(), `${JSON.stringify(admin, null, 2)}\n`, { mode: 0o600 });
         return admin;
     })();

@@ -4,7 +4,8 @@
 // and outputs. moto holds the buckets; the state keeps only what the engine got. A bucket that still holds objects
 // is not deleted (BucketNotEmpty) unless forceDestroy, as on AWS; the last S3 or IAM resource deleted stops moto.
 // Not emulated: encryption itself (moto records the configuration), lifecycle expiry (no clock runs it), bucket
-// policies and public access blocks being enforced (recorded), ACLs, replication, website, logging.
+// policies (recorded in the state only, see below) and public access blocks being enforced, ACLs, replication,
+// website, logging.
 import { createHash } from "node:crypto";
 import { awsDiff } from "../providers/aws";
 import { OldState, Properties, ResourceType } from "../providers/server";
@@ -37,7 +38,7 @@ export async function stopMotoIfUnused(): Promise<void> {
 /** One signed S3 call with the local cloud's admin key (nothing in record mode). */
 async function s3(request: Omit<MotoRequest, "service">, what: string): Promise<string> {
     if (recordMode()) return "";
-    const admin = await localMoto(region());
+    const admin = await localMoto();
     return expectSuccess(await motoRequest(admin, { ...request, service: "s3" }), what).body;
 }
 
@@ -231,11 +232,28 @@ const publicAccess = bucketConfiguration(
     { blockPublicAcls: false, blockPublicPolicy: false, ignorePublicAcls: false, restrictPublicBuckets: false },
 );
 
-const policy = bucketConfiguration(
-    POLICY,
-    (inputs) => ({ method: "PUT", query: "policy", body: String(inputs.policy) }),
-    () => ({ method: "DELETE", query: "policy" }),
-);
+/**
+ * Bucket policies are recorded, not put: moto evaluates aws:SecureTransport as false on HTTPS too, so the backups'
+ * TLS-only policy would deny every request (measured: moto 5.2.1 answers 403 to the admin's upload over TLS).
+ */
+const policies = new ResourceStore<{ policy: string }>("s3-bucket-policies");
+
+const policy: ResourceType = {
+    defaults: {},
+    diff: diffOf(POLICY),
+    async create(inputs) {
+        JSON.parse(String(inputs.policy)); // MalformedPolicy, as S3 refuses it
+        policies.put(String(inputs.bucket), { policy: String(inputs.policy) });
+        return { id: String(inputs.bucket), outputs: { ...inputs } };
+    },
+    async update(id, olds, news) {
+        policies.put(id, { policy: String(news.policy) });
+        return { ...olds.outputs, ...news };
+    },
+    async delete(id) {
+        policies.remove(id);
+    },
+};
 
 function lifecycleXml(inputs: Properties): string {
     return xml(

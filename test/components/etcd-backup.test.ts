@@ -149,13 +149,14 @@ describe("EtcdBackup", () => {
         );
     });
 
-    it("gives the members' backup settings: the bucket, region, prefix, interval and retention asked, credentials from IMDS at the endpoint asked", async () => {
+    it("gives the members' backup settings: the bucket, region, prefix, interval and retention asked, credentials from IMDS at the endpoint asked, the S3 endpoint's CA", async () => {
         const run = await runBackup({
             ...ARGS,
             intervalMinutes: 30,
             retentionDays: 2,
             s3Endpoint: "http://127.0.19.80:9000",
             imdsEndpoint: "http://127.0.19.254",
+            s3CaPem: "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
         });
         assert.deepEqual(run.outputs.settings, {
             bucket: "orders-etcd-backups",
@@ -166,6 +167,7 @@ describe("EtcdBackup", () => {
             credentials: "imds",
             endpoint: "http://127.0.19.80:9000",
             imdsEndpoint: "http://127.0.19.254",
+            s3CaPem: "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
         });
     });
 });

@@ -1,9 +1,10 @@
 // localcloud/aws/s3.ts, iam.ts and imds.ts: the bucket resources and the members' role, policy and instance profile
-// made for real in the local cloud's moto_server (on a test address of its own, signatures checked), the IMDSv2
-// stand-in's answers, the credentials it serves being bound by the role's policy, and nothing left running once the
-// last resource is deleted. Plus the diff table rows, one test each.
+// made for real in the local cloud's moto_server (HTTPS with the local cloud's CA, on a test address of its own,
+// signatures checked), the IMDSv2 stand-in's answers, the credentials it serves being bound by the role's policy,
+// and nothing left running once the last resource is deleted. Plus the diff table rows, one test each.
 import * as assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
@@ -12,6 +13,7 @@ import { IAM_RESOURCES } from "../../localcloud/aws/iam";
 import { imdsHandler, socketInode } from "../../localcloud/aws/imds";
 import { localMoto, motoRequest, MotoCredentials, xmlValue } from "../../localcloud/aws/moto";
 import { S3_RESOURCES } from "../../localcloud/aws/s3";
+import { configureRegion, region } from "../../localcloud/aws/vpc";
 import { isRunning, readPidFile } from "../../local/process";
 import { AWS_DIFF_TABLES, awsDiff } from "../../localcloud/providers/aws";
 import { itFollowsEachRow } from "./diff-table";
@@ -41,6 +43,14 @@ describe("localcloud/aws/s3 and iam (a real moto_server, signatures checked)", f
     const s3Get = async (query: string) =>
         (await motoRequest(admin, { method: "GET", target: `/${BUCKET}?${query}=`, service: "s3" })).body;
 
+    // The local stack's region: moto keeps the buckets in us-east-1 whatever it is.
+    let savedRegion = "";
+    before(() => {
+        savedRegion = region();
+        configureRegion({ region: "local-1" });
+    });
+    after(() => configureRegion({ region: savedRegion }));
+
     it("makes the bucket (Object Lock on) and puts versioning, encryption, public access block, policy, lifecycle and Object Lock into moto as S3 reads them back", async () => {
         const created = await s3Type("aws:s3/bucket:Bucket").create(
             { bucket: BUCKET, objectLockEnabled: true, forceDestroy: true },
@@ -48,7 +58,7 @@ describe("localcloud/aws/s3 and iam (a real moto_server, signatures checked)", f
         );
         assert.equal(created.id, BUCKET);
         assert.equal(created.outputs.arn, `arn:aws:s3:::${BUCKET}`);
-        admin = await localMoto("us-east-1");
+        admin = await localMoto();
         const put = (token: string, inputs: Record<string, unknown>) =>
             s3Type(token).create({ bucket: BUCKET, ...inputs }, urnOf(token, "x"));
         await put("aws:s3/bucketVersioning:BucketVersioning", { versioningConfiguration: { status: "Enabled" } });
@@ -91,7 +101,11 @@ describe("localcloud/aws/s3 and iam (a real moto_server, signatures checked)", f
         assert.equal(xmlValue(await s3Get("versioning"), "Status"), "Enabled");
         assert.equal(xmlValue(await s3Get("encryption"), "SSEAlgorithm"), "AES256");
         assert.equal(xmlValue(await s3Get("publicAccessBlock"), "BlockPublicPolicy"), "true");
-        assert.deepEqual(JSON.parse(await s3Get("policy")).Statement[0].Condition, tlsOnly.Statement[0]?.Condition);
+        // (Recorded, not put: moto would deny every request under it, see s3.ts.)
+        const recorded = JSON.parse(
+            fs.readFileSync(path.join(state.dir(), "s3-bucket-policies", `${BUCKET}.json`), "utf8"),
+        );
+        assert.deepEqual(JSON.parse(recorded.policy).Statement[0].Condition, tlsOnly.Statement[0]?.Condition);
         const lifecycle = await s3Get("lifecycle");
         assert.equal(xmlValue(lifecycle, "Prefix"), "etcd-backups/orders/");
         assert.equal(xmlValue(lifecycle, "Days"), "8");
@@ -116,7 +130,7 @@ describe("localcloud/aws/s3 and iam (a real moto_server, signatures checked)", f
         );
         roleName = role.id;
         assert.match(roleName, /^backup-role-[0-9a-f]{7}$/);
-        assert.equal(role.outputs.arn, `arn:aws:iam::000000000000:role/${roleName}`);
+        assert.match(String(role.outputs.arn), new RegExp(`^arn:aws:iam::\\d{12}:role/${roleName}$`));
         const policy = await iamType("aws:iam/rolePolicy:RolePolicy").create(
             { role: roleName, policy: JSON.stringify(backupMemberPolicy(BUCKET, "etcd-backups/orders/")) },
             urnOf("aws:iam/rolePolicy:RolePolicy", "backup-backup-rights"),
@@ -136,7 +150,7 @@ describe("localcloud/aws/s3 and iam (a real moto_server, signatures checked)", f
         assert.equal(xmlValue(answer.body, "RoleName"), roleName);
     });
 
-    it("the IMDSv2 stand-in: no credentials without a session token, the role's name and its assumed-role credentials with one, 403 behind a proxy", async () => {
+    it("the IMDSv2 stand-in: no credentials without a session token, the role's name and credentials bound by its policy with one, 403 behind a proxy", async () => {
         const handler = imdsHandler(() => ({ role: roleName, status: 200, text: roleName }));
         const server = http.createServer((request, response) => void handler(request, response));
         await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -165,21 +179,28 @@ describe("localcloud/aws/s3 and iam (a real moto_server, signatures checked)", f
             assert.equal(answer.status, 200, answer.body);
             const credentials = JSON.parse(answer.body) as Record<string, string>;
             assert.equal(credentials.Code, "Success", JSON.stringify(credentials));
-            assert.ok(credentials.AccessKeyId && credentials.SecretAccessKey && credentials.Token);
-            // Those credentials are the role's: STS names the assumed role as their caller.
+            assert.ok(credentials.AccessKeyId && credentials.SecretAccessKey);
+            // Those credentials carry the role's rights: moto lets them put under the cluster's prefix and nowhere else.
             const role: MotoCredentials = {
                 ...admin,
                 accessKey: credentials.AccessKeyId,
                 secretKey: credentials.SecretAccessKey,
-                sessionToken: credentials.Token,
             };
-            const identity = await motoRequest(role, {
-                method: "POST",
-                target: "/",
-                service: "sts",
-                form: { Action: "GetCallerIdentity", Version: "2011-06-15" },
-            });
-            assert.match(xmlValue(identity.body, "Arn") ?? identity.body, new RegExp(`:assumed-role/${roleName}/`));
+            const file = path.join(state.dir(), "object");
+            fs.writeFileSync(file, "snapshot");
+            const putAt = async (key: string) => {
+                const put = await motoRequest(role, {
+                    method: "PUT",
+                    target: `/${BUCKET}/${key}`,
+                    service: "s3",
+                    file,
+                    // (The Object Lock bucket takes uploads with their MD5 only.)
+                    headers: [`Content-MD5: ${createHash("md5").update("snapshot").digest("base64")}`],
+                });
+                return `${put.status} ${xmlValue(put.body, "Code") ?? ""}`.trim();
+            };
+            assert.equal(await putAt("etcd-backups/orders/20261202T000000Z-rev1.db"), "200");
+            assert.equal(await putAt("elsewhere/20261202T000000Z-rev1.db"), "403 AccessDenied");
         } finally {
             server.close();
         }
@@ -194,21 +215,7 @@ describe("localcloud/aws/s3 and iam (a real moto_server, signatures checked)", f
         assert.equal(socketInode(table, "127.0.0.1:50001", "127.0.19.254:80"), undefined);
     });
 
-    it("denies plain-HTTP uploads while the TLS-only policy is on; deletes everything (a bucket holding objects only with forceDestroy, as S3) and stops moto and the stand-in with the last resource", async () => {
-        const putObject = async () =>
-            (
-                await motoRequest(admin, {
-                    method: "PUT",
-                    target: `/${BUCKET}/etcd-backups/orders/20261202T000000Z-rev1.db`,
-                    service: "s3",
-                    body: "snapshot",
-                    headers: [`Content-MD5: ${createHash("md5").update("snapshot").digest("base64")}`],
-                })
-            ).status;
-        // moto enforces the TLS-only policy: over its plain HTTP even the admin's upload is denied.
-        assert.equal(await putObject(), 403);
-        await s3Type("aws:s3/bucketPolicy:BucketPolicy").delete?.(BUCKET, { bucket: BUCKET });
-        assert.equal(await putObject(), 200);
+    it("deletes everything (a bucket holding objects only with forceDestroy, as S3) and stops moto and the stand-in with the last resource", async () => {
         const pids = motoPids();
         assert.ok(
             pids.every((pid) => pid !== undefined && isRunning(pid)),

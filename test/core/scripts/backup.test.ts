@@ -43,6 +43,18 @@ describe("core/scripts/backup", () => {
         assert.ok(!settings.SLOT_KEY?.startsWith(`${settings.LOCK_KEY}/`));
     });
 
+    it("renders the S3 endpoint's CA when given (none by default) and refuses what is not one PEM certificate", () => {
+        const pem = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n";
+        assert.equal(settingsOf(renderBackupScript(spec, member, SETTINGS)).S3_CA_PEM, "");
+        const rendered = renderBackupScript(spec, member, { ...SETTINGS, s3CaPem: pem });
+        assert.ok(rendered.includes(`S3_CA_PEM='${pem}'`));
+        assert.equal(shellcheck(rendered), "");
+        assert.throws(
+            () => renderBackupScript(spec, member, { ...SETTINGS, s3CaPem: "not a certificate" }),
+            /s3CaPem is not one PEM certificate/,
+        );
+    });
+
     it("environment credentials render no metadata service address", () => {
         const settings = settingsOf(renderBackupScript(spec, member, { ...SETTINGS, credentials: "environment" }));
         assert.equal(settings.CREDENTIALS, "environment");
