@@ -1,8 +1,8 @@
 // Benchmark 8 (issue 14): backups and restore of a keyspace of at least 256 MiB on 3 local members (etcd 3.5, real
 // hosts) against a real S3 server that checks signatures (moto_server, test/real/s3-server.ts), side by side in one
 // run, rounds interleaved:
-// - backup: ours (the rendered host/etcd-aws-backup.sh --now: lock, snapshot save, snapshot status, SHA-256, signed
-//   upload with its metadata, retention listing) over `etcdctl snapshot save` plus a plain signed upload of the
+// - backup: ours (the rendered host/etcd-aws-backup.sh --now as its unit runs it, Nice=10 and idle I/O: lock,
+//   snapshot save, snapshot status beside the SHA-256, signed upload with its metadata, retention listing) over `etcdctl snapshot save` plus a plain signed upload of the
 //   same file (curl --aws-sigv4), on the same member; target <= 1.2x;
 // - p99 latency of small writes (one writer, sequential) while our backup runs over p99 without one, as long;
 //   target <= 1.5x;
@@ -222,10 +222,14 @@ export async function benchBackup(rounds: number, mirrorBaseUrl: string): Promis
             const target = cluster.member(1);
             const ours = async () => {
                 const started = Date.now();
-                const result = await target.host.runScript(
-                    renderBackupScript(cluster.spec, target.member, settings),
-                    { timeoutMs: SCRIPT_TIMEOUT_MS, env: credentials(s3) },
-                    ["--now"],
+                // As its systemd unit runs it (Nice=10, IOSchedulingClass=idle).
+                const result = await target.host.exec(
+                    ["nice", "-n", "10", "ionice", "-c", "3", "bash", "-s", "--", "--now"],
+                    {
+                        timeoutMs: SCRIPT_TIMEOUT_MS,
+                        env: credentials(s3),
+                        stdin: renderBackupScript(cluster.spec, target.member, settings),
+                    },
                 );
                 checked(result, "our backup");
                 return { seconds: seconds(started), uri: result.stdout.trim() };
@@ -310,7 +314,7 @@ export function renderBackupSection(result: BackupBenchResult, measuredAt: strin
         "",
         "| figure | ours | the plain way | ratio (medians) |",
         "|---|---|---|---|",
-        `| backup, s (ours: backup script --now; plain: etcdctl snapshot save + curl --aws-sigv4 upload) | ${list(result.oursBackupSeconds)} | ${list(result.plainBackupSeconds)} | ${verdict(ratios.backup, 1.2)} |`,
+        `| backup, s (ours: backup script --now, nice 10 and idle I/O as its unit; plain: etcdctl snapshot save + curl --aws-sigv4 upload) | ${list(result.oursBackupSeconds)} | ${list(result.plainBackupSeconds)} | ${verdict(ratios.backup, 1.2)} |`,
         `| p99 write latency, ms (one sequential writer; during our backup vs as long without) | ${list(result.p99DuringMs, 1)} (${result.writesDuring} writes) | ${list(result.p99WithoutMs, 1)} (${result.writesWithout} writes) | ${verdict(ratios.latency, 1.5)} |`,
         `| restore to healthy, 3 members at once, s (ours: restore script; hand: curl download + etcdutl snapshot restore + start) | ${list(result.oursRestoreSeconds)} | ${list(result.handRestoreSeconds)} | ${verdict(ratios.restore, 1.2)} |`,
         "",
