@@ -20,7 +20,7 @@ if ! declare -F write_if_changed >/dev/null; then # run from a checkout: read th
     source "${BASH_SOURCE[0]%/*}/lib/s3.sh"
 fi
 require_settings MEMBER_NAME PEER_URL INITIAL_CLUSTER CLUSTER_TOKEN DATA_DIR UNIT BUMP_REVISION BACKUP_DIR \
-    S3_ENDPOINT S3_REGION CREDENTIALS IMDS_URL
+    S3_ENDPOINT S3_REGION CREDENTIALS IMDS_URL S3_CA_PEM
 under_root DATA_DIR BACKUP_DIR
 
 if [ "$#" -ne 2 ] || [[ $1 != s3://*/* ]] || [ "$2" != --discard-current-data ]; then
@@ -48,7 +48,7 @@ header() {
 install -d -m 0700 "$BACKUP_DIR"
 snapshot=$(mktemp "$BACKUP_DIR/restore.XXXXXX")
 answer_headers="$snapshot.answer_headers"
-trap 'rm -f "$snapshot" "$answer_headers"' EXIT
+trap 'rm -f "$snapshot" "$answer_headers" "$snapshot.sha256"' EXIT
 s3_request GET "$KEY" "$snapshot" - -D "$answer_headers" || { log "could not download $URI"; exit 1; }
 
 # The checks, every one before etcd is touched.
@@ -62,10 +62,15 @@ recorded_revision=$(header x-amz-meta-etcd-revision)
 if [ -z "$recorded_sha256" ] || [ -z "$recorded_revision" ]; then
     refuse "it carries no etcd-aws backup metadata"
 fi
-actual_sha256=$(sha256sum "$snapshot" | cut -d' ' -f1)
+# Both checks read the whole file: side by side, the second read comes from the page cache.
+sha256sum "$snapshot" >"$snapshot.sha256" &
+hashing=$!
+status=$("$TOOL" snapshot status "$snapshot" -w json 2>&1) || status_failed=$status
+wait "$hashing"
+actual_sha256=$(cut -d' ' -f1 "$snapshot.sha256")
 [ "$actual_sha256" = "$recorded_sha256" ] ||
     refuse "its SHA-256 is $actual_sha256, the backup recorded $recorded_sha256 ($(stat -c %s "$snapshot") bytes: corrupted or truncated)"
-status=$("$TOOL" snapshot status "$snapshot" -w json 2>&1) || refuse "snapshot status fails: ${status##*$'\n'}"
+[ -z "${status_failed:-}" ] || refuse "snapshot status fails: ${status_failed##*$'\n'}"
 read -r hash revision keys _ < <(etcd_json snapshot-status <<<"$status") || refuse "snapshot status gave no status"
 if [ "$hash" != "$recorded_hash" ] || [ "$revision" != "$recorded_revision" ]; then
     refuse "its status (hash $hash, revision $revision) is not the recorded one (hash $recorded_hash, revision $recorded_revision)"

@@ -4,7 +4,8 @@
 # hand runs, from the environment. Errors name the request and S3's own code and message.
 # Expects (besides lib/common.sh): S3_ENDPOINT (e.g. https://s3.eu-west-1.amazonaws.com), S3_REGION,
 # S3_BUCKET, CREDENTIALS ("imds" or "environment": AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-# optional AWS_SESSION_TOKEN), IMDS_URL (the instance metadata service; used only with "imds").
+# optional AWS_SESSION_TOKEN), IMDS_URL (the instance metadata service; used only with "imds"), S3_CA_PEM (the CA of
+# an endpoint the system does not trust, e.g. the local cloud's; empty: the system's CAs).
 
 # The tool of `snapshot status|restore`: etcdutl from 3.5 on (3.6 dropped etcdctl's snapshot
 # commands); 3.4 has only etcdctl.
@@ -66,9 +67,11 @@ s3_request() {
     load_s3_credentials || return 1
     local headers=(-H "x-amz-content-sha256: $body_sha256")
     [ -z "$s3_session_token" ] || headers+=(-H "x-amz-security-token: $s3_session_token")
+    # The CA (when there is one) on curl's stdin, which the requests leave free (uploads name their file).
+    [ -z "$S3_CA_PEM" ] || headers+=(--cacert /dev/stdin)
     if ! status=$(curl -sS --max-time 600 -X "$method" --aws-sigv4 "aws:amz:$S3_REGION:s3" \
         --config <(printf 'user = "%s:%s"\n' "$s3_access_key" "$s3_secret_key") \
-        "${headers[@]}" "$@" -o "$output" -w '%{http_code}' "$S3_ENDPOINT/$S3_BUCKET/$target"); then
+        "${headers[@]}" "$@" -o "$output" -w '%{http_code}' "$S3_ENDPOINT/$S3_BUCKET/$target" <<<"$S3_CA_PEM"); then
         log "$method s3://$S3_BUCKET/$target: no answer from $S3_ENDPOINT"
         return 1
     fi
