@@ -109,7 +109,8 @@ const CHANGES: readonly StackChange[] = [
         name: "restart-requiring flag (snapshot-count)",
         settings: () => ["etcd-aws:extraFlags=snapshot-count=20000"],
         membersAfter: 3,
-        steps: { "~ command:remote:Command: (update)": 3, [`~ ${INSTANCE}: (update)`]: 0 },
+        // The 3 launches, and the pre-change step (its script carries a digest of every member's configuration).
+        steps: { "~ command:remote:Command: (update)": 4, [`~ ${INSTANCE}: (update)`]: 0 },
     },
     {
         kind: "certificates",
