@@ -41,6 +41,16 @@ function disturbances(upgrade: UpgradeResults): string {
     return `rolls waited ${Math.round(secondsWaited)} s in all for other test suites to finish, ${repeatedRuns} were done again and ${disturbedRuns} of ${all} ran beside one; etcd processes running when a roll started (the two stacks' 6 included): at most ${otherEtcdProcesses}`;
 }
 
+/** etcd's graceful stop of its gRPC server gives open streams this long (request timeout 5 s + 2 elections of 1 s). */
+const GRACEFUL_STOP_SECONDS = 7;
+
+/** How many of a way's restarts took at least etcd's graceful gRPC stop, of all its restarts. */
+function longRestarts(row: UpgradeRow): string {
+    const restarts = row.samples.flatMap((sample) => sample.members);
+    const long = restarts.filter((member) => member.restartSeconds >= GRACEFUL_STOP_SECONDS);
+    return `${long.length} of ${restarts.length}`;
+}
+
 /** Where ours spent its time, from the medians. */
 function oursBreakdown(ours: UpgradeRow, byHand: UpgradeRow): string {
     return [
@@ -144,5 +154,7 @@ export function upgradeSection(upgrade: UpgradeResults): string {
         `Ours / by hand: total ${ratio(upgradeRatio(upgrade.rows, "totalSeconds"))} (target ${TOTAL_RATIO_TARGET}x), longest unavailability of a member ${ratio(upgradeRatio(upgrade.rows, "longestUnavailableSeconds"))}, longest write stall ${ratio(upgradeRatio(upgrade.rows, "longestStallSeconds"))}.`,
         "",
         oursBreakdown(ours, byHand),
+        "",
+        `Restarts of ${GRACEFUL_STOP_SECONDS} s or more: ours ${longRestarts(ours)}, by hand ${longRestarts(byHand)}. In etcd's logs of such a restart the member waits ${GRACEFUL_STOP_SECONDS}.00 s between "received signal; shutting down" and stopping its gRPC server, in every other restart (ours and by hand) a few milliseconds: that is etcd's graceful stop waiting its limit for a client stream still open on the member. By hand no client holds one; ours has the membership lock's \`etcdctl lock\` (a lease keep-alive stream) held by the restarting member's own launch through every voting member's endpoint, this member's too, so when etcdctl is connected to it the restart waits those ${GRACEFUL_STOP_SECONDS} s (the likely stream; not proven by a run without it). The other restarts of ours take about as long as by hand's (results.json has each one).`,
     ].join("\n");
 }

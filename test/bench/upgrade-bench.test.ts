@@ -154,6 +154,18 @@ describe("bench/upgrade-bench", () => {
         assert.match(section, /^## 7\. Rolling upgrade of 3 members on the local stack$/m);
         assert.ok(section.includes("\n| ours / by hand |  | 2.50x |"), "the ratio under the total's column");
         assert.match(section, /^\| ours \| 4 \| 40\.00 s \|.*\| 6\.00 s \| - \|$/m);
+        const member = (restartSeconds: number) => ({
+            member: "m",
+            wasLeader: false,
+            restartSeconds,
+            unavailableSeconds: 0,
+        });
+        const withRestarts = results({}, {});
+        const slow = { ...withRestarts.rows[0], samples: [{ members: [member(7.2), member(1.1), member(0.4)] }] };
+        assert.match(
+            upgradeSection({ ...withRestarts, rows: [slow, withRestarts.rows[1]] as UpgradeRow[] }),
+            /^Restarts of 7 s or more: ours 1 of 3, by hand 0 of 0\./m,
+        );
         // Read back from results.json, a figure a way does not have is null.
         const readBack = JSON.parse(
             JSON.stringify(results({ totalSeconds: 40 }, { totalSeconds: 16 })),
