@@ -129,6 +129,18 @@ lock_endpoints() {
     [ -n "$endpoints" ] && printf '%s\n' "$endpoints"
 }
 
+# The lock's endpoints: the other started voters only, unless this member is the only one. The
+# lock's lease keep-alive is a gRPC stream, and a stream to this member would hold its restart
+# (etcd waits up to 7 s for open streams before it stops), so it goes to another member.
+lock_endpoints_but_own() {
+    local listed endpoint others=""
+    listed=$(lock_endpoints) || return 1
+    for endpoint in ${listed//,/ }; do
+        [ "$endpoint" = "$LOCAL_ENDPOINT" ] || others+=${others:+,}$endpoint
+    done
+    printf '%s\n' "${others:-$listed}"
+}
+
 # Takes the lock (see above), waiting up to WAIT_SECONDS. etcdctl gives up when its request meets
 # a member that cannot serve it (one restarting): it is started again at once.
 take_cluster_lock() {
@@ -136,7 +148,7 @@ take_cluster_lock() {
     errors=$(mktemp)
     while true; do
         attempts=$((attempts + 1))
-        endpoints=$(lock_endpoints) || endpoints=$PEER_ENDPOINTS
+        endpoints=$(lock_endpoints_but_own) || endpoints=$PEER_ENDPOINTS
         # (The holder's PID is this shell's: $$, in the command's own shell $1.)
         # shellcheck disable=SC2016
         exec {lock_status}< <(exec etcdctl --endpoints "$endpoints" lock --ttl "$LOCK_TTL_SECONDS" "$LOCK_KEY" -- \

@@ -504,7 +504,7 @@ describe("core/launch", () => {
                 );
                 const lock = calls.findIndex((c) =>
                     c.startsWith(
-                        "etcdctl --endpoints https://10.0.1.10:2379,https://10.0.2.10:2379,https://10.0.3.10:2379 lock --ttl 5 etcd-aws/membership -- ",
+                        "etcdctl --endpoints https://10.0.2.10:2379,https://10.0.3.10:2379 lock --ttl 5 etcd-aws/membership -- ",
                     ),
                 );
                 assert.ok(lock >= 0 && lock < health && health < restart && restart < localHealth, calls.join("\n"));

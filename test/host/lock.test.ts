@@ -229,14 +229,21 @@ describe("host/lib/membership.sh: the cluster-wide lock", function () {
         );
     });
 
-    it("etcdctl lock goes to the started voting members (this one too), never to a learner or an unstarted member, with the lease TTL", async () => {
+    it("etcdctl lock goes to the other started voting members (its lease stream would hold this one's restart), never to a learner or an unstarted member, with the lease TTL", async () => {
         const world = new LockWorld().members(3, { learner: 3, unstarted: 4 });
         assert.equal((await world.hold(0, 5, "true").done).status, 0);
         const [call] = world.lockCalls();
         assert.match(
             call ?? "",
-            /^etcdctl --endpoints http:\/\/10\.0\.0\.10:2379,http:\/\/10\.0\.0\.11:2379,http:\/\/10\.0\.0\.12:2379 lock --ttl 5 etcd-aws\/membership -- sh -c /,
+            /^etcdctl --endpoints http:\/\/10\.0\.0\.11:2379,http:\/\/10\.0\.0\.12:2379 lock --ttl 5 etcd-aws\/membership -- sh -c /,
         );
+    });
+
+    it("etcdctl lock of the only started voting member goes to itself", async () => {
+        const world = new LockWorld().members(1);
+        assert.equal((await world.hold(0, 5, "true").done).status, 0);
+        const [call] = world.lockCalls();
+        assert.match(call ?? "", /^etcdctl --endpoints http:\/\/10\.0\.0\.10:2379 lock --ttl 5 /);
     });
 
     it("no member list (no member answers): etcdctl lock goes to PEER_ENDPOINTS", async () => {
