@@ -318,7 +318,9 @@ export class EtcdMember extends pulumi.ComponentResource {
                 create: RUN_SCRIPT_COMMAND,
                 addPreviousOutputInEnv: false,
                 // The volume, its size and the instance: a new instance or a grown volume runs it again.
-                stdin: (args.releaseIsSecret ? pulumi.secret : pulumi.output)(
+                // The spec is secret for its discovery token, which the install never renders (only
+                // endpoints, file paths and the lock key): unsecret, so previews show the install.
+                stdin: (args.releaseIsSecret ? pulumi.secret : pulumi.unsecret)(
                     pulumi
                         .all([this.dataVolume.id, this.instance.id, pulumi.output(args.clusterSpec)])
                         .apply(([volumeId, instanceId, spec]) => {

@@ -111,6 +111,17 @@ describe("EtcdMember", () => {
         assert.equal(holdsHostKey(run.outputs), false);
     });
 
+    it("keeps the install readable in previews (not secret) while it carries the membership lock's settings", async () => {
+        const run = await runCluster({
+            bootstrapMode: "discovery",
+            discovery: { endpoints: ["http://10.9.0.5:2379"] },
+        });
+        const install = named(run, "test-etcd-1-install");
+        assert.equal(install.secretInputs.has("stdin"), false);
+        assert.match(install.inputs.stdin, /^MEMBERSHIP_LOCK='yes'$/m);
+        assert.match(install.inputs.stdin, /^LOCK_KEY='/m);
+    });
+
     it("re-runs wait, install and launch on a new instance as updates: their input names the instance, no triggers", async () => {
         const run = await runCluster({ volumeSizeGiB: 40 });
         const wait = named(run, "test-etcd-2-wait");
