@@ -5,6 +5,7 @@ import { initialCluster } from "../flags";
 import { clientTlsSettings, HostFile, memberEndpointSettings } from "../launch";
 import { ClusterSpec, MemberSpec, peerUrl } from "../model";
 import { renderBundle } from "../shell";
+import { renderTimerUnits, TimerUnits } from "./timer-units";
 
 /** Where a member's backups go and how long they are kept. */
 export interface BackupSettings {
@@ -200,10 +201,7 @@ export function renderRestoreScript(
 }
 
 /** The systemd units that run the installed backup script on a member. */
-export interface BackupUnits {
-    readonly service: string;
-    readonly timer: string;
-}
+export type BackupUnits = TimerUnits;
 
 /**
  * A oneshot service running BACKUP_PATHS.backupScript after etcd, and a timer starting it every
@@ -211,36 +209,16 @@ export interface BackupUnits {
  */
 export function renderBackupUnits(settings: BackupSettings): BackupUnits {
     const { intervalSeconds } = checked(settings);
-    return {
-        service: [
-            "[Unit]",
-            "Description=etcd-aws backup of the etcd cluster to S3",
-            `After=${ETCD_UNIT}`,
-            `Requires=${ETCD_UNIT}`,
-            "",
-            "[Service]",
-            "Type=oneshot",
-            `ExecStart=${BACKUP_PATHS.backupScript}`,
-            "Nice=10",
-            "IOSchedulingClass=idle",
-            "",
-        ].join("\n"),
-        timer: [
-            "[Unit]",
-            "Description=etcd-aws backup every interval",
-            "",
-            "[Timer]",
-            `OnBootSec=${Math.min(intervalSeconds, 600)}s`,
-            `OnUnitActiveSec=${intervalSeconds}s`,
-            // Members start their backups at different moments: the first takes the interval's slot.
-            `RandomizedDelaySec=${Math.min(Math.floor(intervalSeconds / 10), 300)}s`,
-            "AccuracySec=1s",
-            "",
-            "[Install]",
-            "WantedBy=timers.target",
-            "",
-        ].join("\n"),
-    };
+    return renderTimerUnits({
+        serviceDescription: "etcd-aws backup of the etcd cluster to S3",
+        timerDescription: "etcd-aws backup every interval",
+        script: BACKUP_PATHS.backupScript,
+        // A backup is background work: etcd's own requests come first.
+        serviceLines: ["Nice=10", "IOSchedulingClass=idle"],
+        firstAfterBootSeconds: Math.min(intervalSeconds, 600),
+        intervalSeconds,
+        randomDelaySeconds: Math.min(Math.floor(intervalSeconds / 10), 300),
+    });
 }
 
 /** The timer a member enables (with `systemctl enable --now`) once its backup files are written. */

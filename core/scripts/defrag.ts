@@ -11,6 +11,7 @@ import {
 import { clientTlsSettings, HostFile, memberEndpointSettings } from "../launch";
 import { ClusterSpec, MemberSpec } from "../model";
 import { renderBundle } from "../shell";
+import { renderTimerUnits, TimerUnits } from "./timer-units";
 import { CATCH_UP_MARGIN } from "./member-ready";
 
 /** Where the defrag and recovery pieces live on a member. */
@@ -134,42 +135,19 @@ export function renderRecoverSpaceScript(spec: ClusterSpec, member: MemberSpec):
 }
 
 /** The systemd units that run the installed defrag script on a member. */
-export interface DefragUnits {
-    readonly service: string;
-    readonly timer: string;
-}
+export type DefragUnits = TimerUnits;
 
 /** A oneshot service running DEFRAG_PATHS.defragScript after etcd, and its hourly timer. */
 export function renderDefragUnits(): DefragUnits {
     const { intervalSeconds } = DEFRAG_DEFAULTS;
-    return {
-        service: [
-            "[Unit]",
-            "Description=etcd-aws defrag of the etcd members whose wasted space is worth it",
-            `After=${ETCD_UNIT}`,
-            `Requires=${ETCD_UNIT}`,
-            "",
-            "[Service]",
-            "Type=oneshot",
-            `ExecStart=${DEFRAG_PATHS.defragScript}`,
-            "",
-        ].join("\n"),
-        timer: [
-            "[Unit]",
-            "Description=etcd-aws defrag check every hour",
-            "",
-            "[Timer]",
-            `OnBootSec=${intervalSeconds / 4}s`,
-            `OnUnitActiveSec=${intervalSeconds}s`,
-            // Members look at different moments: the first defragments, the others find it done.
-            `RandomizedDelaySec=${intervalSeconds / 12}s`,
-            "AccuracySec=1s",
-            "",
-            "[Install]",
-            "WantedBy=timers.target",
-            "",
-        ].join("\n"),
-    };
+    return renderTimerUnits({
+        serviceDescription: "etcd-aws defrag of the etcd members whose wasted space is worth it",
+        timerDescription: "etcd-aws defrag check every hour",
+        script: DEFRAG_PATHS.defragScript,
+        firstAfterBootSeconds: intervalSeconds / 4,
+        intervalSeconds,
+        randomDelaySeconds: intervalSeconds / 12,
+    });
 }
 
 /**
