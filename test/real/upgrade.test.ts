@@ -4,9 +4,9 @@
 // Per hop: every acknowledged key read back with its value from every member, no write failed after its retries, the
 // longest stall within one member's restart, the restarts (etcd's own log: told to stop, serving again) one at a
 // time, no member told to stop while it led (the leader at that moment from etcd's own "became leader" lines), and at
-// the end every member and the cluster version on the new release. Before the allowed hops, the jumps the planner
-// refuses (3.4 -> 3.6, 3.5.16 -> 3.6.16, 3.5 -> 3.7) are refused by the local stack with the planner's message,
-// seconds each, changing nothing. Run it alone:
+// the end every member and the cluster version on the new release. Before the allowed hops, the changes the planner
+// refuses (3.4 -> 3.6, 3.4 -> 3.5 with auth on, 3.5.16 -> 3.6.16, 3.5 -> 3.7, the downgrades 3.5 -> 3.4 and
+// 3.6 -> 3.5) are refused by the local stack with the planner's message, seconds each, changing nothing. Run it alone:
 //   flock /tmp/etcd-aws-real.lock npx mocha --timeout 600000 test/real/upgrade.test.ts
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -46,10 +46,16 @@ const CLIENT_VERSION = "3.5.16";
 const [FIRST = "3.4.23", ...HOPS] = UPGRADE_CHAIN;
 
 /** The planner's reason for refusing `from` -> `to` (the local stack must print it). */
-function plannerRefusal(from: string, to: string): string {
-    const plan = planUpgrade(parseEtcdVersion(from)!, parseEtcdVersion(to)!, { auth: false });
+function plannerRefusal(from: string, to: string, auth: boolean): string {
+    const plan = planUpgrade(parseEtcdVersion(from)!, parseEtcdVersion(to)!, { auth });
     assert.equal(plan.allowed, false, `${from} -> ${to} is refused by the planner`);
     return plan.allowed ? "" : plan.refusal.problem;
+}
+
+/** A change the local stack must refuse: the release asked for, with authentication turned on or not. */
+interface RefusedChange {
+    readonly to: string;
+    readonly auth: boolean;
 }
 
 /** The version line's cluster version: "3.5.30" -> "3.5.0". */
@@ -153,21 +159,19 @@ describe(`rolling upgrades on the local stack: ${UPGRADE_CHAIN.join(" -> ")}, ea
     }
 
     /** The local stack refuses `to`: with the planner's reason, before anything changed. */
-    async function assertRefused(command: "up" | "preview", to: string): Promise<number> {
+    async function assertRefused(command: "up" | "preview", { to, auth }: RefusedChange): Promise<number> {
         const { stackFile } = stackPaths(STACK);
         const before = fs.readFileSync(stackFile, "utf8");
         const started = Date.now();
-        await assert.rejects(
-            stackCommand([command, "--set", `etcd-aws:etcdVersion=${to}`], REFUSAL_TIMEOUT_MS),
-            (error: Error) => {
-                assert.ok(error.message.includes(plannerRefusal(running, to)), error.message);
-                assert.match(error.message, /exited with 1/);
-                assert.match(error.message, /1 problem in the configuration, nothing was deployed/);
-                // Neither the engine nor the release mirror ran.
-                assert.doesNotMatch(error.message, /Updating \(|Previewing update/);
-                return true;
-            },
-        );
+        const settings = ["--set", `etcd-aws:etcdVersion=${to}`, ...(auth ? ["--set", "etcd-aws:auth=true"] : [])];
+        await assert.rejects(stackCommand([command, ...settings], REFUSAL_TIMEOUT_MS), (error: Error) => {
+            assert.ok(error.message.includes(plannerRefusal(running, to, auth)), error.message);
+            assert.match(error.message, /exited with 1/);
+            assert.match(error.message, /1 problem in the configuration, nothing was deployed/);
+            // Neither the engine nor the release mirror ran.
+            assert.doesNotMatch(error.message, /Updating \(|Previewing update/);
+            return true;
+        });
         assert.equal(fs.readFileSync(stackFile, "utf8"), before, "the stack file is unchanged");
         assert.deepEqual((await versions()).members, [running, running, running], "the members still run it");
         return (Date.now() - started) / 1000;
@@ -211,10 +215,21 @@ describe(`rolling upgrades on the local stack: ${UPGRADE_CHAIN.join(" -> ")}, ea
         if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    /** The jumps refused from each running release, checked on the stack before its allowed hop. */
-    const REFUSED: Readonly<Record<string, readonly string[]>> = {
-        "3.4.23": ["3.6.16"],
-        "3.5.16": ["3.6.16", "3.7.3"],
+    /**
+     * The changes refused from each running release, checked on the stack before its allowed hop: a skipped minor,
+     * a 3.5 below the patch 3.6 needs, a downgrade below 3.6, and the 3.4 -> 3.5 roll with authentication turned on.
+     */
+    const REFUSED: Readonly<Record<string, readonly RefusedChange[]>> = {
+        "3.4.23": [
+            { to: "3.6.16", auth: false },
+            { to: "3.5.16", auth: true },
+        ],
+        "3.5.16": [
+            { to: "3.6.16", auth: false },
+            { to: "3.7.3", auth: false },
+        ],
+        "3.5.30": [{ to: "3.4.23", auth: false }],
+        "3.6.16": [{ to: "3.5.30", auth: false }],
     };
 
     for (const to of HOPS) {
@@ -223,7 +238,8 @@ describe(`rolling upgrades on the local stack: ${UPGRADE_CHAIN.join(" -> ")}, ea
             for (const refused of REFUSED[from] ?? []) {
                 for (const command of ["preview", "up"] as const) {
                     const seconds = await assertRefused(command, refused);
-                    console.log(`      ${command} ${from} -> ${refused}: refused in ${seconds.toFixed(1)} s`);
+                    const what = `${from} -> ${refused.to}${refused.auth ? " with auth on" : ""}`;
+                    console.log(`      ${command} ${what}: refused in ${seconds.toFixed(1)} s`);
                 }
             }
             const since = Date.now();
