@@ -59,7 +59,7 @@ echo "etcdctl \${args% }" >> ${calls}
 case "$args" in
   "endpoint health "*) ${stand.healthy ? "exit 0" : "exit 1"} ;;
   "endpoint status --cluster -w json "*) if [ -f ${dir}/enabled ]; then cat ${dir}/after.json; else cat ${dir}/before.json; fi ;;
-  "snapshot save "*) echo snapshot > "$3" ;;
+  "snapshot save "*) echo snapshot > "\${@: -1}" ;;
   "downgrade enable "*) touch ${dir}/enabled ;;
 esac
 `,
