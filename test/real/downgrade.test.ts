@@ -18,7 +18,14 @@ import { LocalHost } from "../../local/host";
 import { run } from "../../local/process";
 import { EtcdClient } from "../../local/writer";
 import { pulumiEnvironment, stackPaths } from "../../localcloud/stack";
-import { localCluster, printedEndpoints, PULUMI, runningRecorded } from "./local-stack-run";
+import {
+    localCluster,
+    printedEndpoints,
+    PULUMI,
+    runningRecorded,
+    stackCommandRunner,
+    stackVersions,
+} from "./local-stack-run";
 import { localClient, readBackThrough, writeThrough } from "./writes";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -48,60 +55,9 @@ describe(`downgrade on the local stack: ${FROM} -> ${TO} through etcd's downgrad
     const outputs: string[] = [];
     const started = Date.now();
 
-    async function stackCommand(args: string[]) {
-        const [command = "", ...rest] = args;
-        try {
-            const result = await localCluster([command, "--stack", STACK, ...rest], env, UP_TIMEOUT_MS);
-            outputs.push(result.output);
-            return result;
-        } catch (error) {
-            outputs.push((error as Error).message);
-            throw error;
-        }
-    }
-
-    async function etcdctl(...args: string[]): Promise<string> {
-        const result = await run([client.etcdctl, `--endpoints=${endpoints.join(",")}`, ...client.flags, ...args], {
-            timeoutMs: 30_000,
-            env: { ETCDCTL_API: "3" },
-        });
-        assert.equal(result.code, 0, `etcdctl ${args.join(" ")}: ${result.stderr}`);
-        return result.stdout;
-    }
-
-    /** Each member's release, as endpoint status reports it. */
-    async function memberVersions(): Promise<string[]> {
-        const statuses = JSON.parse(await etcdctl("endpoint", "status", "--write-out=json")) as {
-            Status: { version: string };
-        }[];
-        return statuses.map((s) => s.Status.version);
-    }
-
-    /** The cluster version (/version's etcdcluster) each endpoint reports. */
-    async function clusterVersions(): Promise<string[]> {
-        const { clientDir } = stackPaths(STACK);
-        const tls = ["ca.pem", "client.pem", "client-key.pem"].map((file) => path.join(clientDir, file));
-        return Promise.all(
-            endpoints.map(async (endpoint) => {
-                const result = await run(
-                    [
-                        "curl",
-                        "-fsS",
-                        "--max-time",
-                        "5",
-                        "--cacert",
-                        tls[0]!,
-                        "--cert",
-                        tls[1]!,
-                        "--key",
-                        tls[2]!,
-                    ].concat(`${endpoint}/version`),
-                    { timeoutMs: 10_000 },
-                );
-                return result.code === 0 ? (JSON.parse(result.stdout) as { etcdcluster: string }).etcdcluster : "-";
-            }),
-        );
-    }
+    const stackCommand = stackCommandRunner(STACK, () => env, outputs, UP_TIMEOUT_MS);
+    const memberVersions = async () => (await stackVersions(STACK, client, endpoints)).members;
+    const clusterVersions = async () => (await stackVersions(STACK, client, endpoints)).cluster;
 
     /** The local host (an instance of the local cloud) that runs `member`, found by its etcd.env. */
     function hostOf(member: string): LocalHost {

@@ -1,9 +1,11 @@
 // Running scripts/local-cluster.sh (the real `pulumi up` of the program against the local cloud) from the real
 // tests, and what the local cloud still runs: shared by the local stack's end-to-end and change tests.
+import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { isRunning, readPidFile } from "../../local/process";
+import { isRunning, readPidFile, run } from "../../local/process";
+import { EtcdClient } from "../../local/writer";
 import { stackPaths } from "../../localcloud/stack";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -69,4 +71,71 @@ export function clientTlsFiles(stack: string): { cacert: string; cert: string; k
         cert: path.join(clientDir, "client.pem"),
         key: path.join(clientDir, "client-key.pem"),
     };
+}
+
+/** One stack's `local-cluster.sh <command> --stack <stack> ...`, each output (or error) appended to `outputs`. */
+export function stackCommandRunner(
+    stack: string,
+    env: () => NodeJS.ProcessEnv,
+    outputs: string[],
+    defaultTimeoutMs: number,
+): (args: string[], timeoutMs?: number) => Promise<{ output: string; seconds: number }> {
+    return async (args, timeoutMs = defaultTimeoutMs) => {
+        const [command = "", ...rest] = args;
+        try {
+            const result = await localCluster([command, "--stack", stack, ...rest], env(), timeoutMs);
+            outputs.push(result.output);
+            return result;
+        } catch (error) {
+            outputs.push((error as Error).message);
+            throw error;
+        }
+    };
+}
+
+/** `etcdctl` of `client` through `endpoints`; its stdout, failing the test when etcdctl fails. */
+export async function etcdctlThrough(
+    client: EtcdClient,
+    endpoints: readonly string[],
+    ...args: string[]
+): Promise<string> {
+    const result = await run([client.etcdctl, `--endpoints=${endpoints.join(",")}`, ...client.flags, ...args], {
+        timeoutMs: 30_000,
+        env: { ETCDCTL_API: "3" },
+    });
+    assert.equal(result.code, 0, `etcdctl ${args.join(" ")}: ${result.stderr}`);
+    return result.stdout;
+}
+
+/** Every member's release (endpoint status) and the cluster version (/version's etcdcluster) each endpoint reports. */
+export async function stackVersions(
+    stack: string,
+    client: EtcdClient,
+    endpoints: readonly string[],
+): Promise<{ members: string[]; cluster: string[] }> {
+    const statuses = JSON.parse(await etcdctlThrough(client, endpoints, "endpoint", "status", "--write-out=json")) as {
+        Status: { version: string };
+    }[];
+    const tls = clientTlsFiles(stack);
+    const cluster = await Promise.all(
+        endpoints.map(async (endpoint) => {
+            const result = await run(
+                [
+                    "curl",
+                    "-fsS",
+                    "--max-time",
+                    "5",
+                    "--cacert",
+                    tls.cacert,
+                    "--cert",
+                    tls.cert,
+                    "--key",
+                    tls.key,
+                ].concat(`${endpoint}/version`),
+                { timeoutMs: 10_000 },
+            );
+            return result.code === 0 ? (JSON.parse(result.stdout) as { etcdcluster: string }).etcdcluster : "-";
+        }),
+    );
+    return { members: statuses.map((s) => s.Status.version), cluster };
 }

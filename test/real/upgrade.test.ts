@@ -14,7 +14,6 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { planUpgrade } from "../../core/upgrade";
 import { parseEtcdVersion } from "../../core/versions";
-import { run } from "../../local/process";
 import { EtcdClient } from "../../local/writer";
 import { stackPaths } from "../../localcloud/stack";
 import { describeOutcome, recordChange } from "./change-report";
@@ -25,6 +24,9 @@ import {
     printedEndpoints,
     PULUMI,
     runningRecorded,
+    etcdctlThrough,
+    stackCommandRunner,
+    stackVersions,
 } from "./local-stack-run";
 import { assertOneAtATime, logEvents, RestartWindow, restartWindowsIn } from "./restarts";
 import { UPGRADE_CHAIN } from "./support";
@@ -99,55 +101,9 @@ describe(`rolling upgrades on the local stack: ${UPGRADE_CHAIN.join(" -> ")}, ea
     const saved = process.env.LOCALCLOUD_DIR;
     const outputs: string[] = [];
 
-    async function stackCommand(args: string[], timeoutMs = UP_TIMEOUT_MS) {
-        const [command = "", ...rest] = args;
-        try {
-            const result = await localCluster([command, "--stack", STACK, ...rest], env, timeoutMs);
-            outputs.push(result.output);
-            return result;
-        } catch (error) {
-            outputs.push((error as Error).message);
-            throw error;
-        }
-    }
-
-    async function etcdctl(...args: string[]): Promise<string> {
-        const result = await run([client.etcdctl, `--endpoints=${endpoints.join(",")}`, ...client.flags, ...args], {
-            timeoutMs: 30_000,
-            env: { ETCDCTL_API: "3" },
-        });
-        assert.equal(result.code, 0, `etcdctl ${args.join(" ")}: ${result.stderr}`);
-        return result.stdout;
-    }
-
-    /** Every member's release (endpoint status) and the cluster version (/version) each endpoint reports. */
-    async function versions(): Promise<{ members: string[]; cluster: string[] }> {
-        const statuses = JSON.parse(await etcdctl("endpoint", "status", "--write-out=json")) as {
-            Status: { version: string };
-        }[];
-        const tls = clientTlsFiles(STACK);
-        const cluster = await Promise.all(
-            endpoints.map(async (endpoint) => {
-                const result = await run(
-                    [
-                        "curl",
-                        "-fsS",
-                        "--max-time",
-                        "5",
-                        "--cacert",
-                        tls.cacert,
-                        "--cert",
-                        tls.cert,
-                        "--key",
-                        tls.key,
-                    ].concat(`${endpoint}/version`),
-                    { timeoutMs: 10_000 },
-                );
-                return result.code === 0 ? (JSON.parse(result.stdout) as { etcdcluster: string }).etcdcluster : "-";
-            }),
-        );
-        return { members: statuses.map((s) => s.Status.version), cluster };
-    }
+    const stackCommand = stackCommandRunner(STACK, () => env, outputs, UP_TIMEOUT_MS);
+    const etcdctl = (...args: string[]): Promise<string> => etcdctlThrough(client, endpoints, ...args);
+    const versions = () => stackVersions(STACK, client, endpoints);
 
     /** Hex ID -> member name, from the member list. */
     async function memberIds(): Promise<Map<string, string>> {
