@@ -161,7 +161,7 @@ grow_filesystem() {
             grow_unmounted "$device"
         elif [ "$MEMBERSHIP_LOCK" = yes ]; then
             how="offline, etcd stopped under the membership lock"
-            with_cluster_lock grow_with_etcd_stopped "$device"
+            with_cluster_lock --stopping-own-etcd grow_with_etcd_stopped "$device"
         else
             log "this install has no membership settings, so it cannot stop etcd to grow the filesystem"
             exit 1

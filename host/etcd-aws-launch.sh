@@ -139,7 +139,7 @@ if [ -d "$DATA_DIR/member" ]; then
         log "starting etcd on its existing data"
         start_etcd start
     elif [ -e "$RESTART_PENDING" ]; then
-        with_cluster_lock restart_member
+        with_cluster_lock --stopping-own-etcd restart_member
     else
         log "etcd is running with this configuration already"
     fi

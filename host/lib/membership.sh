@@ -129,9 +129,10 @@ lock_endpoints() {
     [ -n "$endpoints" ] && printf '%s\n' "$endpoints"
 }
 
-# The lock's endpoints: the other started voters only, unless this member is the only one. The
-# lock's lease keep-alive is a gRPC stream, and a stream to this member would hold its restart
-# (etcd waits up to 7 s for open streams before it stops), so it goes to another member.
+# The other started voters' client URLs, or this member's own when it is the only one: the lock of
+# a command that stops this member's etcd (a restart) goes through them, since its lease
+# keep-alive is a gRPC stream, and a stream to this member would hold its stop (etcd waits up to
+# 7 s for open streams). Not for leaving: the others may be gone by the time the lock is free.
 lock_endpoints_but_own() {
     local listed endpoint others=""
     listed=$(lock_endpoints) || return 1
@@ -141,14 +142,19 @@ lock_endpoints_but_own() {
     printf '%s\n' "${others:-$listed}"
 }
 
-# Takes the lock (see above), waiting up to WAIT_SECONDS. etcdctl gives up when its request meets
-# a member that cannot serve it (one restarting): it is started again at once.
+# Takes the lock (see above), waiting up to WAIT_SECONDS, through every started voter or ($1 =
+# others) the others only. etcdctl gives up when its request meets a member that cannot serve it
+# (one restarting): it is started again at once.
 take_cluster_lock() {
-    local started=$SECONDS deadline=$((SECONDS + WAIT_SECONDS)) attempts=0 errors endpoints lock_pid line
+    local through=${1:-all} started=$SECONDS deadline=$((SECONDS + WAIT_SECONDS)) attempts=0 errors endpoints lock_pid line
     errors=$(mktemp)
     while true; do
         attempts=$((attempts + 1))
-        endpoints=$(lock_endpoints_but_own) || endpoints=$PEER_ENDPOINTS
+        if [ "$through" = others ]; then
+            endpoints=$(lock_endpoints_but_own) || endpoints=$PEER_ENDPOINTS
+        else
+            endpoints=$(lock_endpoints) || endpoints=$PEER_ENDPOINTS
+        fi
         # (The holder's PID is this shell's: $$, in the command's own shell $1.)
         # shellcheck disable=SC2016
         exec {lock_status}< <(exec etcdctl --endpoints "$endpoints" lock --ttl "$LOCK_TTL_SECONDS" "$LOCK_KEY" -- \
@@ -184,13 +190,19 @@ release_cluster_lock() {
 
 # Runs "$@" holding the lock, so restarts and membership changes happen one member at a time
 # even when every member's launch runs at once. If "$@" fails the script exits, and with it the
-# lock's holding command: the lock is released all the same.
+# lock's holding command: the lock is released all the same. With --stopping-own-etcd first (the
+# command stops this member's etcd), the lock is taken through the other members.
 with_cluster_lock() {
+    local through=all
+    if [ "${1:-}" = --stopping-own-etcd ]; then
+        through=others
+        shift
+    fi
     if [ -z "$PEER_ENDPOINTS" ]; then
         "$@"
         return
     fi
-    take_cluster_lock
+    take_cluster_lock "$through"
     "$@"
     release_cluster_lock
 }

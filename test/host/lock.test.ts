@@ -28,7 +28,7 @@ case "$*" in
 esac`;
 
 /**
- * Runs "with_cluster_lock work", where work logs "start|end NAME EPOCHREALTIME" around $WORK;
+ * Runs "with_cluster_lock [$LOCK_OPTION] work", where work logs "start|end NAME EPOCHREALTIME" around $WORK;
  * then "returned NAME EPOCHREALTIME free|held".
  */
 const DRIVER = `set -euo pipefail
@@ -40,7 +40,7 @@ work() {
     eval "$WORK"
     echo "end $MEMBER_NAME $EPOCHREALTIME" >>"$LOCK_TEST_DIR/timeline"
 }
-with_cluster_lock work
+with_cluster_lock \${LOCK_OPTION:+"$LOCK_OPTION"} work
 # Whether etcdctl let go already: free, or held by this or another holder.
 lock_state=$(flock -n "$LOCK_TEST_DIR/lock" echo free || echo held)
 echo "returned $MEMBER_NAME $EPOCHREALTIME $lock_state" >>"$LOCK_TEST_DIR/timeline"`;
@@ -93,13 +93,14 @@ class LockWorld {
     }
 
     /** Member `self` of `count` running with_cluster_lock around `work` (shell text). */
-    hold(self: number, count: number, work: string, waitSeconds = 20): Holder {
+    hold(self: number, count: number, work: string, waitSeconds = 20, option = ""): Holder {
         const child = spawn("bash", ["-c", DRIVER], {
             env: {
                 PATH: `${this.bin}:${process.env.PATH}`,
                 HOST_DIR,
                 LOCK_TEST_DIR: this.dir,
                 WORK: work,
+                LOCK_OPTION: option,
                 MEMBER_NAME: `orders-${self}`,
                 PEER_URL: `http://10.0.0.${10 + self}:2380`,
                 LOCAL_ENDPOINT: CLIENT(self),
@@ -229,9 +230,19 @@ describe("host/lib/membership.sh: the cluster-wide lock", function () {
         );
     });
 
-    it("etcdctl lock goes to the other started voting members (its lease stream would hold this one's restart), never to a learner or an unstarted member, with the lease TTL", async () => {
+    it("etcdctl lock goes to the started voting members (this one too: on destroy the others may be gone), never to a learner or an unstarted member, with the lease TTL", async () => {
         const world = new LockWorld().members(3, { learner: 3, unstarted: 4 });
         assert.equal((await world.hold(0, 5, "true").done).status, 0);
+        const [call] = world.lockCalls();
+        assert.match(
+            call ?? "",
+            /^etcdctl --endpoints http:\/\/10\.0\.0\.10:2379,http:\/\/10\.0\.0\.11:2379,http:\/\/10\.0\.0\.12:2379 lock --ttl 5 etcd-aws\/membership -- sh -c /,
+        );
+    });
+
+    it("--stopping-own-etcd: etcdctl lock goes to the other started voting members only (its lease stream would hold this one's stop)", async () => {
+        const world = new LockWorld().members(3, { learner: 3, unstarted: 4 });
+        assert.equal((await world.hold(0, 5, "true", 20, "--stopping-own-etcd").done).status, 0);
         const [call] = world.lockCalls();
         assert.match(
             call ?? "",
@@ -239,9 +250,9 @@ describe("host/lib/membership.sh: the cluster-wide lock", function () {
         );
     });
 
-    it("etcdctl lock of the only started voting member goes to itself", async () => {
+    it("--stopping-own-etcd of the only started voting member: etcdctl lock goes to itself", async () => {
         const world = new LockWorld().members(1);
-        assert.equal((await world.hold(0, 5, "true").done).status, 0);
+        assert.equal((await world.hold(0, 5, "true", 20, "--stopping-own-etcd").done).status, 0);
         const [call] = world.lockCalls();
         assert.match(call ?? "", /^etcdctl --endpoints http:\/\/10\.0\.0\.10:2379 lock --ttl 5 /);
     });
