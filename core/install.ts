@@ -1,12 +1,10 @@
 // What installs etcd on a member: the systemd unit and the settings of host/etcd-aws-install.sh
 // (user, directories, data volume, disk check, verified release download, unit). The same text
 // runs on EC2 and on local hosts.
-import * as fs from "fs";
-import * as path from "path";
 import { ETCD_UNIT, HOST_PATHS } from "./host-contract";
 import { membershipSettings, MembershipWaits } from "./launch";
 import { ClusterSpec, DiskCheck, MemberSpec } from "./model";
-import { heredoc, HOST_SCRIPTS_DIR, renderBundle, shellFunction } from "./shell";
+import { heredoc, hostScript, renderBundle, shellFunction } from "./shell";
 import { EtcdVersion } from "./versions";
 
 export type CpuArchitecture = "amd64" | "arm64";
@@ -82,9 +80,6 @@ export const FSYNC_P99_LIMIT_MS = 10;
  * guide's 22 MiB, later only to reach 100 writes on a slow disk, and after 3 times this at most).
  */
 export const DISK_CHECK_SECONDS = 2;
-
-/** host/lib/disk_probe.py, the install's disk check (python3 only, as Ubuntu images have it). */
-const DISK_PROBE_PY = fs.readFileSync(path.join(HOST_SCRIPTS_DIR, "lib", "disk_probe.py"), "utf8");
 
 /** The cluster a member's install belongs to: for the membership lock of an offline filesystem grow. */
 export interface InstallCluster {
@@ -166,7 +161,7 @@ export function renderInstallScript(input: InstallScriptInput): string {
                 `    write_if_changed "$UNIT_FILE" 0644 root:root ${heredoc(renderSystemdUnit(), "UNIT")}`,
             ]),
             shellFunction("disk_probe", "host/lib/disk_probe.py: DIR LIMIT_MS SECONDS -> P99_MS WRITES ok|slow.", [
-                `    python3 - "$@" ${heredoc(DISK_PROBE_PY, "DISK_PROBE_PY")}`,
+                `    python3 - "$@" ${heredoc(hostScript("lib/disk_probe.py"), "DISK_PROBE_PY")}`,
             ]),
         ],
         ...(cluster ? { libraries: ["lib/membership.sh" as const], readsJson: true } : {}),

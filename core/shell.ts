@@ -57,6 +57,7 @@ const HOST_SCRIPT_NAMES = [
     "lib/defrag.sh",
     "lib/s3.sh",
     "lib/etcd_json.py",
+    "lib/disk_probe.py",
 ] as const;
 
 /** One of the files in host/ that a bundle can carry. */
