@@ -268,3 +268,10 @@ export const COMBINATIONS: readonly Combination[] = REFERENCE_VERSIONS.flatMap((
 
 /** The combinations resolveSettings accepts. */
 export const ACCEPTED = COMBINATIONS.filter((combination) => combination.refusal === undefined);
+
+/** The settings block of a rendered bundle, as NAME -> value (single-quoted by the renderer, quotes escaped). */
+export function bundleSettings(script: string): Record<string, string> {
+    return Object.fromEntries(
+        [...script.matchAll(/^([A-Z_0-9]+)='((?:[^']|'\\'')*)'$/gm)].map((m) => [m[1], m[2]?.replace(/'\\''/g, "'")]),
+    );
+}

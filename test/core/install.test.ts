@@ -18,7 +18,17 @@ import { MEMBERSHIP_LOCK_KEY } from "../../core/host-contract";
 import { DiskCheck } from "../../core/model";
 import { releaseTarball } from "../../core/install";
 import { at } from "../helpers/elements";
-import { afterHeader, fakeBin, heredocBodies, runBash, shellcheck, specOf, systemdVerify, tempDir } from "./helpers";
+import {
+    afterHeader,
+    bundleSettings,
+    fakeBin,
+    heredocBodies,
+    runBash,
+    shellcheck,
+    specOf,
+    systemdVerify,
+    tempDir,
+} from "./helpers";
 
 const DISK_PROBE = path.resolve(__dirname, "../../host/lib/disk_probe.py");
 /** Where e2fsprogs' tools are (their stand-ins call them). */
@@ -45,11 +55,6 @@ function installInput(
         memberName: "orders-0",
         clusterName: "orders",
     };
-}
-
-/** The script's `NAME='value'` settings block as a map. */
-function settingsOf(script: string): Record<string, string> {
-    return Object.fromEntries([...script.matchAll(/^([A-Z_0-9]+)='([^']*)'$/gm)].map((m) => [m[1], m[2]]));
 }
 
 describe("core/install", () => {
@@ -121,7 +126,7 @@ describe("core/install", () => {
 
         it("its settings name the release URL, tarball, pinned digest, data volume and host paths", () => {
             const script = renderInstallScript(installInput("3.6.14", "arm64", { sha256: SHA }, "vol-0abc"));
-            assert.deepEqual(settingsOf(script), {
+            assert.deepEqual(bundleSettings(script), {
                 ETCD_VERSION: "3.6.14",
                 RELEASE_URL: "https://github.com/etcd-io/etcd/releases/download/v3.6.14",
                 TARBALL: "etcd-v3.6.14-linux-arm64.tar.gz",
@@ -151,7 +156,7 @@ describe("core/install", () => {
             const member = at(spec.members, 1);
             const input = { ...installInput("3.6.14", "amd64", {}, "vol-0abc"), cluster: { spec, member } };
             const script = renderInstallScript(input);
-            const settings = settingsOf(script);
+            const settings = bundleSettings(script);
             assert.equal(settings.MEMBERSHIP_LOCK, "yes");
             assert.equal(settings.MEMBER_NAME, member.name);
             assert.equal(settings.LOCAL_ENDPOINT, `https://${member.address}:2379`);
@@ -168,7 +173,7 @@ describe("core/install", () => {
 
         it("takes the diskCheck setting", () => {
             for (const diskCheck of ["warn", "fail", "off"] as const) {
-                const settings = settingsOf(renderInstallScript({ ...installInput("3.6.14", "amd64"), diskCheck }));
+                const settings = bundleSettings(renderInstallScript({ ...installInput("3.6.14", "amd64"), diskCheck }));
                 assert.equal(settings.DISK_CHECK, diskCheck);
             }
         });
@@ -181,7 +186,7 @@ describe("core/install", () => {
                 volumeSizeGiB: 40,
                 dataDeviceName: "/dev/sdg",
             });
-            const settings = settingsOf(script);
+            const settings = bundleSettings(script);
             assert.equal(settings.INSTANCE_ID, "i-0123456789abcdef0");
             assert.equal(settings.DATA_VOLUME_SIZE_GIB, "40");
             assert.equal(settings.DATA_DEVICE_NAME, "/dev/sdg");
@@ -195,7 +200,7 @@ describe("core/install", () => {
         });
 
         it("without a pinned digest or data volume those settings are empty", () => {
-            const settings = settingsOf(renderInstallScript(installInput("3.5.33", "amd64")));
+            const settings = bundleSettings(renderInstallScript(installInput("3.5.33", "amd64")));
             assert.equal(settings.PINNED_SHA256, "");
             assert.equal(settings.DATA_VOLUME_ID, "");
         });

@@ -14,7 +14,17 @@ import {
     renderLeaveScript,
 } from "../../core";
 import { HOST_SCRIPTS_DIR } from "../../core/shell";
-import { afterHeader, DISCOVERY_TOKEN, fakeBin, heredocBodies, runBash, shellcheck, specOf, tempDir } from "./helpers";
+import {
+    afterHeader,
+    bundleSettings,
+    DISCOVERY_TOKEN,
+    fakeBin,
+    heredocBodies,
+    runBash,
+    shellcheck,
+    specOf,
+    tempDir,
+} from "./helpers";
 import { at } from "../helpers/elements";
 
 const FILES: HostFile[] = [
@@ -144,10 +154,6 @@ function runWithFakes(
 /** The here-documents of the files a launch script writes (not the etcd_json helper it carries). */
 function memberFileBodies(script: string): { delimiter: string; body: string }[] {
     return heredocBodies(script).filter((doc) => doc.delimiter.startsWith("ETCD_AWS_EOF"));
-}
-
-function settingsOf(script: string): Record<string, string> {
-    return Object.fromEntries([...script.matchAll(/^([A-Z_0-9]+)='([^']*)'$/gm)].map((m) => [m[1], m[2]]));
 }
 
 function assertStrictBash(script: string, firstLine: string): void {
@@ -756,7 +762,7 @@ describe("core/launch", () => {
             const spec = specOf({});
             const result = runHostScript(
                 "etcd-aws-leave.sh",
-                settingsOf(renderLeaveScript(spec, at(spec.members, 0))),
+                bundleSettings(renderLeaveScript(spec, at(spec.members, 0))),
                 {
                     FAKE_MEMBERS: STARTED,
                     FAKE_LOCAL_STATUS: localStatus("8e9e05c52164694d"),
@@ -828,7 +834,7 @@ describe("core/launch", () => {
 
         it("tls: checks every member's https client URL with the client certificate", () => {
             const script = renderHealthGateScript(specOf({ memberCount: 5 }), { timeoutSeconds: 300 });
-            assert.deepEqual(settingsOf(script), {
+            assert.deepEqual(bundleSettings(script), {
                 ENDPOINTS:
                     "https://10.0.1.10:2379,https://10.0.2.10:2379,https://10.0.3.10:2379,https://10.0.1.11:2379,https://10.0.2.11:2379",
                 PEER_URLS:
@@ -853,7 +859,7 @@ describe("core/launch", () => {
 
         it("dns without tls: plain http URLs by DNS name and no certificate variables", () => {
             const script = renderHealthGateScript(specOf({ bootstrapMode: "dns", tls: false }), { timeoutSeconds: 60 });
-            const settings = settingsOf(script);
+            const settings = bundleSettings(script);
             assert.equal(
                 settings.ENDPOINTS,
                 "http://orders-0.orders.etcd.internal:2379,http://orders-1.orders.etcd.internal:2379,http://orders-2.orders.etcd.internal:2379",
@@ -887,7 +893,7 @@ describe("core/launch", () => {
         });
 
         it("run from the checkout (host/etcd-aws-health-gate.sh with the rendered settings): passes the same way", () => {
-            const settings = settingsOf(renderHealthGateScript(specOf({}), { timeoutSeconds: 30 }));
+            const settings = bundleSettings(renderHealthGateScript(specOf({}), { timeoutSeconds: 30 }));
             const result = runHostScript("etcd-aws-health-gate.sh", settings, { FAKE_MEMBERS: STARTED });
             assert.equal(result.status, 0, result.stderr);
             assert.match(result.stderr, /etcd-health: all 3 members of the spec are healthy/);
@@ -1025,7 +1031,7 @@ describe("core/launch", () => {
         }
 
         it("v3: the size key /_etcd/registry/<token>/_config/size on the discovery endpoints", () => {
-            assert.deepEqual(settingsOf(renderDiscoverySizeScript(v3)), {
+            assert.deepEqual(bundleSettings(renderDiscoverySizeScript(v3)), {
                 PROTOCOL: "v3",
                 ENDPOINTS: "http://10.0.10.10:2379,http://10.0.10.11:2379",
                 SIZE_KEY: `/_etcd/registry/${DISCOVERY_TOKEN}/_config/size`,
@@ -1034,13 +1040,13 @@ describe("core/launch", () => {
         });
 
         it("v2: <service>/<token>/_config/size, no proxy unless set", () => {
-            assert.deepEqual(settingsOf(renderDiscoverySizeScript(v2)), {
+            assert.deepEqual(bundleSettings(renderDiscoverySizeScript(v2)), {
                 PROTOCOL: "v2",
                 SIZE_URL: `${V2_SERVICE}/${DISCOVERY_TOKEN}/_config/size`,
                 SIZE: "3",
                 PROXY: "",
             });
-            assert.equal(settingsOf(renderDiscoverySizeScript(v2proxy)).PROXY, "http://10.0.0.6:3128");
+            assert.equal(bundleSettings(renderDiscoverySizeScript(v2proxy)).PROXY, "http://10.0.0.6:3128");
         });
 
         it("refuses a ready discovery URL (its size is registered already) and non-discovery clusters", () => {
@@ -1096,7 +1102,7 @@ describe("core/launch", () => {
         });
 
         it("run from the checkout (host/etcd-aws-discovery-size.sh with the rendered settings): v2 reads the registered size from the keys API's JSON", () => {
-            const settings = settingsOf(renderDiscoverySizeScript(v2));
+            const settings = bundleSettings(renderDiscoverySizeScript(v2));
             assert.equal(runHostScript("etcd-aws-discovery-size.sh", settings, { FAKE_SIZE: "3" }).calls.length, 1);
             const other = runHostScript("etcd-aws-discovery-size.sh", settings, { FAKE_SIZE: "4" });
             assert.equal(other.status, 1);

@@ -1,12 +1,7 @@
 import * as assert from "node:assert/strict";
 import { renderMemberReadyScript } from "../../core";
-import { afterHeader, shellcheck, specOf } from "./helpers";
+import { afterHeader, bundleSettings, shellcheck, specOf } from "./helpers";
 import { at } from "../helpers/elements";
-
-/** The script's `NAME='value'` settings block as a map. */
-function settingsOf(script: string): Record<string, string> {
-    return Object.fromEntries([...script.matchAll(/^([A-Z_0-9]+)='([^']*)'$/gm)].map((m) => [m[1], m[2]]));
-}
 
 describe("core/scripts/member-ready", () => {
     for (const [label, settings] of [
@@ -28,7 +23,7 @@ describe("core/scripts/member-ready", () => {
     it("its settings: the member, its own and the other members' client URLs, the timeout, the margin and the TLS files", () => {
         const spec = specOf({ memberCount: 5 });
         const script = renderMemberReadyScript(spec, at(spec.members, 0), { timeoutSeconds: 900 });
-        assert.deepEqual(settingsOf(script), {
+        assert.deepEqual(bundleSettings(script), {
             MEMBER_NAME: "orders-0",
             PEER_URL: "https://10.0.1.10:2380",
             LOCAL_ENDPOINT: "https://10.0.1.10:2379",

@@ -2,14 +2,7 @@
 // test/host/etcd-aws-auth.test.ts).
 import * as assert from "node:assert/strict";
 import { renderAuthScript } from "../../../core";
-import { afterHeader, shellcheck, specOf } from "../helpers";
-
-/** The settings block of a rendered bundle, as NAME -> value (single-quoted by the renderer). */
-function settingsOf(script: string): Record<string, string> {
-    return Object.fromEntries(
-        [...script.matchAll(/^([A-Z_0-9]+)='((?:[^']|'\\'')*)'$/gm)].map((m) => [m[1], m[2]?.replace(/'\\''/g, "'")]),
-    );
-}
+import { afterHeader, bundleSettings, shellcheck, specOf } from "../helpers";
 
 const USERS = { rootPassword: "it's s3cret", clientUser: "orders-api", clientKeyPrefix: "orders/" };
 
@@ -29,7 +22,7 @@ describe("core/scripts/auth renderAuthScript", () => {
     });
 
     it("renders the endpoints, the root password, the application user and prefix, and this member's admin certificate files", () => {
-        assert.deepEqual(settingsOf(renderAuthScript(specOf({ auth: true }), USERS)), {
+        assert.deepEqual(bundleSettings(renderAuthScript(specOf({ auth: true }), USERS)), {
             ENDPOINTS: "https://10.0.1.10:2379,https://10.0.2.10:2379,https://10.0.3.10:2379",
             ROOT_PASSWORD: "it's s3cret",
             CLIENT_USER: "orders-api",

@@ -15,14 +15,7 @@ import {
     renderRecoverSpaceScript,
 } from "../../../core/scripts/defrag";
 import { at } from "../../helpers/elements";
-import { afterHeader, shellcheck, specOf, systemdVerify } from "../helpers";
-
-/** The settings block of a rendered bundle, as NAME -> value (single-quoted by the renderer). */
-function settingsOf(script: string): Record<string, string> {
-    return Object.fromEntries(
-        [...script.matchAll(/^([A-Z_0-9]+)='((?:[^']|'\\'')*)'$/gm)].map((m) => [m[1], m[2]?.replace(/'\\''/g, "'")]),
-    );
-}
+import { afterHeader, bundleSettings, shellcheck, specOf, systemdVerify } from "../helpers";
 
 const GIB = 1024 ** 3;
 
@@ -34,7 +27,7 @@ describe("core/scripts/defrag", () => {
         const script = renderDefragScript(spec, member);
         assert.equal(afterHeader(script)[0], "set -euo pipefail");
         assert.equal(shellcheck(script), "");
-        const settings = settingsOf(script);
+        const settings = bundleSettings(script);
         assert.equal(settings.MEMBER_NAME, member.name);
         assert.equal(settings.LOCK_KEY, "etcd-aws/membership");
         assert.equal(settings.LOCAL_ENDPOINT, `https://${member.address}:2379`);
@@ -49,7 +42,9 @@ describe("core/scripts/defrag", () => {
     });
 
     it("takes explicit thresholds and refuses a negative or fractional byte count and a fraction outside 0..1, naming each", () => {
-        const settings = settingsOf(renderDefragScript(spec, member, { minWastedBytes: 1024, minWastedFraction: 0.5 }));
+        const settings = bundleSettings(
+            renderDefragScript(spec, member, { minWastedBytes: 1024, minWastedFraction: 0.5 }),
+        );
         assert.equal(settings.MIN_WASTED_BYTES, "1024");
         assert.equal(settings.MIN_WASTED_FRACTION, "0.5");
         assert.throws(
@@ -62,7 +57,7 @@ describe("core/scripts/defrag", () => {
         const script = renderRecoverSpaceScript(spec, member);
         assert.equal(shellcheck(script), "");
         assert.ok(script.split("\n").includes(`# Usage: ${RECOVER_SPACE_COMMAND}`));
-        const settings = settingsOf(script);
+        const settings = bundleSettings(script);
         assert.equal(settings.CHECK_KEY, RECOVER_SPACE_CHECK_KEY);
         assert.ok(!RECOVER_SPACE_CHECK_KEY.startsWith("etcd-aws/membership"));
         assert.equal(settings.LOCK_KEY, undefined);
@@ -70,11 +65,11 @@ describe("core/scripts/defrag", () => {
     });
 
     it("both scripts carry the member's client certificate with TLS, and none without", () => {
-        const settings = settingsOf(renderRecoverSpaceScript(spec, member));
+        const settings = bundleSettings(renderRecoverSpaceScript(spec, member));
         assert.equal(settings.CA_FILE, "/etc/etcd/pki/ca.crt");
         assert.equal(settings.CLIENT_CERT_FILE, "/etc/etcd/pki/client.crt");
         const plain = specOf({ tls: false });
-        const without = settingsOf(renderDefragScript(plain, at(plain.members, 0)));
+        const without = bundleSettings(renderDefragScript(plain, at(plain.members, 0)));
         assert.equal(without.CA_FILE, "");
         assert.match(without.LOCAL_ENDPOINT ?? "", /^http:/);
     });
