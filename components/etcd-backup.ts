@@ -29,6 +29,14 @@ export interface EtcdBackupArgs {
      * in this mode; "compliance" cannot be lifted by anyone, root included. Default "off".
      */
     objectLock?: BackupObjectLock;
+    /**
+     * Keep the bucket, its protections and every backup in S3 when the stack is destroyed (or the bucket replaced):
+     * Pulumi forgets them, nothing is deleted. Default true, because the backups are what a destroyed cluster comes
+     * back from, and S3 refuses to delete a bucket that holds objects (destroy would end in BucketNotEmpty). A new
+     * stack then uses the kept bucket with `createBucket: false`. false: destroy deletes the bucket's protections
+     * and the bucket, which fails while a backup (or a version of one) is in it.
+     */
+    retainOnDestroy?: boolean;
     /** KMS key for the bucket's default encryption (the cluster's key); default SSE-S3 (AES256). */
     kmsKeyArn?: pulumi.Input<string>;
     /** S3's endpoint as the members reach it (default https://s3.<region>.amazonaws.com). */
@@ -95,7 +103,9 @@ export class EtcdBackup extends pulumi.ComponentResource {
         objectPrefix: string,
         retentionDays: number,
     ): pulumi.Output<string> {
-        const parent = { parent: this };
+        // The bucket and every protection alike: a retained bucket whose public access block or TLS-only
+        // policy were deleted would be less protected than the one the backups were written to.
+        const parent = { parent: this, retainOnDelete: args.retainOnDestroy ?? true };
         const objectLock = args.objectLock ?? "off";
         const bucket = new aws.s3.Bucket(
             `${name}-bucket`,
@@ -137,7 +147,7 @@ export class EtcdBackup extends pulumi.ComponentResource {
             `${name}-tls-only`,
             { bucket: bucket.id, policy: JSON.stringify(backupBucketPolicy(args.bucketName)) },
             // S3 refuses a policy change while the public access block is being set.
-            { parent: this, dependsOn: [publicAccess] },
+            { ...parent, dependsOn: [publicAccess] },
         );
         const lifecycle = new aws.s3.BucketLifecycleConfiguration(
             `${name}-expiration`,
@@ -173,7 +183,7 @@ export class EtcdBackup extends pulumi.ComponentResource {
                               },
                           },
                           // Object Lock needs versioning enabled first.
-                          { parent: this, dependsOn: [versioning] },
+                          { ...parent, dependsOn: [versioning] },
                       ),
                   ];
         // The name once every protection is in place: nothing backs up into a bucket still being set up.

@@ -30,6 +30,8 @@ export interface RecordedResource {
     readonly deleteBeforeReplace: boolean;
     /** The ignoreChanges option. */
     readonly ignoreChanges: readonly string[];
+    /** The retainOnDelete option: a delete (destroy, replacement) forgets the resource and leaves it in the cloud. */
+    readonly retainOnDelete: boolean;
 }
 
 export interface MockRun {
@@ -49,6 +51,7 @@ interface RegistrationMeta {
     customTimeouts?: { create?: string; update?: string; delete?: string };
     deleteBeforeReplace: boolean;
     ignoreChanges: string[];
+    retainOnDelete: boolean;
 }
 
 function urnName(urn: string): string {
@@ -86,6 +89,7 @@ function recordRegistrations(meta: Map<string, RegistrationMeta>): void {
                 : undefined,
             deleteBeforeReplace: req.getDeletebeforereplace(),
             ignoreChanges: req.getIgnorechangesList(),
+            retainOnDelete: req.getRetainondelete?.() ?? false,
         });
         return register(req, callback);
     };
@@ -208,6 +212,7 @@ export async function runUnderMocks(options: RunOptions, body: () => ProgramExpo
                     dependencies: new Set<string>(),
                     deleteBeforeReplace: false,
                     ignoreChanges: [],
+                    retainOnDelete: false,
                 };
                 resources.push({ type: args.type, name: args.name, inputs, secretInputs, id, state, ...registration });
                 return { id, state };

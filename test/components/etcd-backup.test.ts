@@ -170,4 +170,20 @@ describe("EtcdBackup", () => {
             s3CaPem: "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
         });
     });
+
+    it("keeps the bucket, every protection and so every backup when the stack is destroyed (retainOnDelete), unless told not to; the members' role and profile go", async () => {
+        const bucketTypes = (run: MockRun) => run.resources.filter((r) => r.type.startsWith("aws:s3/"));
+        const kept = await runBackup({ ...ARGS, objectLock: "governance" });
+        assert.equal(bucketTypes(kept).length, 7);
+        for (const resource of bucketTypes(kept)) assert.equal(resource.retainOnDelete, true, resource.type);
+        for (const type of [
+            "aws:iam/role:Role",
+            "aws:iam/rolePolicy:RolePolicy",
+            "aws:iam/instanceProfile:InstanceProfile",
+        ]) {
+            assert.equal(one(kept, type).retainOnDelete, false, type);
+        }
+        const deleted = await runBackup({ ...ARGS, retainOnDestroy: false });
+        for (const resource of bucketTypes(deleted)) assert.equal(resource.retainOnDelete, false, resource.type);
+    });
 });
