@@ -60,6 +60,7 @@ import { renderMemberReadyScript } from "../core/scripts/member-ready";
 import { MemberServices } from "../core/launch";
 import { BACKUP_PATHS, BACKUP_TIMER_UNIT, backupHostFiles, BackupSettings } from "../core/scripts/backup";
 import { DEFRAG_TIMER, defragUnitFiles } from "../core/scripts/defrag";
+import { quorumRecoveryFiles } from "../core/scripts/quorum-recovery";
 import { renderPrepareChangeScript } from "../core/scripts/prepare-change";
 import { EtcdBackup } from "./etcd-backup";
 import { EtcdDiscovery } from "./etcd-discovery";
@@ -316,7 +317,8 @@ function tlsFilesOf(pki: EtcdPki, i: number): pulumi.Output<HostFile[]> {
 
 /**
  * The services every member runs beside etcd: the defrag timer (and the space recovery an operator
- * runs), and the backup timer when the cluster has backups.
+ * runs), the recovery from quorum loss (an operator runs it on the one surviving member), and the
+ * backup timer when the cluster has backups.
  */
 function memberServices(
     spec: ClusterSpec,
@@ -324,7 +326,11 @@ function memberServices(
     backup: BackupSettings | undefined,
 ): MemberServices {
     return {
-        files: [...defragUnitFiles(spec, member), ...(backup ? backupHostFiles(spec, member, backup) : [])],
+        files: [
+            ...defragUnitFiles(spec, member),
+            ...quorumRecoveryFiles(spec, member),
+            ...(backup ? backupHostFiles(spec, member, backup) : []),
+        ],
         timers: [DEFRAG_TIMER, ...(backup ? [BACKUP_TIMER_UNIT] : [])],
     };
 }

@@ -52,6 +52,7 @@ const HOST_SCRIPT_NAMES = [
     "etcd-aws-prepare-change.sh",
     "etcd-aws-defrag.sh",
     "etcd-aws-recover-space.sh",
+    "etcd-aws-force-new-cluster.sh",
     "lib/common.sh",
     "lib/membership.sh",
     "lib/defrag.sh",

@@ -338,13 +338,14 @@ describe("EtcdCluster", () => {
     });
 
     describe("services beside etcd", () => {
-        it("every member's launch writes the defrag timer, its service and scripts without a restart, and enables the timer", async () => {
+        it("every member's launch writes the defrag timer, its service and scripts and the recovery from quorum loss without a restart, and enables the timer", async () => {
             const run = await runCluster({});
             for (let i = 0; i < 3; i++) {
                 const stdin = named(run, `test-etcd-${i}-launch`).inputs.stdin as string;
                 for (const file of [
                     "/usr/local/sbin/etcd-aws-defrag 0755",
                     "/usr/local/sbin/etcd-aws-recover-space 0755",
+                    "/usr/local/sbin/etcd-aws-force-new-cluster 0755",
                     "/etc/systemd/system/etcd-aws-defrag.service 0644",
                     "/etc/systemd/system/etcd-aws-defrag.timer 0644",
                 ]) {
