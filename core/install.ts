@@ -2,7 +2,7 @@
 // (user, directories, data volume, disk check, verified release download, unit). The same text
 // runs on EC2 and on local hosts.
 import { ETCD_UNIT, HOST_PATHS } from "./host-contract";
-import { membershipSettings, MembershipWaits } from "./launch";
+import { MembershipWaits, ownMembershipSettings } from "./launch";
 import { ClusterSpec, DiskCheck, MemberSpec } from "./model";
 import { heredoc, hostScript, renderBundle, shellFunction } from "./shell";
 import { EtcdVersion } from "./versions";
@@ -117,13 +117,6 @@ export interface InstallScriptInput {
     readonly cluster?: InstallCluster;
 }
 
-/** lib/membership.sh's settings but the peer URL (the install changes no membership). */
-function growLockSettings(cluster: InstallCluster): Record<string, string | number> {
-    const settings: Record<string, string | number> = membershipSettings(cluster.spec, cluster.member, cluster.waits);
-    delete settings.PEER_URL;
-    return settings;
-}
-
 export function renderInstallScript(input: InstallScriptInput): string {
     const { release, cluster } = input;
     return renderBundle({
@@ -154,7 +147,8 @@ export function renderInstallScript(input: InstallScriptInput): string {
             DISK_CHECK_LIMIT_MS: FSYNC_P99_LIMIT_MS,
             DISK_CHECK_SECONDS,
             MEMBERSHIP_LOCK: cluster ? "yes" : "no",
-            ...(cluster ? growLockSettings(cluster) : {}),
+            // The member's own: the other members' endpoints come from its etcd, so scaling changes no install.
+            ...(cluster ? ownMembershipSettings(cluster.spec, cluster.member, cluster.waits) : {}),
         },
         definitions: [
             shellFunction("write_unit_file", "The systemd unit (the same on every member).", [

@@ -103,20 +103,36 @@ export function memberEndpointSettings(
     };
 }
 
-/** The settings of host/lib/membership.sh for one member. */
-export function membershipSettings(
+/**
+ * The settings of host/lib/membership.sh that depend on this member alone: for a script that changes no membership
+ * and reads the other members' endpoints from its own etcd when it needs them (peer_endpoints_from_own_etcd), so
+ * that a change of the cluster's shape does not change it on every member.
+ */
+export function ownMembershipSettings(
     spec: ClusterSpec,
     member: MemberSpec,
     waits: MembershipWaits = {},
 ): Record<string, string | number> {
+    const { MEMBER_NAME, LOCAL_ENDPOINT } = memberEndpointSettings(spec, member);
     return {
-        ...memberEndpointSettings(spec, member),
+        MEMBER_NAME,
+        LOCAL_ENDPOINT,
         LOCK_KEY: MEMBERSHIP_LOCK_KEY,
         UNIT: ETCD_UNIT,
         WAIT_SECONDS: waits.waitSeconds ?? MEMBERSHIP_WAIT_SECONDS,
         REPORT_EVERY_SECONDS: waits.reportEverySeconds ?? REPORT_EVERY_SECONDS,
         ...clientTlsSettings(spec),
     };
+}
+
+/** The settings of host/lib/membership.sh for one member: its own, its peer URL and the other members' endpoints. */
+export function membershipSettings(
+    spec: ClusterSpec,
+    member: MemberSpec,
+    waits: MembershipWaits = {},
+): Record<string, string | number> {
+    const { PEER_URL, PEER_ENDPOINTS } = memberEndpointSettings(spec, member);
+    return { ...ownMembershipSettings(spec, member, waits), PEER_URL, PEER_ENDPOINTS };
 }
 
 /**

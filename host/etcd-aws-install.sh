@@ -10,7 +10,8 @@
 # volume), DATA_DEVICE_NAME (the attachment's), DATA_VOLUME_SIZE_GIB (empty: not known),
 # DATA_MOUNT, DATA_DIR, FSTAB, CONFIG_DIR, PKI_DIR, BIN_DIR, UNIT_FILE, UNIT, DISK_CHECK (warn, fail
 # or off), DISK_CHECK_LIMIT_MS, DISK_CHECK_SECONDS, MEMBERSHIP_LOCK (yes: the settings of
-# lib/membership.sh are given too, and a running member may be stopped to grow its filesystem);
+# lib/membership.sh are given too, but PEER_URL and PEER_ENDPOINTS, which come from this member's
+# etcd, and a running member may be stopped to grow its filesystem);
 # and the functions write_unit_file (the unit as a here-document) and disk_probe
 # (lib/disk_probe.py), which the rendered bundle defines.
 set -euo pipefail
@@ -27,7 +28,7 @@ require_settings ETCD_VERSION RELEASE_URL TARBALL PINNED_SHA256 RELEASE_DIR INST
     UNIT DISK_CHECK DISK_CHECK_LIMIT_MS DISK_CHECK_SECONDS MEMBERSHIP_LOCK
 under_root RELEASE_DIR DATA_MOUNT DATA_DIR FSTAB CONFIG_DIR PKI_DIR BIN_DIR UNIT_FILE
 if [ "$MEMBERSHIP_LOCK" = yes ]; then
-    require_settings MEMBER_NAME LOCAL_ENDPOINT PEER_ENDPOINTS LOCK_KEY WAIT_SECONDS REPORT_EVERY_SECONDS \
+    require_settings MEMBER_NAME LOCAL_ENDPOINT LOCK_KEY WAIT_SECONDS REPORT_EVERY_SECONDS \
         CA_FILE CLIENT_CERT_FILE CLIENT_KEY_FILE
     under_root CA_FILE CLIENT_CERT_FILE CLIENT_KEY_FILE
     use_client_tls
@@ -161,6 +162,10 @@ grow_filesystem() {
             grow_unmounted "$device"
         elif [ "$MEMBERSHIP_LOCK" = yes ]; then
             how="offline, etcd stopped under the membership lock"
+            if ! PEER_ENDPOINTS=$(peer_endpoints_from_own_etcd); then
+                log "etcd runs but does not list its members: not stopping it to grow the filesystem"
+                exit 1
+            fi
             with_cluster_lock --stopping-own-etcd grow_with_etcd_stopped "$device"
         else
             log "this install has no membership settings, so it cannot stop etcd to grow the filesystem"

@@ -1,7 +1,7 @@
 // The recovery from quorum loss on one surviving member (host/etcd-aws-force-new-cluster.sh): its
 // settings and the file a launch installs on every member, so an operator finds it where etcd runs.
 import { ETCD_UNIT, HOST_PATHS } from "../host-contract";
-import { HostFile, membershipSettings } from "../launch";
+import { HostFile, memberEndpointSettings, ownMembershipSettings } from "../launch";
 import { ClusterSpec, MemberSpec } from "../model";
 import { renderBundle } from "../shell";
 
@@ -32,10 +32,9 @@ export function renderQuorumRecoveryScript(spec: ClusterSpec, member: MemberSpec
             `Usage: ${QUORUM_RECOVERY_COMMAND}`,
         ],
         settings: {
-            // lib/membership.sh's, but the peer URL: the script changes no membership through the others.
-            ...Object.fromEntries(
-                Object.entries(membershipSettings(spec, member)).filter(([key]) => key !== "PEER_URL"),
-            ),
+            ...ownMembershipSettings(spec, member),
+            // The others it asks before it splits them off: the launch rewrites the script when they change.
+            PEER_ENDPOINTS: memberEndpointSettings(spec, member).PEER_ENDPOINTS,
             DATA_DIR: HOST_PATHS.dataDir,
             DROP_IN_FILE: QUORUM_RECOVERY_PATHS.dropInFile,
             MARKER_FILE: QUORUM_RECOVERY_PATHS.markerFile,

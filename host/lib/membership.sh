@@ -234,6 +234,22 @@ retry_until() {
     done
 }
 
+# The other started voting members' client URLs (comma-separated; empty when there are none) as
+# this member's own etcd lists them: for a script rendered without them (the install, which a
+# change of the cluster's shape must not change on every member). Fails when etcd does not answer.
+peer_endpoints_from_own_etcd() {
+    local own list id status client_urls endpoints=""
+    own=$(local_member_id)
+    [ -n "$own" ] || return 1
+    list=$(etcdctl --endpoints "$LOCAL_ENDPOINT" --command-timeout=3s member list -w json 2>/dev/null) || return 1
+    while read -r id status client_urls; do
+        if [ -n "$id" ] && [ "$status" = started ]; then
+            endpoints+=${endpoints:+,}$client_urls
+        fi
+    done < <(etcd_json voters "$own" <<<"$list")
+    printf '%s\n' "$endpoints"
+}
+
 # This member's etcdctl endpoint health, each look given half a second: etcdctl started while
 # etcd restarts meets a refused connection and dials again only a second later, so a longer look
 # would see the member serve again up to a second late (and keep the next holder waiting as long).

@@ -151,7 +151,7 @@ describe("core/install", () => {
             });
         });
 
-        it("with the member's cluster it carries lib/membership.sh, etcd_json and the launch's membership settings, and stays shellcheck-clean", () => {
+        it("with the member's cluster it carries lib/membership.sh, etcd_json and the member's own membership settings (the others' endpoints come from its etcd), and stays shellcheck-clean", () => {
             const spec = specOf({ memberCount: 3 });
             const member = at(spec.members, 1);
             const input = { ...installInput("3.6.14", "amd64", {}, "vol-0abc"), cluster: { spec, member } };
@@ -160,15 +160,25 @@ describe("core/install", () => {
             assert.equal(settings.MEMBERSHIP_LOCK, "yes");
             assert.equal(settings.MEMBER_NAME, member.name);
             assert.equal(settings.LOCAL_ENDPOINT, `https://${member.address}:2379`);
-            assert.equal(
-                settings.PEER_ENDPOINTS,
-                [0, 2].map((i) => `https://${at(spec.members, i).address}:2379`).join(","),
-            );
+            assert.equal(settings.PEER_ENDPOINTS, undefined);
+            assert.equal(settings.PEER_URL, undefined);
             assert.equal(settings.LOCK_KEY, MEMBERSHIP_LOCK_KEY);
             assert.equal(settings.UNIT, "etcd.service");
             assert.ok(script.includes("# ---- host/lib/membership.sh"));
             assert.match(script, /^ETCD_JSON_PY=/m);
             assert.equal(shellcheck(script), "");
+        });
+
+        it("renders the same install for a member of 3, 5 or 7 members: scaling the cluster changes no member's install", () => {
+            const installs = [3, 5, 7].map((memberCount) => {
+                const spec = specOf({ memberCount });
+                return renderInstallScript({
+                    ...installInput("3.6.14", "amd64", {}, "vol-0abc"),
+                    cluster: { spec, member: at(spec.members, 1) },
+                });
+            });
+            assert.equal(installs[1], installs[0]);
+            assert.equal(installs[2], installs[0]);
         });
 
         it("takes the diskCheck setting", () => {
@@ -245,14 +255,16 @@ describe("core/install", () => {
                 mountpoint: 'grep -qxF -- "${*: -1}" "$FAKE_LOG.mounts" 2>/dev/null',
                 install:
                     'args=(); while [ "$#" -gt 0 ]; do case $1 in -o | -g) shift 2 ;; *) args+=("$1"); shift ;; esac; done; exec /usr/bin/install "${args[@]}"',
-                // The disk check's probe (python3 - DIR LIMIT_MS SECONDS < program): FAKE_PROBE's figures.
+                // The disk check's probe (python3 - DIR LIMIT_MS SECONDS < program): FAKE_PROBE's figures; etcd_json
+                // (python3 -c) runs for real.
                 python3:
-                    '[ "$1" = - ] || exit 99; echo "disk_probe ${*:2}" >>"$FAKE_LOG"; echo "${FAKE_PROBE:-0.50 10029 ok}"',
+                    '[ "$1" != -c ] || exec /usr/bin/python3 "$@"; [ "$1" = - ] || exit 99; echo "disk_probe ${*:2}" >>"$FAKE_LOG"; echo "${FAKE_PROBE:-0.50 10029 ok}"',
                 umount: 'echo "umount $*" >>"$FAKE_LOG"; grep -vxF -- "${*: -1}" "$FAKE_LOG.mounts" >"$FAKE_LOG.left" || true; mv "$FAKE_LOG.left" "$FAKE_LOG.mounts"',
                 // As a kernel without CAP_SYS_RESOURCE for resize2fs: a mounted filesystem does not grow.
                 resize2fs: `if [ -n "\${RESIZE_MOUNT:-}" ] && grep -qxF -- "$RESIZE_MOUNT" "$FAKE_LOG.mounts"; then echo "resize2fs: Permission denied to resize filesystem" >&2; exit 1; fi; echo "resize2fs $*" >>"$FAKE_LOG"; exec ${SBIN}/resize2fs "$@"`,
                 e2fsck: `echo "e2fsck $*" >>"$FAKE_LOG"; exec ${SBIN}/e2fsck "$@"`,
-                etcdctl: 'echo "etcdctl $*" >>"$FAKE_LOG"',
+                // A running one-member cluster (member 1) as etcdctl's JSON shows it.
+                etcdctl: `echo "etcdctl $*" >>"$FAKE_LOG"; case "$*" in *"endpoint status -w json"*) echo '[{"Endpoint":"e","Status":{"header":{"member_id":1}}}]' ;; *"member list -w json"*) echo '{"members":[{"ID":1,"name":"m","clientURLs":["https://e:2379"]}]}' ;; esac`,
             };
             const ME = `${runBash("id -un").stdout.trim()}:${runBash("id -gn").stdout.trim()}`;
 
@@ -455,9 +467,13 @@ describe("core/install", () => {
                         /grew the filesystem on \S+ from 1024 MiB to 2048 MiB \(offline, etcd stopped under the membership lock, \d+ s\)/,
                     );
                     const steps = grown.calls.filter((call) =>
-                        /^(systemctl (stop|start)|umount|e2fsck|resize2fs|mount|etcdctl .*endpoint health)/.test(call),
+                        /^(systemctl (stop|start)|umount|e2fsck|resize2fs|mount|etcdctl .*(endpoint health|member list))/.test(
+                            call,
+                        ),
                     );
                     assert.deepEqual(steps, [
+                        // The other members' endpoints, from this member's etcd (none: a one-member cluster).
+                        `etcdctl --endpoints https://${member.address}:2379 --command-timeout=3s member list -w json`,
                         "systemctl stop etcd.service",
                         `umount ${mount}`,
                         `e2fsck -f -p ${image}`,
