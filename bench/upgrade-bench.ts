@@ -356,32 +356,62 @@ rm -rf "$work"
 `;
 }
 
-/** By hand: each member in turn over SSH (the stack's key), the release from the local stack's mirror URL. */
+/** Where the hand-run's pre-upgrade snapshot goes on the first member. */
+const BY_HAND_BACKUP = "/var/tmp/etcd-pre-upgrade.db";
+
+/**
+ * The preparation etcd's upgrade guides ask for before the first member (etcd.io, docs v3.6 "Upgrade etcd from v3.5 to
+ * v3.6" and v3.7 "from v3.6 to v3.7", Upgrade checklists: "the running cluster must be healthy. Check the health of
+ * the cluster by using the etcdctl endpoint health command before proceeding", and Preparation: "Before beginning,
+ * download the snapshot backup"): every endpoint healthy, then `etcdctl snapshot save` on the first member. Ours takes
+ * its pre-change snapshot for the same reason; the hand-run leaves the file on the host (the guide keeps it).
+ */
+export function byHandPreparationScript(endpoints: readonly string[]): string {
+    const tls = `--cacert=${PKI_FILES.ca} --cert=${PKI_FILES.clientCert} --key=${PKI_FILES.clientKey}`;
+    const ctl = `${HOST_PATHS.binDir}/etcdctl`;
+    return `set -euo pipefail
+${ctl} --endpoints=${endpoints.join(",")} ${tls} endpoint health >/dev/null
+${ctl} --endpoints=${endpoints[0]} ${tls} snapshot save ${BY_HAND_BACKUP} >/dev/null
+`;
+}
+
+/** One root session over SSH with the stack's key on `address`, `script` on its stdin; its stdout. */
+function sshScript(stack: BenchStack, address: string, script: string): Promise<string> {
+    return runChecked(
+        [
+            "ssh",
+            "-i",
+            stackPaths(stack.stack).sshKey,
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            `${DEFAULT_SSH_USER}@${address}`,
+            RUN_SCRIPT_COMMAND,
+        ],
+        { timeoutMs: MEMBER_BY_HAND_TIMEOUT_MS, stdin: script },
+    );
+}
+
+/**
+ * By hand: the guide's preparation on the first member (health, snapshot), then each member in turn over SSH (the
+ * stack's key), the release from the local stack's mirror URL.
+ */
 async function upgradeByHand(stack: BenchStack, to: string): Promise<{ fetchSeconds: number }> {
     const mirror = await startMirror(MIRROR_DIR, MIRROR_ADDRESS, { port: MIRROR_PORT });
     try {
         let fetchSeconds = 0;
+        const [first] = stack.endpoints;
+        if (first !== undefined)
+            await sshScript(stack, new URL(first).hostname, byHandPreparationScript(stack.endpoints));
         for (const endpoint of stack.endpoints) {
             const address = new URL(endpoint).hostname;
             const started = Date.now();
-            const stdout = await runChecked(
-                [
-                    "ssh",
-                    "-i",
-                    stackPaths(stack.stack).sshKey,
-                    "-o",
-                    "BatchMode=yes",
-                    "-o",
-                    "StrictHostKeyChecking=no",
-                    "-o",
-                    "UserKnownHostsFile=/dev/null",
-                    "-o",
-                    "LogLevel=ERROR",
-                    `${DEFAULT_SSH_USER}@${address}`,
-                    RUN_SCRIPT_COMMAND,
-                ],
-                { timeoutMs: MEMBER_BY_HAND_TIMEOUT_MS, stdin: byHandScript(to, mirror.baseUrl, endpoint) },
-            );
+            const stdout = await sshScript(stack, address, byHandScript(to, mirror.baseUrl, endpoint));
             const fetched = Number(/^fetched (\d+\.\d+)$/m.exec(stdout)?.[1]) * 1000;
             fetchSeconds += (fetched - started) / 1000;
         }

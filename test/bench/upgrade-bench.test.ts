@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import {
+    byHandPreparationScript,
     byHandScript,
     engineSeconds,
     installPhases,
@@ -107,6 +108,15 @@ describe("bench/upgrade-bench", () => {
             launchesSeconds: 1.1,
             nextInstallsSeconds: 0.9,
         });
+    });
+
+    it("byHandPreparationScript: the guide's preparation before the first member (every endpoint healthy, then a snapshot from the first), valid bash", () => {
+        const script = byHandPreparationScript(["https://127.0.20.10:2379", "https://127.0.20.11:2379"]);
+        const health = script.indexOf("--endpoints=https://127.0.20.10:2379,https://127.0.20.11:2379");
+        const snapshot = script.indexOf("--endpoints=https://127.0.20.10:2379 --cacert");
+        assert.ok(health >= 0 && script.indexOf("endpoint health", health) > health, script);
+        assert.ok(snapshot > health && script.indexOf("snapshot save", snapshot) > snapshot, script);
+        execFileSync("bash", ["-n"], { input: script });
     });
 
     it("byHandScript: the guide's steps in order (fetch and check the release, stop, replace the binaries, start, wait for endpoint health), valid bash", () => {
