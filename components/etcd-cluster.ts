@@ -458,6 +458,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                       kmsKeyArn: args.kmsKeyId,
                       s3Endpoint: settings.backup.s3Endpoint,
                       imdsEndpoint: settings.backup.imdsEndpoint,
+                      s3CaPem: settings.backup.s3CaPem,
                       tags,
                   },
                   parent,

@@ -185,6 +185,12 @@ export interface ClusterSettings {
     backupS3Endpoint?: string;
     /** The members' instance metadata service (the instance profile's credentials). Default EC2's, http://169.254.169.254. */
     backupImdsEndpoint?: string;
+    /**
+     * PEM of the CA that signed the S3 endpoint's certificate, for an endpoint the members' system
+     * trust store does not trust. Default empty: the system's trust store (AWS's S3). Why: an S3
+     * stand-in (the local cloud's, a private gateway) has its own CA, and curl must verify it.
+     */
+    backupS3CaPem?: string;
 }
 
 export const DEFAULTS = {

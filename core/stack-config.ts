@@ -266,6 +266,12 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         description: "Instance metadata service of the members; empty: EC2's.",
     },
     {
+        key: "backupS3CaPem",
+        type: "string",
+        default: "",
+        description: "PEM of the S3 endpoint's CA; empty: the system's trust store.",
+    },
+    {
         key: "sshUser",
         type: "string",
         default: DEFAULT_SSH_USER,
@@ -442,6 +448,7 @@ export function readStackConfig(lookup: (key: string) => string | undefined): {
         backupObjectLock: str("backupObjectLock"),
         backupS3Endpoint: str("backupS3Endpoint"),
         backupImdsEndpoint: str("backupImdsEndpoint"),
+        backupS3CaPem: str("backupS3CaPem"),
     };
     return {
         config: {

@@ -16,6 +16,8 @@ import { MIRROR_DIR } from "../local/paths";
 import { stopAll } from "../local/process";
 import { importKeyPair } from "./aws/compute";
 import { dnsServerAddress } from "./aws/dns";
+import { localImdsEndpoint } from "./aws/imds";
+import { localS3CaPem, localS3Endpoint } from "./aws/moto";
 import { removeFirewall } from "./aws/network";
 import { localcloudDir } from "./aws/state";
 import { configureRegion, getSubnets, getVpc } from "./aws/vpc";
@@ -68,7 +70,19 @@ const LOCAL_CLOUD_KEYS = [
     `${PROJECT}:sshKeyName`,
     `${PROJECT}:sshPrivateKey`,
     `${PROJECT}:mirrorBaseUrl`,
+    `${PROJECT}:backupS3Endpoint`,
+    `${PROJECT}:backupImdsEndpoint`,
+    `${PROJECT}:backupS3CaPem`,
 ];
+
+const LOCAL_BACKUP_KEYS = [`${PROJECT}:backupS3Endpoint`, `${PROJECT}:backupImdsEndpoint`, `${PROJECT}:backupS3CaPem`];
+
+/** What the local cloud's backups need (its S3, its IMDSv2 stand-in, its CA): written when the config has a bucket. */
+export interface LocalBackupEndpoints {
+    s3Endpoint: string;
+    imdsEndpoint: string;
+    s3CaPem: string;
+}
 
 /** The declared type of each of the project's keys (Pulumi.yaml's config: string, integer, boolean, array). */
 export function projectConfigTypes(pulumiYaml: string): Record<string, string> {
@@ -154,14 +168,28 @@ export interface LocalCloudValues {
     subnetIds: string[];
     keyName: string;
     mirrorBaseUrl: string;
+    /** Asked for only when the stack's config has backupBucket (making the local CA once). */
+    backupEndpoints?: () => LocalBackupEndpoints;
 }
 
 /** The local cloud's keys (rewritten every run) and the local defaults (written when absent). */
 export function localStackConfig(values: LocalCloudValues): {
     owned: Record<string, ConfigValue>;
     defaults: Record<string, ConfigValue>;
+    withBackups?: () => Record<string, ConfigValue>;
 } {
+    const endpoints = values.backupEndpoints;
     return {
+        withBackups: endpoints
+            ? () => {
+                  const { s3Endpoint, imdsEndpoint, s3CaPem } = endpoints();
+                  return {
+                      [`${PROJECT}:backupS3Endpoint`]: s3Endpoint,
+                      [`${PROJECT}:backupImdsEndpoint`]: imdsEndpoint,
+                      [`${PROJECT}:backupS3CaPem`]: s3CaPem,
+                  };
+              }
+            : undefined,
         owned: {
             "aws:region": LOCAL_REGION,
             [`${PROJECT}:vpcId`]: values.vpcId,
@@ -209,6 +237,11 @@ export function stackConfigAfter(
     for (const { key, value } of settings) {
         if (value === undefined) delete merged[key];
         else merged[key] = value;
+    }
+    // The backups' endpoints are the local cloud's while the config has a bucket, and gone without one.
+    for (const key of LOCAL_BACKUP_KEYS) delete merged[key];
+    if (merged[`${PROJECT}:backupBucket`] !== undefined && config.withBackups) {
+        Object.assign(merged, config.withBackups());
     }
     return Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
 }
@@ -381,6 +414,12 @@ async function prepareStack(command: StackCommand): Promise<string> {
         ...localNetwork(),
         keyName,
         mirrorBaseUrl: `http://${MIRROR_ADDRESS}:${MIRROR_PORT}`,
+        // The CA exists before moto starts: its first S3 resource signs moto's certificate with it.
+        backupEndpoints: () => ({
+            s3Endpoint: localS3Endpoint(),
+            imdsEndpoint: localImdsEndpoint(),
+            s3CaPem: localS3CaPem(),
+        }),
     });
     const kept = command.command === "up" ? command.settings : [];
     fs.writeFileSync(stackFile, stackFileText(existing, config, kept));

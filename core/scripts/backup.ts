@@ -68,6 +68,9 @@ export const BACKUP_SLOT_KEY = "etcd-aws/backup-last";
 /** How far a restore moves revisions on, so a watcher's last revision is always behind it. */
 export const RESTORE_BUMP_REVISION = 1_000_000_000;
 
+/** One PEM certificate (what BackupSettings.s3CaPem holds when set). */
+export const ONE_PEM_CERTIFICATE = /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?$/;
+
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 /** Key characters S3 takes unencoded in a path and a signed query. */
 const SAFE_PREFIX = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
@@ -89,8 +92,7 @@ function checked(settings: BackupSettings): Required<BackupSettings> {
         /^http:\/\/[^/\s]+$/.test(resolved.imdsEndpoint)
             ? ""
             : `imdsEndpoint "${resolved.imdsEndpoint}" is not http:// and a host`,
-        resolved.s3CaPem === "" ||
-        /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?$/.test(resolved.s3CaPem)
+        resolved.s3CaPem === "" || ONE_PEM_CERTIFICATE.test(resolved.s3CaPem)
             ? ""
             : "s3CaPem is not one PEM certificate",
         resolved.prefix === "" || SAFE_PREFIX.test(resolved.prefix)

@@ -146,6 +146,7 @@ export const SETTING_EXAMPLES: Readonly<Record<string, unknown>> = {
     backupObjectLock: "off",
     backupS3Endpoint: "https://s3.eu-west-1.amazonaws.com",
     backupImdsEndpoint: "http://169.254.169.254",
+    backupS3CaPem: "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n",
 };
 
 const DISCOVERY_EXAMPLES: Readonly<Record<string, unknown>> = {
@@ -203,6 +204,7 @@ export const SETTING_KINDS: Readonly<Record<keyof ClusterSettings, ArgKind>> = {
     backupObjectLock: "string",
     backupS3Endpoint: "string",
     backupImdsEndpoint: "string",
+    backupS3CaPem: "string",
 };
 
 /** The settings with every wrongly typed field (and discovery field) refused and dropped. */

@@ -1,6 +1,7 @@
 // Backups to S3: a bucket named as S3 allows, a prefix S3 takes unencoded, whole minutes and days,
 // an Object Lock mode; the other backup settings count only with a bucket.
 import { ClusterSettings, DEFAULTS } from "../settings";
+import { ONE_PEM_CERTIFICATE } from "../scripts/backup";
 import { checkIntegerIn, checkOneOf, isHttpUrl, Problems } from "./checks";
 
 export type BackupObjectLockMode = "off" | "governance" | "compliance";
@@ -21,6 +22,7 @@ export interface ResolvedBackup {
     readonly objectLock: BackupObjectLockMode;
     readonly s3Endpoint?: string;
     readonly imdsEndpoint?: string;
+    readonly s3CaPem?: string;
 }
 
 /**
@@ -76,6 +78,15 @@ export function resolveBackup(settings: ClusterSettings, problems: Problems): Re
             });
         }
     }
+    const caPem = settings.backupS3CaPem;
+    if (caPem !== undefined && caPem !== "" && !ONE_PEM_CERTIFICATE.test(caPem)) {
+        problems.push({
+            setting: "backupS3CaPem",
+            value: caPem.length > 40 ? `${caPem.slice(0, 40)}...` : caPem,
+            problem: "is not one PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)",
+            fix: "set it from the CA's file (pulumi config set etcd-aws:backupS3CaPem < ca.crt), or leave it empty for the system's trust store",
+        });
+    }
     if (bucket === undefined) {
         return undefined;
     }
@@ -88,5 +99,6 @@ export function resolveBackup(settings: ClusterSettings, problems: Problems): Re
         objectLock: objectLock as BackupObjectLockMode,
         s3Endpoint: settings.backupS3Endpoint,
         imdsEndpoint: settings.backupImdsEndpoint,
+        ...(caPem ? { s3CaPem: caPem } : {}),
     };
 }

@@ -885,4 +885,23 @@ describe("core/validate: backups", () => {
             imdsEndpoint: undefined,
         });
     });
+    it("backupS3CaPem: one PEM certificate goes to the backups; anything else is refused naming the key, value and fix", () => {
+        const pem = "-----BEGIN CERTIFICATE-----\nMIIBAA==\n-----END CERTIFICATE-----\n";
+        const ok = validateSettings(
+            "orders",
+            { backupBucket: "orders-backups", backupS3CaPem: pem },
+            { project: "shop", stack: "prod" },
+        );
+        assert.deepEqual(ok.problems, []);
+        assert.equal(ok.resolved?.backup?.s3CaPem, pem);
+        const bad = validateSettings(
+            "orders",
+            { backupBucket: "orders-backups", backupS3CaPem: "/etc/ssl/ca.crt" },
+            { project: "shop", stack: "prod" },
+        );
+        const problem = bad.problems.find((p) => p.setting === "backupS3CaPem");
+        assert.equal(problem?.value, "/etc/ssl/ca.crt");
+        assert.match(problem?.problem ?? "", /not one PEM certificate/);
+        assert.match(problem?.fix ?? "", /pulumi config set etcd-aws:backupS3CaPem < ca.crt/);
+    });
 });

@@ -169,6 +169,47 @@ describe("localcloud/stack", () => {
         });
     });
 
+    describe("a stack with backups", () => {
+        const endpoints = {
+            s3Endpoint: "https://127.0.19.80",
+            imdsEndpoint: "http://127.0.19.254",
+            s3CaPem: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        };
+        let asked = 0;
+        const withBackups = localStackConfig({
+            stack: "local",
+            vpcId: "vpc-1",
+            subnetIds: ["subnet-a"],
+            keyName: "etcd-aws-local",
+            mirrorBaseUrl: "http://127.0.19.2:8480",
+            backupEndpoints: () => {
+                asked += 1;
+                return endpoints;
+            },
+        });
+        it("gets the local cloud's S3 endpoint, IMDS stand-in and CA while backupBucket is set, and loses them without it", () => {
+            const plain = configOf(stackFileText(undefined, withBackups, []));
+            assert.equal(plain["etcd-aws:backupS3Endpoint"], undefined);
+            assert.equal(asked, 0, "no bucket: the local CA is not asked for");
+            const set = [parseSetting("backupBucket=local-backups", TYPES)];
+            const text = stackFileText(undefined, withBackups, set);
+            const config = configOf(text);
+            assert.equal(config["etcd-aws:backupS3Endpoint"], endpoints.s3Endpoint);
+            assert.equal(config["etcd-aws:backupImdsEndpoint"], endpoints.imdsEndpoint);
+            assert.equal(config["etcd-aws:backupS3CaPem"], endpoints.s3CaPem);
+            const unset = configOf(stackFileText(text, withBackups, [parseSetting("backupBucket=", TYPES)]));
+            assert.deepEqual(
+                Object.keys(unset).filter((key) => key.startsWith("etcd-aws:backup")),
+                [],
+            );
+        });
+        for (const key of ["backupS3Endpoint", "backupImdsEndpoint", "backupS3CaPem"]) {
+            it(`refuses --set ${key} (the local cloud's)`, () => {
+                assert.throws(() => parseSetting(`${key}=x`, TYPES), /the local cloud's/);
+            });
+        }
+    });
+
     describe("an etcdVersion change the running cluster cannot take", () => {
         const stack = "local-upgrade";
         const existing = stackFileText(undefined, CONFIG, [{ key: "etcd-aws:etcdVersion", value: "3.5.16" }]);
