@@ -30,6 +30,8 @@ export const UPGRADE_VERSIONS = ["3.6.14", "3.6.16"] as const;
 export const UPGRADE_WAYS = ["ours", "by hand"] as const;
 export type UpgradeWay = (typeof UPGRADE_WAYS)[number];
 const MEMBERS = 3;
+/** Unchanged `up`s of ours' stack after the rounds. */
+const UNCHANGED_UPS = 3;
 
 /** A stack's first `up` or a roll's; the local stack tests give an `up` as long. */
 const UP_TIMEOUT_MS = 480_000;
@@ -100,6 +102,8 @@ export interface UpgradeResults {
     readonly rounds: number;
     /** The two stacks' first `up` (3 members at the first version), one after the other. */
     readonly createSeconds: number;
+    /** Ours' stack after the rounds: `up` with nothing to change, start to exit, each time (the floor of any `up`). */
+    readonly unchangedUpSeconds?: readonly number[];
     readonly destroySeconds: number;
     readonly disturbances: Disturbances;
     readonly rows: readonly UpgradeRow[];
@@ -629,6 +633,14 @@ export async function benchUpgrade(
                         }),
                     );
                 });
+                // The floor of any `up` of ours: the same command with the version it runs, nothing to change.
+                const unchangedUpSeconds: number[] = [];
+                const oursStack = stacks.get("ours") as BenchStack;
+                for (let i = 0; i < UNCHANGED_UPS && oursStack.version !== undefined; i++) {
+                    const upStarted = Date.now();
+                    await upgradeOurs(dir, oursStack, oursStack.version);
+                    unchangedUpSeconds.push((Date.now() - upStarted) / 1000);
+                }
                 const destroyStarted = Date.now();
                 await destroyStacks(dir, [...created].reverse());
                 created.length = 0;
@@ -640,6 +652,7 @@ export async function benchUpgrade(
                     versions: [...UPGRADE_VERSIONS],
                     rounds,
                     createSeconds,
+                    unchangedUpSeconds,
                     destroySeconds,
                     disturbances: {
                         secondsWaited: noise.secondsWaited - before.secondsWaited,

@@ -63,6 +63,18 @@ function oursBreakdown(ours: UpgradeRow, byHand: UpgradeRow): string {
     ].join(" ");
 }
 
+/** The floor of any `up` of ours (nothing to change), when measured: a paragraph and a blank line. */
+function unchangedUp(upgrade: UpgradeResults): string[] {
+    const ups = upgrade.unchangedUpSeconds ?? [];
+    if (ups.length === 0) return [];
+    const sorted = [...ups].sort((a, b) => a - b);
+    const middle = sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+    return [
+        `The floor: an \`up\` of ours' stack with nothing to change (the same command with the version it runs, ${ups.length} times after the rounds) took ${ups.map((up) => seconds(up)).join(", ")} (median ${seconds(middle)}): the CLI, the engine, the program and the local providers starting, the diff and the read-only steps, before any member is touched.`,
+        "",
+    ];
+}
+
 export function upgradeSection(upgrade: UpgradeResults): string {
     const ours = rowOf(upgrade, "ours");
     const byHand = rowOf(upgrade, "by hand");
@@ -155,6 +167,7 @@ export function upgradeSection(upgrade: UpgradeResults): string {
         "",
         oursBreakdown(ours, byHand),
         "",
+        ...unchangedUp(upgrade),
         `Restarts of ${GRACEFUL_STOP_SECONDS} s or more: ours ${longRestarts(ours)}, by hand ${longRestarts(byHand)}. In etcd's logs of such a restart the member waits ${GRACEFUL_STOP_SECONDS}.00 s between "received signal; shutting down" and stopping its gRPC server, in every other restart (ours and by hand) a few milliseconds: that is etcd's graceful stop waiting its limit for a client stream still open on the member. By hand no client holds one. Before the lock fix (54dbeb4) ours had the membership lock's \`etcdctl lock\` (a lease keep-alive stream) open through every voting member's endpoint, the restarting member's too, and 5 of 12 restarts waited those ${GRACEFUL_STOP_SECONDS} s; since it the lock of a restart goes only through the other members. The other restarts of ours take about as long as by hand's (results.json has each one).`,
     ].join("\n");
 }
