@@ -58,7 +58,15 @@ import {
 import { LAUNCH_COMMANDS, RUN_SCRIPT_COMMAND } from "../core/host-contract";
 import { renderMemberReadyScript } from "../core/scripts/member-ready";
 import { MemberServices } from "../core/launch";
-import { BACKUP_PATHS, BACKUP_TIMER_UNIT, backupHostFiles, BackupSettings } from "../core/scripts/backup";
+import {
+    BACKUP_PATHS,
+    BACKUP_TIMER_UNIT,
+    backupHostFiles,
+    BackupSettings,
+    renderRestoreScript,
+    restoreClusterToken,
+    restoreCommand,
+} from "../core/scripts/backup";
 import { DEFRAG_TIMER, defragUnitFiles } from "../core/scripts/defrag";
 import { quorumRecoveryFiles } from "../core/scripts/quorum-recovery";
 import { renderPrepareChangeScript } from "../core/scripts/prepare-change";
@@ -701,6 +709,40 @@ export class EtcdCluster extends pulumi.ComponentResource {
             ofMember(readyResolvers, i, "the ready checks")(ready);
             return ready;
         });
+        // restoreFromSnapshot (with its intent): after every member is ready, each restores the backup
+        // at once as a member of a new cluster (a token derived from the URI); the health gate then
+        // checks the restored cluster. The same URI renders the same script, so the next up changes
+        // nothing, and a member's later launch keeps the restored data (an existing data directory
+        // ignores the initial cluster token and state).
+        const restoreFrom = settings.backup?.restoreFrom;
+        const restores =
+            restoreFrom && backup
+                ? members.map(
+                      (member, i) =>
+                          new command.remote.Command(
+                              `${ofMember(names, i, "the member names")}-restore`,
+                              {
+                                  connection: member.connection,
+                                  create: restoreCommand(restoreFrom),
+                                  update: restoreCommand(restoreFrom),
+                                  stdin: spec.apply((rendered) =>
+                                      renderRestoreScript(
+                                          rendered,
+                                          ofMember(rendered.members, i, "the cluster spec"),
+                                          backup.settings,
+                                          restoreClusterToken(rendered.clusterToken, restoreFrom),
+                                      ),
+                                  ),
+                                  addPreviousOutputInEnv: false,
+                              },
+                              {
+                                  parent: this,
+                                  dependsOn: [...launches, ...readyChecks, ...network.rules],
+                                  customTimeouts: { create: LAUNCH_TIMEOUT, update: LAUNCH_TIMEOUT },
+                              },
+                          ),
+                  )
+                : [];
         const healthTimeout = healthGateTimeouts(args.healthTimeoutSeconds);
         const healthGate = new command.remote.Command(
             `${name}-health`,
@@ -711,12 +753,15 @@ export class EtcdCluster extends pulumi.ComponentResource {
                     renderHealthGateScript(rendered, { timeoutSeconds: healthTimeout.scriptSeconds }),
                 ),
                 // Any member's new configuration runs the gate again.
-                triggers: [pulumi.unsecret(pulumi.all(launchScripts).apply(launchScriptsDigest))],
+                triggers: [
+                    pulumi.unsecret(pulumi.all(launchScripts).apply(launchScriptsDigest)),
+                    ...(restoreFrom ? [restoreFrom] : []),
+                ],
                 addPreviousOutputInEnv: false,
             },
             {
                 parent: this,
-                dependsOn: [...launches, ...readyChecks, ...network.rules],
+                dependsOn: [...launches, ...readyChecks, ...restores, ...network.rules],
                 // On failure it prints etcd's last log lines, which name the discovery token and URL.
                 additionalSecretOutputs: ["stdout", "stderr"],
                 customTimeouts: { create: healthTimeout.commandTimeout, update: healthTimeout.commandTimeout },

@@ -191,6 +191,18 @@ export interface ClusterSettings {
      * stand-in (the local cloud's, a private gateway) has its own CA, and curl must verify it.
      */
     backupS3CaPem?: string;
+    /**
+     * `s3://<bucket>/<key>` of a backup of this cluster (under `<backupPrefix>/<clusterName>/` of
+     * backupBucket): the next deployment restores it on every member, as a new cluster (a token of
+     * its own, derived from the URI), discarding the current data. Default empty: no restore. Why no
+     * default: a restore loses every write after the backup. Needs restoreDiscardsCurrentData.
+     */
+    restoreFromSnapshot?: string;
+    /**
+     * The cluster's name, stating that restoreFromSnapshot may discard its current data. Default
+     * empty. Why: a restore must never follow from a copied stack file or a typo alone.
+     */
+    restoreDiscardsCurrentData?: string;
 }
 
 export const DEFAULTS = {

@@ -272,6 +272,19 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         description: "PEM of the S3 endpoint's CA; empty: the system's trust store.",
     },
     {
+        key: "restoreFromSnapshot",
+        type: "string",
+        default: "",
+        description:
+            "s3://bucket/key of this cluster's backup to restore on every member (discards the data); empty: none.",
+    },
+    {
+        key: "restoreDiscardsCurrentData",
+        type: "string",
+        default: "",
+        description: "The cluster's name: states that restoreFromSnapshot may discard the current data.",
+    },
+    {
         key: "sshUser",
         type: "string",
         default: DEFAULT_SSH_USER,
@@ -449,6 +462,8 @@ export function readStackConfig(lookup: (key: string) => string | undefined): {
         backupS3Endpoint: str("backupS3Endpoint"),
         backupImdsEndpoint: str("backupImdsEndpoint"),
         backupS3CaPem: str("backupS3CaPem"),
+        restoreFromSnapshot: str("restoreFromSnapshot"),
+        restoreDiscardsCurrentData: str("restoreDiscardsCurrentData"),
     };
     return {
         config: {

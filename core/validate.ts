@@ -147,7 +147,7 @@ export function validateSettings(
     const maintenance = resolveMaintenance(settings, machine.volumeSizeGiB, extraFlags, problems, warnings);
     const discovery = resolveDiscovery(settings, { mode, version, memberCount }, problems);
     const upgrade = resolveUpgrade(context.runningVersion, settings, version, security.auth, problems);
-    const backup = resolveBackup(settings, problems);
+    const backup = resolveBackup(settings, problems, clusterName);
     if (problems.length > 0) {
         return { problems: problems.map(withoutCredentials), warnings };
     }

@@ -1,6 +1,13 @@
 // Backups to S3 (host/etcd-aws-backup.sh, host/etcd-aws-restore.sh): their settings, and the
 // systemd service and timer that run the backup on every member.
-import { ETCD_UNIT, HOST_PATHS, MEMBERSHIP_WAIT_SECONDS, REPORT_EVERY_SECONDS } from "../host-contract";
+import { createHash } from "node:crypto";
+import {
+    ETCD_UNIT,
+    HOST_PATHS,
+    MEMBERSHIP_WAIT_SECONDS,
+    REPORT_EVERY_SECONDS,
+    RUN_SCRIPT_COMMAND,
+} from "../host-contract";
 import { initialCluster } from "../flags";
 import { clientTlsSettings, HostFile, memberEndpointSettings } from "../launch";
 import { ClusterSpec, MemberSpec, peerUrl } from "../model";
@@ -164,6 +171,20 @@ export function renderBackupScript(spec: ClusterSpec, member: MemberSpec, settin
         readsJson: true,
         script: "etcd-aws-backup.sh",
     });
+}
+
+/**
+ * The new cluster token of a restore from `uri`: the running token and a digest of the URI, so the
+ * same URI renders the same script (its marker makes a second run change nothing) and another gets
+ * a cluster of its own.
+ */
+export function restoreClusterToken(clusterToken: string, uri: string): string {
+    return `${clusterToken}-restore-${createHash("sha256").update(uri).digest("hex").slice(0, 12)}`;
+}
+
+/** The command that runs a restore script (on its stdin) for `uri`, which restoreFromSnapshot's check keeps plain. */
+export function restoreCommand(uri: string): string {
+    return `${RUN_SCRIPT_COMMAND} -- '${uri}' --discard-current-data`;
 }
 
 /**

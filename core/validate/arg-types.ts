@@ -146,6 +146,8 @@ export const SETTING_EXAMPLES: Readonly<Record<string, unknown>> = {
     backupObjectLock: "off",
     backupS3Endpoint: "https://s3.eu-west-1.amazonaws.com",
     backupImdsEndpoint: "http://169.254.169.254",
+    restoreFromSnapshot: "s3://orders-etcd-backups/etcd-backups/orders/20261202T101500Z-rev4711.db",
+    restoreDiscardsCurrentData: "orders",
     backupS3CaPem: "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n",
 };
 
@@ -205,6 +207,8 @@ export const SETTING_KINDS: Readonly<Record<keyof ClusterSettings, ArgKind>> = {
     backupS3Endpoint: "string",
     backupImdsEndpoint: "string",
     backupS3CaPem: "string",
+    restoreFromSnapshot: "string",
+    restoreDiscardsCurrentData: "string",
 };
 
 /** The settings with every wrongly typed field (and discovery field) refused and dropped. */

@@ -23,6 +23,8 @@ export interface ResolvedBackup {
     readonly s3Endpoint?: string;
     readonly imdsEndpoint?: string;
     readonly s3CaPem?: string;
+    /** The backup every member restores (s3://bucket/key), when restoreFromSnapshot is set with its intent. */
+    readonly restoreFrom?: string;
 }
 
 /**
@@ -30,7 +32,11 @@ export interface ResolvedBackup {
  * but count only with it (the program's Pulumi.yaml declares their defaults, so the engine passes
  * them to every stack).
  */
-export function resolveBackup(settings: ClusterSettings, problems: Problems): ResolvedBackup | undefined {
+export function resolveBackup(
+    settings: ClusterSettings,
+    problems: Problems,
+    clusterName: string,
+): ResolvedBackup | undefined {
     const bucket = settings.backupBucket;
     if (bucket !== undefined && (!BUCKET_NAME.test(bucket) || bucket.includes(".."))) {
         problems.push({
@@ -87,6 +93,7 @@ export function resolveBackup(settings: ClusterSettings, problems: Problems): Re
             fix: "set it from the CA's file (pulumi config set etcd-aws:backupS3CaPem < ca.crt), or leave it empty for the system's trust store",
         });
     }
+    const restoreFrom = resolveRestore(settings, prefix, clusterName, problems);
     if (bucket === undefined) {
         return undefined;
     }
@@ -100,5 +107,42 @@ export function resolveBackup(settings: ClusterSettings, problems: Problems): Re
         s3Endpoint: settings.backupS3Endpoint,
         imdsEndpoint: settings.backupImdsEndpoint,
         ...(caPem ? { s3CaPem: caPem } : {}),
+        ...(restoreFrom ? { restoreFrom } : {}),
     };
+}
+
+/** restoreFromSnapshot, refused unless it names a backup of this cluster in its bucket and the intent is stated. */
+function resolveRestore(
+    settings: ClusterSettings,
+    prefix: string,
+    clusterName: string,
+    problems: Problems,
+): string | undefined {
+    const uri = settings.restoreFromSnapshot;
+    const intent = settings.restoreDiscardsCurrentData;
+    if (uri === undefined || uri === "") {
+        return undefined;
+    }
+    const bucket = settings.backupBucket;
+    const keyPrefix = `${prefix ? `${prefix}/` : ""}${clusterName}/`;
+    const expected = `s3://${bucket ?? "<backupBucket>"}/${keyPrefix}`;
+    if (bucket === undefined || !uri.startsWith(expected) || !SAFE_PREFIX.test(uri.slice(expected.length))) {
+        problems.push({
+            setting: "restoreFromSnapshot",
+            value: uri,
+            problem: `is not a backup of this cluster (${expected}<timestamp>-rev<revision>.db${bucket === undefined ? "; backupBucket is not set" : ""})`,
+            fix: "use the URI `scripts/local-cluster.sh backup` or etcd-aws-backup --now printed, with backupBucket set",
+        });
+        return undefined;
+    }
+    if (intent !== clusterName) {
+        problems.push({
+            setting: "restoreDiscardsCurrentData",
+            value: intent ?? "",
+            problem: `must be the cluster's name: restoreFromSnapshot replaces every member's data with ${uri}`,
+            fix: `set etcd-aws:restoreDiscardsCurrentData to "${clusterName}" with restoreFromSnapshot, or unset restoreFromSnapshot`,
+        });
+        return undefined;
+    }
+    return uri;
 }

@@ -415,6 +415,71 @@ describe("EtcdCluster", () => {
         });
     });
 
+    describe("restore from a backup", () => {
+        const URI = "s3://orders-etcd-backups/etcd-backups/test-etcd/20261202T101500Z-rev4711.db";
+        async function withRegion<T>(body: () => Promise<T>): Promise<T> {
+            const saved = process.env.AWS_REGION;
+            process.env.AWS_REGION = "eu-west-1";
+            try {
+                return await body();
+            } finally {
+                if (saved === undefined) delete process.env.AWS_REGION;
+                else process.env.AWS_REGION = saved;
+            }
+        }
+
+        it("none without restoreFromSnapshot", async () => {
+            const run = await withRegion(() => runCluster({ backupBucket: "orders-etcd-backups" }));
+            assert.equal(run.resources.filter((r) => r.name.endsWith("-restore")).length, 0);
+        });
+
+        it("with it and its intent: every member restores the URI after every launch and ready check, with one new token, before the health gate", async () => {
+            const run = await withRegion(() =>
+                runCluster({
+                    backupBucket: "orders-etcd-backups",
+                    restoreFromSnapshot: URI,
+                    restoreDiscardsCurrentData: "test-etcd",
+                }),
+            );
+            const tokens = new Set<string>();
+            for (let i = 0; i < 3; i++) {
+                const restore = named(run, `test-etcd-${i}-restore`);
+                assert.equal(restore.inputs.create, `sudo bash -s -- '${URI}' --discard-current-data`);
+                const stdin = restore.inputs.stdin as string;
+                assert.match(stdin, new RegExp(`^MEMBER_NAME='test-etcd-${i}'$`, "m"));
+                tokens.add(/^CLUSTER_TOKEN='(.*)'$/m.exec(stdin)?.[1] ?? "");
+                for (let j = 0; j < 3; j++) {
+                    assert.ok(restore.dependencies.has(`test-etcd-${j}-launch`));
+                    assert.ok(restore.dependencies.has(`test-etcd-${j}-ready`));
+                }
+                assert.ok(named(run, "test-etcd-health").dependencies.has(`test-etcd-${i}-restore`));
+            }
+            assert.equal(tokens.size, 1);
+            assert.match([...tokens][0] ?? "", /-restore-[0-9a-f]{12}$/);
+        });
+
+        it("refuses it without the intent, naming both keys and the fix, and a URI outside the cluster's prefix", async () => {
+            const refused = await constructionError({
+                backupBucket: "orders-etcd-backups",
+                restoreFromSnapshot: URI,
+                restoreDiscardsCurrentData: "yes",
+            });
+            const problem = refused.error.problems.find((p) => p.setting === "restoreDiscardsCurrentData");
+            assert.equal(problem?.value, "yes");
+            assert.match(problem?.problem ?? "", /restoreFromSnapshot/);
+            assert.match(problem?.fix ?? "", /restoreDiscardsCurrentData to "test-etcd"/);
+            const elsewhere = await constructionError({
+                backupBucket: "orders-etcd-backups",
+                restoreFromSnapshot: "s3://orders-etcd-backups/etcd-backups/other/x.db",
+                restoreDiscardsCurrentData: "test-etcd",
+            });
+            assert.deepEqual(
+                elsewhere.error.problems.map((p) => p.setting),
+                ["restoreFromSnapshot"],
+            );
+        });
+    });
+
     describe("before a risky change", () => {
         const PREPARE = "test-etcd-prepare-change";
         /** The pre-change step's script for the settings, and the line saying what it runs before. */
