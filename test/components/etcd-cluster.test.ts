@@ -9,6 +9,18 @@ const INSTANCE = "aws:ec2/instance:Instance";
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOfrglhIhHHcKEPAt5L/OVgs2OVTiXnFCMwg29q23RHx bastion";
 const COMMAND = "command:remote:Command";
 
+/** Runs `body` with the AWS region the backups sign for set. */
+async function withRegion<T>(body: () => Promise<T>): Promise<T> {
+    const saved = process.env.AWS_REGION;
+    process.env.AWS_REGION = "eu-west-1";
+    try {
+        return await body();
+    } finally {
+        if (saved === undefined) delete process.env.AWS_REGION;
+        else process.env.AWS_REGION = saved;
+    }
+}
+
 describe("EtcdCluster", () => {
     describe("members", () => {
         for (const count of [1, 3, 5, 7]) {
@@ -357,17 +369,6 @@ describe("EtcdCluster", () => {
     });
 
     describe("backups", () => {
-        async function withRegion<T>(body: () => Promise<T>): Promise<T> {
-            const saved = process.env.AWS_REGION;
-            process.env.AWS_REGION = "eu-west-1";
-            try {
-                return await body();
-            } finally {
-                if (saved === undefined) delete process.env.AWS_REGION;
-                else process.env.AWS_REGION = saved;
-            }
-        }
-
         it("none without backupBucket: no bucket, no instance profile, no backup timer, the pre-change snapshot kept local", async () => {
             const run = await runCluster({});
             assert.equal(
@@ -417,16 +418,6 @@ describe("EtcdCluster", () => {
 
     describe("restore from a backup", () => {
         const URI = "s3://orders-etcd-backups/etcd-backups/test-etcd/20261202T101500Z-rev4711.db";
-        async function withRegion<T>(body: () => Promise<T>): Promise<T> {
-            const saved = process.env.AWS_REGION;
-            process.env.AWS_REGION = "eu-west-1";
-            try {
-                return await body();
-            } finally {
-                if (saved === undefined) delete process.env.AWS_REGION;
-                else process.env.AWS_REGION = saved;
-            }
-        }
 
         it("none without restoreFromSnapshot", async () => {
             const run = await withRegion(() => runCluster({ backupBucket: "orders-etcd-backups" }));
