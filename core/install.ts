@@ -146,6 +146,8 @@ export function renderInstallScript(input: InstallScriptInput): string {
             DISK_CHECK: input.diskCheck ?? "warn",
             DISK_CHECK_LIMIT_MS: FSYNC_P99_LIMIT_MS,
             DISK_CHECK_SECONDS,
+            // On the volume itself: its figures travel with it to a replaced instance.
+            DISK_CHECK_RECORD: `${HOST_PATHS.dataMount}/.etcd-aws-disk-check`,
             MEMBERSHIP_LOCK: cluster ? "yes" : "no",
             // The member's own: the other members' endpoints come from its etcd, so scaling changes no install.
             ...(cluster ? ownMembershipSettings(cluster.spec, cluster.member, cluster.waits) : {}),

@@ -9,9 +9,9 @@
 # (empty: none), RELEASE_DIR, INSTANCE_ID (empty: not known), DATA_VOLUME_ID (empty: no data
 # volume), DATA_DEVICE_NAME (the attachment's), DATA_VOLUME_SIZE_GIB (empty: not known),
 # DATA_MOUNT, DATA_DIR, FSTAB, CONFIG_DIR, PKI_DIR, BIN_DIR, UNIT_FILE, UNIT, DISK_CHECK (warn, fail
-# or off), DISK_CHECK_LIMIT_MS, DISK_CHECK_SECONDS, MEMBERSHIP_LOCK (yes: the settings of
-# lib/membership.sh are given too, but PEER_URL and PEER_ENDPOINTS, which come from this member's
-# etcd, and a running member may be stopped to grow its filesystem);
+# or off), DISK_CHECK_LIMIT_MS, DISK_CHECK_SECONDS, DISK_CHECK_RECORD, MEMBERSHIP_LOCK (yes: the
+# settings of lib/membership.sh are given too, but PEER_URL and PEER_ENDPOINTS, which come from
+# this member's etcd, and a running member may be stopped to grow its filesystem);
 # and the functions write_unit_file (the unit as a here-document) and disk_probe
 # (lib/disk_probe.py), which the rendered bundle defines.
 set -euo pipefail
@@ -25,8 +25,8 @@ if ! declare -F write_if_changed >/dev/null; then # run from a checkout: read th
 fi
 require_settings ETCD_VERSION RELEASE_URL TARBALL PINNED_SHA256 RELEASE_DIR INSTANCE_ID DATA_VOLUME_ID \
     DATA_DEVICE_NAME DATA_VOLUME_SIZE_GIB DATA_MOUNT DATA_DIR FSTAB CONFIG_DIR PKI_DIR BIN_DIR UNIT_FILE \
-    UNIT DISK_CHECK DISK_CHECK_LIMIT_MS DISK_CHECK_SECONDS MEMBERSHIP_LOCK
-under_root RELEASE_DIR DATA_MOUNT DATA_DIR FSTAB CONFIG_DIR PKI_DIR BIN_DIR UNIT_FILE
+    UNIT DISK_CHECK DISK_CHECK_LIMIT_MS DISK_CHECK_SECONDS DISK_CHECK_RECORD MEMBERSHIP_LOCK
+under_root RELEASE_DIR DATA_MOUNT DATA_DIR FSTAB CONFIG_DIR PKI_DIR BIN_DIR UNIT_FILE DISK_CHECK_RECORD
 if [ "$MEMBERSHIP_LOCK" = yes ]; then
     require_settings MEMBER_NAME LOCAL_ENDPOINT LOCK_KEY WAIT_SECONDS REPORT_EVERY_SECONDS \
         CA_FILE CLIENT_CERT_FILE CLIENT_KEY_FILE
@@ -209,12 +209,21 @@ prepare_data_volume() {
 
 # The data volume's fdatasync latency (lib/disk_probe.py: etcd's hardware guide's fio job, bounded to
 # DISK_CHECK_SECONDS), reported on stdout for the deployment's output. A p99 above etcd's limit is
-# a warning, or (DISK_CHECK=fail) ends the install before etcd is installed on that volume.
+# a warning, or (DISK_CHECK=fail) ends the install before etcd is installed on that volume. The
+# figures are kept on the volume (DISK_CHECK_RECORD, at its root) with its ID and size: a later
+# install on the same volume at the same size (a new release, a replaced instance) reports them
+# again instead of measuring for DISK_CHECK_SECONDS once more, one member after the other, on every
+# roll.
 check_disk() {
-    local measured p99 writes verdict
+    local measured p99 writes verdict volume size
     [ "$DISK_CHECK" != off ] || return 0
     [ -n "$DATA_VOLUME_ID" ] || return 0
-    if ! measured=$(disk_probe "$DATA_MOUNT" "$DISK_CHECK_LIMIT_MS" "$DISK_CHECK_SECONDS" 2>&1); then
+    if read -r volume size measured <"$DISK_CHECK_RECORD" 2>/dev/null && [ "$volume" = "$DATA_VOLUME_ID" ] &&
+        [ "$size" = "${DATA_VOLUME_SIZE_GIB:--}" ]; then
+        log "the data volume's fsync latency was measured at this size already: reporting those figures"
+    elif measured=$(disk_probe "$DATA_MOUNT" "$DISK_CHECK_LIMIT_MS" "$DISK_CHECK_SECONDS" 2>&1); then
+        printf '%s %s %s\n' "$DATA_VOLUME_ID" "${DATA_VOLUME_SIZE_GIB:--}" "$measured" >"$DISK_CHECK_RECORD"
+    else
         log "could not measure the data volume's fsync latency: ${measured//$'\n'/ }"
         [ "$DISK_CHECK" != fail ] || exit 1
         return 0

@@ -147,6 +147,7 @@ describe("core/install", () => {
                 DISK_CHECK: "warn",
                 DISK_CHECK_LIMIT_MS: "10",
                 DISK_CHECK_SECONDS: "2",
+                DISK_CHECK_RECORD: "/var/lib/etcd/.etcd-aws-disk-check",
                 MEMBERSHIP_LOCK: "no",
             });
         });
@@ -567,6 +568,38 @@ describe("core/install", () => {
                         assert.equal(result.status, 0, result.stderr);
                         assert.equal(result.stdout, line("3.21 10029 ok"));
                         assert.doesNotMatch(result.stderr, /warning/);
+                    });
+
+                    it("keeps the figures on the volume: the next install on it at the same size reports them without measuring (still refusing a slow one under fail); a new size or another volume measures again", () => {
+                        const root = hostWithEtc();
+                        const image = device(root, NVME, GiB);
+                        const again = (diskCheck: DiskCheck, figures: string, volume = VOLUME, volumeSizeGiB = 1) =>
+                            install(
+                                root,
+                                mirror().base,
+                                undefined,
+                                { dataVolumeId: volume, diskCheck, volumeSizeGiB },
+                                `export FAKE_PROBE='${figures}'`,
+                            );
+                        const measures = (result: { calls: string[] }) =>
+                            result.calls.filter((call) => call.startsWith("disk_probe")).length;
+                        const first = again("warn", "12.50 230 slow");
+                        assert.equal(measures(first), 1);
+                        assert.equal(
+                            fs.readFileSync(path.join(root, "var/lib/etcd/.etcd-aws-disk-check"), "utf8"),
+                            `${VOLUME} 1 12.50 230 slow\n`,
+                        );
+                        const kept = again("warn", "1.00 9999 ok");
+                        assert.equal(measures(kept), 0);
+                        assert.equal(kept.stdout, line("12.50 230 slow"));
+                        assert.match(kept.stderr, /measured at this size already/);
+                        const refused = again("fail", "1.00 9999 ok");
+                        assert.equal(refused.status, 1);
+                        assert.equal(measures(refused), 0);
+                        fs.truncateSync(image, 2 * GiB);
+                        const grown = again("warn", "2.00 9000 ok", VOLUME, 2);
+                        assert.equal(measures(grown), 1, grown.stderr);
+                        assert.equal(grown.stdout, line("2.00 9000 ok"));
                     });
 
                     it("off: measures nothing", () => {
