@@ -49,6 +49,13 @@ function lastDeploymentOutput(name: string): pulumi.Output<unknown> {
     return lastDeployment.getOutput(name);
 }
 
+/** How many members the last deployment has (its `memberNames`; undefined on the first). */
+function runningMemberCount(): Promise<number | undefined> {
+    return new Promise((resolve) =>
+        lastDeploymentOutput("memberNames").apply((value) => resolve(Array.isArray(value) ? value.length : undefined)),
+    );
+}
+
 /** The etcd release the members run: the last deployment's `etcdVersion` (undefined on the first). */
 function runningVersion(): Promise<string | undefined> {
     return new Promise((resolve) =>
@@ -94,7 +101,10 @@ const args: EtcdClusterArgs = {
  * creates the cluster. Pulumi awaits it and exports what it returns.
  */
 async function deploy(): Promise<Record<string, pulumi.Output<unknown>>> {
-    const validation = validateClusterArgs(stackConfig.clusterName, args, { runningVersion: await runningVersion() });
+    const validation = validateClusterArgs(stackConfig.clusterName, args, {
+        runningVersion: await runningVersion(),
+        runningMemberCount: await runningMemberCount(),
+    });
     const allProblems = [
         ...unknownConfigKeys(project, Object.keys(pulumi.runtime.allConfig())),
         ...problems,

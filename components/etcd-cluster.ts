@@ -151,6 +151,12 @@ export interface ValidateClusterArgsOptions {
      * does not support from it is refused with the way there. Default: none (a new cluster).
      */
     readonly runningVersion?: string;
+    /**
+     * How many members the cluster runs now (its last deployed memberNames), so that a restore is refused
+     * while the member count changes (a member added during a restore would restore over the data it
+     * joined with). Default: none (a new cluster).
+     */
+    readonly runningMemberCount?: number;
 }
 
 /** What validateClusterArgs finds: every problem, the warnings, and the settings when there are no problems. */
@@ -216,6 +222,7 @@ export function validateClusterArgs(
         tokensInUse: [...(options.tokensInUse ?? []), ...tokensInUse({ reserved: given.reservedClusterTokens })],
         namesInUse: options.namesInUse,
         runningVersion: options.runningVersion,
+        runningMemberCount: options.runningMemberCount,
     });
     const { resolved } = settingsValidation;
     const warnings = [...settingsValidation.warnings];

@@ -82,6 +82,8 @@ export interface ValidationContext {
      * the first deployment. A change etcd does not support from it is refused with the way there.
      */
     readonly runningVersion?: string;
+    /** How many members the cluster runs (its last deployed memberNames); undefined before the first deployment. */
+    readonly runningMemberCount?: number;
 }
 
 /** Every problem of the settings; `resolved` is set exactly when there are none. */
@@ -148,6 +150,14 @@ export function validateSettings(
     const discovery = resolveDiscovery(settings, { mode, version, memberCount }, problems);
     const upgrade = resolveUpgrade(context.runningVersion, settings, version, security.auth, problems);
     const backup = resolveBackup(settings, problems, clusterName);
+    if (backup?.restoreFrom && context.runningMemberCount !== undefined && context.runningMemberCount !== memberCount) {
+        problems.push({
+            setting: "restoreFromSnapshot",
+            value: backup.restoreFrom,
+            problem: `restores the ${context.runningMemberCount} members that run, but memberCount asks for ${memberCount}: a member added now would restore the snapshot over the data it joins with`,
+            fix: `restore with memberCount ${context.runningMemberCount}, then unset restoreFromSnapshot and restoreDiscardsCurrentData and change memberCount in the next pulumi up`,
+        });
+    }
     if (problems.length > 0) {
         return { problems: problems.map(withoutCredentials), warnings };
     }

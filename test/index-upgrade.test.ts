@@ -20,6 +20,7 @@ async function refusal(
     stack: string,
     overrides: Record<string, string>,
     running: string,
+    lastOutputs: Record<string, unknown> = {},
 ): Promise<{ message: string; run: MockRun }> {
     let message = "";
     const run = await runUnderMocks(
@@ -27,7 +28,7 @@ async function refusal(
             stack,
             config: stackConfig(stack, overrides),
             secretConfigKeys: ["sshPrivateKey"],
-            lastOutputs: { etcdVersion: running },
+            lastOutputs: { etcdVersion: running, ...lastOutputs },
         },
         () => {
             // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh load per run (runUnderMocks forgets the project modules), not a static import
@@ -135,5 +136,21 @@ describe("the program (index.ts): the etcd version change from the running relea
             secretConfigKeys: ["sshPrivateKey"],
         });
         assert.equal(run.outputs.etcdVersion, "3.4.23");
+    });
+
+    it("refuses a restore that would also change the member count from the 3 members the last deployment has, before any resource of the cluster", async () => {
+        const { message, run } = await refusal(
+            "dev",
+            {
+                memberCount: "5",
+                backupBucket: "dev-etcd-backups",
+                restoreFromSnapshot: "s3://dev-etcd-backups/etcd-backups/dev-etcd/20261202T101500Z-rev4711.db",
+                restoreDiscardsCurrentData: "dev-etcd",
+            },
+            "3.6.14",
+            { memberNames: ["dev-etcd-0", "dev-etcd-1", "dev-etcd-2"] },
+        );
+        assert.match(message, /restoreFromSnapshot = .*restores the 3 members that run, but memberCount asks for 5/);
+        assert.equal(ofType(run, "etcd-aws:index:EtcdCluster").length, 0);
     });
 });

@@ -904,4 +904,25 @@ describe("core/validate: backups", () => {
         assert.match(problem?.problem ?? "", /not one PEM certificate/);
         assert.match(problem?.fix ?? "", /pulumi config set etcd-aws:backupS3CaPem < ca.crt/);
     });
+
+    it("refuses a restore while the member count changes from the one that runs, naming the counts and the order; the same count and a new cluster restore", () => {
+        const restore: ClusterSettings = {
+            backupBucket: "orders-etcd-backups",
+            restoreFromSnapshot: "s3://orders-etcd-backups/etcd-backups/orders/20261202T101500Z-rev4711.db",
+            restoreDiscardsCurrentData: "orders",
+        };
+        const { problems } = refused({ ...restore, memberCount: 5 }, "orders", { ...CONTEXT, runningMemberCount: 3 });
+        assert.deepEqual(
+            problems.map((p) => p.setting),
+            ["restoreFromSnapshot"],
+        );
+        assert.match(problems[0]?.problem ?? "", /restores the 3 members that run, but memberCount asks for 5/);
+        assert.match(problems[0]?.fix ?? "", /restore with memberCount 3, then unset restoreFromSnapshot/);
+        assert.equal(
+            resolve({ ...restore, memberCount: 3 }, "orders", { ...CONTEXT, runningMemberCount: 3 }).backup
+                ?.restoreFrom,
+            restore.restoreFromSnapshot,
+        );
+        assert.equal(resolve({ ...restore, memberCount: 5 }).backup?.restoreFrom, restore.restoreFromSnapshot);
+    });
 });
