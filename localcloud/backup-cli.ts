@@ -1,13 +1,15 @@
 // scripts/local-cluster.sh backup [--stack local|local-<name>]: takes a backup of a local stack's cluster now, the
 // way the members' timer does (the installed /usr/local/sbin/etcd-aws-backup, with --now so an interval that has a
 // backup gets one all the same), on the first member (by the stack's instanceIds output) whose host has the script;
-// prints the backup's s3:// URI. Its credentials come from the local cloud's IMDSv2 stand-in, as on EC2.
+// prints the backup's s3:// URI. It runs in the instance's cgroup, as the timer's service does, so the instance's
+// egress rules apply to it; its credentials come from the local cloud's IMDSv2 stand-in, as on EC2.
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { BACKUP_PATHS } from "../core/scripts/backup";
 import { LocalHost } from "../local/host";
+import { inInstanceCgroup } from "./aws/cgroups";
 import { localcloudDir, ResourceStore } from "./aws/state";
 import { pulumiEnvironment } from "./stack";
 
@@ -56,7 +58,7 @@ export async function backupMain(args: string[]): Promise<number> {
         const root = path.join(localcloudDir(), "hosts", id, "root");
         if (!record || !fs.existsSync(path.join(root, BACKUP_PATHS.backupScript.slice(1)))) continue;
         const host = new LocalHost(id, record.address, root, true);
-        const result = await host.exec([BACKUP_PATHS.backupScript, "--now"], {
+        const result = await host.exec(inInstanceCgroup(id, [BACKUP_PATHS.backupScript, "--now"]), {
             timeoutMs: BACKUP_TIMEOUT_MS,
             echo: process.stderr,
         });

@@ -14,6 +14,7 @@ import * as path from "node:path";
 import { checkAlive, startDaemon } from "../../local/daemon";
 import { isRunning, readPidFile, waitFor } from "../../local/process";
 import { expectSuccess, localMoto, localMotoDir, motoRequest, withEnvironment, xmlValue } from "./moto";
+import { registerServiceEndpoint, removeServiceEndpoint } from "./network";
 import { localcloudDir, ResourceStore } from "./state";
 
 /** Where the stand-in listens. */
@@ -199,9 +200,15 @@ export function imdsHandler(roleOf: (socket: import("node:net").Socket) => Retur
 }
 
 const pidFile = () => path.join(localMotoDir(), "imds.pid");
+const IMDS_ENDPOINT = "imds";
 
-/** Starts the stand-in (detached) unless it runs; resolves once it listens. */
+/**
+ * Starts the stand-in (detached) unless it runs; resolves once it listens. Its address is registered as a service
+ * endpoint no egress rule filters, as AWS never filters an instance's traffic to its metadata service.
+ */
 export async function startImds(): Promise<void> {
+    const { host, port } = imdsAddress();
+    registerServiceEndpoint({ name: IMDS_ENDPOINT, address: host, port, standsFor: "unfiltered" });
     const pid = readPidFile(pidFile());
     if (pid !== undefined && isRunning(pid)) return;
     const root = path.resolve(__dirname, "..", "..");
@@ -213,7 +220,6 @@ export async function startImds(): Promise<void> {
             __filename,
         ]),
     );
-    const { host, port } = imdsAddress();
     await waitFor(`the IMDS stand-in on ${host}:${port}`, 30_000, async () => {
         checkAlive(daemon);
         const status = await new Promise<number>((resolve) => {
@@ -227,6 +233,11 @@ export async function startImds(): Promise<void> {
         });
         return status === 400 ? true : undefined;
     });
+}
+
+/** Forgets the stand-in's unfiltered endpoint (it stops with moto, stopLocalMoto). */
+export function forgetImds(): void {
+    removeServiceEndpoint(IMDS_ENDPOINT);
 }
 
 if (require.main === module) {

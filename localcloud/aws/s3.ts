@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { awsDiff } from "../providers/aws";
 import { OldState, Properties, ResourceType } from "../providers/server";
 import { iamInUse } from "./iam";
+import { forgetImds } from "./imds";
 import { expectSuccess, localMoto, motoRequest, MotoRequest, stopLocalMoto, xmlValue } from "./moto";
 import { recordMode, ResourceStore } from "./state";
 import { region } from "./vpc";
@@ -32,7 +33,9 @@ export function s3InUse(): boolean {
 
 /** Stops moto once neither S3 nor IAM holds anything. */
 export async function stopMotoIfUnused(): Promise<void> {
-    if (!recordMode() && !s3InUse() && !iamInUse()) await stopLocalMoto();
+    if (recordMode() || s3InUse() || iamInUse()) return;
+    forgetImds();
+    await stopLocalMoto();
 }
 
 /** One signed S3 call with the local cloud's admin key (nothing in record mode). */

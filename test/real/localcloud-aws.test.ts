@@ -19,6 +19,8 @@ import {
     volumeAttachment,
 } from "../../localcloud/aws/compute";
 import { instanceCgroup } from "../../localcloud/aws/cgroups";
+import { forgetImds, imdsAddress, startImds } from "../../localcloud/aws/imds";
+import { stopLocalMoto } from "../../localcloud/aws/moto";
 import { FirewallStatus, NETWORK_RESOURCES, registerServiceEndpoint } from "../../localcloud/aws/network";
 import { getSubnet } from "../../localcloud/aws/vpc";
 import { runRemote } from "../../localcloud/providers/command";
@@ -269,13 +271,8 @@ describe("localcloud aws network: an instance's egress rules apply to what its p
 
     const create = (type: string, inputs: Properties, name: string) =>
         NETWORK_RESOURCES[type]!.create(inputs, URN(type, name));
-    /** What the instance sees of each port: "open" once connected within 3 s, else "blocked" (dropped SYN). */
-    const probe = async (...probed: number[]) => {
-        const script = probed
-            .map(
-                (port) => `timeout 3 bash -c 'exec 3<>/dev/tcp/${SERVER_ADDRESS}/${port}' && echo open || echo blocked`,
-            )
-            .join("\n");
+    /** The lines a script run on the instance over SSH prints (its processes are in the instance's cgroup). */
+    const onInstance = async (script: string) => {
         const connection = {
             host: address,
             user: "ubuntu",
@@ -285,6 +282,16 @@ describe("localcloud aws network: an instance's egress rules apply to what its p
         };
         return (await runRemote("bash -s", { connection, stdin: `${script}\n` }, {})).stdout.split("\n");
     };
+    /** What the instance sees of each port: "open" once connected within 3 s, else "blocked" (dropped SYN). */
+    const probe = (...probed: number[]) =>
+        onInstance(
+            probed
+                .map(
+                    (port) =>
+                        `timeout 3 bash -c 'exec 3<>/dev/tcp/${SERVER_ADDRESS}/${port}' && echo open || echo blocked`,
+                )
+                .join("\n"),
+        );
     const fromMachine = (port: number) =>
         new Promise<boolean>((resolve) => {
             const socket = net.connect({ host: SERVER_ADDRESS, port, timeout: 3000 });
@@ -336,6 +343,7 @@ describe("localcloud aws network: an instance's egress rules apply to what its p
     after(async () => {
         if (instanceId) await instance.delete!(instanceId, {}).catch(() => undefined);
         if (eniId) await networkInterface.delete!(eniId, {}).catch(() => undefined);
+        await stopLocalMoto();
         servers.forEach((server) => server.close());
         process.env.LOCALCLOUD_DIR = previousDir;
         if (previousDir === undefined) delete process.env.LOCALCLOUD_DIR;
@@ -364,5 +372,14 @@ describe("localcloud aws network: an instance's egress rules apply to what its p
         const olds = { inputs: added.outputs, outputs: added.outputs };
         await NETWORK_RESOURCES[EGRESS]!.update!(added.id, olds, { ...added.outputs, fromPort: other, toPort: other });
         assert.deepEqual(await probe(https, other), ["open", "open"]);
+    });
+
+    it("the metadata service passes egress rules that open only 443, as AWS never filters it; forgotten, it is dropped like any other port", async () => {
+        await startImds();
+        const { host, port } = imdsAddress();
+        const tokenStatus = `curl -s -m 3 -o /dev/null -w '%{http_code}\\n' -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://${host}:${port}/latest/api/token || true`;
+        assert.deepEqual(await onInstance(tokenStatus), ["200"]);
+        forgetImds();
+        assert.deepEqual(await onInstance(tokenStatus), ["000"]);
     });
 });
