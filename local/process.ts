@@ -146,10 +146,16 @@ function ourProcess(pidFile: string): { pid: number; name: string } | undefined 
 
 /**
  * Stops the process recorded in `pidFile` (SIGTERM, then SIGKILL after `graceMs`) if it still
- * runs one of our programs, and removes the file. Returns the PID it stopped.
+ * runs one of our programs, and removes the file. A file whose process runs another program
+ * (moto, the IMDS stand-in: their owner stops them) is kept, so that process is not lost.
+ * Returns the PID it stopped.
  */
 async function stopRecorded(pidFile: string, graceMs = 10_000): Promise<number | undefined> {
     const recorded = ourProcess(pidFile);
+    const recordedPid = readPidFile(pidFile);
+    if (!recorded && recordedPid !== undefined && isRunning(recordedPid)) {
+        return undefined;
+    }
     fs.rmSync(pidFile, { force: true });
     if (!recorded) {
         return undefined;

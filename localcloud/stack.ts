@@ -17,7 +17,7 @@ import { stopAll } from "../local/process";
 import { importKeyPair } from "./aws/compute";
 import { dnsServerAddress } from "./aws/dns";
 import { localImdsEndpoint } from "./aws/imds";
-import { localS3CaPem, localS3Endpoint } from "./aws/moto";
+import { localS3CaPem, localS3Endpoint, runningMotoDaemons } from "./aws/moto";
 import { removeFirewall } from "./aws/network";
 import { localcloudDir } from "./aws/state";
 import { configureRegion, getSubnets, getVpc } from "./aws/vpc";
@@ -513,6 +513,13 @@ export async function runStackCommand(command: StackCommand): Promise<void> {
         await pulumi(["destroy", "--yes", "--skip-preview", ...stack], { show: true });
         const stopped = await stopLeftovers();
         say(stopped.length > 0 ? `stopped what was left running: PIDs ${stopped.join(", ")}` : "nothing left running");
+        const kept = runningMotoDaemons();
+        if (kept.length > 0) {
+            // As on AWS, the retained backup bucket outlives the stack; moto holds it in memory.
+            say(
+                `kept running for the retained backup bucket (its backups are in moto's memory, for a restore): ${kept.map(({ name, pid }) => `${name} (PID ${pid})`).join(", ")}; stop them with: kill ${kept.map(({ pid }) => pid).join(" ")}`,
+            );
+        }
         return;
     }
     buildMirror(MIRROR_DIR);

@@ -274,6 +274,14 @@ const DAEMONS = [
     ["imds.pid", "imds.ts"],
 ] as const;
 
+/** The recorded daemons that still run (a retained bucket keeps them after a destroy), by PID file name. */
+export function runningMotoDaemons(): { name: string; pid: number }[] {
+    return DAEMONS.flatMap(([file]) => {
+        const pid = readPidFile(path.join(motoDir(), file));
+        return pid !== undefined && isRunning(pid) ? [{ name: file.replace(/\.pid$/, ""), pid }] : [];
+    });
+}
+
 /**
  * Stops the recorded daemons (SIGTERM, SIGKILL after 10 s) whose command line is still theirs (local/process.ts's
  * stopAll knows only etcd's, dnsmasq's and discovery's executables; these are python and node).

@@ -1,0 +1,37 @@
+import * as assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { isRunning, stopAll } from "../../local/process";
+
+describe("local/process stopAll", () => {
+    let dir = "";
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-aws-process-"));
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("leaves a recorded process that runs another program, and keeps its PID file so its owner can still stop it", async () => {
+        const other = spawn("sleep", ["30"], { stdio: "ignore" });
+        try {
+            const pidFile = path.join(dir, "moto", "moto_server.pid");
+            fs.mkdirSync(path.dirname(pidFile));
+            fs.writeFileSync(pidFile, `${other.pid}\n`);
+            assert.deepEqual(await stopAll(dir), []);
+            assert.equal(isRunning(other.pid!), true);
+            assert.equal(fs.readFileSync(pidFile, "utf8").trim(), String(other.pid));
+        } finally {
+            other.kill("SIGKILL");
+        }
+    });
+
+    it("removes the PID file of a process that is gone", async () => {
+        const gone = spawn("true");
+        await new Promise((resolve) => gone.once("exit", resolve));
+        const pidFile = path.join(dir, "etcd.pid");
+        fs.writeFileSync(pidFile, `${gone.pid}\n`);
+        assert.deepEqual(await stopAll(dir), []);
+        assert.equal(fs.existsSync(pidFile), false);
+    });
+});
