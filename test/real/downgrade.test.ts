@@ -11,7 +11,6 @@
 //   flock /tmp/etcd-aws-real.lock npx mocha --timeout 600000 test/real/downgrade.test.ts
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { PRE_CHANGE_SNAPSHOT_DIR } from "../../core/scripts/prepare-change";
 import { LocalHost } from "../../local/host";
@@ -19,10 +18,10 @@ import { run } from "../../local/process";
 import { EtcdClient } from "../../local/writer";
 import { pulumiEnvironment, stackPaths } from "../../localcloud/stack";
 import {
-    localCluster,
+    enterLocalCloud,
+    leaveLocalCloud,
     printedEndpoints,
     PULUMI,
-    runningRecorded,
     stackCommandRunner,
     stackVersions,
 } from "./local-stack-run";
@@ -51,7 +50,6 @@ describe(`downgrade on the local stack: ${FROM} -> ${TO} through etcd's downgrad
     let env: NodeJS.ProcessEnv = {};
     let endpoints: string[] = [];
     let client: EtcdClient = localClient(TO);
-    const saved = process.env.LOCALCLOUD_DIR;
     const outputs: string[] = [];
     const started = Date.now();
 
@@ -82,13 +80,7 @@ describe(`downgrade on the local stack: ${FROM} -> ${TO} through etcd's downgrad
     const members = [0, 1, 2].map((i) => `${STACK}-${i}`);
 
     before(async function () {
-        if (!fs.existsSync(PULUMI) || process.getuid?.() !== 0) {
-            console.log(`    skipped: needs root and ${PULUMI} (scripts/bootstrap.sh)`);
-            this.skip();
-        }
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), `${STACK}-`));
-        env = { ...process.env, LOCALCLOUD_DIR: dir };
-        process.env.LOCALCLOUD_DIR = dir; // stackPaths reads the state directory from the environment
+        ({ dir, env } = enterLocalCloud(this, STACK));
         const { output, seconds } = await stackCommand([
             "up",
             "--set",
@@ -114,16 +106,8 @@ describe(`downgrade on the local stack: ${FROM} -> ${TO} through etcd's downgrad
 
     after(async function () {
         this.timeout(UP_TIMEOUT_MS + 60_000);
-        if (dir && runningRecorded(dir).length > 0) {
-            const { seconds } = await localCluster(["destroy", "--stack", STACK], env, UP_TIMEOUT_MS).catch(() => ({
-                seconds: -1,
-            }));
-            console.log(`      destroy: ${seconds.toFixed(0)} s`);
-            for (const pid of runningRecorded(dir)) process.kill(pid, "SIGKILL");
-        }
-        if (saved === undefined) delete process.env.LOCALCLOUD_DIR;
-        else process.env.LOCALCLOUD_DIR = saved;
-        if (dir) fs.rmSync(dir, { recursive: true, force: true });
+        const seconds = await leaveLocalCloud(STACK, dir, env, UP_TIMEOUT_MS);
+        if (seconds !== undefined) console.log(`      destroy: ${seconds.toFixed(0)} s`);
         console.log(`      the whole file: ${((Date.now() - started) / 1000).toFixed(0)} s`);
     });
 

@@ -13,7 +13,6 @@
 //   flock /tmp/etcd-aws-real.lock npx mocha --timeout 600000 test/real/local-stack-changes.test.ts
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { HOST_PATHS } from "../../core";
@@ -26,7 +25,14 @@ import { publishImage } from "../../localcloud/aws/images";
 import { stackPaths } from "../../localcloud/stack";
 import { describeOutcome, recordChange } from "./change-report";
 import { DownSampler } from "./down-sampler";
-import { localCluster, memberLogFiles, printedEndpoints, PULUMI, runningRecorded } from "./local-stack-run";
+import {
+    enterLocalCloud,
+    leaveLocalCloud,
+    localCluster,
+    memberLogFiles,
+    printedEndpoints,
+    runningRecorded,
+} from "./local-stack-run";
 import { assertOneAtATime, restartWindowsIn } from "./restarts";
 import { LOCAL_STACK_VERSIONS } from "./support";
 import { localClient, readBackThrough, writeThrough } from "./writes";
@@ -221,7 +227,6 @@ for (const version of LOCAL_STACK_VERSIONS) {
         let env: NodeJS.ProcessEnv = {};
         let endpoints: string[] = [];
         let client: EtcdClient = localClient(version);
-        const saved = process.env.LOCALCLOUD_DIR;
         const logs: string[] = [];
 
         function keep(args: string[], output: string): void {
@@ -268,14 +273,7 @@ for (const version of LOCAL_STACK_VERSIONS) {
         }
 
         before(async function () {
-            if (!fs.existsSync(PULUMI) || process.getuid?.() !== 0) {
-                console.log(`    skipped: needs root and ${PULUMI} (scripts/bootstrap.sh)`);
-                this.skip();
-            }
-            dir = fs.mkdtempSync(path.join(os.tmpdir(), `${stack}-`));
-            env = { ...process.env, LOCALCLOUD_DIR: dir };
-            // stackPaths, publishImage and firewallTable read the state directory from the environment.
-            process.env.LOCALCLOUD_DIR = dir;
+            ({ dir, env } = enterLocalCloud(this, stack));
             const { output, seconds } = await stackCommand([
                 "up",
                 "--set",
@@ -302,14 +300,7 @@ for (const version of LOCAL_STACK_VERSIONS) {
 
         after(async function () {
             this.timeout(UP_TIMEOUT_MS + 60_000);
-            // Whatever a failure left: the stack's resources, then any process still recorded.
-            if (dir && runningRecorded(dir).length > 0) {
-                await localCluster(["destroy", "--stack", stack], env, UP_TIMEOUT_MS).catch(() => undefined);
-                for (const pid of runningRecorded(dir)) process.kill(pid, "SIGKILL");
-            }
-            if (saved === undefined) delete process.env.LOCALCLOUD_DIR;
-            else process.env.LOCALCLOUD_DIR = saved;
-            if (dir) fs.rmSync(dir, { recursive: true, force: true });
+            await leaveLocalCloud(stack, dir, env, UP_TIMEOUT_MS);
         });
 
         for (const change of changes) {

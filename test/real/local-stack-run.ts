@@ -3,6 +3,7 @@
 import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { isRunning, readPidFile, run } from "../../local/process";
 import { EtcdClient } from "../../local/writer";
@@ -43,6 +44,51 @@ export function runningRecorded(dir: string): number[] {
         .filter((file) => file.endsWith(".pid"))
         .map((file) => readPidFile(path.join(dir, file)))
         .filter((pid): pid is number => pid !== undefined && isRunning(pid));
+}
+
+const savedLocalCloudDirs = new Map<string, string | undefined>();
+
+/**
+ * A local stack test's own local cloud: a fresh state directory named after the stack, LOCALCLOUD_DIR pointed at it
+ * in `env` (for the CLI) and in this process (stackPaths, publishImage and firewallTable read it). Skips the suite
+ * unless it runs as root with the built CLI.
+ */
+export function enterLocalCloud(suite: Mocha.Context, stack: string): { dir: string; env: NodeJS.ProcessEnv } {
+    if (!fs.existsSync(PULUMI) || process.getuid?.() !== 0) {
+        console.log(`    skipped: needs root and ${PULUMI} (scripts/bootstrap.sh)`);
+        suite.skip();
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${stack}-`));
+    savedLocalCloudDirs.set(dir, process.env.LOCALCLOUD_DIR);
+    process.env.LOCALCLOUD_DIR = dir;
+    return { dir, env: { ...process.env, LOCALCLOUD_DIR: dir } };
+}
+
+/**
+ * Leaves it, whatever a failure left: destroys the stack while anything it recorded runs, kills what still runs (the
+ * retained backup bucket's moto), restores LOCALCLOUD_DIR and deletes the directory. Returns the destroy's seconds
+ * (undefined: nothing ran; -1: the destroy failed).
+ */
+export async function leaveLocalCloud(
+    stack: string,
+    dir: string,
+    env: NodeJS.ProcessEnv,
+    timeoutMs = 480_000,
+): Promise<number | undefined> {
+    if (!dir) return undefined;
+    let seconds: number | undefined;
+    if (runningRecorded(dir).length > 0) {
+        ({ seconds } = await localCluster(["destroy", "--stack", stack], env, timeoutMs).catch(() => ({
+            seconds: -1,
+        })));
+        for (const pid of runningRecorded(dir)) process.kill(pid, "SIGKILL");
+    }
+    const saved = savedLocalCloudDirs.get(dir);
+    savedLocalCloudDirs.delete(dir);
+    if (saved === undefined) delete process.env.LOCALCLOUD_DIR;
+    else process.env.LOCALCLOUD_DIR = saved;
+    fs.rmSync(dir, { recursive: true, force: true });
+    return seconds;
 }
 
 /** The client endpoints `up` prints at its end. */

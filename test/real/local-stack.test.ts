@@ -4,13 +4,12 @@
 //   flock /tmp/etcd-aws-real.lock npx mocha --timeout 600000 test/real/local-stack.test.ts
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { localRelease } from "../../local/mirror";
 import { isRunning, runChecked } from "../../local/process";
 import { firewallTable } from "../../localcloud/aws/network";
 import { stackPaths } from "../../localcloud/stack";
-import { localCluster, printedEndpoints, PULUMI, runningRecorded } from "./local-stack-run";
+import { enterLocalCloud, leaveLocalCloud, localCluster, printedEndpoints, runningRecorded } from "./local-stack-run";
 
 const STACK = "local-test";
 
@@ -20,28 +19,13 @@ describe("the local stack: scripts/local-cluster.sh up and destroy of a 3-member
     let env: NodeJS.ProcessEnv;
     let upOutput = "";
     let recorded: number[] = [];
-    const saved = process.env.LOCALCLOUD_DIR;
 
     before(function () {
-        if (!fs.existsSync(PULUMI) || process.getuid?.() !== 0) {
-            console.log(`    skipped: needs root and ${PULUMI} (scripts/bootstrap.sh)`);
-            this.skip();
-        }
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "local-stack-"));
-        env = { ...process.env, LOCALCLOUD_DIR: dir };
-        // stackPaths and firewallTable read the state directory from the environment.
-        process.env.LOCALCLOUD_DIR = dir;
+        ({ dir, env } = enterLocalCloud(this, "local-stack"));
     });
 
     after(async () => {
-        // Whatever a failure left: the stack's resources, then any process still recorded.
-        if (dir && runningRecorded(dir).length > 0) {
-            await localCluster(["destroy", "--stack", STACK], env).catch(() => undefined);
-            for (const pid of runningRecorded(dir)) process.kill(pid, "SIGKILL");
-        }
-        if (saved === undefined) delete process.env.LOCALCLOUD_DIR;
-        else process.env.LOCALCLOUD_DIR = saved;
-        if (dir) fs.rmSync(dir, { recursive: true, force: true });
+        await leaveLocalCloud(STACK, dir, env);
     });
 
     it("up runs the engine's steps and leaves 3 started members that store and return a key", async () => {

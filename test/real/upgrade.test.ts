@@ -10,8 +10,6 @@
 //   flock /tmp/etcd-aws-real.lock npx mocha --timeout 600000 test/real/upgrade.test.ts
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { planUpgrade } from "../../core/upgrade";
 import { parseEtcdVersion } from "../../core/versions";
 import { EtcdClient } from "../../local/writer";
@@ -19,12 +17,12 @@ import { stackPaths } from "../../localcloud/stack";
 import { describeOutcome, recordChange } from "./change-report";
 import {
     clientTlsFiles,
-    localCluster,
+    enterLocalCloud,
+    etcdctlThrough,
+    leaveLocalCloud,
     memberLogFiles,
     printedEndpoints,
-    PULUMI,
     runningRecorded,
-    etcdctlThrough,
     stackCommandRunner,
     stackVersions,
 } from "./local-stack-run";
@@ -98,7 +96,6 @@ describe(`rolling upgrades on the local stack: ${UPGRADE_CHAIN.join(" -> ")}, ea
     let endpoints: string[] = [];
     let client: EtcdClient = localClient(CLIENT_VERSION);
     let running: string = FIRST;
-    const saved = process.env.LOCALCLOUD_DIR;
     const outputs: string[] = [];
 
     const stackCommand = stackCommandRunner(STACK, () => env, outputs, UP_TIMEOUT_MS);
@@ -134,13 +131,7 @@ describe(`rolling upgrades on the local stack: ${UPGRADE_CHAIN.join(" -> ")}, ea
     }
 
     before(async function () {
-        if (!fs.existsSync(PULUMI) || process.getuid?.() !== 0) {
-            console.log(`    skipped: needs root and ${PULUMI} (scripts/bootstrap.sh)`);
-            this.skip();
-        }
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), `${STACK}-`));
-        env = { ...process.env, LOCALCLOUD_DIR: dir };
-        process.env.LOCALCLOUD_DIR = dir; // stackPaths reads the state directory from the environment
+        ({ dir, env } = enterLocalCloud(this, STACK));
         const { output, seconds } = await stackCommand([
             "up",
             "--set",
@@ -162,13 +153,7 @@ describe(`rolling upgrades on the local stack: ${UPGRADE_CHAIN.join(" -> ")}, ea
 
     after(async function () {
         this.timeout(UP_TIMEOUT_MS + 60_000);
-        if (dir && runningRecorded(dir).length > 0) {
-            await localCluster(["destroy", "--stack", STACK], env, UP_TIMEOUT_MS).catch(() => undefined);
-            for (const pid of runningRecorded(dir)) process.kill(pid, "SIGKILL");
-        }
-        if (saved === undefined) delete process.env.LOCALCLOUD_DIR;
-        else process.env.LOCALCLOUD_DIR = saved;
-        if (dir) fs.rmSync(dir, { recursive: true, force: true });
+        await leaveLocalCloud(STACK, dir, env, UP_TIMEOUT_MS);
     });
 
     /**

@@ -1,0 +1,126 @@
+// Issue 14's backups and restore through `pulumi up` on the local stack (etcd 3.5.16): a 3-member stack with
+// `backupBucket` set (the local cloud's moto bucket, IAM role and IMDS stand-in), keys written, a backup taken the way
+// the members' timer does (`scripts/local-cluster.sh backup`, its s3:// URI printed), more keys written, then
+// `up --set etcd-aws:restoreFromSnapshot=<uri> --set etcd-aws:restoreDiscardsCurrentData=<cluster>`: every member
+// restores the backup as a member of a new cluster (<member>-restore before the health gate). Every key written before
+// the backup is back with its value on every member, the keys written after it are gone (the data-loss window), the
+// revision is bumped past 10^9, and the next `up` changes nothing. Run it alone:
+//   flock /tmp/etcd-aws-real.lock npx mocha --timeout 600000 test/real/local-stack-restore.test.ts
+import * as assert from "node:assert/strict";
+import { EtcdClient } from "../../local/writer";
+import {
+    clientTlsFiles,
+    enterLocalCloud,
+    etcdctlThrough,
+    leaveLocalCloud,
+    printedEndpoints,
+    stackCommandRunner,
+} from "./local-stack-run";
+import { localClient } from "./writes";
+
+const STACK = "local-restore";
+const VERSION = "3.5.16";
+const BUCKET = "local-restore-backups";
+const UP_TIMEOUT_MS = 300_000;
+const BEFORE = 40;
+const AFTER = 15;
+const PREFIX = "restore-test/";
+
+describe(`backup and restore through pulumi up on the local stack (etcd ${VERSION}, 3 members, moto as S3)`, function () {
+    this.timeout(UP_TIMEOUT_MS + 120_000);
+    let dir = "";
+    let env: NodeJS.ProcessEnv = {};
+    let endpoints: string[] = [];
+    let client: EtcdClient = localClient(VERSION);
+    let uri = "";
+    const outputs: string[] = [];
+    const stackCommand = stackCommandRunner(STACK, () => env, outputs, UP_TIMEOUT_MS);
+
+    /** Writes `count` keys from `first` through every endpoint. */
+    async function put(first: number, count: number): Promise<void> {
+        for (let i = first; i < first + count; i++) {
+            await etcdctlThrough(client, endpoints, "put", `${PREFIX}k${i}`, `v${i}`);
+        }
+    }
+
+    /** The keys under PREFIX and their values that member `endpoint` holds itself, and its revision. */
+    async function heldBy(endpoint: string): Promise<{ values: Map<string, string>; revision: number }> {
+        const answer = JSON.parse(
+            await etcdctlThrough(client, [endpoint], "get", PREFIX, "--prefix", "--consistency=s", "-w", "json"),
+        ) as { header: { revision: string | number }; kvs?: { key: string; value: string }[] };
+        const decode = (text: string) => Buffer.from(text, "base64").toString();
+        return {
+            values: new Map((answer.kvs ?? []).map((kv) => [decode(kv.key), decode(kv.value)])),
+            revision: Number(answer.header.revision),
+        };
+    }
+
+    before(async function () {
+        ({ dir, env } = enterLocalCloud(this, STACK));
+        const { output, seconds } = await stackCommand([
+            "up",
+            "--set",
+            "etcd-aws:memberCount=3",
+            "--set",
+            `etcd-aws:etcdVersion=${VERSION}`,
+            "--set",
+            `etcd-aws:backupBucket=${BUCKET}`,
+        ]);
+        endpoints = printedEndpoints(output) ?? [];
+        const tls = clientTlsFiles(STACK);
+        client = localClient(VERSION, [`--cacert=${tls.cacert}`, `--cert=${tls.cert}`, `--key=${tls.key}`]);
+        console.log(`      first up (3 members, backups on): ${seconds.toFixed(0)} s`);
+        assert.equal(endpoints.length, 3);
+    });
+
+    afterEach(function () {
+        if (this.currentTest?.state === "failed") console.log(outputs.at(-1)?.slice(-12_000) ?? "");
+    });
+
+    after(async function () {
+        this.timeout(UP_TIMEOUT_MS + 60_000);
+        // The backup bucket outlives the stack (retainOnDelete): its moto and IMDS stand-in are killed here.
+        await leaveLocalCloud(STACK, dir, env, UP_TIMEOUT_MS);
+    });
+
+    it("local-cluster.sh backup uploads a checked snapshot through the members' instance profile and prints its s3:// URI under the cluster's prefix", async () => {
+        await put(0, BEFORE);
+        const { output, seconds } = await stackCommand(["backup"]);
+        const printed = /^(s3:\/\/\S+)$/m.exec(output)?.[1];
+        assert.ok(printed, output);
+        uri = printed;
+        assert.match(uri, new RegExp(`^s3://${BUCKET}/etcd-backups/${STACK}/\\d{8}T\\d{6}Z-rev\\d+\\.db$`));
+        console.log(`      backup: ${uri} in ${seconds.toFixed(1)} s`);
+        await put(BEFORE, AFTER);
+    });
+
+    it("restoreFromSnapshot with its intent: every member holds exactly the keys written before the backup, at a bumped revision; the next up changes nothing", async () => {
+        assert.ok(uri, "the backup test ran first");
+        const before = await heldBy(endpoints[0] as string);
+        assert.equal(before.values.size, BEFORE + AFTER);
+        const { seconds } = await stackCommand([
+            "up",
+            "--set",
+            `etcd-aws:restoreFromSnapshot=${uri}`,
+            "--set",
+            `etcd-aws:restoreDiscardsCurrentData=${STACK}`,
+        ]);
+        console.log(`      restore up: ${seconds.toFixed(0)} s; ${AFTER} keys written after the backup are gone`);
+        for (const endpoint of endpoints) {
+            const held = await heldBy(endpoint);
+            assert.equal(held.values.size, BEFORE, `${endpoint} holds ${held.values.size} keys`);
+            for (let i = 0; i < BEFORE; i++) assert.equal(held.values.get(`${PREFIX}k${i}`), `v${i}`, endpoint);
+            assert.ok(held.revision > 1_000_000_000, `${endpoint}: revision ${held.revision}`);
+        }
+        const members = JSON.parse(await etcdctlThrough(client, endpoints, "member", "list", "-w", "json")) as {
+            members: { name: string; isLearner?: boolean }[];
+        };
+        assert.deepEqual(
+            members.members.map((m) => m.name).sort(),
+            [0, 1, 2].map((i) => `${STACK}-${i}`),
+        );
+        await etcdctlThrough(client, endpoints, "put", `${PREFIX}after-restore`, "written");
+        const again = await stackCommand(["preview"]);
+        assert.doesNotMatch(again.output, /\((update|replace|create|delete)\)/, "nothing left to change");
+    });
+});
