@@ -10,20 +10,21 @@
 // Run it alone:
 //   flock /tmp/etcd-aws-real.lock npx mocha --timeout 600000 test/real/downgrade.test.ts
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { PRE_CHANGE_SNAPSHOT_DIR } from "../../core/scripts/prepare-change";
-import { LocalHost } from "../../local/host";
 import { run } from "../../local/process";
 import { EtcdClient } from "../../local/writer";
 import { pulumiEnvironment, stackPaths } from "../../localcloud/stack";
 import {
     enterLocalCloud,
     leaveLocalCloud,
+    memberHost,
     printedEndpoints,
     PULUMI,
     stackCommandRunner,
     stackVersions,
+    stepNames,
+    upWith,
 } from "./local-stack-run";
 import { localClient, readBackThrough, writeThrough } from "./writes";
 
@@ -39,11 +40,6 @@ const CLUSTER_VERSION_TIMEOUT_MS = 30_000;
 const LEFT_FREE_BYTES = 16 * 1024 * 1024;
 const FILLER = "/var/lib/etcd/filler";
 
-/** The lines of `up --diff` naming a step's resource: `[urn=...::<name>]`, in the engine's order. */
-function stepNames(output: string): string[] {
-    return [...output.matchAll(/\[urn=urn:pulumi:[^\]]*::([^:\]]+)\]/g)].map((m) => m[1] ?? "");
-}
-
 describe(`downgrade on the local stack: ${FROM} -> ${TO} through etcd's downgrade API after a pre-change snapshot, a writer running`, function () {
     this.timeout(UP_TIMEOUT_MS + 120_000);
     let dir = "";
@@ -57,18 +53,7 @@ describe(`downgrade on the local stack: ${FROM} -> ${TO} through etcd's downgrad
     const memberVersions = async () => (await stackVersions(STACK, client, endpoints)).members;
     const clusterVersions = async () => (await stackVersions(STACK, client, endpoints)).cluster;
 
-    /** The local host (an instance of the local cloud) that runs `member`, found by its etcd.env. */
-    function hostOf(member: string): LocalHost {
-        const hosts = path.join(dir, "hosts");
-        for (const id of fs.readdirSync(hosts)) {
-            const root = path.join(hosts, id, "root");
-            const envFile = path.join(root, "etc", "etcd", "etcd.env");
-            if (fs.existsSync(envFile) && /^ETCD_NAME=(.*)$/m.exec(fs.readFileSync(envFile, "utf8"))?.[1] === member) {
-                return new LocalHost(id, "", root, true);
-            }
-        }
-        throw new Error(`no local host runs ${member}`);
-    }
+    const hostOf = (member: string) => memberHost(dir, member);
 
     /** A command on `member`'s host (its data volume mounted); its stdout. */
     async function onHost(member: string, command: string): Promise<string> {
@@ -81,13 +66,9 @@ describe(`downgrade on the local stack: ${FROM} -> ${TO} through etcd's downgrad
 
     before(async function () {
         ({ dir, env } = enterLocalCloud(this, STACK));
-        const { output, seconds } = await stackCommand([
-            "up",
-            "--set",
-            "etcd-aws:memberCount=3",
-            "--set",
-            `etcd-aws:etcdVersion=${FROM}`,
-        ]);
+        const { output, seconds } = await stackCommand(
+            upWith("etcd-aws:memberCount=3", `etcd-aws:etcdVersion=${FROM}`),
+        );
         endpoints = printedEndpoints(output) ?? [];
         const { clientDir } = stackPaths(STACK);
         client = localClient(TO, [

@@ -32,6 +32,7 @@ import {
     memberLogFiles,
     printedEndpoints,
     runningRecorded,
+    upWith,
 } from "./local-stack-run";
 import { assertOneAtATime, restartWindowsIn } from "./restarts";
 import { LOCAL_STACK_VERSIONS } from "./support";
@@ -274,15 +275,13 @@ for (const version of LOCAL_STACK_VERSIONS) {
 
         before(async function () {
             ({ dir, env } = enterLocalCloud(this, stack));
-            const { output, seconds } = await stackCommand([
-                "up",
-                "--set",
-                "etcd-aws:memberCount=3",
-                "--set",
-                `etcd-aws:etcdVersion=${version}`,
-                "--set",
-                `etcd-aws:volumeSizeGiB=${FIRST_VOLUME_GIB}`,
-            ]);
+            const { output, seconds } = await stackCommand(
+                upWith(
+                    "etcd-aws:memberCount=3",
+                    `etcd-aws:etcdVersion=${version}`,
+                    `etcd-aws:volumeSizeGiB=${FIRST_VOLUME_GIB}`,
+                ),
+            );
             endpoints = printedEndpoints(output) ?? [];
             const { clientDir } = stackPaths(stack);
             client = localClient(version, [

@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { LocalHost } from "../../local/host";
 import { isRunning, readPidFile, run } from "../../local/process";
 import { EtcdClient } from "../../local/writer";
 import { stackPaths } from "../../localcloud/stack";
@@ -94,6 +95,29 @@ export async function leaveLocalCloud(
 /** The client endpoints `up` prints at its end. */
 export function printedEndpoints(upOutput: string): string[] | undefined {
     return /client endpoints \(pulumi stack output clientEndpoints\): (\S+)/.exec(upOutput)?.[1]?.split(",");
+}
+
+/** `up` with each stack setting (`etcd-aws:key=value`) as a `--set`. */
+export function upWith(...settings: string[]): string[] {
+    return ["up", ...settings.flatMap((setting) => ["--set", setting])];
+}
+
+/** The lines of `up --diff` naming a step's resource: `[urn=...::<name>]`, in the engine's order. */
+export function stepNames(output: string): string[] {
+    return [...output.matchAll(/\[urn=urn:pulumi:[^\]]*::([^:\]]+)\]/g)].map((m) => m[1] ?? "");
+}
+
+/** The local host (an instance of the local cloud under `dir`) that runs `member`, found by its etcd.env. */
+export function memberHost(dir: string, member: string): LocalHost {
+    const hosts = path.join(dir, "hosts");
+    for (const id of fs.readdirSync(hosts)) {
+        const root = path.join(hosts, id, "root");
+        const envFile = path.join(root, "etc", "etcd", "etcd.env");
+        if (fs.existsSync(envFile) && /^ETCD_NAME=(.*)$/m.exec(fs.readFileSync(envFile, "utf8"))?.[1] === member) {
+            return new LocalHost(id, "", root, true);
+        }
+    }
+    throw new Error(`no local host runs ${member}`);
 }
 
 /** etcd's log file of each local host under the state directory `dir`, named by the member it runs. */

@@ -25,6 +25,7 @@ import {
     runningRecorded,
     stackCommandRunner,
     stackVersions,
+    upWith,
 } from "./local-stack-run";
 import { assertOneAtATime, logEvents, RestartWindow, restartWindowsIn } from "./restarts";
 import { UPGRADE_CHAIN } from "./support";
@@ -132,13 +133,9 @@ describe(`rolling upgrades on the local stack: ${UPGRADE_CHAIN.join(" -> ")}, ea
 
     before(async function () {
         ({ dir, env } = enterLocalCloud(this, STACK));
-        const { output, seconds } = await stackCommand([
-            "up",
-            "--set",
-            "etcd-aws:memberCount=3",
-            "--set",
-            `etcd-aws:etcdVersion=${FIRST}`,
-        ]);
+        const { output, seconds } = await stackCommand(
+            upWith("etcd-aws:memberCount=3", `etcd-aws:etcdVersion=${FIRST}`),
+        );
         endpoints = printedEndpoints(output) ?? [];
         const tls = clientTlsFiles(STACK);
         client = localClient(CLIENT_VERSION, [`--cacert=${tls.cacert}`, `--cert=${tls.cert}`, `--key=${tls.key}`]);

@@ -4,29 +4,37 @@
 // `up --set etcd-aws:restoreFromSnapshot=<uri> --set etcd-aws:restoreDiscardsCurrentData=<cluster>`: every member
 // restores the backup as a member of a new cluster (<member>-restore before the health gate). Every key written before
 // the backup is back with its value on every member, the keys written after it are gone (the data-loss window), the
-// revision is bumped past 10^9, and the next `up` changes nothing. Run it alone:
-//   flock /tmp/etcd-aws-real.lock npx mocha --timeout 600000 test/real/local-stack-restore.test.ts
+// revision is bumped past 10^9, and the next `up` changes nothing. Last, with S3 down (the local cloud's moto killed),
+// a restart-requiring change: the pre-change step's upload fails and stops the update before any member is touched.
+// Run it alone:
+//   flock /tmp/etcd-aws-real.lock npx mocha --timeout 600000 test/real/local-stack-backups.test.ts
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { isRunning, readPidFile, waitFor } from "../../local/process";
 import { EtcdClient } from "../../local/writer";
 import {
     clientTlsFiles,
     enterLocalCloud,
     etcdctlThrough,
     leaveLocalCloud,
+    memberHost,
     printedEndpoints,
     stackCommandRunner,
+    stepNames,
+    upWith,
 } from "./local-stack-run";
 import { localClient } from "./writes";
 
-const STACK = "local-restore";
+const STACK = "local-backups";
 const VERSION = "3.5.16";
-const BUCKET = "local-restore-backups";
+const BUCKET = "local-backups-bucket";
 const UP_TIMEOUT_MS = 300_000;
 const BEFORE = 40;
 const AFTER = 15;
 const PREFIX = "restore-test/";
 
-describe(`backup and restore through pulumi up on the local stack (etcd ${VERSION}, 3 members, moto as S3)`, function () {
+describe(`backups on the local stack (etcd ${VERSION}, 3 members, moto as S3): a backup, a restore through pulumi up, a change stopped by a failed upload`, function () {
     this.timeout(UP_TIMEOUT_MS + 120_000);
     let dir = "";
     let env: NodeJS.ProcessEnv = {};
@@ -57,15 +65,9 @@ describe(`backup and restore through pulumi up on the local stack (etcd ${VERSIO
 
     before(async function () {
         ({ dir, env } = enterLocalCloud(this, STACK));
-        const { output, seconds } = await stackCommand([
-            "up",
-            "--set",
-            "etcd-aws:memberCount=3",
-            "--set",
-            `etcd-aws:etcdVersion=${VERSION}`,
-            "--set",
-            `etcd-aws:backupBucket=${BUCKET}`,
-        ]);
+        const { output, seconds } = await stackCommand(
+            upWith("etcd-aws:memberCount=3", `etcd-aws:etcdVersion=${VERSION}`, `etcd-aws:backupBucket=${BUCKET}`),
+        );
         endpoints = printedEndpoints(output) ?? [];
         const tls = clientTlsFiles(STACK);
         client = localClient(VERSION, [`--cacert=${tls.cacert}`, `--cert=${tls.cert}`, `--key=${tls.key}`]);
@@ -98,13 +100,9 @@ describe(`backup and restore through pulumi up on the local stack (etcd ${VERSIO
         assert.ok(uri, "the backup test ran first");
         const before = await heldBy(endpoints[0] as string);
         assert.equal(before.values.size, BEFORE + AFTER);
-        const { seconds } = await stackCommand([
-            "up",
-            "--set",
-            `etcd-aws:restoreFromSnapshot=${uri}`,
-            "--set",
-            `etcd-aws:restoreDiscardsCurrentData=${STACK}`,
-        ]);
+        const { seconds } = await stackCommand(
+            upWith(`etcd-aws:restoreFromSnapshot=${uri}`, `etcd-aws:restoreDiscardsCurrentData=${STACK}`),
+        );
         console.log(`      restore up: ${seconds.toFixed(0)} s; ${AFTER} keys written after the backup are gone`);
         for (const endpoint of endpoints) {
             const held = await heldBy(endpoint);
@@ -122,5 +120,39 @@ describe(`backup and restore through pulumi up on the local stack (etcd ${VERSIO
         await etcdctlThrough(client, endpoints, "put", `${PREFIX}after-restore`, "written");
         const again = await stackCommand(["preview"]);
         assert.doesNotMatch(again.output, /\((update|replace|create|delete)\)/, "nothing left to change");
+    });
+
+    it("S3 down (moto killed): the pre-change snapshot's upload fails and stops a restart-requiring change before any member is touched", async () => {
+        const members = [0, 1, 2].map((i) => `${STACK}-${i}`);
+        const moto = readPidFile(path.join(dir, "moto", "moto_server.pid"));
+        assert.ok(moto !== undefined && isRunning(moto), "the local cloud's moto runs");
+        const pids = members.map((member) => memberHost(dir, member).etcdPid());
+        process.kill(moto, "SIGKILL");
+        await waitFor("moto to die", 5_000, () => (isRunning(moto) ? undefined : true));
+        await assert.rejects(
+            stackCommand(["up", "--set", "etcd-aws:extraFlags=snapshot-count=20000"]),
+            (error: Error) => {
+                assert.match(error.message, /the backup before the change was NOT uploaded/);
+                assert.match(error.message, new RegExp(`${STACK}-prepare-change`));
+                return true;
+            },
+        );
+        const touched = stepNames(outputs.at(-1) ?? "").filter((name) =>
+            members.some((member) => name === member || name.startsWith(`${member}-`)),
+        );
+        assert.deepEqual(
+            touched,
+            [],
+            "no step of a member's instance, volume, install, launch, ready check or restore",
+        );
+        assert.deepEqual(
+            members.map((member) => memberHost(dir, member).etcdPid()),
+            pids,
+            "no etcd was restarted",
+        );
+        for (const member of members) {
+            const envFile = fs.readFileSync(path.join(memberHost(dir, member).root, "etc", "etcd", "etcd.env"), "utf8");
+            assert.doesNotMatch(envFile, /SNAPSHOT_COUNT=20000/, `${member} runs the old flags`);
+        }
     });
 });
