@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test: type check, lint and format check, the unit tests (pure configuration core,
-# host scripts and the resource graph under Pulumi mocks), the real Pulumi engine with the local
-# providers (test/**/*engine.test.ts), the package as others use it (npm pack, a consumer
-# program, the cross-language schema), then the real-etcd suite on local hosts.
-# Installs what it needs first (scripts/bootstrap.sh). `--unit` runs only the first three.
+# Runs every test: type check, lint and format check, the unit tests (pure configuration core
+# and the resource graph under Pulumi mocks), the host scripts against stand-ins, the real
+# Pulumi engine with the local providers (test/**/*engine.test.ts), the package as others use
+# it (npm pack, a consumer program, the cross-language schema), then the real-etcd suite on
+# local hosts.
+# Installs what it needs first (scripts/bootstrap.sh). `--unit` runs only the first four.
 # Ends with "N passed, N failed".
 set -euo pipefail
 
@@ -39,7 +40,10 @@ npm run --silent lint
 
 echo "== unit tests"
 run_mocha --parallel --jobs 2 'test/**/*.test.ts' --ignore 'test/real/**' --ignore 'test/package/**' \
-    --ignore 'test/**/*engine.test.ts'
+    --ignore 'test/**/*engine.test.ts' --ignore 'test/host/**'
+
+echo "== host scripts (rendered bash under a temporary root, stand-in etcdctl and systemctl)"
+run_mocha --parallel --jobs 2 'test/host/**/*.test.ts'
 
 if [ "${1:-}" != "--unit" ]; then
     echo "== the real Pulumi engine (local providers, record mode)"
