@@ -137,23 +137,52 @@ export function readPidFile(pidFile: string): number | undefined {
 /** The programs this layer starts; a recorded PID now running anything else is not ours to stop. */
 const OUR_PROGRAMS: ReadonlySet<string> = new Set(["etcd", "dnsmasq", "discovery.etcd.io"]);
 
+/** Linux's clock ticks per second (USER_HZ), the unit of a process's start time in /proc. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** When `pid` started, in seconds since the epoch (whole seconds: the boot time's precision). */
+function processStartSeconds(pid: number): number | undefined {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+        const boot = Number(/^btime (\d+)$/m.exec(fs.readFileSync("/proc/stat", "utf8"))?.[1]);
+        return Number.isFinite(ticks) && Number.isFinite(boot) ? boot + ticks / CLOCK_TICKS_PER_SECOND : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * The PID `pidFile` records if that process still runs and started before the file was written: a
+ * process that started later has a reused PID and is not the one recorded.
+ */
+export function recordedProcess(pidFile: string): number | undefined {
+    const pid = readPidFile(pidFile);
+    if (pid === undefined || !isRunning(pid)) return undefined;
+    const started = processStartSeconds(pid);
+    try {
+        return started !== undefined && started <= fs.statSync(pidFile).mtimeMs / 1000 + 2 ? pid : undefined;
+    } catch {
+        return undefined; // the file went meanwhile
+    }
+}
+
 /** The process recorded in `pidFile`, if it still runs one of our programs. */
 function ourProcess(pidFile: string): { pid: number; name: string } | undefined {
-    const pid = readPidFile(pidFile);
-    const name = pid !== undefined && isRunning(pid) ? executableName(pid) : undefined;
+    const pid = recordedProcess(pidFile);
+    const name = pid !== undefined ? executableName(pid) : undefined;
     return pid !== undefined && name !== undefined && OUR_PROGRAMS.has(name) ? { pid, name } : undefined;
 }
 
 /**
  * Stops the process recorded in `pidFile` (SIGTERM, then SIGKILL after `graceMs`) if it still
- * runs one of our programs, and removes the file. A file whose process runs another program
- * (moto, the IMDS stand-in: their owner stops them) is kept, so that process is not lost.
+ * runs one of our programs, and removes the file. A file whose recorded process runs another
+ * program (moto, the IMDS stand-in: their owner stops them) is kept, so that process is not lost.
  * Returns the PID it stopped.
  */
 async function stopRecorded(pidFile: string, graceMs = 10_000): Promise<number | undefined> {
     const recorded = ourProcess(pidFile);
-    const recordedPid = readPidFile(pidFile);
-    if (!recorded && recordedPid !== undefined && isRunning(recordedPid)) {
+    if (!recorded && recordedProcess(pidFile) !== undefined) {
         return undefined;
     }
     fs.rmSync(pidFile, { force: true });

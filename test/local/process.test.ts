@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { isRunning, stopAll } from "../../local/process";
+import { isRunning, recordedProcess, stopAll } from "../../local/process";
 
 describe("local/process stopAll", () => {
     let dir = "";
@@ -33,5 +33,22 @@ describe("local/process stopAll", () => {
         fs.writeFileSync(pidFile, `${gone.pid}\n`);
         assert.deepEqual(await stopAll(dir), []);
         assert.equal(fs.existsSync(pidFile), false);
+    });
+
+    it("does not take a PID reused by a process that started after the file was written for the recorded one", async () => {
+        const later = spawn("sleep", ["30"], { stdio: "ignore" });
+        try {
+            const pidFile = path.join(dir, "moto_server.pid");
+            fs.writeFileSync(pidFile, `${later.pid}\n`);
+            assert.equal(recordedProcess(pidFile), later.pid, "written after its start: the recorded process");
+            const anHourAgo = new Date(Date.now() - 3_600_000);
+            fs.utimesSync(pidFile, anHourAgo, anHourAgo);
+            assert.equal(recordedProcess(pidFile), undefined);
+            assert.deepEqual(await stopAll(dir), []);
+            assert.equal(fs.existsSync(pidFile), false, "a stale file is removed");
+            assert.equal(isRunning(later.pid!), true, "and the process it names is left alone");
+        } finally {
+            later.kill("SIGKILL");
+        }
     });
 });
