@@ -512,9 +512,11 @@ export async function runStackCommand(command: StackCommand): Promise<void> {
     if (command.command === "destroy") {
         await pulumi(["destroy", "--yes", "--skip-preview", ...stack], { show: true });
         const stopped = await stopLeftovers();
-        say(stopped.length > 0 ? `stopped what was left running: PIDs ${stopped.join(", ")}` : "nothing left running");
         const kept = runningMotoDaemons();
-        if (kept.length > 0) {
+        if (stopped.length > 0) say(`stopped what was left running: PIDs ${stopped.join(", ")}`);
+        if (kept.length === 0) {
+            if (stopped.length === 0) say("nothing left running");
+        } else {
             // As on AWS, the retained backup bucket outlives the stack; moto holds it in memory.
             say(
                 `kept running for the retained backup bucket (its backups are in moto's memory, for a restore): ${kept.map(({ name, pid }) => `${name} (PID ${pid})`).join(", ")}; stop them with: kill ${kept.map(({ pid }) => pid).join(" ")}`,

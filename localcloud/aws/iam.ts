@@ -8,11 +8,29 @@
 import * as crypto from "node:crypto";
 import { awsDiff } from "../providers/aws";
 import { OldState, Properties, ResourceType } from "../providers/server";
-import { startImds } from "./imds";
+import { imdsAddress, startImds } from "./imds";
 import { expectSuccess, localMoto, motoRequest, xmlValue } from "./moto";
+import { registerServiceEndpoint, removeServiceEndpoint } from "./network";
 import { recordMode, ResourceStore } from "./state";
 import { ACCOUNT_ID } from "./vpc";
 import { stopMotoIfUnused } from "./s3";
+
+const METADATA_ENDPOINT = "imds";
+
+/**
+ * Starts the IMDS stand-in (with the first instance profile) and registers its address as a service endpoint no
+ * egress rule filters, as AWS never filters an instance's traffic to its metadata service.
+ */
+export async function startMetadataService(): Promise<void> {
+    const { host, port } = imdsAddress();
+    registerServiceEndpoint({ name: METADATA_ENDPOINT, address: host, port, standsFor: "unfiltered" });
+    await startImds();
+}
+
+/** Forgets the stand-in's endpoint (it stops with moto). */
+export function forgetMetadataService(): void {
+    removeServiceEndpoint(METADATA_ENDPOINT);
+}
 
 const ROLE = "aws:iam/role:Role";
 const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
@@ -152,7 +170,7 @@ const instanceProfile: ResourceType = {
             await iam("AddRoleToInstanceProfile", { InstanceProfileName: name, RoleName: inputs.role });
         }
         instanceProfiles.put(name, { role: typeof inputs.role === "string" ? inputs.role : "" });
-        if (!recordMode()) await startImds();
+        if (!recordMode()) await startMetadataService();
         return {
             id: name,
             outputs: createdOutputs(inputs, name, "instance-profile", body, "InstanceProfileId", "AIPA"),

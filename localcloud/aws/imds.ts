@@ -14,7 +14,6 @@ import * as path from "node:path";
 import { checkAlive, startDaemon } from "../../local/daemon";
 import { isRunning, readPidFile, waitFor } from "../../local/process";
 import { expectSuccess, localMoto, localMotoDir, motoRequest, withEnvironment, xmlValue } from "./moto";
-import { registerServiceEndpoint, removeServiceEndpoint } from "./network";
 import { localcloudDir, ResourceStore } from "./state";
 
 /** Where the stand-in listens. */
@@ -200,15 +199,10 @@ export function imdsHandler(roleOf: (socket: import("node:net").Socket) => Retur
 }
 
 const pidFile = () => path.join(localMotoDir(), "imds.pid");
-const IMDS_ENDPOINT = "imds";
 
-/**
- * Starts the stand-in (detached) unless it runs; resolves once it listens. Its address is registered as a service
- * endpoint no egress rule filters, as AWS never filters an instance's traffic to its metadata service.
- */
+/** Starts the stand-in (detached) unless it runs; resolves once it listens. */
 export async function startImds(): Promise<void> {
     const { host, port } = imdsAddress();
-    registerServiceEndpoint({ name: IMDS_ENDPOINT, address: host, port, standsFor: "unfiltered" });
     const pid = readPidFile(pidFile());
     if (pid !== undefined && isRunning(pid)) return;
     const root = path.resolve(__dirname, "..", "..");
@@ -233,11 +227,6 @@ export async function startImds(): Promise<void> {
         });
         return status === 400 ? true : undefined;
     });
-}
-
-/** Forgets the stand-in's unfiltered endpoint (it stops with moto, stopLocalMoto). */
-export function forgetImds(): void {
-    removeServiceEndpoint(IMDS_ENDPOINT);
 }
 
 if (require.main === module) {

@@ -274,11 +274,21 @@ const DAEMONS = [
     ["imds.pid", "imds.ts"],
 ] as const;
 
+/** Whether `pid` runs and its command line holds `word` (a reused PID runs something else). */
+function runsDaemon(pid: number | undefined, word: string): pid is number {
+    if (pid === undefined || !isRunning(pid)) return false;
+    try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(word);
+    } catch {
+        return false; // gone meanwhile
+    }
+}
+
 /** The recorded daemons that still run (a retained bucket keeps them after a destroy), by PID file name. */
 export function runningMotoDaemons(): { name: string; pid: number }[] {
-    return DAEMONS.flatMap(([file]) => {
+    return DAEMONS.flatMap(([file, word]) => {
         const pid = readPidFile(path.join(motoDir(), file));
-        return pid !== undefined && isRunning(pid) ? [{ name: file.replace(/\.pid$/, ""), pid }] : [];
+        return runsDaemon(pid, word) ? [{ name: file.replace(/\.pid$/, ""), pid }] : [];
     });
 }
 
@@ -291,15 +301,7 @@ async function stopDaemons(): Promise<void> {
         const pidFile = path.join(motoDir(), file);
         const pid = readPidFile(pidFile);
         fs.rmSync(pidFile, { force: true });
-        if (pid === undefined || !isRunning(pid)) continue;
-        const commandLine = (() => {
-            try {
-                return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
-            } catch {
-                return ""; // gone meanwhile
-            }
-        })();
-        if (!commandLine.includes(word)) continue;
+        if (!runsDaemon(pid, word)) continue;
         process.kill(pid, "SIGTERM");
         try {
             await waitFor(`${word} (pid ${pid}) to stop`, 10_000, () => (isRunning(pid) ? undefined : true));

@@ -9,8 +9,7 @@
 import { createHash } from "node:crypto";
 import { awsDiff } from "../providers/aws";
 import { OldState, Properties, ResourceType } from "../providers/server";
-import { iamInUse } from "./iam";
-import { forgetImds } from "./imds";
+import { forgetMetadataService, iamInUse } from "./iam";
 import { expectSuccess, localMoto, motoRequest, MotoRequest, stopLocalMoto, xmlValue } from "./moto";
 import { recordMode, ResourceStore } from "./state";
 import { region } from "./vpc";
@@ -34,7 +33,7 @@ export function s3InUse(): boolean {
 /** Stops moto once neither S3 nor IAM holds anything. */
 export async function stopMotoIfUnused(): Promise<void> {
     if (recordMode() || s3InUse() || iamInUse()) return;
-    forgetImds();
+    forgetMetadataService();
     await stopLocalMoto();
 }
 

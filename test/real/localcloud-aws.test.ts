@@ -19,7 +19,8 @@ import {
     volumeAttachment,
 } from "../../localcloud/aws/compute";
 import { instanceCgroup } from "../../localcloud/aws/cgroups";
-import { forgetImds, imdsAddress, startImds } from "../../localcloud/aws/imds";
+import { forgetMetadataService, startMetadataService } from "../../localcloud/aws/iam";
+import { imdsAddress } from "../../localcloud/aws/imds";
 import { stopLocalMoto } from "../../localcloud/aws/moto";
 import { FirewallStatus, NETWORK_RESOURCES, registerServiceEndpoint } from "../../localcloud/aws/network";
 import { getSubnet } from "../../localcloud/aws/vpc";
@@ -375,11 +376,11 @@ describe("localcloud aws network: an instance's egress rules apply to what its p
     });
 
     it("the metadata service passes egress rules that open only 443, as AWS never filters it; forgotten, it is dropped like any other port", async () => {
-        await startImds();
+        await startMetadataService();
         const { host, port } = imdsAddress();
         const tokenStatus = `curl -s -m 3 -o /dev/null -w '%{http_code}\\n' -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://${host}:${port}/latest/api/token || true`;
         assert.deepEqual(await onInstance(tokenStatus), ["200"]);
-        forgetImds();
+        forgetMetadataService();
         assert.deepEqual(await onInstance(tokenStatus), ["000"]);
     });
 });
