@@ -4,15 +4,18 @@
 // `up --set etcd-aws:restoreFromSnapshot=<uri> --set etcd-aws:restoreDiscardsCurrentData=<cluster>`: every member
 // restores the backup as a member of a new cluster (<member>-restore before the health gate). Every key written before
 // the backup is back with its value on every member, the keys written after it are gone (the data-loss window), the
-// revision is bumped past 10^9, and the next `up` changes nothing. Last, with S3 down (the local cloud's moto killed),
-// a restart-requiring change: the pre-change step's upload fails and stops the update before any member is touched.
+// revision is bumped past 10^9, and the next `up` changes nothing. Last, with S3 unreachable from the members (an nft
+// reset; IMDS still answers), a restart-requiring change: the pre-change step's upload fails and stops the update
+// before any member is touched.
 // Run it alone:
 //   flock /tmp/etcd-aws-real.lock npx mocha --timeout 600000 test/real/local-stack-backups.test.ts
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { isRunning, readPidFile, waitFor } from "../../local/process";
 import { EtcdClient } from "../../local/writer";
+import { instanceCgroup } from "../../localcloud/aws/cgroups";
+import { motoAddress } from "../../localcloud/aws/moto";
 import {
     clientTlsFiles,
     enterLocalCloud,
@@ -33,9 +36,19 @@ const UP_TIMEOUT_MS = 300_000;
 const BEFORE = 40;
 const AFTER = 15;
 const PREFIX = "restore-test/";
+/** The test's nftables table that makes S3 unreachable from the members. */
+const S3_DOWN_TABLE = "etcd_aws_test_s3_down";
+
+/** Loads `ruleset` with nft. */
+function nft(ruleset: string): void {
+    execFileSync("nft", ["-f", "-"], { input: ruleset, stdio: ["pipe", "ignore", "pipe"], timeout: 10_000 });
+}
 
 describe(`backups on the local stack (etcd ${VERSION}, 3 members, moto as S3): a backup, a restore through pulumi up, a change stopped by a failed upload`, function () {
     this.timeout(UP_TIMEOUT_MS + 120_000);
+    // Each test builds on the one before (a backup, a restore of it, a change refused): a retry would start from
+    // another state.
+    this.retries(0);
     let dir = "";
     let env: NodeJS.ProcessEnv = {};
     let endpoints: string[] = [];
@@ -122,22 +135,41 @@ describe(`backups on the local stack (etcd ${VERSION}, 3 members, moto as S3): a
         assert.doesNotMatch(again.output, /\((update|replace|create|delete)\)/, "nothing left to change");
     });
 
-    it("S3 down (moto killed): the pre-change snapshot's upload fails and stops a restart-requiring change before any member is touched", async () => {
+    it("S3 unreachable from the members (their connections to it refused, IMDS still answering): the pre-change backup's upload fails and stops a restart-requiring change before any member is touched", async () => {
         const members = [0, 1, 2].map((i) => `${STACK}-${i}`);
-        const moto = readPidFile(path.join(dir, "moto", "moto_server.pid"));
-        assert.ok(moto !== undefined && isRunning(moto), "the local cloud's moto runs");
-        const pids = members.map((member) => memberHost(dir, member).etcdPid());
-        process.kill(moto, "SIGKILL");
-        await waitFor("moto to die", 5_000, () => (isRunning(moto) ? undefined : true));
-        await assert.rejects(
-            stackCommand(["up", "--set", "etcd-aws:extraFlags=snapshot-count=20000"]),
-            (error: Error) => {
-                assert.match(error.message, /the backup before the change was NOT uploaded/);
-                assert.match(error.message, new RegExp(`${STACK}-prepare-change`));
-                return true;
-            },
+        const hosts = members.map((member) => memberHost(dir, member));
+        const pids = hosts.map((host) => host.etcdPid());
+        assert.ok(
+            pids.every((pid) => pid !== undefined),
+            `etcd runs on every member: ${pids.join(", ")}`,
         );
-        const touched = stepNames(outputs.at(-1) ?? "").filter((name) =>
+        const s3 = motoAddress();
+        // A table of the test's own, before the local cloud's (priority -1): the members' new connections to S3 get a
+        // reset, as from an endpoint that is down; the IMDS stand-in (outside their cgroups) still reaches moto.
+        const rules = hosts.map((host) => {
+            const cgroup = instanceCgroup(host.name);
+            assert.ok(cgroup, `${host.name} has its cgroup`);
+            return `socket cgroupv2 level ${cgroup.level} "${cgroup.path}" ip daddr ${s3.host} tcp dport ${s3.port} reject with tcp reset`;
+        });
+        nft(
+            `table inet ${S3_DOWN_TABLE} {\n chain output {\n type filter hook output priority -1;\n ${rules.join("\n ")}\n }\n}\n`,
+        );
+        try {
+            await assert.rejects(
+                stackCommand(["up", "--set", "etcd-aws:extraFlags=snapshot-count=20000"]),
+                (error: Error) => {
+                    assert.match(error.message, new RegExp(`${STACK}-prepare-change`));
+                    return true;
+                },
+            );
+        } finally {
+            nft(`delete table inet ${S3_DOWN_TABLE}\n`);
+        }
+        const output = outputs.at(-1) ?? "";
+        assert.match(output, new RegExp(`PUT s3://${BUCKET}/\\S+: no answer from`), "the upload itself failed");
+        assert.match(output, /the backup before the change was NOT uploaded/);
+        assert.doesNotMatch(output, /no S3 credentials/, "the credentials came from IMDS");
+        const touched = stepNames(output).filter((name) =>
             members.some((member) => name === member || name.startsWith(`${member}-`)),
         );
         assert.deepEqual(
@@ -146,13 +178,13 @@ describe(`backups on the local stack (etcd ${VERSION}, 3 members, moto as S3): a
             "no step of a member's instance, volume, install, launch, ready check or restore",
         );
         assert.deepEqual(
-            members.map((member) => memberHost(dir, member).etcdPid()),
+            hosts.map((host) => host.etcdPid()),
             pids,
             "no etcd was restarted",
         );
-        for (const member of members) {
-            const envFile = fs.readFileSync(path.join(memberHost(dir, member).root, "etc", "etcd", "etcd.env"), "utf8");
-            assert.doesNotMatch(envFile, /SNAPSHOT_COUNT=20000/, `${member} runs the old flags`);
+        for (const host of hosts) {
+            const envFile = fs.readFileSync(path.join(host.root, "etc", "etcd", "etcd.env"), "utf8");
+            assert.doesNotMatch(envFile, /SNAPSHOT_COUNT=20000/, `${host.name} runs the old flags`);
         }
     });
 });

@@ -1,17 +1,28 @@
 // Running scripts/local-cluster.sh (the real `pulumi up` of the program against the local cloud) from the real
-// tests, and what the local cloud still runs: shared by the local stack's end-to-end and change tests.
+// tests, and what the local cloud still runs: shared by the tests that run the local stack (end to end, changes,
+// upgrades, downgrade, backups).
 import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { LocalHost } from "../../local/host";
-import { isRunning, readPidFile, run } from "../../local/process";
+import { recordedProcess, run } from "../../local/process";
 import { EtcdClient } from "../../local/writer";
 import { stackPaths } from "../../localcloud/stack";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 export const PULUMI = path.join(ROOT, ".tools", "pulumi", "bin", "pulumi");
+
+/** A failed local-cluster.sh: its message ends with the output's tail; `output` holds all of it. */
+export class LocalClusterError extends Error {
+    constructor(
+        message: string,
+        readonly output: string,
+    ) {
+        super(message);
+    }
+}
 
 /** Runs scripts/local-cluster.sh in `env` (its LOCALCLOUD_DIR); its output, and how long it took. */
 export function localCluster(
@@ -33,18 +44,23 @@ export function localCluster(
         child.on("close", (code) =>
             code === 0
                 ? resolve({ output, seconds: (Date.now() - started) / 1000 })
-                : reject(new Error(`local-cluster.sh ${args.join(" ")} exited with ${code}:\n${output.slice(-6000)}`)),
+                : reject(
+                      new LocalClusterError(
+                          `local-cluster.sh ${args.join(" ")} exited with ${code}:\n${output.slice(-6000)}`,
+                          output,
+                      ),
+                  ),
         );
     });
 }
 
-/** Every process the local cloud recorded under `dir` that still runs. */
+/** Every process the local cloud recorded under `dir` that still runs (not a reused PID). */
 export function runningRecorded(dir: string): number[] {
     if (!fs.existsSync(dir)) return [];
     return (fs.readdirSync(dir, { recursive: true, encoding: "utf8" }) as string[])
         .filter((file) => file.endsWith(".pid"))
-        .map((file) => readPidFile(path.join(dir, file)))
-        .filter((pid): pid is number => pid !== undefined && isRunning(pid));
+        .map((file) => recordedProcess(path.join(dir, file)))
+        .filter((pid): pid is number => pid !== undefined);
 }
 
 const savedLocalCloudDirs = new Map<string, string | undefined>();
@@ -157,7 +173,8 @@ export function stackCommandRunner(
             outputs.push(result.output);
             return result;
         } catch (error) {
-            outputs.push((error as Error).message);
+            // All of a failed command's output, so a test can look for a step anywhere in it.
+            outputs.push(error instanceof LocalClusterError ? error.output : (error as Error).message);
             throw error;
         }
     };
