@@ -126,15 +126,12 @@ export function tempDir(prefix: string): string {
 }
 
 const TEMP_DIRS: string[] = [];
-function removeTempDirs(): void {
+/** Removes every tempDir made so far: after each file (test/hooks.ts, a root hook plugin). */
+export function removeTempDirs(): void {
     for (const dir of TEMP_DIRS.splice(0)) {
         fs.rmSync(dir, { recursive: true, force: true });
     }
 }
-// A parallel run's worker loads this module once for many files, so the root hook ends only the
-// first one's; the process's exit ends the rest.
-after(removeTempDirs);
-process.once("exit", removeTempDirs);
 
 /** A directory of stand-in commands (name -> bash body) to put first on PATH. */
 export function fakeBin(tools: Record<string, string>): string {
