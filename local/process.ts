@@ -167,11 +167,16 @@ export function recordedProcess(pidFile: string): number | undefined {
     }
 }
 
+/** The recorded process `pid`, if it runs one of our programs. */
+function ourProgram(pid: number): { pid: number; name: string } | undefined {
+    const name = executableName(pid);
+    return name !== undefined && OUR_PROGRAMS.has(name) ? { pid, name } : undefined;
+}
+
 /** The process recorded in `pidFile`, if it still runs one of our programs. */
 function ourProcess(pidFile: string): { pid: number; name: string } | undefined {
     const pid = recordedProcess(pidFile);
-    const name = pid !== undefined ? executableName(pid) : undefined;
-    return pid !== undefined && name !== undefined && OUR_PROGRAMS.has(name) ? { pid, name } : undefined;
+    return pid === undefined ? undefined : ourProgram(pid);
 }
 
 /**
@@ -181,8 +186,9 @@ function ourProcess(pidFile: string): { pid: number; name: string } | undefined 
  * Returns the PID it stopped.
  */
 async function stopRecorded(pidFile: string, graceMs = 10_000): Promise<number | undefined> {
-    const recorded = ourProcess(pidFile);
-    if (!recorded && recordedProcess(pidFile) !== undefined) {
+    const recordedPid = recordedProcess(pidFile);
+    const recorded = recordedPid === undefined ? undefined : ourProgram(recordedPid);
+    if (recordedPid !== undefined && !recorded) {
         return undefined;
     }
     fs.rmSync(pidFile, { force: true });
@@ -221,6 +227,13 @@ function pidFilesUnder(dir: string): string[] {
     return (fs.readdirSync(dir, { recursive: true, encoding: "utf8" }) as string[])
         .filter((file) => file.endsWith(".pid"))
         .map((file) => path.join(dir, file));
+}
+
+/** Every process recorded under `dir` that still runs, whatever its program (not a reused PID). */
+export function recordedUnder(dir: string): number[] {
+    return pidFilesUnder(dir)
+        .map(recordedProcess)
+        .filter((pid): pid is number => pid !== undefined);
 }
 
 /** Whether a process recorded under `dir` still runs. */

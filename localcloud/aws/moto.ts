@@ -15,7 +15,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { checkAlive, startDaemon } from "../../local/daemon";
 import { createCertificateAuthority, newKey, sign } from "../../local/pki";
-import { isRunning, readPidFile, waitFor } from "../../local/process";
+import { isRunning, readPidFile, recordedProcess, waitFor } from "../../local/process";
 import { localcloudDir } from "./state";
 
 const run = promisify(execFile);
@@ -274,21 +274,22 @@ const DAEMONS = [
     ["imds.pid", "imds.ts"],
 ] as const;
 
-/** Whether `pid` runs and its command line holds `word` (a reused PID runs something else). */
-function runsDaemon(pid: number | undefined, word: string): pid is number {
-    if (pid === undefined || !isRunning(pid)) return false;
+/** The PID `file` records if that process still runs and its command line holds `word`. */
+function recordedDaemon(file: string, word: string): number | undefined {
+    const pid = recordedProcess(path.join(motoDir(), file));
+    if (pid === undefined) return undefined;
     try {
-        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(word);
+        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(word) ? pid : undefined;
     } catch {
-        return false; // gone meanwhile
+        return undefined; // gone meanwhile
     }
 }
 
 /** The recorded daemons that still run (a retained bucket keeps them after a destroy), by PID file name. */
 export function runningMotoDaemons(): { name: string; pid: number }[] {
     return DAEMONS.flatMap(([file, word]) => {
-        const pid = readPidFile(path.join(motoDir(), file));
-        return runsDaemon(pid, word) ? [{ name: file.replace(/\.pid$/, ""), pid }] : [];
+        const pid = recordedDaemon(file, word);
+        return pid === undefined ? [] : [{ name: file.replace(/\.pid$/, ""), pid }];
     });
 }
 
@@ -298,10 +299,9 @@ export function runningMotoDaemons(): { name: string; pid: number }[] {
  */
 async function stopDaemons(): Promise<void> {
     for (const [file, word] of DAEMONS) {
-        const pidFile = path.join(motoDir(), file);
-        const pid = readPidFile(pidFile);
-        fs.rmSync(pidFile, { force: true });
-        if (!runsDaemon(pid, word)) continue;
+        const pid = recordedDaemon(file, word);
+        fs.rmSync(path.join(motoDir(), file), { force: true });
+        if (pid === undefined) continue;
         process.kill(pid, "SIGTERM");
         try {
             await waitFor(`${word} (pid ${pid}) to stop`, 10_000, () => (isRunning(pid) ? undefined : true));

@@ -18,7 +18,7 @@ import { execFileSync } from "node:child_process";
 import { HOST_PATHS } from "../../core";
 import { defaultQuotaBytes } from "../../core/maintenance";
 import { LOCAL_DIR } from "../../local/paths";
-import { run } from "../../local/process";
+import { recordedUnder, run } from "../../local/process";
 import { EtcdClient } from "../../local/writer";
 import { firewallTable } from "../../localcloud/aws/network";
 import { publishImage } from "../../localcloud/aws/images";
@@ -29,9 +29,9 @@ import {
     enterLocalCloud,
     leaveLocalCloud,
     localCluster,
+    memberHosts,
     memberLogFiles,
     printedEndpoints,
-    runningRecorded,
     upWith,
 } from "./local-stack-run";
 import { assertOneAtATime, restartWindowsIn } from "./restarts";
@@ -138,15 +138,11 @@ function stepCount(output: string, step: string): number {
  * statfs, in etcd's own mount namespace) and the backend quota of its environment file, by member name.
  */
 function dataMounts(dir: string): Map<string, { sizeBytes: number; quotaBytes: number }> {
-    const hosts = path.join(dir, "hosts");
     const mounts = new Map<string, { sizeBytes: number; quotaBytes: number }>();
-    for (const host of fs.existsSync(hosts) ? fs.readdirSync(hosts) : []) {
-        const root = path.join(hosts, host, "root");
-        const env = path.join(root, HOST_PATHS.envFile);
-        const pidFile = path.join(root, HOST_PATHS.pidFile);
-        if (!fs.existsSync(env) || !fs.existsSync(pidFile)) continue;
-        const text = fs.readFileSync(env, "utf8");
-        const member = /^ETCD_NAME=(.*)$/m.exec(text)?.[1] ?? host;
+    for (const { member, host } of memberHosts(dir)) {
+        const pidFile = path.join(host.root, HOST_PATHS.pidFile);
+        if (!fs.existsSync(pidFile)) continue;
+        const text = fs.readFileSync(path.join(host.root, HOST_PATHS.envFile), "utf8");
         const pid = fs.readFileSync(pidFile, "utf8").trim();
         const df = execFileSync(
             "nsenter",
@@ -366,7 +362,7 @@ for (const version of LOCAL_STACK_VERSIONS) {
         }
 
         it("destroy: every member leaves (each launch's delete runs its leave hook), nothing of the local cloud left running", async () => {
-            const recorded = runningRecorded(dir);
+            const recorded = recordedUnder(dir);
             const { output, seconds } = await stackCommand(["destroy"]);
             const members = endpoints.length;
             for (let i = 0; i < members; i++) {
@@ -380,10 +376,10 @@ for (const version of LOCAL_STACK_VERSIONS) {
                 healthyMembers: 0,
             });
             assert.deepEqual(
-                recorded.filter((pid) => runningRecorded(dir).includes(pid)),
+                recorded.filter((pid) => recordedUnder(dir).includes(pid)),
                 [],
             );
-            assert.deepEqual(runningRecorded(dir), [], "no process of the stack runs");
+            assert.deepEqual(recordedUnder(dir), [], "no process of the stack runs");
             const tables = execFileSync("nft", ["list", "tables"], { timeout: 10_000 }).toString();
             assert.equal(tables.includes(firewallTable()), false, "the firewall table is gone");
             assert.deepEqual(loopDevicesUnder(dir), [], "no loop device of a volume left");

@@ -6,8 +6,9 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { HOST_PATHS } from "../../core";
 import { LocalHost } from "../../local/host";
-import { recordedProcess, run } from "../../local/process";
+import { recordedUnder, run } from "../../local/process";
 import { EtcdClient } from "../../local/writer";
 import { stackPaths } from "../../localcloud/stack";
 
@@ -54,15 +55,6 @@ export function localCluster(
     });
 }
 
-/** Every process the local cloud recorded under `dir` that still runs (not a reused PID). */
-export function runningRecorded(dir: string): number[] {
-    if (!fs.existsSync(dir)) return [];
-    return (fs.readdirSync(dir, { recursive: true, encoding: "utf8" }) as string[])
-        .filter((file) => file.endsWith(".pid"))
-        .map((file) => recordedProcess(path.join(dir, file)))
-        .filter((pid): pid is number => pid !== undefined);
-}
-
 const savedLocalCloudDirs = new Map<string, string | undefined>();
 
 /**
@@ -94,11 +86,11 @@ export async function leaveLocalCloud(
 ): Promise<number | undefined> {
     if (!dir) return undefined;
     let seconds: number | undefined;
-    if (runningRecorded(dir).length > 0) {
+    if (recordedUnder(dir).length > 0) {
         ({ seconds } = await localCluster(["destroy", "--stack", stack], env, timeoutMs).catch(() => ({
             seconds: -1,
         })));
-        for (const pid of runningRecorded(dir)) process.kill(pid, "SIGKILL");
+        for (const pid of recordedUnder(dir)) process.kill(pid, "SIGKILL");
     }
     const saved = savedLocalCloudDirs.get(dir);
     savedLocalCloudDirs.delete(dir);
@@ -123,29 +115,32 @@ export function stepNames(output: string): string[] {
     return [...output.matchAll(/\[urn=urn:pulumi:[^\]]*::([^:\]]+)\]/g)].map((m) => m[1] ?? "");
 }
 
-/** The local host (an instance of the local cloud under `dir`) that runs `member`, found by its etcd.env. */
-export function memberHost(dir: string, member: string): LocalHost {
+/** Every local host (an instance of the local cloud under `dir`) that has an etcd.env, by the member it runs. */
+export function memberHosts(dir: string): { member: string; host: LocalHost }[] {
     const hosts = path.join(dir, "hosts");
-    for (const id of fs.readdirSync(hosts)) {
+    if (!fs.existsSync(hosts)) return [];
+    return fs.readdirSync(hosts).flatMap((id) => {
         const root = path.join(hosts, id, "root");
-        const envFile = path.join(root, "etc", "etcd", "etcd.env");
-        if (fs.existsSync(envFile) && /^ETCD_NAME=(.*)$/m.exec(fs.readFileSync(envFile, "utf8"))?.[1] === member) {
-            return new LocalHost(id, "", root, true);
-        }
-    }
-    throw new Error(`no local host runs ${member}`);
+        const envFile = path.join(root, HOST_PATHS.envFile);
+        const member = fs.existsSync(envFile)
+            ? /^ETCD_NAME=(.*)$/m.exec(fs.readFileSync(envFile, "utf8"))?.[1]
+            : undefined;
+        return member ? [{ member, host: new LocalHost(id, "", root, true) }] : [];
+    });
+}
+
+/** The local host under `dir` that runs `member`. */
+export function memberHost(dir: string, member: string): LocalHost {
+    const found = memberHosts(dir).find((entry) => entry.member === member);
+    if (!found) throw new Error(`no local host runs ${member}`);
+    return found.host;
 }
 
 /** etcd's log file of each local host under the state directory `dir`, named by the member it runs. */
 export function memberLogFiles(dir: string): { member: string; logFile: string }[] {
-    const hosts = path.join(dir, "hosts");
-    if (!fs.existsSync(hosts)) return [];
-    return fs.readdirSync(hosts).flatMap((host) => {
-        const root = path.join(hosts, host, "root");
-        const env = path.join(root, "etc", "etcd", "etcd.env");
-        const logFile = path.join(root, "var", "log", "etcd.log");
-        const member = fs.existsSync(env) ? /^ETCD_NAME=(.*)$/m.exec(fs.readFileSync(env, "utf8"))?.[1] : undefined;
-        return member && fs.existsSync(logFile) ? [{ member, logFile }] : [];
+    return memberHosts(dir).flatMap(({ member, host }) => {
+        const logFile = path.join(host.root, "var", "log", "etcd.log");
+        return fs.existsSync(logFile) ? [{ member, logFile }] : [];
     });
 }
 

@@ -6,10 +6,10 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { localRelease } from "../../local/mirror";
-import { isRunning, runChecked } from "../../local/process";
+import { isRunning, recordedUnder, runChecked } from "../../local/process";
 import { firewallTable } from "../../localcloud/aws/network";
 import { stackPaths } from "../../localcloud/stack";
-import { enterLocalCloud, leaveLocalCloud, localCluster, printedEndpoints, runningRecorded } from "./local-stack-run";
+import { enterLocalCloud, leaveLocalCloud, localCluster, printedEndpoints } from "./local-stack-run";
 
 const STACK = "local-test";
 
@@ -73,7 +73,7 @@ describe("the local stack: scripts/local-cluster.sh up and destroy of a 3-member
             "written through the local stack",
         );
 
-        recorded = runningRecorded(dir);
+        recorded = recordedUnder(dir);
         // Per member an etcd and an SSH daemon, and the DNS server.
         assert.equal(recorded.length, 7, `processes of the local cloud: ${recorded.join(", ")}`);
     });
@@ -83,7 +83,7 @@ describe("the local stack: scripts/local-cluster.sh up and destroy of a 3-member
         const { seconds } = await localCluster(["destroy", "--stack", STACK], env);
         console.log(`      destroy: ${seconds.toFixed(0)} s`);
         assert.deepEqual(recorded.filter(isRunning), [], "no process of the stack runs any more");
-        assert.deepEqual(runningRecorded(dir), []);
+        assert.deepEqual(recordedUnder(dir), []);
         const tables = await runChecked(["nft", "list", "tables"], { timeoutMs: 10_000 });
         assert.equal(tables.includes(firewallTable()), false, "the firewall table is gone");
         for (const kind of ["instances", "network-interfaces", "volumes", "security-groups", "route53-zones"]) {

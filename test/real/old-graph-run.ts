@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildMirror, startMirror } from "../../local/mirror";
 import { MIRROR_DIR } from "../../local/paths";
-import { stopAll } from "../../local/process";
+import { recordedUnder, stopAll } from "../../local/process";
 import { killLocalCloudProcesses } from "../../localcloud/aws/cgroups";
 import { importKeyPair } from "../../localcloud/aws/compute";
 import { removeFirewall } from "../../localcloud/aws/network";
@@ -24,7 +24,7 @@ import {
     pulumiEnvironment,
     stackFileText,
 } from "../../localcloud/stack";
-import { PULUMI, runningRecorded } from "./local-stack-run";
+import { PULUMI } from "./local-stack-run";
 
 /** One CLI run: its exit code, stdout and stderr together, and how long it took. */
 export interface CliRun {
@@ -122,7 +122,7 @@ export class ProgramStack {
  */
 export async function tearDownLocalCloud(dir: string): Promise<number[]> {
     const stopped = await stopAll(dir);
-    for (const pid of runningRecorded(dir)) {
+    for (const pid of recordedUnder(dir)) {
         process.kill(pid, "SIGKILL");
         stopped.push(pid);
     }

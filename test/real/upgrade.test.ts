@@ -10,6 +10,7 @@
 //   flock /tmp/etcd-aws-real.lock npx mocha --timeout 600000 test/real/upgrade.test.ts
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import { recordedUnder } from "../../local/process";
 import { planUpgrade } from "../../core/upgrade";
 import { parseEtcdVersion } from "../../core/versions";
 import { EtcdClient } from "../../local/writer";
@@ -22,7 +23,6 @@ import {
     leaveLocalCloud,
     memberLogFiles,
     printedEndpoints,
-    runningRecorded,
     stackCommandRunner,
     stackVersions,
     upWith,
@@ -233,6 +233,6 @@ describe(`rolling upgrades on the local stack: ${UPGRADE_CHAIN.join(" -> ")}, ea
     it("destroy leaves nothing of the stack running", async () => {
         const { seconds } = await stackCommand(["destroy"]);
         console.log(`      destroy: ${seconds.toFixed(0)} s`);
-        assert.deepEqual(runningRecorded(dir), []);
+        assert.deepEqual(recordedUnder(dir), []);
     });
 });
