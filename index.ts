@@ -49,21 +49,18 @@ function lastDeploymentOutput(name: string): pulumi.Output<unknown> {
     return lastDeployment.getOutput(name);
 }
 
-/** How many members the last deployment has (its `memberNames`; undefined on the first). */
-function runningMemberCount(): Promise<number | undefined> {
-    return new Promise((resolve) =>
-        lastDeploymentOutput("memberNames").apply((value) => resolve(Array.isArray(value) ? value.length : undefined)),
-    );
+/** What `read` makes of the last deployment's output `name` (it gets undefined on the first deployment). */
+function lastDeployed<T>(name: string, read: (value: unknown) => T | undefined): Promise<T | undefined> {
+    return new Promise((resolve) => lastDeploymentOutput(name).apply((value) => resolve(read(value))));
 }
 
+/** How many members the last deployment has (its `memberNames`; undefined on the first). */
+const runningMemberCount = (): Promise<number | undefined> =>
+    lastDeployed("memberNames", (value) => (Array.isArray(value) ? value.length : undefined));
+
 /** The etcd release the members run: the last deployment's `etcdVersion` (undefined on the first). */
-function runningVersion(): Promise<string | undefined> {
-    return new Promise((resolve) =>
-        lastDeploymentOutput("etcdVersion").apply((value) =>
-            resolve(typeof value === "string" && value !== "" ? value : undefined),
-        ),
-    );
-}
+const runningVersion = (): Promise<string | undefined> =>
+    lastDeployed("etcdVersion", (value) => (typeof value === "string" && value !== "" ? value : undefined));
 
 const sshPrivateKey = config.getSecret("sshPrivateKey");
 const args: EtcdClusterArgs = {

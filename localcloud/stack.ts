@@ -514,9 +514,8 @@ export async function runStackCommand(command: StackCommand): Promise<void> {
         const stopped = await stopLeftovers();
         const kept = runningMotoDaemons();
         if (stopped.length > 0) say(`stopped what was left running: PIDs ${stopped.join(", ")}`);
-        if (kept.length === 0) {
-            if (stopped.length === 0) say("nothing left running");
-        } else {
+        else if (kept.length === 0) say("nothing left running");
+        if (kept.length > 0) {
             // As on AWS, the retained backup bucket outlives the stack; moto holds it in memory.
             say(
                 `kept running for the retained backup bucket (its backups are in moto's memory, for a restore): ${kept.map(({ name, pid }) => `${name} (PID ${pid})`).join(", ")}; stop them with: kill ${kept.map(({ pid }) => pid).join(" ")}`,
