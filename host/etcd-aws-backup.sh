@@ -21,8 +21,8 @@ if ! declare -F write_if_changed >/dev/null; then # run from a checkout: read th
 fi
 require_settings MEMBER_NAME LOCAL_ENDPOINT PEER_ENDPOINTS LOCK_KEY UNIT WAIT_SECONDS REPORT_EVERY_SECONDS \
     CLUSTER_NAME S3_ENDPOINT S3_REGION S3_BUCKET S3_PREFIX CREDENTIALS IMDS_URL S3_CA_PEM SLOT_KEY INTERVAL_SECONDS \
-    RETENTION_SECONDS BACKUP_DIR CA_FILE CLIENT_CERT_FILE CLIENT_KEY_FILE
-under_root BACKUP_DIR CA_FILE CLIENT_CERT_FILE CLIENT_KEY_FILE
+    RETENTION_SECONDS MEMORY_DIR BACKUP_DIR CA_FILE CLIENT_CERT_FILE CLIENT_KEY_FILE
+under_root MEMORY_DIR BACKUP_DIR CA_FILE CLIENT_CERT_FILE CLIENT_KEY_FILE
 use_client_tls
 
 FORCE=false
@@ -44,7 +44,7 @@ last_backup() {
 
 # Saves, checks and uploads one snapshot; records the slot; prints the URI.
 back_up() {
-    local last snapshot status hash revision keys size sha256 stamp key
+    local last db_size snapshot status hash revision keys size sha256 stamp key
     if ! "$FORCE"; then
         last=$(last_backup)
         if [ -n "$last" ] && [ "${last%% *}" -ge "$SLOT" ]; then
@@ -52,27 +52,24 @@ back_up() {
             return 0
         fi
     fi
-    install -d -m 0700 "$BACKUP_DIR"
-    snapshot=$(mktemp "$BACKUP_DIR/snapshot.XXXXXX")
+    db_size=$(etcdctl --endpoints "$LOCAL_ENDPOINT" --command-timeout=5s endpoint status -w json | etcd_json largest-db)
+    snapshot=$(mktemp "$(scratch_dir "$db_size")/etcd-aws-snapshot.XXXXXX")
     # shellcheck disable=SC2064 # (the path is known now)
-    trap "rm -f '$snapshot' '$snapshot.answer' '$snapshot.sha256' '$snapshot.md5'" EXIT
+    trap "rm -f '$snapshot' '$snapshot.answer' '$snapshot.sha256'" EXIT
     etcdctl --endpoints "$LOCAL_ENDPOINT" --command-timeout=600s snapshot save "$snapshot" >/dev/null
-    # Each reads the whole file: side by side, the later reads come from the page cache.
     sha256sum "$snapshot" >"$snapshot.sha256" &
     local hashing=$!
-    md5sum "$snapshot" >"$snapshot.md5" &
-    local summing=$!
     status=$("$(snapshot_tool)" snapshot status "$snapshot" -w json 2>/dev/null) ||
         { log "the snapshot just taken does not read back (snapshot status failed)"; return 1; }
     read -r hash revision keys size < <(etcd_json snapshot-status <<<"$status")
-    wait "$hashing" "$summing"
+    wait "$hashing"
     sha256=$(cut -d' ' -f1 "$snapshot.sha256")
     stamp=$(date -u +%Y%m%dT%H%M%SZ)
     key="$OBJECT_PREFIX$stamp-rev$revision.db"
-    # S3 checks the upload against its digests (an Object Lock bucket takes no upload without Content-MD5).
+    # S3 checks the upload against its SHA-256 (the signed one and the stored checksum; an Object Lock
+    # bucket takes no upload without a checksum algorithm or a Content-MD5).
     s3_request PUT "$key" "$snapshot.answer" "$sha256" --upload-file "$snapshot" \
-        -H "x-amz-checksum-sha256: $(hex_base64 "$sha256")" \
-        -H "Content-MD5: $(hex_base64 "$(cut -d' ' -f1 "$snapshot.md5")")" \
+        -H "x-amz-sdk-checksum-algorithm: SHA256" -H "x-amz-checksum-sha256: $(hex_base64 "$sha256")" \
         -H "x-amz-meta-etcd-hash: $hash" -H "x-amz-meta-etcd-revision: $revision" \
         -H "x-amz-meta-etcd-total-keys: $keys" -H "x-amz-meta-etcd-total-size: $size" \
         -H "x-amz-meta-sha256: $sha256" -H "x-amz-meta-etcd-member: $MEMBER_NAME" ||

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # etcd-aws restore: makes THIS member a member of a NEW cluster built from a backup:
 #   etcd-aws-restore s3://BUCKET/KEY --discard-current-data
-# Downloads the snapshot and refuses it unless its SHA-256 and snapshot status (hash, revision)
+# Reads the backup's metadata (a HEAD request), downloads the snapshot and refuses it unless its SHA-256 and snapshot status (hash, revision)
 # match what the backup recorded in its metadata: a corrupted or truncated file stops here,
 # before etcd is stopped or its data touched. Then stops etcd, moves its data directory aside
 # (DATA_DIR.before-restore-<UTC timestamp>), restores the snapshot into DATA_DIR with this
@@ -10,7 +10,8 @@
 # and starts etcd. Run it on every member with the same URI and token; each waits for the others.
 # Running it again after it succeeded changes nothing.
 # Expects: the settings of lib/s3.sh, MEMBER_NAME, PEER_URL, INITIAL_CLUSTER, CLUSTER_TOKEN,
-# DATA_DIR, UNIT, BUMP_REVISION, BACKUP_DIR (scratch space for the download).
+# DATA_DIR, UNIT, BUMP_REVISION, MEMORY_DIR and BACKUP_DIR (scratch space for the download, lib/s3.sh
+# scratch_dir).
 set -euo pipefail
 LOG_TAG=restore
 if ! declare -F write_if_changed >/dev/null; then # run from a checkout: read the libraries
@@ -19,9 +20,9 @@ if ! declare -F write_if_changed >/dev/null; then # run from a checkout: read th
     # shellcheck source-path=SCRIPTDIR
     source "${BASH_SOURCE[0]%/*}/lib/s3.sh"
 fi
-require_settings MEMBER_NAME PEER_URL INITIAL_CLUSTER CLUSTER_TOKEN DATA_DIR UNIT BUMP_REVISION BACKUP_DIR \
+require_settings MEMBER_NAME PEER_URL INITIAL_CLUSTER CLUSTER_TOKEN DATA_DIR UNIT BUMP_REVISION MEMORY_DIR BACKUP_DIR \
     S3_ENDPOINT S3_REGION CREDENTIALS IMDS_URL S3_CA_PEM
-under_root DATA_DIR BACKUP_DIR
+under_root DATA_DIR MEMORY_DIR BACKUP_DIR
 
 if [ "$#" -ne 2 ] || [[ $1 != s3://*/* ]] || [ "$2" != --discard-current-data ]; then
     log "usage: etcd-aws-restore s3://BUCKET/KEY --discard-current-data (the member's current data is replaced)"
@@ -45,23 +46,23 @@ header() {
     tr -d '\r' <"$answer_headers" | awk -v name="$1" 'tolower($1) == tolower(name) ":" { value = $2 } END { print value }'
 }
 
-install -d -m 0700 "$BACKUP_DIR"
-snapshot=$(mktemp "$BACKUP_DIR/restore.XXXXXX")
-answer_headers="$snapshot.answer_headers"
-trap 'rm -f "$snapshot" "$answer_headers" "$snapshot.sha256"' EXIT
-s3_request GET "$KEY" "$snapshot" - -D "$answer_headers" || { log "could not download $URI"; exit 1; }
-
 # The checks, every one before etcd is touched.
 refuse() {
     log "refusing $URI: $*; $MEMBER_NAME's etcd and data are untouched"
     exit 1
 }
+answer_headers=$(mktemp)
+trap 'rm -f "$answer_headers"' EXIT
+s3_request HEAD "$KEY" /dev/null - -I -D "$answer_headers" || { log "could not read $URI"; exit 1; }
 recorded_sha256=$(header x-amz-meta-sha256)
 recorded_hash=$(header x-amz-meta-etcd-hash)
 recorded_revision=$(header x-amz-meta-etcd-revision)
 if [ -z "$recorded_sha256" ] || [ -z "$recorded_revision" ]; then
     refuse "it carries no etcd-aws backup metadata"
 fi
+snapshot=$(mktemp "$(scratch_dir "$(header content-length)")/etcd-aws-restore.XXXXXX")
+trap 'rm -f "$snapshot" "$answer_headers" "$snapshot.sha256"' EXIT
+s3_request GET "$KEY" "$snapshot" - || { log "could not download $URI"; exit 1; }
 # Both checks read the whole file: side by side, the second read comes from the page cache.
 sha256sum "$snapshot" >"$snapshot.sha256" &
 hashing=$!
@@ -77,10 +78,12 @@ if [ "$hash" != "$recorded_hash" ] || [ "$revision" != "$recorded_revision" ]; t
 fi
 log "$URI checked: revision $revision, $keys keys, hash $hash"
 
-# 3.5.? and later: the bump flags; older releases restore the revision as it was.
-restore_flags=()
+# The file's SHA-256 is the one of the snapshot the backup checked (and etcdctl verified against
+# its hash trailer when it saved it): the restore need not read the whole file for that again
+# while etcd is down. 3.5.? and later: the bump flags; older releases restore the revision as it was.
+restore_flags=(--skip-hash-check)
 if [ "$BUMP_REVISION" -gt 0 ] && "$TOOL" snapshot restore --help 2>&1 | grep -q -- --bump-revision; then
-    restore_flags=(--bump-revision "$BUMP_REVISION" --mark-compacted)
+    restore_flags+=(--bump-revision "$BUMP_REVISION" --mark-compacted)
 fi
 
 systemctl stop "$UNIT"
@@ -99,4 +102,4 @@ chown -R "${ETCD_AWS_OWNER:-$(stat -c %U:%G "$(dirname "$DATA_DIR")")}" "$DATA_D
 chmod 0700 "$DATA_DIR"
 printf '%s %s\n' "$URI" "$CLUSTER_TOKEN" >"$MARKER"
 systemctl start "$UNIT"
-log "$MEMBER_NAME restored from $URI (revision $revision${restore_flags[*]:+, bumped by $BUMP_REVISION}) as a member of cluster token $CLUSTER_TOKEN; etcd started"
+log "$MEMBER_NAME restored from $URI (revision $revision${restore_flags[1]:+, bumped by $BUMP_REVISION}) as a member of cluster token $CLUSTER_TOKEN; etcd started"

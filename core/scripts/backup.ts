@@ -59,7 +59,9 @@ export const EC2_IMDS_ENDPOINT = "http://169.254.169.254";
 export const BACKUP_PATHS = {
     backupScript: "/usr/local/sbin/etcd-aws-backup",
     restoreScript: "/usr/local/sbin/etcd-aws-restore",
-    /** Scratch space for a snapshot: on the data volume, which has room for one. */
+    /** Scratch space for a snapshot that fits in memory: a tmpfs, so the snapshot never takes the disk from etcd's WAL. */
+    memoryScratchDir: "/dev/shm",
+    /** Scratch space for a larger snapshot: on the data volume, which has room for one. */
     scratchDir: `${HOST_PATHS.dataMount}/backup`,
     serviceFile: `${HOST_PATHS.unitDir}/etcd-aws-backup.service`,
     timerFile: `${HOST_PATHS.unitDir}/etcd-aws-backup.timer`,
@@ -164,6 +166,7 @@ export function renderBackupScript(spec: ClusterSpec, member: MemberSpec, settin
             SLOT_KEY: BACKUP_SLOT_KEY,
             INTERVAL_SECONDS: resolved.intervalSeconds,
             RETENTION_SECONDS: resolved.retentionSeconds,
+            MEMORY_DIR: BACKUP_PATHS.memoryScratchDir,
             BACKUP_DIR: BACKUP_PATHS.scratchDir,
             ...clientTlsSettings(spec),
         },
@@ -214,6 +217,7 @@ export function renderRestoreScript(
             DATA_DIR: HOST_PATHS.dataDir,
             UNIT: ETCD_UNIT,
             BUMP_REVISION: RESTORE_BUMP_REVISION,
+            MEMORY_DIR: BACKUP_PATHS.memoryScratchDir,
             BACKUP_DIR: BACKUP_PATHS.scratchDir,
             ...s3Settings(checked(settings)),
         },

@@ -13,6 +13,25 @@ snapshot_tool() {
     if command -v etcdutl >/dev/null 2>&1; then echo etcdutl; else echo etcdctl; fi
 }
 
+# scratch_dir BYTES: the directory for a snapshot of about BYTES while it is checked and sent:
+# MEMORY_DIR (a tmpfs) when the snapshot takes at most half its free space and a quarter of the
+# memory available, so that writing it never queues etcd's WAL fsyncs behind it on the disk (on
+# EC2 the instance's EBS bandwidth is shared by its volumes); BACKUP_DIR on the data volume, which
+# has room for one, otherwise.
+scratch_dir() {
+    local bytes=$1 free available
+    if [ "$(stat -f -c %T "$MEMORY_DIR" 2>/dev/null)" = tmpfs ]; then
+        free=$(df --output=avail -B1 "$MEMORY_DIR" | tail -n 1)
+        available=$(awk '$1 == "MemAvailable:" { printf "%d", $2 * 1024 }' /proc/meminfo)
+        if [ $((bytes * 2)) -le "${free:-0}" ] && [ $((bytes * 4)) -le "${available:-0}" ]; then
+            echo "$MEMORY_DIR"
+            return 0
+        fi
+    fi
+    install -d -m 0700 "$BACKUP_DIR"
+    echo "$BACKUP_DIR"
+}
+
 # The base64 of a hex digest: S3's x-amz-checksum-* headers carry the digest's bytes so.
 hex_base64() {
     local hex=$1 escaped="" i

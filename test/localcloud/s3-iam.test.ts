@@ -188,18 +188,29 @@ describe("localcloud/aws/s3 and iam (a real moto_server, signatures checked)", f
             };
             const file = path.join(state.dir(), "object");
             fs.writeFileSync(file, "snapshot");
-            const putAt = async (key: string) => {
+            // The Object Lock bucket takes an upload only with a checksum algorithm (the backup script's) or its MD5.
+            const withChecksum = [
+                "x-amz-sdk-checksum-algorithm: SHA256",
+                `x-amz-checksum-sha256: ${createHash("sha256").update("snapshot").digest("base64")}`,
+            ];
+            const putAt = async (key: string, headers = withChecksum) => {
                 const put = await motoRequest(role, {
                     method: "PUT",
                     target: `/${BUCKET}/${key}`,
                     service: "s3",
                     file,
-                    // (The Object Lock bucket takes uploads with their MD5 only.)
-                    headers: [`Content-MD5: ${createHash("md5").update("snapshot").digest("base64")}`],
+                    headers,
                 });
                 return `${put.status} ${xmlValue(put.body, "Code") ?? ""}`.trim();
             };
             assert.equal(await putAt("etcd-backups/orders/20261202T000000Z-rev1.db"), "200");
+            assert.equal(
+                await putAt("etcd-backups/orders/20261202T000001Z-rev1.db", [
+                    `Content-MD5: ${createHash("md5").update("snapshot").digest("base64")}`,
+                ]),
+                "200",
+            );
+            assert.match(await putAt("etcd-backups/orders/20261202T000002Z-rev1.db", []), /^400 /);
             assert.equal(await putAt("elsewhere/20261202T000000Z-rev1.db"), "403 AccessDenied");
         } finally {
             server.close();

@@ -38,6 +38,7 @@ describe("core/scripts/backup", () => {
         assert.equal(settings.CREDENTIALS, "imds");
         assert.equal(settings.IMDS_URL, "http://169.254.169.254");
         assert.equal(settings.BACKUP_DIR, BACKUP_PATHS.scratchDir);
+        assert.equal(settings.MEMORY_DIR, "/dev/shm");
         // The backup lock is not the membership lock, and the slot key is not under it.
         assert.notEqual(settings.LOCK_KEY, "etcd-aws/membership");
         assert.ok(!settings.SLOT_KEY?.startsWith(`${settings.LOCK_KEY}/`));
